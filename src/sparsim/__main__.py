@@ -1,0 +1,5 @@
+import sys
+
+from sparsim.cli import main
+
+sys.exit(main())

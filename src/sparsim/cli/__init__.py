@@ -1,0 +1,68 @@
+"""The ``sparsim`` command line: one subcommand per module in this package.
+
+Every subcommand module exposes ``register(subparsers)`` which adds its parser and sets
+``func`` to a function taking the parsed arguments and returning an exit code. Bad input
+raises :class:`sparsim.errors.SparsimError`; here it becomes one line on stderr and exit
+code 2 (``--debug`` shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from sparsim.errors import SparsimError
+
+# Subcommand modules, in the order they appear in --help. A module that is not there yet
+# (work in progress on another issue) is skipped.
+SUBCOMMAND_MODULES = ("evaluate", "compare", "tasd", "tasder", "study")
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sparsim",
+        description=(
+            "Which kind of sparsity pays off on which accelerator? sparsim models sparse "
+            "tensor accelerators (Sparseloop-compatible), decomposes tensors into structured "
+            "N:M series (TASD) and searches per-layer TASD configurations for real models "
+            "(TASDER)."
+        ),
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when an error occurs"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"sparsim.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"sparsim.cli.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return int(args.func(args) or 0)
+    except SparsimError as exc:
+        if args.debug:
+            raise
+        print(f"sparsim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("sparsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Workloads as GEMMs, the unit every other part of sparsim reasons about.
+
+Tensor naming follows Sparseloop's ``gemm-ABZ`` problem:
+
+* ``A[M, K]``: weights (for a conv: output channels x C*R*S, the im2col'ed filter bank);
+* ``B[N, K]``: input activations (for a conv: one im2col row per output pixel, so
+  ``N = batch * P * Q``);
+* ``Z[M, N]``: outputs (read-write, accumulated over K).
+
+A grouped convolution (``groups > 1``, depthwise when ``groups == C``) is ``groups``
+independent GEMMs of ``M/groups x K/groups``; :attr:`Gemm.count` records the repetition.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sparsim.errors import SparsimError
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+TENSOR_ROLES = {"A": "weights", "B": "input activations", "Z": "outputs"}
+
+
+class Gemm(BaseModel):
+    """``Z[M, N] += A[M, K] * B[N, K]``, repeated ``count`` times (groups of a conv)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["gemm"] = "gemm"
+    name: str = "gemm"
+    M: PositiveInt
+    N: PositiveInt
+    K: PositiveInt
+    count: PositiveInt = 1
+
+    @property
+    def macs(self) -> int:
+        """Dense multiply-accumulates of all repetitions."""
+        return self.M * self.N * self.K * self.count
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {"M": self.M, "N": self.N, "K": self.K}
+
+    def as_gemm(self) -> Gemm:
+        return self
+
+
+class Conv(BaseModel):
+    """A 2-D convolution, lowered to a GEMM by im2col (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["conv"] = "conv"
+    name: str = "conv"
+    batch: PositiveInt = 1
+    C: PositiveInt = Field(description="input channels")
+    out_channels: PositiveInt
+    P: PositiveInt = Field(description="output height")
+    Q: PositiveInt = Field(description="output width")
+    R: PositiveInt = Field(1, description="filter height")
+    S: PositiveInt = Field(1, description="filter width")
+    stride: PositiveInt = 1
+    dilation: PositiveInt = 1
+    groups: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _groups_divide_channels(self) -> Conv:
+        if self.C % self.groups or self.out_channels % self.groups:
+            raise ValueError(
+                f"groups={self.groups} must divide C={self.C} and out_channels={self.out_channels}"
+            )
+        return self
+
+    def as_gemm(self) -> Gemm:
+        per_group_c = self.C // self.groups
+        return Gemm(
+            name=self.name,
+            M=self.out_channels // self.groups,
+            K=per_group_c * self.R * self.S,
+            N=self.batch * self.P * self.Q,
+            count=self.groups,
+        )
+
+    @property
+    def macs(self) -> int:
+        return self.as_gemm().macs
+
+
+Workload = Annotated[Gemm | Conv, Field(discriminator="kind")]
+
+
+def parse_gemm_shape(text: str) -> Gemm:
+    """Parse ``"M=512,K=256,N=1024"`` (the CLI's ``--gemm``)."""
+    dims: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        key = key.strip().upper()
+        if not sep or key not in ("M", "N", "K"):
+            raise SparsimError(f"expected M=..,K=..,N=.., got {part!r}", "--gemm")
+        try:
+            dims[key] = int(value)
+        except ValueError:
+            raise SparsimError(
+                f"{key} must be a positive integer, got {value!r}", "--gemm"
+            ) from None
+        if dims[key] <= 0:
+            raise SparsimError(f"{key} must be a positive integer, got {value!r}", "--gemm")
+    missing = [d for d in ("M", "N", "K") if d not in dims]
+    if missing:
+        raise SparsimError(f"missing {', '.join(missing)}", "--gemm")
+    return Gemm(name=f"M{dims['M']}-K{dims['K']}-N{dims['N']}", **dims)
