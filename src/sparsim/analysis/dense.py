@@ -1,0 +1,141 @@
+"""Dense nest analysis: per storage level and tensor, what is held and how often it moves.
+
+All counts are per used instance of the level, for the dense (algorithmic) workload:
+
+* ``tile``: elements of the tensor one instance holds at a time;
+* ``partition``: distinct elements one instance holds over the whole run;
+* ``fills``: elements written into the level from its parent (tile x refetches, where an
+  outer loop that does not index the tensor does not refetch while only such loops lie
+  between it and the level);
+* ``reads``: elements read out for the next inner level keeping the tensor (or the MACs);
+  a value broadcast to children that share it (multicast) is read once;
+* ``updates``: partial sums of Z written back from inside; children that differ only in a
+  reduction (K) coordinate are reduced in the network first. The first write of each
+  element of a partition needs no read, the rest are read-modify-writes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sparsim.analysis.nest import OUTPUT_TENSOR, RELEVANT_DIMS, Nest
+from sparsim.spec.model import TENSORS, Spec
+
+COMPUTE = -1  # child index meaning "the MAC array"
+
+
+@dataclass(frozen=True)
+class DenseTensorLevel:
+    tensor: str
+    level: int
+    child: int  # next inner level keeping the tensor, or COMPUTE
+    parent: int | None  # next outer level keeping the tensor
+    tile_shape: dict[str, int]
+    tile: int
+    partition: int
+    instances: int  # used instances of the level
+    fills: float
+    reads: float
+    updates: float
+    # Spatial loops between this level and its child: distinct children fed per instance.
+    fanout: int
+    scatter: int  # of which index the tensor (distinct data)
+
+
+@dataclass(frozen=True)
+class DenseAnalysis:
+    nest: Nest
+    keeps: dict[str, list[int]]  # tensor -> levels keeping it, outermost first
+    tensors: dict[tuple[str, int], DenseTensorLevel]
+    computes: int  # algorithmic MACs
+    compute_instances: int  # MACs the mapping spreads over
+    temporal_iterations: int  # computes per MAC instance
+
+    def levels_of(self, tensor: str) -> list[DenseTensorLevel]:
+        return [self.tensors[tensor, level] for level in self.keeps[tensor]]
+
+
+def kept_levels(spec: Spec) -> dict[str, list[int]]:
+    keeps: dict[str, list[int]] = {t: [] for t in TENSORS}
+    for index, level in enumerate(spec.architecture.levels):
+        keep = spec.mapping.for_level(level.name).keep
+        for tensor in TENSORS:
+            if keep is None or tensor in keep or index == 0:
+                keeps[tensor].append(index)
+    return keeps
+
+
+def _refetches(nest: Nest, level: int, tensor: str) -> int:
+    """How many times a level's tile of ``tensor`` is (re)loaded over the run."""
+    relevant = RELEVANT_DIMS[tensor]
+    outer = [loop for loop in nest.loops if loop.level < level and not loop.spatial]
+    # Innermost outer loops that do not index the tensor keep the tile resident.
+    while outer and outer[-1].dim not in relevant:
+        outer.pop()
+    return math.prod(loop.bound for loop in outer)
+
+
+def _partition(nest: Nest, level: int, tensor: str) -> int:
+    relevant = RELEVANT_DIMS[tensor]
+    shape = nest.tile_shape(level)
+    for loop in nest.loops:
+        if loop.level < level and not loop.spatial:
+            shape[loop.dim] *= loop.bound
+    return math.prod(shape[d] for d in relevant)
+
+
+def _spatial_between(nest: Nest, level: int, child: int, tensor: str) -> tuple[int, int]:
+    """(all, tensor-indexing) spatial fan-out from ``level`` down to ``child``."""
+    last = nest.n_levels if child == COMPUTE else child
+    loops = [loop for loop in nest.loops if loop.spatial and level <= loop.level < last]
+    fanout = math.prod(loop.bound for loop in loops)
+    scatter = math.prod(loop.bound for loop in loops if loop.dim in RELEVANT_DIMS[tensor])
+    return fanout, scatter
+
+
+def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
+    keeps = kept_levels(spec)
+    computes = math.prod(nest.dims.values())
+    iterations = nest.temporal_iterations()
+    compute_instances = computes // iterations
+    result: dict[tuple[str, int], DenseTensorLevel] = {}
+    for tensor in TENSORS:
+        levels = keeps[tensor]
+        # Innermost first, so each level can use its child's fills.
+        for position in reversed(range(len(levels))):
+            level = levels[position]
+            child = levels[position + 1] if position + 1 < len(levels) else COMPUTE
+            parent = levels[position - 1] if position > 0 else None
+            shape = nest.tile_shape(level)
+            tile = math.prod(shape[d] for d in RELEVANT_DIMS[tensor])
+            fills = tile * _refetches(nest, level, tensor) if parent is not None else 0
+            fanout, scatter = _spatial_between(nest, level, child, tensor)
+            child_fills = iterations if child == COMPUTE else result[tensor, child].fills
+            delivered = child_fills * scatter
+            partition = _partition(nest, level, tensor)
+            if tensor == OUTPUT_TENSOR:
+                updates = delivered
+                reads = max(updates - partition, 0)
+                if child != COMPUTE:
+                    # Partial sums refilled into the child after its first visit.
+                    reload = result[tensor, child].fills - result[tensor, child].partition
+                    reads += max(reload, 0) * scatter
+            else:
+                updates, reads = 0, delivered
+            result[tensor, level] = DenseTensorLevel(
+                tensor=tensor,
+                level=level,
+                child=child,
+                parent=parent,
+                tile_shape=shape,
+                tile=tile,
+                partition=partition,
+                instances=nest.instances_used(level),
+                fills=fills,
+                reads=reads,
+                updates=updates,
+                fanout=fanout,
+                scatter=scatter,
+            )
+    return DenseAnalysis(nest, keeps, result, computes, compute_instances, iterations)

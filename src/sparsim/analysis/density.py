@@ -1,0 +1,171 @@
+"""Occupancy of a tile under each density model: the distribution every saving comes from.
+
+A tile is described by its shape in the tensor's own coordinates (rows, cols); only the
+``measured`` model needs the shape, the others only its size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import numpy as np
+from scipy import stats
+
+from sparsim.spec.sparsity import TensorDensity
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """Distribution of the number of nonzeros in one tile.
+
+    Mean, emptiness and maximum are closed-form; the full distribution (needed only for
+    position skipping, on small tiles) is built on first use.
+    """
+
+    mean: float
+    prob_empty: float
+    max: int
+    distribution: Callable[[], tuple[np.ndarray, np.ndarray]]
+
+    @cached_property
+    def _pmf(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.distribution()
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._pmf[0]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self._pmf[1]
+
+    def expect(self, function) -> float:
+        values, probabilities = self._pmf
+        return float(function(values) @ probabilities)
+
+
+def _point(count: float) -> Occupancy:
+    return Occupancy(
+        count,
+        0.0 if count > 0 else 1.0,
+        math.ceil(count),
+        lambda: (np.array([count], dtype=float), np.array([1.0])),
+    )
+
+
+def _log_choose(n: float, k: float) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+@lru_cache(maxsize=4096)
+def _hypergeometric(total: int, nonzeros: int, size: int) -> Occupancy:
+    zeros = total - nonzeros
+    empty = math.exp(_log_choose(zeros, size) - _log_choose(total, size)) if size <= zeros else 0.0
+
+    def distribution() -> tuple[np.ndarray, np.ndarray]:
+        values = np.arange(max(0, size - zeros), min(size, nonzeros) + 1)
+        probabilities = stats.hypergeom(total, nonzeros, size).pmf(values)
+        return values.astype(float), probabilities / probabilities.sum()
+
+    return Occupancy(size * nonzeros / total, empty, min(size, nonzeros), distribution)
+
+
+@lru_cache(maxsize=4096)
+def _binomial(size: int, density: float) -> Occupancy:
+    def distribution() -> tuple[np.ndarray, np.ndarray]:
+        values = np.arange(size + 1)
+        return values.astype(float), stats.binom(size, density).pmf(values)
+
+    return Occupancy(
+        size * density, (1.0 - density) ** size, size if density > 0 else 0, distribution
+    )
+
+
+def _empirical(counts: np.ndarray) -> Occupancy:
+    values, frequency = np.unique(counts, return_counts=True)
+    probabilities = frequency / frequency.sum()
+    return Occupancy(
+        float(values @ probabilities),
+        float(probabilities[values == 0].sum()),
+        int(values.max()),
+        lambda: (values.astype(float), probabilities),
+    )
+
+
+def structured_block(density: float) -> tuple[int, int]:
+    """The smallest N:M block with N/M == density (e.g. 0.3333 -> 1:3)."""
+    for block in range(1, 65):
+        kept = round(density * block)
+        if abs(kept / block - density) < 1e-3:
+            return kept, block
+    return round(density * 64), 64
+
+
+@dataclass(frozen=True)
+class DensityModel:
+    """Tile occupancy for one tensor of ``shape`` (rows, cols)."""
+
+    spec: TensorDensity
+    shape: tuple[int, int]
+    mask: np.ndarray | None = None  # measured tensors only
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def nonzeros(self) -> int:
+        """Total nonzeros; Sparseloop's hypergeometric model rounds density * size up."""
+        if self.mask is not None:
+            return int(self.mask.sum())
+        return math.ceil(self.spec.density * self.size - 1e-9)
+
+    @property
+    def density(self) -> float:
+        """Expected fraction of nonzeros in any tile."""
+        if self.spec.distribution in ("hypergeometric", "measured"):
+            return self.nonzeros / self.size
+        return self.spec.density
+
+    def occupancy(self, tile_shape: tuple[int, int]) -> Occupancy:
+        size = tile_shape[0] * tile_shape[1]
+        distribution = self.spec.distribution
+        if distribution == "dense" or self.spec.density >= 1.0:
+            return _point(size)
+        if distribution == "fixed-structured":
+            kept, block = (
+                (self.spec.n, self.spec.m) if self.spec.n else structured_block(self.spec.density)
+            )
+            if size >= block:
+                return _point(size * self.spec.density)
+            return _hypergeometric(block, kept, size)
+        if distribution == "hypergeometric":
+            return _hypergeometric(self.size, self.nonzeros, size)
+        if distribution == "uniform":
+            return _binomial(size, self.spec.density)
+        return self._measured_occupancy(tile_shape)
+
+    def _measured_occupancy(self, tile_shape: tuple[int, int]) -> Occupancy:
+        assert self.mask is not None
+        rows, cols = tile_shape
+        if self.shape[0] % rows or self.shape[1] % cols:
+            # Tiles that do not divide the tensor: fall back to drawing without replacement.
+            return _hypergeometric(self.size, self.nonzeros, rows * cols)
+        counts = (
+            self.mask.reshape(self.shape[0] // rows, rows, self.shape[1] // cols, cols)
+            .sum(axis=(1, 3))
+            .ravel()
+        )
+        return _empirical(counts)
+
+
+def density_model(spec: TensorDensity, shape: tuple[int, int]) -> DensityModel:
+    if spec.distribution != "measured":
+        return DensityModel(spec, shape)
+    mask = spec.load_mask()
+    if mask.size != shape[0] * shape[1]:
+        raise ValueError(f"measured tensor has {mask.size} elements, the workload needs {shape}")
+    return DensityModel(spec, shape, mask.reshape(shape))

@@ -1,0 +1,297 @@
+"""Sparse post-processing of the dense analysis, with Sparseloop's semantics.
+
+Order of effects:
+1. density models give each tile's occupancy distribution;
+2. formats (compressed innermost rank) scale data accesses to the nonzeros and add
+   metadata accesses per rank;
+3. ``skipping-spatial`` compacts a level's spatial fan-out by the leaders' densities: fewer
+   PEs are used, each doing the work of the skipped ones' nonzeros;
+4. ``gating`` / ``skipping`` on a target conditioned on leaders turn the fraction
+   ``1 - prod(1 - P(leader tile empty))`` of the target's reads and updates into gated or
+   skipped ones; the leader tile is what the spatial multicast / reduction group of one
+   target access touches;
+5. ``position-skipping`` maps only nonzero positions onto the spatial array; a tile whose
+   nonzeros do not fill it leaves PEs idle (utilisation occ / (ceil(occ/S) * S));
+6. computes: a compute is skipped when a skipping leader is zero (it costs nothing, as in
+   Sparseloop), gated when a gating leader is zero, actual otherwise.
+
+Counts here are totals over all instances; ``instances`` is the expected number of
+instances that do the work.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sparsim.analysis.dense import COMPUTE, DenseAnalysis, DenseTensorLevel
+from sparsim.analysis.density import DensityModel, density_model
+from sparsim.analysis.formats import (
+    TENSOR_AXES,
+    RankUnits,
+    effective_bits,
+    is_compressed,
+    rank_units,
+    tile_loops,
+)
+from sparsim.analysis.nest import RELEVANT_DIMS
+from sparsim.errors import SparsimError
+from sparsim.spec.model import TENSORS, Spec
+from sparsim.spec.sparse_optimizations import ActionOptimization
+
+SKIPPING = ("skipping", "skipping-spatial")
+
+
+@dataclass(frozen=True)
+class Split:
+    actual: float = 0.0
+    gated: float = 0.0
+    skipped: float = 0.0
+
+    def scaled(self, factor: float) -> Split:
+        return Split(self.actual * factor, self.gated * factor, self.skipped * factor)
+
+
+@dataclass(frozen=True)
+class SparseTensorLevel:
+    dense: DenseTensorLevel
+    instances: float
+    reads: Split
+    fills: Split
+    updates: Split
+    metadata_read_bits: Split
+    metadata_fill_bits: Split
+    metadata_update_bits: Split
+    ranks: tuple[RankUnits, ...]
+    data_capacity: float  # words per instance, worst case
+    metadata_capacity_bits: float
+    format: str
+
+
+@dataclass(frozen=True)
+class ComputeSplit:
+    algorithmic: float
+    actual: float
+    gated: float
+    skipped: float
+    instances: float  # expected busy MACs
+    cycles: float
+
+
+@dataclass(frozen=True)
+class SparseAnalysis:
+    dense: DenseAnalysis
+    tensors: dict[tuple[str, int], SparseTensorLevel]
+    computes: ComputeSplit
+
+
+def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
+    dims = spec.workload.as_gemm().dims
+    rows, cols = TENSOR_AXES[tensor]
+    return dims[rows], dims[cols]
+
+
+def _subtile(loops, tensor: str) -> tuple[int, int]:
+    rows_dim, cols_dim = TENSOR_AXES[tensor]
+    rows = math.prod(loop.bound for loop in loops if loop.dim == rows_dim)
+    cols = math.prod(loop.bound for loop in loops if loop.dim == cols_dim)
+    return rows, cols
+
+
+def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> float:
+    """Fraction of a level's spatial fan-out still used after skipping-spatial."""
+    spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
+    ratio = 1.0
+    for position, loop in enumerate(spatial):
+        inner = spatial[position + 1 :]
+        for leader in leaders:
+            if loop.dim in RELEVANT_DIMS[leader]:
+                empty = models[leader].occupancy(_subtile(inner, leader)).prob_empty
+                ratio *= 1.0 - empty
+    return ratio
+
+
+def _access_group(dense: DenseAnalysis, entry: DenseTensorLevel):
+    """Spatial loops whose PEs share one access of the tensor (multicast / reduction)."""
+    last = dense.nest.n_levels if entry.child == COMPUTE else entry.child
+    return [
+        loop
+        for loop in dense.nest.loops
+        if loop.spatial
+        and entry.level <= loop.level < last
+        and loop.dim not in RELEVANT_DIMS[entry.tensor]
+    ]
+
+
+def _keeper_at_or_above(dense: DenseAnalysis, tensor: str, level: int) -> int | None:
+    above = [kept for kept in dense.keeps[tensor] if kept <= level]
+    return above[-1] if above else None
+
+
+def _position_skipping(dense, level: int, tensors, models) -> dict[str, tuple[float, float]]:
+    """Per self-skipped tensor: (utilisation, fraction of temporal steps still needed)."""
+    result = {}
+    for tensor in tensors:
+        if level not in dense.keeps[tensor]:
+            continue
+        entry = dense.tensors[tensor, level]
+        width = math.prod(
+            loop.bound
+            for loop in dense.nest.loops
+            if loop.spatial and loop.level == level and loop.dim in RELEVANT_DIMS[tensor]
+        )
+        occupancy = models[tensor].occupancy(
+            _subtile(tile_loops(dense.nest, level, tensor), tensor)
+        )
+        utilisation = occupancy.expect(
+            lambda k, width=width: np.where(
+                k > 0, k / np.maximum(np.ceil(k / width) * width, 1), 1.0
+            )
+        )
+        step_fraction = occupancy.expect(lambda k, width=width: np.ceil(k / width)) / (
+            entry.tile / width
+        )
+        result[tensor] = (utilisation, step_fraction)
+    return result
+
+
+def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
+    levels = spec.architecture.levels
+    level_index = {level.name: i for i, level in enumerate(levels)}
+    try:
+        models: dict[str, DensityModel] = {
+            t: density_model(spec.density(t), _tensor_shape(spec, t)) for t in TENSORS
+        }
+    except ValueError as exc:
+        raise SparsimError(str(exc), "densities") from None
+    formats = {
+        (tensor, level_index[opt.level]): ranks
+        for opt in spec.sparse_optimizations
+        for tensor, ranks in opt.formats.items()
+    }
+    actions: list[tuple[int, ActionOptimization]] = [
+        (level_index[opt.level], action)
+        for opt in spec.sparse_optimizations
+        for action in opt.actions
+    ]
+
+    # Spatial compaction per level, and its cumulative effect on the instances inside.
+    compaction = [1.0] * len(levels)
+    for level, action in actions:
+        if action.type == "skipping-spatial":
+            compaction[level] = _spatial_compaction(dense, level, action.condition_on, models)
+    inside_compaction = np.cumprod([1.0, *compaction])  # [i]: product over levels < i
+
+    # Position skipping per level.
+    position: dict[int, dict[str, tuple[float, float]]] = {}
+    for level, action in actions:
+        if action.type == "position-skipping":
+            position.setdefault(level, {})
+            position[level].update(_position_skipping(dense, level, [action.target], models))
+
+    # Ineffectual fraction of each kept tensor-level's reads/updates from gating/skipping.
+    ineffectual: dict[tuple[str, int], tuple[float, bool]] = {}
+    for level, action in actions:
+        if action.type not in ("gating", "skipping") or not action.condition_on:
+            continue
+        keeper = _keeper_at_or_above(dense, action.target, level)
+        if keeper is None:
+            continue
+        entry = dense.tensors[action.target, keeper]
+        group = _access_group(dense, entry)
+        effectual = 1.0
+        for leader in action.condition_on:
+            effectual *= 1.0 - models[leader].occupancy(_subtile(group, leader)).prob_empty
+        previous, _ = ineffectual.get((action.target, keeper), (0.0, False))
+        ineffectual[action.target, keeper] = (
+            1.0 - (1.0 - previous) * effectual,
+            action.type == "skipping",
+        )
+
+    tensors: dict[tuple[str, int], SparseTensorLevel] = {}
+    for (tensor, level), entry in dense.tensors.items():
+        word_bits = levels[level].word_bits
+        logical = entry.instances
+        instances = logical * float(inside_compaction[level])
+        ranks_spec = formats.get((tensor, level), [])
+        compressed = is_compressed(ranks_spec)
+        rho = models[tensor].density if compressed else 1.0
+        read_factor = rho
+        for other, (_, steps) in position.get(level, {}).items():
+            if other != tensor and tensor in position.get(level, {}):
+                read_factor *= steps
+        fraction, skips = ineffectual.get((tensor, level), (0.0, True))
+
+        def split(
+            count: float, factor: float, fraction=fraction, skips=skips, logical=logical
+        ) -> Split:
+            total = count * logical * factor
+            lost = total * fraction
+            return Split(total - lost, 0.0 if skips else lost, lost if skips else 0.0)
+
+        reads = split(entry.reads, read_factor)
+        fills = split(entry.fills, rho, fraction=0.0)
+        updates = split(entry.updates, rho)
+
+        loops = tile_loops(dense.nest, level, tensor)
+        units = rank_units(ranks_spec, loops, models[tensor], tensor) if ranks_spec else []
+        bits_per_tile = sum(
+            r.metadata_units * effective_bits(r.metadata_bits, word_bits)
+            + r.payload_units * effective_bits(r.payload_bits, word_bits)
+            for r in units
+        )
+        capacity_bits = sum(
+            r.metadata_capacity * effective_bits(r.metadata_bits, word_bits)
+            + r.payload_capacity * effective_bits(r.payload_bits, word_bits)
+            for r in units
+        )
+        per_element = bits_per_tile / entry.tile
+        occupancy = models[tensor].occupancy(_subtile(loops, tensor)) if compressed else None
+        tensors[tensor, level] = SparseTensorLevel(
+            dense=entry,
+            instances=instances,
+            reads=reads,
+            fills=fills,
+            updates=updates,
+            metadata_read_bits=split(entry.reads, per_element),
+            metadata_fill_bits=split(entry.fills, per_element, fraction=0.0),
+            metadata_update_bits=split(entry.updates, per_element),
+            ranks=tuple(units),
+            data_capacity=float(occupancy.max) if occupancy is not None else float(entry.tile),
+            metadata_capacity_bits=capacity_bits,
+            format=" ".join(r.format.lower() for r in ranks_spec) or "none",
+        )
+
+    computes = _classify_computes(dense, actions, models, inside_compaction, position)
+    return SparseAnalysis(dense, tensors, computes)
+
+
+def _classify_computes(dense, actions, models, inside_compaction, position) -> ComputeSplit:
+    skip_leaders: set[str] = set()
+    gate_leaders: set[str] = set()
+    for _, action in actions:
+        if action.type in SKIPPING:
+            skip_leaders.update(action.condition_on)
+        elif action.type == "position-skipping":
+            skip_leaders.update(action.condition_on or [action.target])
+        elif action.type == "gating":
+            gate_leaders.update(action.condition_on)
+    gate_leaders -= skip_leaders
+    kept = math.prod(models[t].density for t in skip_leaders)
+    ungated = math.prod(models[t].density for t in gate_leaders)
+    algorithmic = float(dense.computes)
+    actual = algorithmic * kept * ungated
+    gated = algorithmic * kept * (1.0 - ungated)
+    utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
+    busy = dense.compute_instances * float(inside_compaction[-1]) * utilisation
+    cycles = math.ceil((actual + gated) / busy - 1e-9) if busy else 0.0
+    return ComputeSplit(
+        algorithmic=algorithmic,
+        actual=actual,
+        gated=gated,
+        skipped=algorithmic - actual - gated,
+        instances=busy,
+        cycles=cycles,
+    )

@@ -1,0 +1,187 @@
+"""Energy and cycles from the sparse analysis: the cost side of the model.
+
+Energy is charged per vector access: each kind of access (actual or gated read, fill,
+update, metadata read or write) per instance is rounded up to whole vectors of
+``block_size`` words (metadata: of the metadata storage width) and multiplied by the
+ERT energy. Skipped accesses cost nothing.
+
+Cycles: the MACs need ``compute cycles``; each level needs, per instance, its read words
+(data + metadata) over its read bandwidth and its write words over its write bandwidth
+(and their sum over a shared bandwidth). The slowest of all sets the pace.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sparsim.analysis.sparse import SparseAnalysis, SparseTensorLevel, Split
+from sparsim.cost.result import (
+    ActionCount,
+    ComputeResult,
+    Computes,
+    LevelResult,
+    Result,
+    TensorLevelResult,
+)
+from sparsim.errors import SparsimError
+from sparsim.spec.architecture import StorageLevel
+from sparsim.spec.model import Spec
+
+EPSILON = 1e-9
+
+
+def _vectors(total: float, instances: float, width: float) -> float:
+    """Vector accesses over all instances, each instance rounding up to whole vectors."""
+    if total <= 0 or instances <= 0:
+        return 0.0
+    return math.ceil(total / instances / width - EPSILON) * instances
+
+
+def _data_energy(level: StorageLevel, entry: SparseTensorLevel) -> float:
+    energy, block, n = level.energy, level.block_size, entry.instances
+    gated_writes = entry.fills.gated + entry.updates.gated
+    return (
+        _vectors(entry.reads.actual, n, block) * energy.read
+        + _vectors(entry.reads.gated, n, block) * energy.gated_read
+        + _vectors(entry.fills.actual, n, block) * energy.write
+        + _vectors(entry.updates.actual, n, block) * energy.update_energy
+        + _vectors(gated_writes, n, block) * energy.gated_write
+    )
+
+
+def _metadata_width(level: StorageLevel) -> int:
+    return level.metadata_word_bits or level.word_bits * level.block_size
+
+
+def _metadata_energy(level: StorageLevel, entry: SparseTensorLevel) -> float:
+    energy, width, n = level.energy, _metadata_width(level), entry.instances
+    reads, fills, updates = (
+        entry.metadata_read_bits,
+        entry.metadata_fill_bits,
+        entry.metadata_update_bits,
+    )
+    return (
+        _vectors(reads.actual, n, width) * energy.metadata_read
+        + _vectors(reads.gated, n, width) * energy.gated_metadata_read
+        + _vectors(fills.actual + updates.actual, n, width) * energy.metadata_write
+        + _vectors(fills.gated + updates.gated, n, width) * energy.gated_metadata_write
+    )
+
+
+def _level_cycles(level: StorageLevel, entries: list[SparseTensorLevel]) -> float:
+    """Bandwidth-limited cycles of one instance of the level."""
+    read_words = write_words = 0.0
+    for entry in entries:
+        n = entry.instances or 1.0
+        read_words += (entry.reads.actual + entry.reads.gated) / n
+        read_words += (
+            (entry.metadata_read_bits.actual + entry.metadata_read_bits.gated) / n / level.word_bits
+        )
+        write_words += (
+            entry.fills.actual + entry.fills.gated + entry.updates.actual + entry.updates.gated
+        ) / n
+        write_words += (
+            (entry.metadata_fill_bits.actual + entry.metadata_update_bits.actual)
+            / n
+            / level.word_bits
+        )
+    cycles = 0.0
+    for words, bandwidth in (
+        (read_words, level.read_bandwidth),
+        (write_words, level.write_bandwidth),
+        (read_words + write_words, level.shared_bandwidth),
+    ):
+        if bandwidth:
+            cycles = max(cycles, math.ceil(words / bandwidth - EPSILON))
+    return cycles
+
+
+def _count(split: Split) -> ActionCount:
+    return ActionCount(split.actual, split.gated, split.skipped)
+
+
+def _metadata_count(split: Split, width: int) -> ActionCount:
+    return ActionCount(split.actual / width, split.gated / width, split.skipped / width)
+
+
+def _check_capacity(level: StorageLevel, entries: list[SparseTensorLevel]) -> None:
+    if level.data_capacity is not None:
+        needed = sum(e.data_capacity for e in entries)
+        usable = level.data_capacity / level.multiple_buffering
+        if needed > usable + EPSILON:
+            worst = max(entries, key=lambda e: e.data_capacity)
+            raise SparsimError(
+                f"mapping over capacity at {level.name}: tiles need {needed:.0f} words "
+                f"({worst.dense.tensor} alone {worst.data_capacity:.0f}), capacity {usable:.0f}",
+                "mapping",
+            )
+    if level.metadata_capacity_bits is not None:
+        needed_bits = sum(e.metadata_capacity_bits for e in entries)
+        if needed_bits > level.metadata_capacity_bits + EPSILON:
+            raise SparsimError(
+                f"metadata over capacity at {level.name}: tiles need {needed_bits:.0f} bits, "
+                f"capacity {level.metadata_capacity_bits} bits",
+                "mapping",
+            )
+
+
+def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
+    architecture = spec.architecture
+    level_results = []
+    for index, level in enumerate(architecture.levels):
+        entries = [
+            analysis.tensors[t, index] for t in ("A", "B", "Z") if (t, index) in analysis.tensors
+        ]
+        _check_capacity(level, entries)
+        width = _metadata_width(level)
+        tensors = {
+            e.dense.tensor: TensorLevelResult(
+                tensor=e.dense.tensor,
+                instances=e.instances,
+                reads=_count(e.reads),
+                fills=_count(e.fills),
+                updates=_count(e.updates),
+                metadata_reads=_metadata_count(e.metadata_read_bits, width),
+                metadata_fills=_metadata_count(e.metadata_fill_bits, width),
+                metadata_updates=_metadata_count(e.metadata_update_bits, width),
+                data_capacity_used=e.data_capacity,
+                metadata_capacity_used_bits=e.metadata_capacity_bits,
+                data_energy_pJ=_data_energy(level, e),
+                metadata_energy_pJ=_metadata_energy(level, e),
+                format=e.format,
+            )
+            for e in entries
+        }
+        level_results.append(LevelResult(level.name, _level_cycles(level, entries), tensors))
+
+    computes = analysis.computes
+    compute = architecture.compute
+    if computes.instances > compute.instances + EPSILON:
+        raise SparsimError(
+            f"mapping uses {computes.instances:.0f} {compute.name} instances, "
+            f"the architecture has {compute.instances}",
+            "mapping",
+        )
+    for level, result in zip(architecture.levels, level_results, strict=True):
+        used = max((t.instances for t in result.tensors.values()), default=0.0)
+        if used > level.instances + EPSILON:
+            raise SparsimError(
+                f"mapping uses {used:.0f} {level.name} instances, the architecture has {level.instances}",
+                "mapping",
+            )
+    compute_energy = computes.actual * compute.energy.random + computes.gated * compute.energy.gated
+    compute_result = ComputeResult(
+        name=compute.name,
+        instances=compute.instances,
+        utilized_instances=computes.instances,
+        cycles=computes.cycles,
+        energy_pJ=compute_energy,
+    )
+    cycles = max([computes.cycles, *(lr.cycles for lr in level_results)])
+    return Result(
+        name=spec.workload.name,
+        cycles=cycles,
+        computes=Computes(computes.algorithmic, computes.actual, computes.gated, computes.skipped),
+        compute=compute_result,
+        levels=tuple(level_results),
+    )

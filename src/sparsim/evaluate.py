@@ -1,0 +1,25 @@
+"""The model's front door: spec -> dense nest analysis -> sparse post-processing -> cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sparsim.analysis.dense import analyse_dense
+from sparsim.analysis.nest import build_nest
+from sparsim.analysis.sparse import analyse_sparse
+from sparsim.cost.model import cost
+from sparsim.cost.result import Result
+from sparsim.spec.model import Spec, load_spec
+from sparsim.spec.sparseloop import load_sparseloop_case
+
+
+def evaluate(spec: Spec) -> Result:
+    """Energy, cycles and computes of one workload on one architecture and mapping."""
+    nest = build_nest(spec)
+    return cost(spec, analyse_sparse(spec, analyse_dense(spec, nest)))
+
+
+def load(path: str | Path) -> Spec:
+    """A sparsim spec YAML file, or a Sparseloop case directory."""
+    path = Path(path)
+    return load_sparseloop_case(path) if path.is_dir() else load_spec(path)

@@ -1,0 +1,51 @@
+"""Sparse acceleration features per storage level, in Sparseloop's vocabulary.
+
+* Formats: one entry per rank of a tensor's tile at that level, listed **outermost rank
+  first**. ``UOP`` (uncompressed offset pairs: fiber shape + 1 offsets), ``CP``
+  (coordinate-payload: one coordinate per nonzero), ``RLE`` (run lengths: one per nonzero),
+  ``B`` (bitmask: one bit per coordinate), ``UB`` (uncompressed bitmask-free, i.e. dense).
+* Action optimizations: ``gating`` (ineffectual accesses still take their cycle and cost the
+  idle energy), ``skipping`` (ineffectual accesses are not made), ``skipping-spatial`` (as
+  skipping, and the spatial fan-out below the level is compacted so idle PEs are reused),
+  ``position-skipping`` (only nonzero positions are mapped onto the spatial array; PEs idle
+  when a tile's nonzeros do not fill it). ``condition_on`` lists the leader tensors whose
+  emptiness makes the target's access ineffectual (empty = self-conditioned).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RankFormatName = Literal["UOP", "CP", "RLE", "B", "UB"]
+ActionType = Literal["gating", "skipping", "skipping-spatial", "position-skipping"]
+
+
+class RankFormat(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: RankFormatName
+    metadata_word_bits: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="bits per metadata unit (default: enough for the fiber's coordinates)"
+    )
+    payload_word_bits: Annotated[int, Field(ge=0)] | None = None
+    flattened_ranks: list[str] | None = Field(
+        None, description="problem dimensions this rank flattens (e.g. [K]), innermost last"
+    )
+
+
+class ActionOptimization(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ActionType
+    target: str
+    condition_on: list[str] = []
+
+
+class LevelSparseOptimization(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    level: str
+    formats: dict[str, list[RankFormat]] = {}
+    actions: list[ActionOptimization] = []

@@ -1,0 +1,314 @@
+"""Import Sparseloop/Timeloop v0.3 inputs (aggregated_input.yaml, ERT.yaml, map.yaml).
+
+Timeloop's architecture tree is flattened into sparsim's chain of levels: a level's
+instance count is the product of the ``[0..n]`` ranges of the subtrees around it (and of its
+own name). ERT action energies are matched by the level's leaf name. Only GEMM-shaped
+problems (``A[M,K]``, ``B[N,K]``, ``Z[M,N]`` under any names) are accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sparsim.errors import SparsimError
+from sparsim.io import load_yaml
+from sparsim.spec.architecture import (
+    Architecture,
+    ComputeLevel,
+    StorageLevel,
+)
+from sparsim.spec.mapping import Mapping
+from sparsim.spec.model import Spec, check_references
+from sparsim.spec.sparse_optimizations import (
+    ActionOptimization,
+    LevelSparseOptimization,
+    RankFormat,
+)
+from sparsim.spec.sparsity import TensorDensity
+from sparsim.spec.validation import validate
+from sparsim.spec.workload import Gemm
+
+_RANGE = re.compile(r"^(?P<name>[^\[]+)(?:\[(?P<lo>\d+)\.\.(?P<hi>\d+)\])?$")
+_RANGE_SUFFIX = re.compile(r"\[\d+\.\.\d+\]")
+_FACTOR = re.compile(r"([A-Za-z]+)\s*=?\s*(\d+)")
+
+CASE_FILES = ("aggregated_input.yaml", "ERT.yaml", "map.yaml")
+
+
+class _Source:
+    """Looks up keys in one YAML document and reports missing ones with their path."""
+
+    def __init__(self, path: Path, data: Any):
+        self.path = path
+        self.data = data
+
+    def error(self, key: str, message: str) -> SparsimError:
+        return SparsimError(message, f"{self.path}: {key}")
+
+    def get(self, node: Any, key: str, path: str, default: Any = ...) -> Any:
+        if isinstance(node, dict) and key in node:
+            return node[key]
+        if default is not ...:
+            return default
+        raise self.error(f"{path}.{key}" if path else key, "missing required key")
+
+
+def _split_range(name: str) -> tuple[str, int]:
+    match = _RANGE.match(name.strip())
+    if not match:
+        return name, 1
+    count = int(match["hi"]) - int(match["lo"]) + 1 if match["hi"] else 1
+    return match["name"], count
+
+
+def _walk_tree(src: _Source, node: dict, path: str, multiplier: int, out: list) -> None:
+    _, count = _split_range(str(node.get("name", "")))
+    multiplier *= count
+    for i, local in enumerate(node.get("local") or []):
+        local_path = f"{path}.local[{i}]"
+        name, own = _split_range(str(src.get(local, "name", local_path)))
+        out.append((name, multiplier * own, local, local_path))
+    subtree = node.get("subtree") or []
+    if len(subtree) > 1:
+        raise src.error(f"{path}.subtree", "only a single chain of subtrees is supported")
+    for i, child in enumerate(subtree):
+        _walk_tree(src, child, f"{path}.subtree[{i}]", multiplier, out)
+
+
+def _ert_tables(ert_src: _Source) -> dict[str, dict[str, float]]:
+    tables = ert_src.get(ert_src.get(ert_src.data, "ERT", ""), "tables", "ERT")
+    energies: dict[str, dict[str, float]] = {}
+    for i, table in enumerate(tables):
+        full_name = str(ert_src.get(table, "name", f"ERT.tables[{i}]"))
+        leaf = _RANGE_SUFFIX.sub("", full_name).split(".")[-1]
+        actions = {}
+        for j, action in enumerate(ert_src.get(table, "actions", f"ERT.tables[{i}]")):
+            key = f"ERT.tables[{i}].actions[{j}]"
+            actions[ert_src.get(action, "name", key)] = float(ert_src.get(action, "energy", key))
+        energies[leaf] = actions
+    return energies
+
+
+def _storage_level(
+    src: _Source, name: str, instances: int, attrs: dict, path: str, energy: dict[str, float]
+) -> StorageLevel:
+    word_bits = int(attrs.get("datawidth", attrs.get("word-bits", 8)))
+    width = attrs.get("data_storage_width", attrs.get("width"))
+    block_size = int(attrs.get("block_size", attrs.get("block-size", 0)) or 0)
+    if not block_size:
+        block_size = max(1, int(width) // word_bits) if width else 1
+    depth = attrs.get("data_storage_depth", attrs.get("depth"))
+    metadata_width = int(attrs.get("metadata_storage_width", 0) or 0)
+    metadata_depth = attrs.get("metadata_storage_depth")
+    mesh_x = attrs.get("meshX")
+    return validate(
+        StorageLevel,
+        {
+            "name": name,
+            "instances": instances,
+            "mesh_x": int(mesh_x) if mesh_x else None,
+            "data_capacity": int(depth) * block_size if depth else None,
+            "word_bits": word_bits,
+            "block_size": block_size,
+            "metadata_capacity_bits": (
+                int(metadata_depth) * metadata_width if metadata_depth is not None else None
+            ),
+            "metadata_word_bits": metadata_width,
+            "read_bandwidth": attrs.get("read_bandwidth"),
+            "write_bandwidth": attrs.get("write_bandwidth"),
+            "shared_bandwidth": attrs.get("shared_bandwidth"),
+            "multiple_buffering": attrs.get("multiple-buffering", 1.0),
+            "energy": {
+                "read": energy.get("read", 0.0),
+                "write": energy.get("write", 0.0),
+                "update": energy.get("update"),
+                "gated_read": energy.get("gated_read", 0.0),
+                "gated_write": energy.get("gated_write", 0.0),
+                "metadata_read": energy.get("metadata_read", 0.0),
+                "metadata_write": energy.get("metadata_write", 0.0),
+                "gated_metadata_read": energy.get("gated_metadata_read", 0.0),
+                "gated_metadata_write": energy.get("gated_metadata_write", 0.0),
+            },
+        },
+        f"{src.path}: {path}",
+    )
+
+
+def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> Architecture:
+    arch = src.get(src.data, "architecture", "")
+    locals_: list = []
+    for i, top in enumerate(src.get(arch, "subtree", "architecture")):
+        _walk_tree(src, top, f"architecture.subtree[{i}]", 1, locals_)
+    storage, compute = [], None
+    for name, instances, local, path in locals_:
+        attrs = local.get("attributes") or {}
+        klass = str(local.get("class", "")).lower()
+        if klass == "compute" or "mac" in klass or klass.endswith("alu"):
+            energy = ert.get(name, {})
+            if "mac_random" not in energy:
+                raise SparsimError(
+                    f"no ERT entry with mac_random for compute {name!r}", str(src.path)
+                )
+            compute = validate(
+                ComputeLevel,
+                {
+                    "name": name,
+                    "instances": instances,
+                    "mesh_x": attrs.get("meshX"),
+                    "word_bits": int(attrs.get("datawidth", 8)),
+                    "energy": {
+                        "random": energy["mac_random"],
+                        "gated": energy.get("mac_gated", 0.0),
+                        "skipped": energy.get("mac_skipped", 0.0),
+                    },
+                },
+                f"{src.path}: {path}",
+            )
+        else:
+            storage.append(_storage_level(src, name, instances, attrs, path, ert.get(name, {})))
+    if compute is None:
+        raise src.error("architecture", "no compute level (class: compute)")
+    return validate(
+        Architecture, {"levels": storage, "compute": compute}, f"{src.path}: architecture"
+    )
+
+
+def _gemm_and_densities(src: _Source) -> tuple[Gemm, dict[str, TensorDensity]]:
+    problem = src.get(src.data, "problem", "")
+    shape = src.get(problem, "shape", "problem")
+    instance = src.get(problem, "instance", "problem")
+    spaces = src.get(shape, "data-spaces", "problem.shape")
+    projections = {}
+    for i, space in enumerate(spaces):
+        dims = tuple(
+            term[0][0] for term in src.get(space, "projection", f"problem.shape.data-spaces[{i}]")
+        )
+        projections[src.get(space, "name", f"problem.shape.data-spaces[{i}]")] = dims
+    expected = {"A": ("M", "K"), "B": ("N", "K"), "Z": ("M", "N")}
+    if projections != expected:
+        raise src.error(
+            "problem.shape.data-spaces",
+            f"only the GEMM A[M,K] B[N,K] Z[M,N] is supported, got {projections}",
+        )
+    dims = {d: int(src.get(instance, d, "problem.instance")) for d in ("M", "N", "K")}
+    densities = {}
+    for tensor, entry in (instance.get("densities") or {}).items():
+        key = f"problem.instance.densities.{tensor}"
+        distribution = entry.get("distribution", "fixed-structured")
+        density = float(src.get(entry, "density", key))
+        if density == 1.0:
+            distribution = "dense"
+        densities[tensor] = validate(
+            TensorDensity, {"distribution": distribution, "density": density}, f"{src.path}: {key}"
+        )
+    name = f"M{dims['M']}-K{dims['K']}-N{dims['N']}"
+    return validate(Gemm, {"name": name, **dims}, f"{src.path}: problem.instance"), densities
+
+
+def _sparse_optimizations(src: _Source) -> list[LevelSparseOptimization]:
+    result = []
+    sparse = src.data.get("sparse_optimizations") or {}
+    for i, target in enumerate(sparse.get("targets") or []):
+        key = f"sparse_optimizations.targets[{i}]"
+        formats = {}
+        representation = target.get("representation-format") or {}
+        for j, space in enumerate(representation.get("data-spaces") or []):
+            space_key = f"{key}.representation-format.data-spaces[{j}]"
+            ranks = []
+            for k, rank in enumerate(src.get(space, "ranks", space_key)):
+                flattened = rank.get("flattened_rankIDs")
+                ranks.append(
+                    validate(
+                        RankFormat,
+                        {
+                            "format": str(
+                                src.get(rank, "format", f"{space_key}.ranks[{k}]")
+                            ).upper(),
+                            "metadata_word_bits": rank.get("metadata-word-bits"),
+                            "payload_word_bits": rank.get("payload-word-bits"),
+                            "flattened_ranks": flattened[0] if flattened else None,
+                        },
+                        f"{src.path}: {space_key}.ranks[{k}]",
+                    )
+                )
+            formats[src.get(space, "name", space_key)] = ranks
+        actions = [
+            validate(
+                ActionOptimization,
+                {
+                    "type": opt.get("type"),
+                    "target": opt.get("target"),
+                    "condition_on": opt.get("condition-on") or [],
+                },
+                f"{src.path}: {key}.action-optimization[{j}]",
+            )
+            for j, opt in enumerate(target.get("action-optimization") or [])
+        ]
+        result.append(
+            LevelSparseOptimization(
+                level=src.get(target, "name", key), formats=formats, actions=actions
+            )
+        )
+    return result
+
+
+def _parse_factors(src: _Source, text: Any, key: str) -> dict[str, int]:
+    factors = {}
+    for part in str(text).split():
+        match = _FACTOR.fullmatch(part)
+        if not match:
+            raise src.error(key, f"bad factor {part!r} (expected e.g. M16)")
+        factors[match.group(1)] = int(match.group(2))
+    return factors
+
+
+def _mapping(src: _Source) -> Mapping:
+    entries = src.get(src.data, "mapping", "")
+    per_level: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    for i, entry in enumerate(entries):
+        key = f"mapping[{i}]"
+        level = src.get(entry, "target", key)
+        if level not in per_level:
+            per_level[level] = {"level": level}
+            order.append(level)
+        fields = per_level[level]
+        kind = src.get(entry, "type", key)
+        if kind == "datatype":
+            fields["keep"] = list(entry.get("keep") or [])
+        elif kind in ("temporal", "spatial"):
+            fields[kind] = _parse_factors(src, src.get(entry, "factors", key), f"{key}.factors")
+            fields[f"{kind}_permutation"] = str(entry.get("permutation", ""))
+            if kind == "spatial" and "split" in entry:
+                fields["split"] = int(entry["split"])
+        else:
+            raise src.error(f"{key}.type", f"unknown mapping type {kind!r}")
+    return validate(Mapping, {"levels": [per_level[name] for name in order]}, str(src.path))
+
+
+def load_sparseloop_case(case_dir: str | Path) -> Spec:
+    """A Sparseloop case directory (aggregated_input.yaml, ERT.yaml, map.yaml) as a Spec."""
+    case_dir = Path(case_dir)
+    if not case_dir.is_dir():
+        raise SparsimError("not a directory", str(case_dir))
+    inputs = _Source(
+        case_dir / "aggregated_input.yaml", load_yaml(case_dir / "aggregated_input.yaml")
+    )
+    ert = _Source(case_dir / "ERT.yaml", load_yaml(case_dir / "ERT.yaml"))
+    map_path = case_dir / "map.yaml"
+    mapping_src = _Source(map_path, load_yaml(map_path)) if map_path.exists() else inputs
+    for source in (inputs, ert, mapping_src):
+        if not isinstance(source.data, dict):
+            raise SparsimError("expected a YAML mapping", str(source.path))
+    gemm, densities = _gemm_and_densities(inputs)
+    architecture = _architecture(inputs, _ert_tables(ert))
+    spec = Spec(
+        workload=gemm,
+        architecture=architecture,
+        densities=densities,
+        sparse_optimizations=_sparse_optimizations(inputs),
+        mapping=_mapping(mapping_src),
+    )
+    return check_references(spec, str(case_dir))
