@@ -116,11 +116,9 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
             partition = _partition(nest, level, tensor)
             if tensor == OUTPUT_TENSOR:
                 updates = delivered
+                # Every update after the first to an element reads the old partial sum
+                # (here or, when drained and refilled, on its way back to the child).
                 reads = max(updates - partition, 0)
-                if child != COMPUTE:
-                    # Partial sums refilled into the child after its first visit.
-                    reload = result[tensor, child].fills - result[tensor, child].partition
-                    reads += max(reload, 0) * scatter
             else:
                 updates, reads = 0, delivered
             result[tensor, level] = DenseTensorLevel(

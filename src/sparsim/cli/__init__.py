@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from sparsim.errors import SparsimError
@@ -59,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"sparsim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped listening: not an error of ours.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     except KeyboardInterrupt:
         print("sparsim: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,45 @@
+"""Evaluate all 96 fig15 Sparseloop cases in one process; print total and per-case times.
+
+Goal (issue 2): under 1 s in total on 2 cores (imports excluded), no case over 20 ms.
+Usage: python benchmarks/bench_engine.py [PATH_TO_fig15/cases]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from sparsim.evaluate import evaluate, load
+
+DEFAULT = Path(__file__).resolve().parents[1].parent / "shared/reference/sparseloop-micro22/fig15/cases"
+
+
+def main() -> None:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    cases = sorted(p for p in root.glob("*/*/*") if p.is_dir())
+    if not cases:
+        sys.exit(f"no cases under {root}")
+    rows = []
+    start = time.perf_counter()
+    for case in cases:
+        t0 = time.perf_counter()
+        spec = load(case)
+        t1 = time.perf_counter()
+        result = evaluate(spec)
+        t2 = time.perf_counter()
+        rows.append((case.relative_to(root), t1 - t0, t2 - t1, result))
+    total = time.perf_counter() - start
+    for name, t_load, t_eval, result in rows:
+        print(f"{str(name):80s} load {t_load * 1e3:6.2f} ms  eval {t_eval * 1e3:6.2f} ms  "
+              f"{result.cycles:>9,.0f} cycles {result.energy_uJ:9.2f} uJ")
+    loads = [r[1] for r in rows]
+    evals = [r[2] for r in rows]
+    per_case = [a + b for a, b in zip(loads, evals, strict=True)]
+    print(f"\n{len(rows)} cases: total {total:.3f} s (YAML loading {sum(loads):.3f} s, "
+          f"evaluation {sum(evals):.3f} s); slowest case {max(per_case) * 1e3:.1f} ms "
+          f"(evaluation alone {max(evals) * 1e3:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()

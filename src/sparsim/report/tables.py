@@ -1,0 +1,46 @@
+"""Human-readable tables of evaluation results."""
+
+from __future__ import annotations
+
+from sparsim.cost.result import Result
+
+
+def format_table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def result_table(result: Result) -> str:
+    """Totals, then one row per level with its energy split into data and metadata."""
+    computes = result.computes
+    summary = (
+        f"{result.name}: {result.cycles:,.0f} cycles, {result.energy_uJ:,.3f} uJ, "
+        f"EDP {result.edp:.3e} J*cycle, utilisation {result.utilization:.1%}\n"
+        f"computes: algorithmic {computes.algorithmic:,.0f}, actual {computes.actual:,.0f}, "
+        f"gated {computes.gated:,.0f}, skipped {computes.skipped:,.0f}\n"
+    )
+    total = result.energy_pJ or 1.0
+    rows = [
+        [
+            result.compute.name,
+            f"{result.compute.energy_pJ * 1e-6:,.3f}",
+            f"{result.compute.energy_pJ * 1e-6:,.3f}",
+            "0.000",
+            f"{result.compute.energy_pJ / total:.1%}",
+            f"{result.compute.cycles:,.0f}",
+        ]
+    ]
+    for level in reversed(result.levels):
+        rows.append(
+            [
+                level.name,
+                f"{level.energy_pJ * 1e-6:,.3f}",
+                f"{level.data_energy_pJ * 1e-6:,.3f}",
+                f"{level.metadata_energy_pJ * 1e-6:,.3f}",
+                f"{level.energy_pJ / total:.1%}",
+                f"{level.cycles:,.0f}" if level.cycles else "-",
+            ]
+        )
+    header = ["level", "energy uJ", "data uJ", "metadata uJ", "share", "cycles"]
+    return summary + format_table(rows, header)

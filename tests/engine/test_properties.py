@@ -1,0 +1,82 @@
+"""Invariants of the model over random shapes, densities and mappings."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsim.evaluate import evaluate
+from sparsim.spec.sparse_optimizations import ActionOptimization
+from sparsim.spec.sparsity import TensorDensity, parse_density
+from tests.engine.conftest import tiny_spec
+
+dims = st.sampled_from([1, 2, 3, 4, 6, 8, 12, 16])
+densities = st.sampled_from([0.1, 0.25, 0.5, 0.75, 0.9])
+distributions = st.sampled_from(["hypergeometric", "uniform", "fixed-structured"])
+
+
+def _spec(M, N, K, density_a, density_b, distribution, action_type=None):
+    densities = {
+        "A": TensorDensity(distribution=distribution, density=density_a),
+        "B": TensorDensity(distribution=distribution, density=density_b),
+    }
+    actions = (
+        [ActionOptimization(type=action_type, target="Z", condition_on=["A", "B"])]
+        if action_type
+        else []
+    )
+    return tiny_spec(
+        M, N, K, densities=densities, actions=actions, compress_a=True, buffer_capacity=None
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(dims, dims, dims, densities, densities, distributions, st.sampled_from([None, "gating", "skipping"]))
+def test_actual_never_exceeds_algorithmic(M, N, K, da, db, distribution, action):
+    result = evaluate(_spec(M, N, K, da, db, distribution, action))
+    computes = result.computes
+    assert 0 <= computes.actual <= computes.algorithmic == M * N * K
+    assert computes.actual + computes.gated + computes.skipped == pytest.approx(computes.algorithmic)
+    for level in result.levels:
+        for tensor in level.tensors.values():
+            for counts in (tensor.reads, tensor.fills, tensor.updates):
+                assert counts.actual >= 0 and counts.gated >= 0 and counts.skipped >= 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(dims, dims, dims, densities, densities, distributions)
+def test_skipping_never_costs_more_than_gating(M, N, K, da, db, distribution):
+    gated = evaluate(_spec(M, N, K, da, db, distribution, "gating"))
+    skipped = evaluate(_spec(M, N, K, da, db, distribution, "skipping"))
+    assert skipped.energy_pJ <= gated.energy_pJ + 1e-9
+    assert skipped.cycles <= gated.cycles
+
+
+@settings(max_examples=30, deadline=None)
+@given(dims, dims, dims, distributions, st.sampled_from([None, "gating", "skipping"]))
+def test_density_one_reproduces_dense(M, N, K, distribution, action):
+    dense = evaluate(tiny_spec(M, N, K, buffer_capacity=None))
+    full = evaluate(_spec(M, N, K, 1.0, 1.0, distribution, action))
+    assert full.cycles == dense.cycles
+    assert full.computes.actual == dense.computes.actual
+    data = lambda r: sum(level.data_energy_pJ for level in r.levels) + r.compute.energy_pJ  # noqa: E731
+    assert data(full) == pytest.approx(data(dense))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from([(1, 2), (2, 4), (1, 4), (3, 4), (2, 8), (4, 8), (1, 8)]), dims, dims)
+def test_structured_nm_leaves_n_over_m_of_the_computes(pattern, M, N):
+    n, m = pattern
+    K = 2 * m
+    spec = tiny_spec(
+        M,
+        N,
+        K,
+        densities={"A": parse_density(f"{n}:{m}")},
+        actions=[ActionOptimization(type="skipping", target="Z", condition_on=["A"])],
+        compress_a=True,
+        buffer_capacity=None,
+    )
+    result = evaluate(spec)
+    assert result.computes.actual == pytest.approx(M * N * K * n / m)
