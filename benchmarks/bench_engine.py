@@ -12,7 +12,9 @@ from pathlib import Path
 
 from sparsim.evaluate import evaluate, load
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared/reference/sparseloop-micro22/fig15/cases"
+DEFAULT = (
+    Path(__file__).resolve().parents[1].parent / "shared/reference/sparseloop-micro22/fig15/cases"
+)
 
 
 def main() -> None:
@@ -31,14 +33,18 @@ def main() -> None:
         rows.append((case.relative_to(root), t1 - t0, t2 - t1, result))
     total = time.perf_counter() - start
     for name, t_load, t_eval, result in rows:
-        print(f"{str(name):80s} load {t_load * 1e3:6.2f} ms  eval {t_eval * 1e3:6.2f} ms  "
-              f"{result.cycles:>9,.0f} cycles {result.energy_uJ:9.2f} uJ")
+        print(
+            f"{name!s:80s} load {t_load * 1e3:6.2f} ms  eval {t_eval * 1e3:6.2f} ms  "
+            f"{result.cycles:>9,.0f} cycles {result.energy_uJ:9.2f} uJ"
+        )
     loads = [r[1] for r in rows]
     evals = [r[2] for r in rows]
     per_case = [a + b for a, b in zip(loads, evals, strict=True)]
-    print(f"\n{len(rows)} cases: total {total:.3f} s (YAML loading {sum(loads):.3f} s, "
-          f"evaluation {sum(evals):.3f} s); slowest case {max(per_case) * 1e3:.1f} ms "
-          f"(evaluation alone {max(evals) * 1e3:.1f} ms)")
+    print(
+        f"\n{len(rows)} cases: total {total:.3f} s (YAML loading {sum(loads):.3f} s, "
+        f"evaluation {sum(evals):.3f} s); slowest case {max(per_case) * 1e3:.1f} ms "
+        f"(evaluation alone {max(evals) * 1e3:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

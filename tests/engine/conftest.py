@@ -9,11 +9,17 @@ import pytest
 from sparsim.spec.architecture import Architecture, ComputeLevel, StorageLevel
 from sparsim.spec.mapping import LevelMapping, Mapping
 from sparsim.spec.model import Spec, check_references
-from sparsim.spec.sparse_optimizations import ActionOptimization, LevelSparseOptimization, RankFormat
+from sparsim.spec.sparse_optimizations import (
+    ActionOptimization,
+    LevelSparseOptimization,
+    RankFormat,
+)
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Gemm
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "sparseloop-micro22"
+REFERENCE = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "sparseloop-micro22"
+)
 FIG15 = REFERENCE / "fig15" / "cases"
 
 

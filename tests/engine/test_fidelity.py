@@ -11,15 +11,21 @@ from tests.engine.conftest import FIG15
 CALIBRATED = sorted(FIG15.glob("*/*/*/output/timeloop-model.stats.txt")) if FIG15.is_dir() else []
 
 
-@pytest.mark.skipif(not CALIBRATED, reason=f"no Sparseloop outputs under {FIG15} (../shared absent)")
-@pytest.mark.parametrize("stats_path", CALIBRATED, ids=lambda p: f"{p.parents[2].name}/{p.parents[1].name}")
+@pytest.mark.skipif(
+    not CALIBRATED, reason=f"no Sparseloop outputs under {FIG15} (../shared absent)"
+)
+@pytest.mark.parametrize(
+    "stats_path", CALIBRATED, ids=lambda p: f"{p.parents[2].name}/{p.parents[1].name}"
+)
 def test_matches_sparseloop(stats_path):
     reference = parse_stats(stats_path)
     result = evaluate(load(stats_path.parents[1]))
     assert result.cycles == pytest.approx(reference.cycles, rel=0.01)
     assert result.energy_uJ == pytest.approx(reference.energy_uJ, rel=0.01)
     for level in result.levels:
-        assert level.energy_pJ == pytest.approx(reference.levels[level.name].energy_pJ, rel=0.03), level.name
+        assert level.energy_pJ == pytest.approx(reference.levels[level.name].energy_pJ, rel=0.03), (
+            level.name
+        )
     mac = reference.compute.fields
     actual = mac.get("Actual Computes (total)", mac.get("Computes (total)"))
     assert result.computes.actual == pytest.approx(actual, rel=0.005)

@@ -65,16 +65,34 @@ def test_gating_and_skipping_on_a_half_dense_operand():
     densities = {"A": parse_density("2:4")}
     base = dict(buffer_temporal={"M": 2, "N": 3, "K": 4}, densities=densities)
     gated = evaluate(
-        tiny_spec(2, 3, 4, **base, actions=[ActionOptimization(type="gating", target="Z", condition_on=["A"])])
+        tiny_spec(
+            2,
+            3,
+            4,
+            **base,
+            actions=[ActionOptimization(type="gating", target="Z", condition_on=["A"])],
+        )
     )
     skipped = evaluate(
-        tiny_spec(2, 3, 4, **base, actions=[ActionOptimization(type="skipping", target="Z", condition_on=["A"])])
+        tiny_spec(
+            2,
+            3,
+            4,
+            **base,
+            actions=[ActionOptimization(type="skipping", target="Z", condition_on=["A"])],
+        )
     )
     z_gated, z_skipped = gated.levels[1].tensors["Z"], skipped.levels[1].tensors["Z"]
-    assert z_gated.updates.actual == pytest.approx(12) and z_gated.updates.gated == pytest.approx(12)
-    assert z_skipped.updates.actual == pytest.approx(12) and z_skipped.updates.skipped == pytest.approx(12)
+    assert z_gated.updates.actual == pytest.approx(12) and z_gated.updates.gated == pytest.approx(
+        12
+    )
+    assert z_skipped.updates.actual == pytest.approx(
+        12
+    ) and z_skipped.updates.skipped == pytest.approx(12)
     assert gated.computes.actual == pytest.approx(12) and gated.computes.gated == pytest.approx(12)
-    assert skipped.computes.actual == pytest.approx(12) and skipped.computes.skipped == pytest.approx(12)
+    assert skipped.computes.actual == pytest.approx(
+        12
+    ) and skipped.computes.skipped == pytest.approx(12)
     assert skipped.cycles == 12 and gated.cycles == 24
     assert skipped.energy_pJ < gated.energy_pJ
 

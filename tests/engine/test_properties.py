@@ -32,12 +32,22 @@ def _spec(M, N, K, density_a, density_b, distribution, action_type=None):
 
 
 @settings(max_examples=40, deadline=None)
-@given(dims, dims, dims, densities, densities, distributions, st.sampled_from([None, "gating", "skipping"]))
+@given(
+    dims,
+    dims,
+    dims,
+    densities,
+    densities,
+    distributions,
+    st.sampled_from([None, "gating", "skipping"]),
+)
 def test_actual_never_exceeds_algorithmic(M, N, K, da, db, distribution, action):
     result = evaluate(_spec(M, N, K, da, db, distribution, action))
     computes = result.computes
     assert 0 <= computes.actual <= computes.algorithmic == M * N * K
-    assert computes.actual + computes.gated + computes.skipped == pytest.approx(computes.algorithmic)
+    assert computes.actual + computes.gated + computes.skipped == pytest.approx(
+        computes.algorithmic
+    )
     for level in result.levels:
         for tensor in level.tensors.values():
             for counts in (tensor.reads, tensor.fills, tensor.updates):

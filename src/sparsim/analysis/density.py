@@ -14,10 +14,10 @@ from functools import cached_property, lru_cache
 import numpy as np
 from scipy import stats
 
+from sparsim.spec.sparsity import TensorDensity
+
 # scipy.stats loads its distributions lazily; touch them at import, not inside a timed call.
 _ = (stats.hypergeom, stats.binom)
-
-from sparsim.spec.sparsity import TensorDensity
 
 
 @dataclass(frozen=True)
