@@ -276,7 +276,7 @@ def _mapping(src: _Source) -> Mapping:
             order.append(level)
         fields = per_level[level]
         kind = src.get(entry, "type", key)
-        if kind == "datatype":
+        if kind in ("datatype", "bypass"):
             fields["keep"] = list(entry.get("keep") or [])
         elif kind in ("temporal", "spatial"):
             fields[kind] = _parse_factors(src, src.get(entry, "factors", key), f"{key}.factors")
@@ -288,14 +288,34 @@ def _mapping(src: _Source) -> Mapping:
     return validate(Mapping, {"levels": [per_level[name] for name in order]}, str(src.path))
 
 
+def _merged_inputs(case_dir: Path) -> _Source:
+    """Timeloop's split layout (architecture.yaml, prob.yaml, sparse-opt.yaml, a mapping
+    file, ...): the top-level keys of every YAML file in the directory, merged."""
+    merged: dict[str, Any] = {}
+    for path in sorted(case_dir.glob("*.yaml")):
+        if path.name in ("ERT.yaml", "ART.yaml"):
+            continue
+        data = load_yaml(path)
+        if isinstance(data, dict):
+            merged.update(data)
+    if "architecture" not in merged:
+        raise SparsimError(
+            "no aggregated_input.yaml and no YAML file with an 'architecture' key", str(case_dir)
+        )
+    return _Source(case_dir / "*.yaml", merged)
+
+
 def load_sparseloop_case(case_dir: str | Path) -> Spec:
-    """A Sparseloop case directory (aggregated_input.yaml, ERT.yaml, map.yaml) as a Spec."""
+    """A Sparseloop case directory (aggregated_input.yaml, ERT.yaml, map.yaml, or the same
+    content split over several YAML files) as a Spec."""
     case_dir = Path(case_dir)
     if not case_dir.is_dir():
         raise SparsimError("not a directory", str(case_dir))
-    inputs = _Source(
-        case_dir / "aggregated_input.yaml", load_yaml(case_dir / "aggregated_input.yaml")
-    )
+    aggregated = case_dir / "aggregated_input.yaml"
+    if aggregated.exists():
+        inputs = _Source(aggregated, load_yaml(aggregated))
+    else:
+        inputs = _merged_inputs(case_dir)
     ert = _Source(case_dir / "ERT.yaml", load_yaml(case_dir / "ERT.yaml"))
     map_path = case_dir / "map.yaml"
     mapping_src = _Source(map_path, load_yaml(map_path)) if map_path.exists() else inputs
