@@ -1,0 +1,8 @@
+"""Built-in designs (TC, STC, STC-flexible, STC-flexible-RLE, STC-flexible-dual, DSTC) as
+sparsim specs, with a mapping heuristic for any GEMM: ``build(design, gemm, densities)``."""
+
+from sparsim.designs.build import build
+from sparsim.designs.catalog import Design, design_names, designs, get_design
+from sparsim.designs.schemes import Scheme, scheme_for
+
+__all__ = ["Design", "Scheme", "build", "design_names", "designs", "get_design", "scheme_for"]

@@ -1,0 +1,100 @@
+"""``build(design, workload, densities) -> Spec``: a built-in design ready to evaluate."""
+
+from __future__ import annotations
+
+import math
+
+from sparsim.designs.catalog import Design, get_design
+from sparsim.designs.mapper import (
+    CANDIDATES_EVALUATED,
+    CYCLE_TOLERANCE,
+    SMEM_TILE_LIMIT,
+    TC_PE_COLUMNS,
+    Candidate,
+    dstc_inners,
+    ranked_candidates,
+    tensor_core_inners,
+)
+from sparsim.designs.schemes import Scheme, scheme_for, sparse_optimizations
+from sparsim.errors import SparsimError
+from sparsim.evaluate import evaluate
+from sparsim.spec.model import Spec, check_references
+from sparsim.spec.workload import Conv, Gemm
+
+
+def _spec(design: Design, workload: Gemm | Conv, scheme: Scheme, candidate: Candidate) -> Spec:
+    gemm = workload.as_gemm()
+    if candidate.dims != gemm.dims:
+        padded = "-".join(f"{d}{candidate.dims[d]}" for d in ("M", "K", "N"))
+        workload = Gemm(
+            name=f"{gemm.name} (padded to {padded})", count=gemm.count, **candidate.dims
+        )
+    spec = Spec(
+        workload=workload,
+        architecture=design.architecture,
+        densities=scheme.densities,
+        sparse_optimizations=sparse_optimizations(design, scheme),
+        mapping=candidate.mapping,
+    )
+    return check_references(spec, f"design {design.name}")
+
+
+def _candidates(design: Design, gemm: Gemm, scheme: Scheme) -> list[Candidate]:
+    arch = design.architecture
+    smem, dram = arch.level("SMEM"), arch.level("DRAM")
+    word_pj = {
+        "DRAM": dram.energy.read / dram.block_size,
+        "SMEM": smem.energy.read / smem.block_size,
+        "MAC": arch.compute.energy.random,
+    }
+    density_a, density_b = scheme.weights.density, scheme.activations.density
+    if design.dataflow == "output-stationary":
+        inners = dstc_inners(
+            gemm.dims,
+            density_a,
+            density_b,
+            rf_words=arch.level("RF").data_capacity or 0,
+            lrf_words=arch.level("LRF").data_capacity or 0,
+        )
+        limit = None
+    else:
+        n, m = scheme.pattern or (1, 1)
+        spatial_k = round(TC_PE_COLUMNS * m / n)
+        inners = tensor_core_inners(gemm.dims, spatial_k, k_granule=m if scheme.pattern else 1)
+        limit = SMEM_TILE_LIMIT
+    return ranked_candidates(inners, density_a, density_b, word_pj, smem.data_capacity or 0, limit)
+
+
+def build(design: str | Design, workload: Gemm | Conv, densities: dict | None = None) -> Spec:
+    """A built-in design on ``workload`` with the densities it can exploit, mapped by the
+    heuristic of :mod:`sparsim.designs.mapper`.
+
+    ``densities`` maps ``A`` (weights) and ``B`` (input activations) to a density model or
+    its shorthand (``"2:4"``, ``0.82``, ``"uniform:0.3"``, a ``.npy`` path); see
+    :mod:`sparsim.designs.schemes` for what each design makes of them.
+    """
+    design = get_design(design)
+    scheme = scheme_for(design, densities)
+    gemm = workload.as_gemm()
+    best: tuple[float, float, Spec] | None = None
+    for candidate in _candidates(design, gemm, scheme)[:CANDIDATES_EVALUATED]:
+        spec = _spec(design, workload, scheme, candidate)
+        try:
+            result = evaluate(spec)
+        except SparsimError:  # over capacity once compressed sizes are known exactly
+            continue
+        if best is None or _better(result.cycles, result.energy_pJ, best):
+            best = (result.cycles, result.energy_pJ, spec)
+    if best is None:
+        raise SparsimError(
+            f"no mapping of {gemm.name} fits the buffers of {design.name}", "mapping"
+        )
+    return best[2]
+
+
+def _better(cycles: float, energy: float, best: tuple[float, float, Spec]) -> bool:
+    """Fewer cycles first (as Timeloop's delay-then-energy), energy among near-equal ones."""
+    best_cycles, best_energy, _ = best
+    if not math.isclose(cycles, best_cycles, rel_tol=CYCLE_TOLERANCE):
+        return cycles < best_cycles
+    return energy < best_energy
