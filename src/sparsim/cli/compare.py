@@ -1,0 +1,158 @@
+"""``sparsim compare``: every built-in design on one GEMM, side by side, against TC."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sparsim.designs import build, design_names, get_design, scheme_for
+from sparsim.errors import SparsimError
+from sparsim.evaluate import evaluate
+from sparsim.spec.workload import parse_gemm_shape
+
+# ResNet50 layer of the fig15 study (conv as GEMM) with 2:4 weights and 82% dense inputs.
+DEFAULT_GEMM = "M=512,K=256,N=1024"
+DEFAULT_DENSITIES = {"A": "2:4", "B": "0.82"}
+BASELINE = "tc"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare the built-in designs on one layer",
+        description=(
+            "Evaluate the built-in designs (dense TC, 2:4 STC, flexible N:M STCs, DSTC) on one "
+            "GEMM and print cycles, energy, EDP and computes, with speedup and energy relative "
+            "to the dense tensor core. Default: ResNet50 layer M=512,K=256,N=1024 with 2:4 "
+            "weights (A) and input activations (B) of density 0.82."
+        ),
+    )
+    parser.add_argument(
+        "--gemm", default=DEFAULT_GEMM, help=f"GEMM shape M=..,K=..,N=.. (default {DEFAULT_GEMM})"
+    )
+    parser.add_argument(
+        "--density",
+        action="append",
+        default=[],
+        metavar="TENSOR=VALUE",
+        help=(
+            "density of A (weights) or B (input activations): N:M such as 2:4, a fraction "
+            "such as 0.82 (unstructured), 'dense', or a .npy tensor; repeat for each tensor "
+            "(default A=2:4, B=0.82)"
+        ),
+    )
+    parser.add_argument(
+        "--designs",
+        default=",".join(design_names()),
+        help=f"comma-separated designs (default all: {','.join(design_names())})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object per design")
+    parser.set_defaults(func=run)
+
+
+def _densities(items: list[str]) -> dict[str, str]:
+    if not items:
+        return dict(DEFAULT_DENSITIES)
+    densities = {}
+    for item in items:
+        tensor, sep, value = item.partition("=")
+        if not sep or not value.strip():
+            raise SparsimError(f"expected TENSOR=VALUE such as A=2:4, got {item!r}", "--density")
+        densities[tensor.strip().upper()] = value.strip()
+    return densities
+
+
+def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[dict]:
+    """One row per design: totals, computes and ratios against TC (when TC is included)."""
+    gemm = parse_gemm_shape(gemm_text)
+    densities = _densities(density_items)
+    names = [get_design(n).name for n in filter(None, (s.strip() for s in design_text.split(",")))]
+    if not names:
+        raise SparsimError("no design given", "--designs")
+    rows = []
+    for name in dict.fromkeys(names):
+        design = get_design(name)
+        spec = build(design, gemm, densities)
+        result = evaluate(spec)
+        scheme = scheme_for(design, densities)
+        rows.append(
+            {
+                "design": name,
+                "description": design.description,
+                "workload": spec.workload.name,
+                "weights_as": _describe(scheme.weights),
+                "activations_as": _describe(scheme.activations),
+                "cycles": result.cycles,
+                "energy_uJ": result.energy_uJ,
+                "edp_J_cycles": result.edp,
+                "utilization": result.utilization,
+                "computes": {
+                    "algorithmic": result.computes.algorithmic,
+                    "actual": result.computes.actual,
+                    "gated": result.computes.gated,
+                    "skipped": result.computes.skipped,
+                },
+            }
+        )
+    baseline = next((r for r in rows if r["design"] == BASELINE), None)
+    for row in rows:
+        if baseline:
+            row["speedup_vs_tc"] = baseline["cycles"] / row["cycles"]
+            row["energy_vs_tc"] = row["energy_uJ"] / baseline["energy_uJ"]
+    return rows
+
+
+def _describe(density) -> str:
+    if density.distribution == "dense":
+        return "dense"
+    if density.n is not None:
+        return f"{density.n}:{density.m}"
+    return f"{density.distribution} {density.density:.4g}"
+
+
+def _table(rows: list[dict]) -> str:
+    headers = ["design", "A as", "B as", "cycles", "energy uJ", "EDP (J*cyc)", "actual MACs"]
+    with_ratios = "speedup_vs_tc" in rows[0]
+    if with_ratios:
+        headers += ["speedup", "energy/TC"]
+    lines = []
+    for row in rows:
+        cells = [
+            row["design"],
+            row["weights_as"],
+            row["activations_as"],
+            f"{row['cycles']:,.0f}",
+            f"{row['energy_uJ']:.2f}",
+            f"{row['edp_J_cycles']:.3e}",
+            f"{row['computes']['actual']:,.0f}",
+        ]
+        if with_ratios:
+            cells += [f"{row['speedup_vs_tc']:.2f}x", f"{row['energy_vs_tc']:.3f}"]
+        lines.append(cells)
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < 3 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *(fmt(line) for line in lines)])
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = compare(args.gemm, args.density, args.designs)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    densities = _densities(args.density)
+    print(
+        f"GEMM {rows[0]['workload'].split(' ')[0]}, densities "
+        + ", ".join(f"{t}={v}" for t, v in densities.items())
+    )
+    print(_table(rows))
+    padded = {r["design"]: r["workload"] for r in rows if "padded" in r["workload"]}
+    for name, workload in padded.items():
+        print(f"note: {name} runs {workload}")
+    return 0
