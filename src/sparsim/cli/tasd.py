@@ -1,0 +1,401 @@
+"""``sparsim tasd``: decompose tensors into N:M series, list hardware patterns, run the study."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sparsim.errors import SparsimError
+from sparsim.io import atomic_output_dir
+from sparsim.report.tables import format_table
+
+SERIES_HELP = (
+    "N:M terms joined by '+', e.g. 2:4+2:8; N is the number of elements KEPT in every "
+    "block of M; also 'dense' or 'none'"
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "tasd",
+        help="structured decomposition of tensors into N:M series (TASD)",
+        description=(
+            "TASD approximates a tensor by a sum of N:M structured tensors plus a residual, "
+            "A = A1[2:4] + A2[2:8] + residual, so hardware that runs only N:M patterns can "
+            "execute it term by term. In N:M, N is the number of elements KEPT per block of M."
+        ),
+    )
+    commands = parser.add_subparsers(dest="tasd_command", metavar="COMMAND")
+    parser.set_defaults(func=lambda args: _help(parser))
+    _register_decompose(commands)
+    _register_patterns(commands)
+    _register_study(commands)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _register_decompose(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "decompose",
+        help="decompose a tensor into an N:M series and print the error metrics",
+        description=(
+            "Decompose a tensor (a .npy/.npz file, a .pt/.pth tensor or state dict, or a random "
+            "matrix) greedily into the terms of a series: each term keeps the N largest "
+            "magnitudes of every block of M of what the earlier terms left. Prints the "
+            "metrics after each added term."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("input", nargs="?", metavar="TENSOR_FILE", help=".npy, .npz, .pt or .pth")
+    source.add_argument(
+        "--random",
+        metavar="SHAPE",
+        help="use a random tensor of this shape instead of a file, e.g. 128x128 (values "
+        "N(0, 1), nonzero with probability --density)",
+    )
+    parser.add_argument("--series", required=True, help=SERIES_HELP)
+    parser.add_argument(
+        "--key", help="array name inside a .npz file or state dict (e.g. layer1.0.conv1.weight)"
+    )
+    parser.add_argument(
+        "--axis",
+        default="-1",
+        help="axis along which the M-blocks run (default -1, the reduction axis of a "
+        "[out, in] weight); comma-separated axes are flattened in that order, e.g. 1,2,3 "
+        "for the C*R*S reduction of a conv weight [O, C, R, S]",
+    )
+    parser.add_argument(
+        "--pad",
+        action="store_true",
+        help="pad the axis with zeros to a multiple of every M instead of refusing",
+    )
+    parser.add_argument(
+        "--max-terms", type=int, default=3, help="most terms a series may have (default 3)"
+    )
+    parser.add_argument(
+        "--b",
+        metavar="B_FILE",
+        help="right operand B (.npy, shape (K, N)) for the relative matmul error of A @ B",
+    )
+    parser.add_argument(
+        "--density", type=float, default=0.5, help="nonzero fraction of --random (default 0.5)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed of --random (default 0)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write decomposition.npz (terms, residual, compressed values and indices) and "
+        "metrics.csv to DIR",
+    )
+    parser.set_defaults(func=run_decompose)
+
+
+def _register_patterns(commands: argparse._SubParsersAction) -> None:
+    from sparsim.tasd.hardware import hardware_names
+
+    parser = commands.add_parser(
+        "patterns",
+        help="N:M patterns each structured-sparse tensor core realises",
+        description=(
+            "For each hardware (or the one given): its native N:M patterns and, for every "
+            "N:M with its block size, the series of native patterns with the fewest terms "
+            "that realises it, with its effective density."
+        ),
+    )
+    parser.add_argument(
+        "--hardware", metavar="NAME", help=f"one of {', '.join(hardware_names())} (any case)"
+    )
+    parser.add_argument(
+        "--max-terms", type=int, default=2, help="most terms per series (default 2)"
+    )
+    parser.set_defaults(func=run_patterns)
+
+
+def _register_study(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "study",
+        help="reproduce the seed paper's synthetic study (CSV + PNG plots)",
+        description=(
+            "Random matrices at densities 0.1 ... 1.0 with N(0, 1/3) and U(0, 1) values: "
+            "dropped nonzeros and dropped magnitude of 2:4, 2:4+2:8, 2:4+2:8+2:16 (with the "
+            "closed-form expectation), and the relative matmul error of one-term N:4 and "
+            "N:8 approximations. Prints the comparison with the paper's figures."
+        ),
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--seeds", type=int, default=20, help="random matrices per point (default 20)"
+    )
+    parser.add_argument("--size", type=int, default=128, help="matrix size of part 1 (default 128)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run_study)
+
+
+# --- decompose ---------------------------------------------------------------------------
+
+
+def _parse_axis(text: str) -> int | tuple[int, ...]:
+    try:
+        axes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise SparsimError(
+            f"expected an integer or comma-separated integers, got {text!r}", "--axis"
+        ) from None
+    return axes[0] if len(axes) == 1 else axes
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.lower().replace(",", "x").split("x"))
+    except ValueError:
+        shape = ()
+    if not shape or any(s <= 0 for s in shape):
+        raise SparsimError(f"expected positive sizes such as 128x128, got {text!r}", "--random")
+    return shape
+
+
+def _pick(arrays: dict[str, Any], key: str | None, where: str) -> Any:
+    if key is None:
+        if len(arrays) == 1:
+            return next(iter(arrays.values()))
+        names = ", ".join(list(arrays)[:8]) + (", ..." if len(arrays) > 8 else "")
+        raise SparsimError(f"holds {len(arrays)} arrays; choose one with --key ({names})", where)
+    if key not in arrays:
+        raise SparsimError(f"no array named {key!r} (--key)", where)
+    return arrays[key]
+
+
+def load_tensor(path: str, key: str | None = None) -> Any:
+    """A numpy array or CPU torch tensor from .npy, .npz, .pt or .pth."""
+    file = Path(path)
+    if not file.is_file():
+        raise SparsimError("file not found", path)
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(file, allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(file, allow_pickle=False) as archive:
+                return _pick({name: archive[name] for name in archive.files}, key, path)
+        if suffix in (".pt", ".pth"):
+            import torch
+
+            loaded = torch.load(file, map_location="cpu", weights_only=True)
+            if isinstance(loaded, torch.Tensor):
+                return loaded
+            if isinstance(loaded, dict):
+                tensors = {k: v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
+                return _pick(tensors, key, path)
+            raise SparsimError(f"holds a {type(loaded).__name__}, not a tensor", path)
+    except SparsimError:
+        raise
+    except Exception as exc:  # numpy/torch loaders raise many types for a corrupt file
+        raise SparsimError(f"cannot read tensor ({type(exc).__name__}: {exc})", path) from None
+    raise SparsimError(f"unknown file type {suffix!r}; use .npy, .npz, .pt or .pth", path)
+
+
+def _random_tensor(shape: tuple[int, ...], density: float, seed: int) -> np.ndarray:
+    if not 0 <= density <= 1:
+        raise SparsimError(f"must be between 0 and 1, got {density}", "--density")
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal(shape).astype(np.float32)
+    return np.where(rng.random(shape) < density, values, np.float32(0))
+
+
+def _numpy_copy(tensor: Any) -> np.ndarray:
+    """For saving: numpy as is; a torch tensor as numpy (bfloat16 widened to float32)."""
+    if isinstance(tensor, np.ndarray):
+        return tensor
+    import torch
+
+    return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def _factor(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:.2f}x"
+
+
+def run_decompose(args: argparse.Namespace) -> int:
+    from sparsim.tasd import decompose, evaluate, nonzero_density
+    from sparsim.tasd.series import parse_series
+
+    try:
+        series = parse_series(args.series, max_terms=args.max_terms)
+    except SparsimError as exc:
+        raise exc.located("--series") from None
+    axis = _parse_axis(args.axis)
+    if args.random:
+        x = _random_tensor(_parse_shape(args.random), args.density, args.seed)
+        source = f"random {args.random} (density {args.density}, seed {args.seed})"
+    else:
+        x = load_tensor(args.input, args.key)
+        source = args.input + (f" [{args.key}]" if args.key else "")
+    b = load_tensor(args.b) if args.b else None
+    result = decompose(x, series, axis, pad=args.pad, max_terms=args.max_terms)
+    if b is not None:
+        # Fail before printing anything if B does not fit.
+        evaluate(x, result, b=b, n_terms=0)
+
+    rows, records = [], []
+    for n_terms in range(1, len(result.terms) + 1):
+        metrics = evaluate(x, result, b=b, n_terms=n_terms)
+        records.append({"terms": n_terms, **metrics.as_dict()})
+        rows.append(
+            [
+                str(n_terms),
+                metrics.series,
+                _percent(metrics.dropped_nonzeros),
+                _percent(metrics.kept_magnitude),
+                _percent(metrics.relative_error),
+                f"{metrics.mse:.3g}",
+                _percent(metrics.relative_matmul_error),
+                _percent(metrics.effective_density),
+                _factor(metrics.mac_reduction_vs_dense),
+                _factor(metrics.mac_reduction_vs_unstructured),
+            ]
+        )
+    header = [
+        "terms",
+        "series",
+        "dropped nnz %",
+        "kept |x| %",
+        "rel. error %",
+        "MSE",
+        "rel. AB error %",
+        "eff. density %",
+        "MAC reduction vs dense",
+        "vs unstructured",
+    ]
+    shape = "x".join(map(str, np.shape(x))) or "scalar"
+    print(
+        f"{source}: {shape} {str(x.dtype).removeprefix('torch.')}, "
+        f"{_percent(nonzero_density(x))}% nonzero; "
+        f"series {series}, blocks along axis {args.axis}"
+        + (" (padded)" if args.pad and result.layout.length % series.block_lcm else "")
+    )
+    if rows:
+        print(format_table(rows, header))
+    else:
+        print("series 'none' keeps nothing: the residual is the whole tensor")
+
+    if args.out:
+        arrays: dict[str, np.ndarray] = {"residual": _numpy_copy(result.residual)}
+        for i, (term, packed) in enumerate(zip(result.terms, result.compressed, strict=True), 1):
+            arrays[f"term_{i}"] = _numpy_copy(term)
+            arrays[f"term_{i}_values"] = _numpy_copy(packed.values)
+            arrays[f"term_{i}_indices"] = _numpy_copy(packed.indices)
+        with atomic_output_dir(args.out) as scratch:
+            np.savez_compressed(scratch / "decomposition.npz", **arrays)
+            import pandas as pd
+
+            pd.DataFrame.from_records(records).to_csv(scratch / "metrics.csv", index=False)
+            (scratch / "series.json").write_text(
+                json.dumps(
+                    {
+                        "series": str(series),
+                        "axis": list(result.axis),
+                        "padded": bool(args.pad),
+                        "source": source,
+                    },
+                    indent=2,
+                )
+                + "\n"
+            )
+        print(f"wrote {args.out}/decomposition.npz, metrics.csv, series.json")
+    return 0
+
+
+# --- patterns ----------------------------------------------------------------------------
+
+
+def run_patterns(args: argparse.Namespace) -> int:
+    from sparsim.tasd.hardware import HARDWARE, get_hardware
+
+    if args.max_terms < 1:
+        raise SparsimError(f"must be >= 1, got {args.max_terms}", "--max-terms")
+    designs = [get_hardware(args.hardware)] if args.hardware else list(HARDWARE)
+    for index, hw in enumerate(designs):
+        if index:
+            print()
+        print(
+            f"{hw.ttc_name} (on {hw.name}: {hw.description}); native: "
+            f"{', '.join(map(str, hw.native))}; at most {args.max_terms} terms"
+        )
+        rows = []
+        for pattern, series in hw.pattern_table(args.max_terms).items():
+            if series is None:
+                rows.append([str(pattern), "not realisable", "-", "-"])
+            else:
+                rows.append(
+                    [str(pattern), str(series), str(series.n_terms), f"{100 * series.density:.1f}"]
+                )
+        print(format_table(rows, ["pattern", "series", "terms", "effective density %"]))
+    return 0
+
+
+# --- study -------------------------------------------------------------------------------
+
+
+def run_study(args: argparse.Namespace) -> int:
+    from sparsim.tasd.study import StudyConfig, run_study, write_study
+
+    config = StudyConfig(size=args.size, seeds=args.seeds)
+    period = math.lcm(*(s.block_lcm for s in config.parsed_series))
+    if args.size <= 0 or args.size % period:
+        raise SparsimError(
+            f"must be a positive multiple of {period} (the largest block of the series), "
+            f"got {args.size}",
+            "--size",
+        )
+    if args.seeds < 1:
+        raise SparsimError(f"must be >= 1, got {args.seeds}", "--seeds")
+    result = run_study(config, progress=not args.no_progress)
+    with atomic_output_dir(args.out) as scratch:
+        paths = write_study(result, scratch)
+    reference = result.reference
+    rows = [
+        [
+            f"{row.density:g}",
+            row.series,
+            f"{row.reference_dropped_nonzeros_pct:.2f}",
+            f"{row.dropped_nonzeros_pct:.2f}",
+            f"{row.reference_kept_magnitude_pct:.2f}",
+            f"{row.kept_magnitude_pct:.2f}",
+            f"{row.max_abs_difference:.2f}",
+        ]
+        for row in reference.itertuples()
+    ]
+    print(
+        f"{config.size}x{config.size}, N(0, 1/3) values, Bernoulli(d) mask, mean of "
+        f"{config.seeds} seeds: ours vs the seed paper"
+    )
+    print(
+        format_table(
+            rows,
+            [
+                "density",
+                "series",
+                "paper dropped nnz %",
+                "ours",
+                "paper kept |x| %",
+                "ours",
+                "max |diff|",
+            ],
+        )
+    )
+    within = int(reference["within_tolerance"].sum()) if not reference.empty else 0
+    print(f"{within} of {len(reference)} reference figures within 0.5 points")
+    print("wrote " + ", ".join(f"{args.out}/{p.name}" for p in paths))
+    return 0
