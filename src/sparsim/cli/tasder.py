@@ -1,0 +1,337 @@
+"""``sparsim tasder``: per-layer TASD search on real models, re-applying configurations, and
+exporting the workloads of models and built-in layer tables."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from sparsim.errors import SparsimError
+from sparsim.io import atomic_output_dir
+from sparsim.report.tables import format_table
+
+MODEL_HELP = (
+    "real model: fmnist-resnet, fmnist-resnet-pruned (Fashion-MNIST, committed checkpoints), "
+    "mobilenet-v2, resnet50-thin, minilm-l6 (these need scripts/install-models.sh)"
+)
+HARDWARE_HELP = "TASD tensor core: TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4 or TTC-VEGETA-M8"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "tasder",
+        help="search per-layer TASD configurations for real models (TASDER)",
+        description=(
+            "TASDER finds, layer by layer, which TASD series (sums of N:M structured terms a "
+            "TASD tensor core can run) to apply to a model's weights (TASD-W) or input "
+            "activations (TASD-A) so that its quality stays at a target share of the "
+            "original's (default 99%), without fine-tuning, and reports the MACs saved."
+        ),
+    )
+    parser.set_defaults(func=lambda args: _help(parser))
+    commands = parser.add_subparsers(dest="tasder_command", metavar="COMMAND")
+    _register_search(commands)
+    _register_apply(commands)
+    _register_workloads(commands)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
+    parser.add_argument(
+        "--calibration-size", type=int, default=64, help="calibration samples (default 64)"
+    )
+    parser.add_argument(
+        "--evaluation-size",
+        type=int,
+        default=256,
+        help="samples the quality is measured on (default 256; Fashion-MNIST: up to 10000 "
+        "test images)",
+    )
+    parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (calibration, quality)"
+    )
+
+
+def _register_search(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "search",
+        help="find a per-layer TASD configuration under a quality target",
+        description=(
+            "Methods: 'layer-wise' (TASD-W greedy: candidates (layer, series) sorted by the "
+            "share of nonzero weights they drop, applied in that order while the quality "
+            "holds), 'network-wise' (TASD-W: one series for every layer, each of the "
+            "hardware's series tried) and 'activations' (TASD-A: per layer the most "
+            "aggressive series whose sparsity is at most the measured input sparsity plus "
+            "alpha; GELU models use 1 - pseudo-density). Writes config.yaml (re-appliable "
+            "with 'sparsim tasder apply'), trace.csv (every evaluation) and workloads.csv "
+            "(the model's layers with measured densities) to --out."
+        ),
+    )
+    _data_options(parser)
+    parser.add_argument("--hardware", required=True, help=HARDWARE_HELP)
+    parser.add_argument(
+        "--method",
+        choices=("layer-wise", "network-wise", "activations"),
+        default="layer-wise",
+        help="search method (default layer-wise)",
+    )
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=0.99,
+        help="keep quality >= target x original (default 0.99)",
+    )
+    parser.add_argument(
+        "--layers",
+        help="comma-separated layer names to consider (default: all Conv2d/Linear for TASD-W; "
+        "the model's ReLU/GELU-fed layers for TASD-A)",
+    )
+    parser.add_argument(
+        "--alphas",
+        default="-0.1,-0.05,0,0.05,0.1,0.15,0.2",
+        help="TASD-A: comma-separated alpha values to sweep (default -0.1,-0.05,0,0.05,0.1,"
+        "0.15,0.2; a negative alpha is more conservative than the measured sparsity)",
+    )
+    parser.add_argument(
+        "--patience",
+        default="1",
+        help="layer-wise: rejected candidates before the search stops (default 1: stop at "
+        "the first one that breaks the target; 'all' tries every candidate)",
+    )
+    parser.add_argument(
+        "--mass",
+        type=float,
+        default=0.99,
+        help="pseudo-density: share of the magnitude sum to hold (default 0.99)",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.set_defaults(func=_search)
+
+
+def _register_apply(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "apply",
+        help="apply a saved configuration to a real model and measure its quality and MACs",
+        description=(
+            "Re-apply a configuration written by 'sparsim tasder search' (or by hand: "
+            "layers: {NAME: {weights: SERIES} or {activations: SERIES}}) and print the "
+            "quality before and after and the MAC reduction."
+        ),
+    )
+    _data_options(parser)
+    parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
+    parser.set_defaults(func=_apply)
+
+
+def _register_workloads(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "workloads",
+        help="export a network's layers as GEMM workloads (YAML spec or CSV with densities)",
+        description=(
+            "Every Conv2d and Linear as a GEMM: A = weights [M = out channels x K = C*R*S], "
+            "B = input activations [N = batch*P*Q x K]. From a built-in table (no torch "
+            "needed) or from a real model with densities measured on calibration data. "
+            "The file type follows --out: .yaml (sparsim workload spec) or .csv."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--builtin", choices=("resnet50", "bert-base", "minilm-l6"), help="built-in table"
+    )
+    source.add_argument("--model", help=MODEL_HELP)
+    parser.add_argument("--batch", type=int, default=1, help="built-in: batch size (default 1)")
+    parser.add_argument(
+        "--image-size", type=int, default=224, help="resnet50: image size (default 224)"
+    )
+    parser.add_argument(
+        "--seq-len", type=int, default=128, help="BERT: sequence length (default 128)"
+    )
+    parser.add_argument(
+        "--attention-matmuls",
+        action="store_true",
+        help="BERT: also list the attention score and context matmuls (op 'matmul')",
+    )
+    parser.add_argument(
+        "--calibration-size", type=int, default=64, help="model: calibration samples"
+    )
+    parser.add_argument("--mass", type=float, default=0.99, help="pseudo-density mass")
+    parser.add_argument("--out", required=True, type=Path, help="output .yaml, .yml or .csv")
+    parser.set_defaults(func=_workloads)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from sparsim.tasder.models import load_real_model
+
+    return load_real_model(
+        args.model,
+        calibration_size=args.calibration_size,
+        evaluation_size=args.evaluation_size,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+    )
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise SparsimError("no layer names given", "--layers")
+    return names
+
+
+def _alphas(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SparsimError(f"expected comma-separated numbers, got {text!r}", "--alphas") from None
+    if not values or any(not -1 <= v <= 1 for v in values):
+        raise SparsimError(f"expected numbers in [-1, 1], got {text!r}", "--alphas")
+    return values
+
+
+def _patience(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SparsimError(f"expected a positive integer or 'all', got {text!r}", "--patience")
+    return value
+
+
+def _search(args: argparse.Namespace) -> int:
+    from sparsim.tasd import get_hardware
+    from sparsim.tasder.estimator import Tasder
+
+    hardware = get_hardware(args.hardware).ttc_name
+    layers, alphas, patience = _names(args.layers), _alphas(args.alphas), _patience(args.patience)
+    if not 0 < args.target <= 1:
+        raise SparsimError(f"must be in (0, 1], got {args.target}", "--target")
+    real = _load(args)
+    if args.method == "activations" and layers is None:
+        layers = real.activation_layers
+    search = Tasder(
+        hardware,
+        real.evaluator,
+        method=args.method,
+        target=args.target,
+        layers=layers,
+        alphas=alphas,
+        pseudo=real.activation == "gelu",
+        mass=args.mass,
+        patience=patience,
+        progress=not args.no_progress,
+    ).fit(real.model, real.calibration, example=real.example)
+    config = search.config_.model_copy(update={"model": real.name})
+    with atomic_output_dir(args.out) as scratch:
+        config.save(scratch / "config.yaml")
+        (scratch / "trace.csv").write_text(_csv(search.trace_.rows))
+        search.table_.save(scratch / "workloads.csv")
+    result = search.result_
+    print(_summary(real.name, hardware, result, search.seconds_))
+    extra = _extra_quality(real, search)
+    if extra:
+        print(extra)
+    print(f"wrote {args.out}/config.yaml, trace.csv, workloads.csv")
+    return 0
+
+
+def _extra_quality(real: Any, search: Any) -> str:
+    """Secondary quality measures (e.g. MiniLM's labelled topic task) of the result."""
+    lines = []
+    for name, evaluator in real.extra_evaluators.items():
+        with search.transform(real.model):
+            after = evaluator.score(real.model)
+        lines.append(f"{name}: {evaluator.quality_:.4f} -> {after:.4f}")
+    return "\n".join(lines)
+
+
+def _summary(model: str, hardware: str, result: Any, seconds: float) -> str:
+    rows = [
+        ["model", model],
+        ["hardware", hardware],
+        [
+            "method",
+            result.method + (f" (alpha {result.alpha:g})" if result.alpha is not None else ""),
+        ],
+        ["quality metric", result.metric],
+        ["original quality", f"{result.original_quality:.4f}"],
+        ["quality", f"{result.quality:.4f} ({100 * result.relative_quality:.2f}% of original)"],
+        ["dense MACs", f"{result.dense_macs:,}"],
+        ["TASD MACs", f"{result.macs:,}"],
+        ["MAC reduction", f"{100 * result.mac_reduction:.1f}%"],
+        ["quality evaluations", str(result.evaluations)],
+        ["search time", f"{seconds:.1f} s"],
+    ]
+    return format_table(rows, ["figure", "value"])
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from sparsim.tasder.apply import apply_config
+    from sparsim.tasder.config import load_config
+    from sparsim.tasder.search import count_macs
+    from sparsim.workload.extract import extract_workloads
+
+    config = load_config(args.config)
+    real = _load(args)
+    table = extract_workloads(real.model, real.example)
+    with apply_config(real.model, config):
+        quality = real.evaluator.score(real.model)
+    macs = count_macs(table, config)
+    original = real.evaluator.quality_
+    rows = [
+        ["model", real.name],
+        ["layers configured", str(len(config.layers))],
+        ["quality metric", real.evaluator.metric],
+        ["original quality", f"{original:.4f}"],
+        ["quality", f"{quality:.4f} ({100 * quality / original:.2f}% of original)"],
+        ["MAC reduction", f"{100 * (1 - macs / table.macs):.1f}%"],
+    ]
+    print(format_table(rows, ["figure", "value"]))
+    return 0
+
+
+def _workloads(args: argparse.Namespace) -> int:
+    from sparsim.workload import builtin_table
+
+    if args.out.suffix.lower() not in (".yaml", ".yml", ".csv"):
+        raise SparsimError("expected a .yaml, .yml or .csv file name", str(args.out))
+    if args.builtin == "resnet50":
+        table = builtin_table("resnet50", batch=args.batch, image_size=args.image_size)
+    elif args.builtin is not None:
+        table = builtin_table(
+            args.builtin,
+            seq_len=args.seq_len,
+            batch=args.batch,
+            attention_matmuls=args.attention_matmuls,
+        )
+    else:
+        from sparsim.tasder.search import calibrate
+
+        args.evaluation_size, args.batch_size, args.no_progress = 1, 32, False
+        real = _load(args)
+        table = calibrate(real.model, real.calibration, mass=args.mass, progress=True)
+    table.save(args.out)
+    print(f"{len(table)} layers, {table.macs:,} dense MACs; wrote {args.out}")
+    return 0

@@ -1,0 +1,190 @@
+"""Applying TASD to a model, in the style of ``torch.ao.pruning``'s sparsifiers.
+
+* :class:`WeightTasd` (TASD-W, offline): ``prepare(model)`` remembers the original
+  weights of the configured layers, ``step()`` replaces them by the sum of their TASD
+  terms, ``restore()`` puts the originals back and ``squash_mask()`` forgets them (the
+  model keeps the structured weights for good). ``set(layer, series)`` changes one layer,
+  which is what the greedy search does.
+* :class:`ActivationTasd` (TASD-A, at run time): ``prepare(model)`` registers forward
+  pre-hooks that replace the inputs of the configured layers by their TASD approximation;
+  ``remove()`` takes the hooks away.
+* :func:`apply_config` does both from a :class:`~sparsim.tasder.config.TasderConfig` and
+  returns a handle that undoes it; as a context manager it undoes on exit.
+
+Unknown layer names and series a given hardware cannot run are one-line errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from sparsim.errors import SparsimError
+from sparsim.tasd import Series, parse_series
+from sparsim.tasder.config import MAX_TERMS, TasderConfig
+from sparsim.tasder.structured import (
+    BlockRanks,
+    approximate,
+    block_axis,
+    check_activation_layer,
+    kept_per_block,
+    single_block_size,
+)
+from sparsim.workload.probe import find_layers
+
+
+def _series_map(series: Mapping[str, str | Series | None]) -> dict[str, Series]:
+    parsed = {}
+    for name, value in series.items():
+        if value is None:
+            continue
+        try:
+            parsed[name] = value if isinstance(value, Series) else parse_series(value, MAX_TERMS)
+        except SparsimError as exc:
+            raise exc.located(f"layers.{name}") from None
+    return parsed
+
+
+class WeightTasd:
+    """Replace layer weights by their TASD approximation; the originals can come back."""
+
+    def __init__(self, series: Mapping[str, str | Series | None] | None = None):
+        self.series = _series_map(series or {})
+        self.layers: dict[str, nn.Module] = {}
+        self.originals: dict[str, torch.Tensor] = {}
+        self._ranks: dict[tuple[str, int], BlockRanks] = {}
+
+    def prepare(self, model: nn.Module, layers: list[str] | None = None) -> WeightTasd:
+        """Remember the weights of the configured layers (and of ``layers``, which the
+        greedy search may set later)."""
+        names = sorted(set(self.series) | set(layers or []))
+        self.layers = find_layers(model, names)
+        self.originals = {name: m.weight.detach().clone() for name, m in self.layers.items()}
+        return self
+
+    def approximation(self, name: str, series: Series) -> torch.Tensor:
+        """The TASD approximation of a layer's original weights (block ranks are cached
+        per layer, so every series of one block size costs one sort)."""
+        axis = block_axis(self._layer(name))
+        m = single_block_size(series)
+        if m is None or series.is_dense or not series.patterns:
+            return approximate(self.originals[name], series, axis)
+        if (name, m) not in self._ranks:
+            self._ranks[(name, m)] = BlockRanks.of(self.originals[name], axis, m)
+        return self._ranks[(name, m)].keep(kept_per_block(series))
+
+    def set(self, name: str, series: Series | str | None) -> None:
+        """Give one layer the approximation for ``series`` (None: its original weights)."""
+        module = self._layer(name)
+        if series is None:
+            self.series.pop(name, None)
+            value = self.originals[name]
+        else:
+            series = _series_map({name: series})[name]
+            self.series[name] = series
+            value = self.approximation(name, series)
+        with torch.no_grad():
+            module.weight.copy_(value)
+
+    def step(self) -> None:
+        for name, series in self.series.items():
+            self.set(name, series)
+
+    def restore(self) -> None:
+        for name, module in self.layers.items():
+            with torch.no_grad():
+                module.weight.copy_(self.originals[name])
+
+    def squash_mask(self) -> None:
+        """Keep the structured weights for good and free the originals and the cache."""
+        self.originals.clear()
+        self._ranks.clear()
+        self.layers.clear()
+
+    def _layer(self, name: str) -> nn.Module:
+        if name not in self.layers:
+            if not self.originals and not self.layers:
+                raise SparsimError("call prepare(model) first", "WeightTasd")
+            raise SparsimError(f"layer {name!r} was not prepared", "layers")
+        return self.layers[name]
+
+
+class ActivationTasd:
+    """Replace the inputs of chosen layers by their TASD approximation while prepared."""
+
+    def __init__(self, series: Mapping[str, str | Series | None] | None = None):
+        self.series = _series_map(series or {})
+        self._handles: list[Any] = []
+
+    def prepare(self, model: nn.Module) -> ActivationTasd:
+        self.remove()
+        layers = find_layers(model, list(self.series))
+        for name, module in layers.items():
+            check_activation_layer(name, module)
+        try:
+            for name, module in layers.items():
+                self._handles.append(module.register_forward_pre_hook(self._hook(name, module)))
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def _hook(self, name: str, module: nn.Module) -> Any:
+        axis = block_axis(module)
+
+        def hook(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+            series = self.series[name]
+            return (approximate(args[0], series, axis), *args[1:])
+
+        return hook
+
+    def remove(self) -> None:
+        while self._handles:
+            self._handles.pop().remove()
+
+    @property
+    def active(self) -> bool:
+        return bool(self._handles)
+
+
+class AppliedConfig(contextlib.AbstractContextManager["AppliedConfig"]):
+    """A configuration applied to a model; ``undo()`` (or leaving the ``with``) restores the
+    original weights and removes the activation hooks."""
+
+    def __init__(self, weights: WeightTasd, activations: ActivationTasd):
+        self.weights = weights
+        self.activations = activations
+
+    def undo(self) -> None:
+        self.activations.remove()
+        if self.weights.originals:
+            self.weights.restore()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.undo()
+
+
+def apply_config(
+    model: nn.Module, config: TasderConfig, *, keep_originals: bool = True
+) -> AppliedConfig:
+    """Transform ``model`` for inference as ``config`` says.
+
+    With ``keep_originals=False`` the weights are replaced for good (less memory); the
+    activation hooks can still be removed.
+    """
+    find_layers(model, list(config.layers))  # every name must exist before anything changes
+    weights = WeightTasd(config.weight_series).prepare(model)
+    activations = ActivationTasd(config.activation_series)
+    try:
+        weights.step()
+        activations.prepare(model)
+    except BaseException:
+        weights.restore()
+        raise
+    if not keep_originals:
+        weights.squash_mask()
+    return AppliedConfig(weights, activations)

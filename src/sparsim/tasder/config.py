@@ -1,0 +1,165 @@
+"""The per-layer TASD configuration TASDER finds, as a file that can be re-applied.
+
+.. code-block:: yaml
+
+    hardware: TTC-VEGETA-M8          # optional: every series must run on it
+    layers:
+      layers.1.0.conv1: {weights: 2:8+1:8}
+      layers.2.0.conv2: {activations: '4:8'}
+    result: {metric: accuracy, original_quality: 0.905, quality: 0.899, ...}   # optional
+
+A layer transforms either its weights (TASD-W) or its input activations (TASD-A): a TASD
+tensor core runs one structured operand. ``dense`` leaves the operand alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sparsim.errors import SparsimError
+from sparsim.io import atomic_write_text, load_yaml
+from sparsim.spec.validation import validate
+from sparsim.tasd import Series, get_hardware, parse_series
+
+MAX_TERMS = 3
+
+
+def normalise_series(text: str) -> str:
+    """Canonical text of a series (``'2:8 + 1:8'`` -> ``'2:8+1:8'``)."""
+    return str(parse_series(str(text), MAX_TERMS))
+
+
+class LayerConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weights: str | None = Field(None, description="TASD series for the weights (TASD-W)")
+    activations: str | None = Field(None, description="TASD series for the inputs (TASD-A)")
+
+    @field_validator("weights", "activations", mode="before")
+    @classmethod
+    def _series(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalise_series(value)
+        except SparsimError as exc:
+            raise ValueError(exc.message) from None
+
+    @model_validator(mode="after")
+    def _one_operand(self) -> LayerConfig:
+        if self.weights not in (None, "dense") and self.activations not in (None, "dense"):
+            raise ValueError(
+                "a TASD tensor core runs one structured operand per layer: "
+                "set weights or activations, not both"
+            )
+        return self
+
+    @property
+    def series(self) -> Series:
+        """The structured operand's series (``dense`` when none)."""
+        return parse_series(self.weights or self.activations or "dense", MAX_TERMS)
+
+
+class SearchResult(BaseModel):
+    """What the search measured; informative, not needed to re-apply the configuration."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: str
+    metric: str
+    target: float
+    original_quality: float
+    quality: float
+    dense_macs: int
+    macs: int
+    evaluations: int = 0
+    alpha: float | None = None
+
+    @property
+    def mac_reduction(self) -> float:
+        """Fraction of the dense MACs removed (0.4 = 40% fewer MACs)."""
+        return 1 - self.macs / self.dense_macs if self.dense_macs else 0.0
+
+    @property
+    def relative_quality(self) -> float:
+        return self.quality / self.original_quality if self.original_quality else 0.0
+
+
+class TasderConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hardware: str | None = None
+    model: str | None = Field(None, description="the model it was found for (informative)")
+    layers: dict[str, LayerConfig] = Field(default_factory=dict)
+    result: SearchResult | None = None
+
+    @field_validator("hardware")
+    @classmethod
+    def _known_hardware(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                get_hardware(value)
+            except SparsimError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+    @model_validator(mode="after")
+    def _hardware_runs_every_series(self) -> TasderConfig:
+        if self.hardware is None:
+            return self
+        hardware = get_hardware(self.hardware)
+        for name, layer in self.layers.items():
+            for operand in ("weights", "activations"):
+                series = getattr(layer, operand)
+                if series not in (None, "dense") and not hardware.supports(series):
+                    raise ValueError(
+                        f"layers.{name}.{operand}: series {series!r} does not run on "
+                        f"{hardware.ttc_name} (native patterns "
+                        f"{', '.join(map(str, hardware.native))}, at most 2 terms)"
+                    )
+        return self
+
+    @property
+    def weight_series(self) -> dict[str, str]:
+        return {n: c.weights for n, c in self.layers.items() if c.weights not in (None, "dense")}
+
+    @property
+    def activation_series(self) -> dict[str, str]:
+        return {
+            n: c.activations for n, c in self.layers.items() if c.activations not in (None, "dense")
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.model_dump(exclude_none=True)
+        data["layers"] = {
+            name: layer.model_dump(exclude_none=True) for name, layer in self.layers.items()
+        }
+        return data
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``.json`` or ``.yaml``/``.yml``."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            text = json.dumps(self.to_dict(), indent=2) + "\n"
+        elif suffix in (".yaml", ".yml"):
+            text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        else:
+            raise SparsimError("expected a .json, .yaml or .yml file name", str(path))
+        atomic_write_text(path, text)
+        return path
+
+
+def load_config(path: str | os.PathLike[str]) -> TasderConfig:
+    """Read a configuration written by :meth:`TasderConfig.save` (JSON is YAML too)."""
+    path = Path(path)
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise SparsimError("expected a mapping with 'layers'", str(path))
+    return validate(TasderConfig, data, str(path))
