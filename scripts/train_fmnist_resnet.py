@@ -5,7 +5,7 @@ kind of network (ReLU, residual) with most weights removed by global magnitude p
 and a short fine-tune. Both checkpoints (a few hundred KB) go to
 ``src/sparsim/tasder/checkpoints`` with their test accuracy and sparsity.
 
-    python scripts/train_fmnist_resnet.py            # about 5 minutes on 2 CPU cores
+    python scripts/train_fmnist_resnet.py            # 5 to 8 minutes on 2 CPU cores
     python scripts/train_fmnist_resnet.py --epochs 1 --finetune-epochs 1 --out /tmp/ck
 """
 
