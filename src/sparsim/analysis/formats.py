@@ -63,7 +63,8 @@ def tile_loops(nest: Nest, level: int, tensor: str) -> list[Loop]:
     return ordered
 
 
-def _subtile_shape(loops: list[Loop], tensor: str) -> tuple[int, int]:
+def subtile_shape(loops: list[Loop], tensor: str) -> tuple[int, int]:
+    """(rows, cols) of the tensor touched by ``loops``."""
     rows_dim, cols_dim = TENSOR_AXES[tensor]
     rows = math.prod(loop.bound for loop in loops if loop.dim == rows_dim)
     cols = math.prod(loop.bound for loop in loops if loop.dim == cols_dim)
@@ -90,9 +91,9 @@ def rank_units(
             outer_first.append(RankUnits(rank.format, 0, 0, 0, 0, 0, 0))
             continue
         below = [loop for group in shapes[:position] for loop in group]
-        nonempty = 1.0 - density.occupancy(_subtile_shape(below, tensor)).prob_empty
+        nonempty = 1.0 - density.occupancy(subtile_shape(below, tensor)).prob_empty
         # At most as many nonempty coordinates per fiber as the fiber holds nonzeros.
-        fiber_max = density.occupancy(_subtile_shape(below + own, tensor)).max
+        fiber_max = density.occupancy(subtile_shape(below + own, tensor)).max
         coords, coords_max = fibers * shape, fibers_max * shape
         nonempty_max = min(shape, fiber_max) / shape
         is_innermost = position == 0

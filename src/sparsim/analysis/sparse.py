@@ -34,6 +34,7 @@ from sparsim.analysis.formats import (
     effective_bits,
     is_compressed,
     rank_units,
+    subtile_shape,
     tile_loops,
 )
 from sparsim.analysis.nest import RELEVANT_DIMS
@@ -93,13 +94,6 @@ def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
     return dims[rows], dims[cols]
 
 
-def _subtile(loops, tensor: str) -> tuple[int, int]:
-    rows_dim, cols_dim = TENSOR_AXES[tensor]
-    rows = math.prod(loop.bound for loop in loops if loop.dim == rows_dim)
-    cols = math.prod(loop.bound for loop in loops if loop.dim == cols_dim)
-    return rows, cols
-
-
 def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> float:
     """Fraction of a level's spatial fan-out still used after skipping-spatial."""
     spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
@@ -108,7 +102,7 @@ def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> fl
         inner = spatial[position + 1 :]
         for leader in leaders:
             if loop.dim in RELEVANT_DIMS[leader]:
-                empty = models[leader].occupancy(_subtile(inner, leader)).prob_empty
+                empty = models[leader].occupancy(subtile_shape(inner, leader)).prob_empty
                 ratio *= 1.0 - empty
     return ratio
 
@@ -143,7 +137,7 @@ def _position_skipping(dense, level: int, tensors, models) -> dict[str, tuple[fl
             if loop.spatial and loop.level == level and loop.dim in RELEVANT_DIMS[tensor]
         )
         occupancy = models[tensor].occupancy(
-            _subtile(tile_loops(dense.nest, level, tensor), tensor)
+            subtile_shape(tile_loops(dense.nest, level, tensor), tensor)
         )
         utilisation = occupancy.expect(
             lambda k, width=width: np.where(
@@ -203,7 +197,7 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
         group = _access_group(dense, entry)
         effectual = 1.0
         for leader in action.condition_on:
-            effectual *= 1.0 - models[leader].occupancy(_subtile(group, leader)).prob_empty
+            effectual *= 1.0 - models[leader].occupancy(subtile_shape(group, leader)).prob_empty
         previous, _ = ineffectual.get((action.target, keeper), (0.0, False))
         ineffectual[action.target, keeper] = (
             1.0 - (1.0 - previous) * effectual,
@@ -248,7 +242,7 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             for r in units
         )
         per_element = bits_per_tile / entry.tile
-        occupancy = models[tensor].occupancy(_subtile(loops, tensor)) if compressed else None
+        occupancy = models[tensor].occupancy(subtile_shape(loops, tensor)) if compressed else None
         tensors[tensor, level] = SparseTensorLevel(
             dense=entry,
             instances=instances,
