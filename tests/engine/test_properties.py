@@ -90,3 +90,22 @@ def test_structured_nm_leaves_n_over_m_of_the_computes(pattern, M, N):
     )
     result = evaluate(spec)
     assert result.computes.actual == pytest.approx(M * N * K * n / m)
+
+
+@settings(max_examples=25, deadline=None)
+@given(dims, dims, dims, densities, densities, st.integers(2, 5))
+def test_count_repeats_the_whole_run(M, N, K, da, db, count):
+    """A workload repeated ``count`` times (a grouped conv) costs ``count`` single runs."""
+    spec = _spec(M, N, K, da, db, "hypergeometric", "skipping")
+    once = evaluate(spec)
+    repeated = evaluate(
+        spec.model_copy(update={"workload": spec.workload.model_copy(update={"count": count})})
+    )
+    assert repeated.energy_pJ == pytest.approx(count * once.energy_pJ)
+    assert repeated.cycles == count * once.cycles
+    assert repeated.computes.algorithmic == count * M * N * K
+    assert repeated.computes.actual == pytest.approx(count * once.computes.actual)
+    for single, many in zip(once.levels, repeated.levels, strict=True):
+        for name, tensor in single.tensors.items():
+            assert many.tensors[name].reads.actual == pytest.approx(count * tensor.reads.actual)
+            assert many.tensors[name].data_capacity_used == tensor.data_capacity_used

@@ -178,10 +178,11 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
         energy_pJ=compute_energy,
     )
     cycles = max([computes.cycles, *(lr.cycles for lr in level_results)])
+    # The mapping covers one of the workload's `count` identical GEMMs (a conv's groups).
     return Result(
         name=spec.workload.name,
         cycles=cycles,
         computes=Computes(computes.algorithmic, computes.actual, computes.gated, computes.skipped),
         compute=compute_result,
         levels=tuple(level_results),
-    )
+    ).times(spec.workload.as_gemm().count)

@@ -3,7 +3,7 @@ and energy split into data and metadata. ``to_dict`` gives the JSON form the CLI
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,9 @@ class ActionCount:
     @property
     def algorithmic(self) -> float:
         return self.actual + self.gated + self.skipped
+
+    def times(self, count: int) -> ActionCount:
+        return ActionCount(self.actual * count, self.gated * count, self.skipped * count)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,20 @@ class TensorLevelResult:
     def energy_pJ(self) -> float:
         return self.data_energy_pJ + self.metadata_energy_pJ
 
+    def times(self, count: int) -> TensorLevelResult:
+        """Accesses and energy of ``count`` back-to-back runs; capacities stay per run."""
+        return replace(
+            self,
+            reads=self.reads.times(count),
+            fills=self.fills.times(count),
+            updates=self.updates.times(count),
+            metadata_reads=self.metadata_reads.times(count),
+            metadata_fills=self.metadata_fills.times(count),
+            metadata_updates=self.metadata_updates.times(count),
+            data_energy_pJ=self.data_energy_pJ * count,
+            metadata_energy_pJ=self.metadata_energy_pJ * count,
+        )
+
 
 @dataclass(frozen=True)
 class LevelResult:
@@ -59,6 +76,13 @@ class LevelResult:
     def energy_pJ(self) -> float:
         return self.data_energy_pJ + self.metadata_energy_pJ
 
+    def times(self, count: int) -> LevelResult:
+        return LevelResult(
+            self.name,
+            self.cycles * count,
+            {name: tensor.times(count) for name, tensor in self.tensors.items()},
+        )
+
 
 @dataclass(frozen=True)
 class Computes:
@@ -66,6 +90,9 @@ class Computes:
     actual: float
     gated: float
     skipped: float
+
+    def times(self, count: int) -> Computes:
+        return Computes(*(value * count for value in astuple(self)))
 
 
 @dataclass(frozen=True)
@@ -103,6 +130,22 @@ class Result:
         """Fraction of MAC-cycles doing effectual or gated work."""
         busy = self.computes.actual + self.computes.gated
         return busy / (self.compute.instances * self.cycles) if self.cycles else 0.0
+
+    def times(self, count: int) -> Result:
+        """``count`` independent runs one after the other (the groups of a grouped conv)."""
+        if count == 1:
+            return self
+        return replace(
+            self,
+            cycles=self.cycles * count,
+            computes=self.computes.times(count),
+            compute=replace(
+                self.compute,
+                cycles=self.compute.cycles * count,
+                energy_pJ=self.compute.energy_pJ * count,
+            ),
+            levels=tuple(level.times(count) for level in self.levels),
+        )
 
     def level(self, name: str) -> LevelResult:
         for level in self.levels:
