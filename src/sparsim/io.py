@@ -37,14 +37,24 @@ def load_yaml(path: str | os.PathLike[str]) -> Any:
 
 
 @contextlib.contextmanager
+def _cannot_write(path: Path) -> Iterator[None]:
+    """An output location we cannot create is bad input, named by its path."""
+    try:
+        yield
+    except OSError as exc:
+        raise SparsimError(f"cannot write here ({exc.strerror})", str(path)) from None
+
+
+@contextlib.contextmanager
 def atomic_output_dir(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a scratch directory that replaces ``out_dir`` only if the block succeeds.
 
     Files already in ``out_dir`` that the block does not write are kept.
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    with _cannot_write(out_dir):
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         yield scratch
         out_dir.mkdir(exist_ok=True)
@@ -60,8 +70,9 @@ def atomic_output_dir(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write a text file via a temporary file and rename, so readers never see half of it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with _cannot_write(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)

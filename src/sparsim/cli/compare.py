@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from sparsim.cli.options import add_density_option, parse_density_items
 from sparsim.designs import build, design_names, get_design, scheme_for
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
@@ -30,17 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--gemm", default=DEFAULT_GEMM, help=f"GEMM shape M=..,K=..,N=.. (default {DEFAULT_GEMM})"
     )
-    parser.add_argument(
-        "--density",
-        action="append",
-        default=[],
-        metavar="TENSOR=VALUE",
-        help=(
-            "density of A (weights) or B (input activations): N:M such as 2:4, a fraction "
-            "such as 0.82 (unstructured), 'dense', or a .npy tensor; repeat for each tensor "
-            "(default A=2:4, B=0.82)"
-        ),
-    )
+    add_density_option(parser, "A=2:4, B=0.82")
     parser.add_argument(
         "--designs",
         default=",".join(design_names()),
@@ -51,15 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _densities(items: list[str]) -> dict[str, str]:
-    if not items:
-        return dict(DEFAULT_DENSITIES)
-    densities = {}
-    for item in items:
-        tensor, sep, value = item.partition("=")
-        if not sep or not value.strip():
-            raise SparsimError(f"expected TENSOR=VALUE such as A=2:4, got {item!r}", "--density")
-        densities[tensor.strip().upper()] = value.strip()
-    return densities
+    return parse_density_items(items) if items else dict(DEFAULT_DENSITIES)
 
 
 def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[dict]:

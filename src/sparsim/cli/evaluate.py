@@ -1,4 +1,5 @@
-"""``sparsim evaluate``: run the accelerator model on Sparseloop case directories or sparsim specs."""
+"""``sparsim evaluate``: run the accelerator model on Sparseloop case directories, sparsim
+specs, or a built-in design on one GEMM."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ import argparse
 import json
 import sys
 
+import yaml
+
+from sparsim.cli.options import add_density_option, parse_density_items
+from sparsim.designs import build, design_names
+from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate, load
+from sparsim.io import atomic_write_text
 from sparsim.report.tables import result_table
+from sparsim.spec.model import Spec
+from sparsim.spec.workload import parse_gemm_shape
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,12 +25,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="energy, cycles and computes of a workload on an accelerator",
         description=(
             "Evaluate Sparseloop case directories (each holding aggregated_input.yaml, "
-            "ERT.yaml and map.yaml) or sparsim spec YAML files. All inputs are evaluated in "
-            "one process; the first bad input stops the run with a one-line error."
+            "ERT.yaml and map.yaml), sparsim spec YAML files, or a built-in design on one "
+            "GEMM (--design with --gemm and --density; the design's mapping heuristic picks "
+            "the mapping). All inputs are evaluated in one process; the first bad input stops "
+            "the run with a one-line error."
         ),
+        epilog=(
+            "examples:\n"
+            "  sparsim evaluate case_dir/ other_case/ --json\n"
+            "  sparsim evaluate --design stc --gemm M=512,K=256,N=1024 "
+            "--density A=2:4 --density B=0.82\n"
+            "  sparsim evaluate --design dstc --gemm M=128,K=1152,N=1024 "
+            "--density A=0.5 --save-spec dstc.yaml"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "inputs", nargs="+", metavar="CASE_DIR_OR_SPEC", help="Sparseloop case directory or sparsim spec .yaml"
+        "inputs",
+        nargs="*",
+        metavar="CASE_DIR_OR_SPEC",
+        help="Sparseloop case directory or sparsim spec .yaml",
+    )
+    parser.add_argument(
+        "--design",
+        metavar="NAME",
+        help=f"built-in design to evaluate on --gemm: {', '.join(design_names())}",
+    )
+    parser.add_argument("--gemm", metavar="M=..,K=..,N=..", help="GEMM shape for --design")
+    add_density_option(parser, "dense")
+    parser.add_argument(
+        "--save-spec",
+        metavar="FILE.yaml",
+        help="with --design: also write the built spec (mapping included) as sparsim YAML, "
+        "ready to edit and evaluate again",
     )
     parser.add_argument(
         "--json",
@@ -31,14 +67,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _design_spec(args: argparse.Namespace) -> Spec:
+    if not args.gemm:
+        raise SparsimError("--design needs a GEMM shape such as M=512,K=256,N=1024", "--gemm")
+    return build(args.design, parse_gemm_shape(args.gemm), parse_density_items(args.density))
+
+
+def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
+    design_only = {"--gemm": args.gemm, "--density": args.density, "--save-spec": args.save_spec}
+    if args.design is None:
+        for option, value in design_only.items():
+            if value:
+                raise SparsimError("only meaningful with --design NAME", option)
+        if not args.inputs:
+            raise SparsimError(
+                "give case directories or spec files, or --design with --gemm", "evaluate"
+            )
+    specs = [(path, load(path)) for path in args.inputs]
+    if args.design is not None:
+        spec = _design_spec(args)
+        specs.append((args.design, spec))
+    return specs
+
+
 def run(args: argparse.Namespace) -> int:
     # Validate and evaluate everything first: nothing is printed for a run that fails.
-    results = [(path, evaluate(load(path))) for path in args.inputs]
-    for path, result in results:
+    specs = _specs(args)
+    results = [(label, evaluate(spec)) for label, spec in specs]
+    if args.save_spec:
+        text = yaml.safe_dump(
+            specs[-1][1].model_dump(mode="json", exclude_none=True), sort_keys=False
+        )
+        atomic_write_text(args.save_spec, text)
+    for label, result in results:
         if args.json:
-            print(json.dumps({"case": path, **result.to_dict()}))
+            print(json.dumps({"case": label, **result.to_dict()}))
         else:
-            print(result_table(result).replace(result.name, f"{path} ({result.name})", 1))
+            print(result_table(result).replace(result.name, f"{label} ({result.name})", 1))
             print()
     sys.stdout.flush()
     return 0
