@@ -25,6 +25,38 @@ def test_missing_file_is_one_line(tmp_path):
         load_yaml(tmp_path / "absent.yaml")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# header\nlibrary:\n  big: [1, 2]\nwanted:\n  a: 1\n  b: [x, y]\nother: 3\n",
+        "library: {x: 1}\nwanted: {a: 1, b: [x, y]}\n",
+        # An alias into a skipped block: the cut text does not parse, the whole file does.
+        "library: &lib {a: 1, b: [x, y]}\nwanted: *lib\n",
+        # Not a plain block mapping: parsed whole.
+        "---\nwanted: {a: 1, b: [x, y]}\nlibrary: 2\n",
+    ],
+)
+def test_only_keys_gives_the_same_wanted_blocks(tmp_path, text):
+    path = tmp_path / "input.yaml"
+    path.write_text(text)
+    assert load_yaml(path, only_keys=("wanted",))["wanted"] == {"a": 1, "b": ["x", "y"]}
+    assert load_yaml(path, only_keys=("wanted",))["wanted"] == load_yaml(path)["wanted"]
+
+
+def test_only_keys_still_reports_malformed_yaml(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("wanted: [1, 2\nb: 3\n")
+    with pytest.raises(SparsimError, match="malformed YAML"):
+        load_yaml(bad, only_keys=("wanted",))
+
+
+def test_unwritable_output_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SparsimError, match="cannot write here"), atomic_output_dir(blocker / "out"):
+        pass
+
+
 def test_validation_error_names_key_path():
     with pytest.raises(SparsimError) as info:
         validate(Gemm, {"M": 4, "N": -1, "K": 2}, "spec.yaml")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,13 @@ from sparsim.errors import SparsimError
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_yaml(path: str | os.PathLike[str]) -> Any:
-    """Parse a YAML file; a missing file or a syntax error becomes a one-line SparsimError."""
+def load_yaml(path: str | os.PathLike[str], only_keys: Collection[str] | None = None) -> Any:
+    """Parse a YAML file; a missing file or a syntax error becomes a one-line SparsimError.
+
+    ``only_keys`` skips the other top-level blocks of a block-style mapping before parsing
+    (Sparseloop's aggregated inputs spend most of their lines on component libraries that
+    the model never reads); if the cut text does not parse, the whole file is parsed.
+    """
     path = Path(path)
     try:
         text = path.read_text()
@@ -27,6 +33,9 @@ def load_yaml(path: str | os.PathLike[str]) -> Any:
         raise SparsimError("file not found", str(path)) from None
     except OSError as exc:
         raise SparsimError(f"cannot read file ({exc.strerror})", str(path)) from None
+    if only_keys is not None:
+        with contextlib.suppress(yaml.YAMLError):
+            return yaml.load(_top_level_blocks(text, only_keys), Loader=_YAML_LOADER)
     try:
         return yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
@@ -34,6 +43,21 @@ def load_yaml(path: str | os.PathLike[str]) -> Any:
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or "malformed YAML"
         raise SparsimError(f"malformed YAML: {problem}", where) from None
+
+
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
+
+
+def _top_level_blocks(text: str, keys: Collection[str]) -> str:
+    """The lines of the wanted top-level keys' blocks (a block runs to the next key)."""
+    starts = [(m.start(), m.group(1)) for m in _TOP_LEVEL_KEY.finditer(text)]
+    preface = text[: starts[0][0]] if starts else text
+    if any(line.strip() and not line.lstrip().startswith("#") for line in preface.splitlines()):
+        return text  # not a plain block mapping (a document marker, flow style...): keep all
+    ends = [start for start, _ in starts[1:]] + [len(text)]
+    return "".join(
+        text[start:end] for (start, key), end in zip(starts, ends, strict=True) if key in keys
+    )
 
 
 @contextlib.contextmanager

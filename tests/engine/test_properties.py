@@ -109,3 +109,24 @@ def test_count_repeats_the_whole_run(M, N, K, da, db, count):
         for name, tensor in single.tensors.items():
             assert many.tensors[name].reads.actual == pytest.approx(count * tensor.reads.actual)
             assert many.tensors[name].data_capacity_used == tensor.data_capacity_used
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5000), st.data())
+def test_occupancy_distributions_match_scipy(total, data):
+    """The log-space pmfs agree with scipy.stats' hypergeometric and binomial laws."""
+    import numpy as np
+    from scipy import stats
+
+    from sparsim.analysis.density import _binomial, _hypergeometric
+
+    nonzeros = data.draw(st.integers(0, total))
+    size = data.draw(st.integers(1, total))
+    values, probabilities = _hypergeometric(total, nonzeros, size)._pmf
+    expected = stats.hypergeom(total, nonzeros, size).pmf(values)
+    np.testing.assert_allclose(probabilities, expected / expected.sum(), atol=1e-9)
+    assert values @ probabilities == pytest.approx(size * nonzeros / total)
+
+    density = data.draw(st.sampled_from([0.0, 1.0]) | st.floats(1e-6, 1 - 1e-6))
+    values, probabilities = _binomial(size, density)._pmf
+    np.testing.assert_allclose(probabilities, stats.binom(size, density).pmf(values), atol=1e-9)

@@ -9,6 +9,7 @@ code 2 (``--debug`` shows the traceback instead).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -50,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Everything imported so far lives until exit; keeping it out of the garbage collector's
+    # full passes saves ~30 ms per pass on long evaluation runs.
+    gc.freeze()
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT

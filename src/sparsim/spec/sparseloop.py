@@ -288,6 +288,10 @@ def _mapping(src: _Source) -> Mapping:
     return validate(Mapping, {"levels": [per_level[name] for name in order]}, str(src.path))
 
 
+# The top-level keys of a Sparseloop input the model reads (component libraries are not).
+MODEL_INPUT_KEYS = ("architecture", "problem", "sparse_optimizations", "mapping")
+
+
 def _merged_inputs(case_dir: Path) -> _Source:
     """Timeloop's split layout (architecture.yaml, prob.yaml, sparse-opt.yaml, a mapping
     file, ...): the top-level keys of every YAML file in the directory, merged."""
@@ -313,7 +317,7 @@ def load_sparseloop_case(case_dir: str | Path) -> Spec:
         raise SparsimError("not a directory", str(case_dir))
     aggregated = case_dir / "aggregated_input.yaml"
     if aggregated.exists():
-        inputs = _Source(aggregated, load_yaml(aggregated))
+        inputs = _Source(aggregated, load_yaml(aggregated, only_keys=MODEL_INPUT_KEYS))
     else:
         inputs = _merged_inputs(case_dir)
     ert = _Source(case_dir / "ERT.yaml", load_yaml(case_dir / "ERT.yaml"))
