@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 
 from sparsim.errors import SparsimError
-from sparsim.tasd import _kernels
 from sparsim.tasd._arrays import bit_view, like
 from sparsim.tasd.series import DEFAULT_MAX_TERMS, Pattern, Series, as_series
 
@@ -273,6 +272,9 @@ def decompose(
     terms = np.empty((len(patterns), total), src.dtype)
     residual = np.empty(total, src.dtype)
     indices = np.empty(sum(slots), index_dtype(series))
+    # numba takes ~0.1 s to import: only commands that decompose pay for it.
+    from sparsim.tasd import _kernels
+
     _kernels.decompose_flat(
         src.reshape(-1),
         ns,
