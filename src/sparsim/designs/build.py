@@ -1,4 +1,5 @@
-"""``build(design, workload, densities) -> Spec``: a built-in design ready to evaluate."""
+"""``build(design, workload, densities) -> Spec``: a built-in design ready to evaluate, on
+its own hardware or on a resized copy of it (:func:`sparsim.designs.memory.resize`)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,28 @@ from sparsim.designs.catalog import Design, get_design
 from sparsim.designs.mapper import (
     CANDIDATES_EVALUATED,
     CYCLE_TOLERANCE,
-    SMEM_TILE_LIMIT,
     TC_PE_COLUMNS,
     Candidate,
     dstc_inners,
     ranked_candidates,
+    smem_tile_limit,
     tensor_core_inners,
 )
 from sparsim.designs.schemes import Scheme, scheme_for, sparse_optimizations
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
+from sparsim.spec.architecture import Architecture
 from sparsim.spec.model import Spec, check_references
 from sparsim.spec.workload import Conv, Gemm
 
 
-def _spec(design: Design, workload: Gemm | Conv, scheme: Scheme, candidate: Candidate) -> Spec:
+def _spec(
+    design: Design,
+    arch: Architecture,
+    workload: Gemm | Conv,
+    scheme: Scheme,
+    candidate: Candidate,
+) -> Spec:
     gemm = workload.as_gemm()
     if candidate.dims != gemm.dims:
         padded = "-".join(f"{d}{candidate.dims[d]}" for d in ("M", "K", "N"))
@@ -31,7 +39,7 @@ def _spec(design: Design, workload: Gemm | Conv, scheme: Scheme, candidate: Cand
         )
     spec = Spec(
         workload=workload,
-        architecture=design.architecture,
+        architecture=arch,
         densities=scheme.densities,
         sparse_optimizations=sparse_optimizations(design, scheme),
         mapping=candidate.mapping,
@@ -39,8 +47,7 @@ def _spec(design: Design, workload: Gemm | Conv, scheme: Scheme, candidate: Cand
     return check_references(spec, f"design {design.name}")
 
 
-def _candidates(design: Design, gemm: Gemm, scheme: Scheme) -> list[Candidate]:
-    arch = design.architecture
+def _candidates(design: Design, arch: Architecture, gemm: Gemm, scheme: Scheme) -> list[Candidate]:
     smem, dram = arch.level("SMEM"), arch.level("DRAM")
     word_pj = {
         "DRAM": dram.energy.read / dram.block_size,
@@ -48,48 +55,79 @@ def _candidates(design: Design, gemm: Gemm, scheme: Scheme) -> list[Candidate]:
         "MAC": arch.compute.energy.random,
     }
     density_a, density_b = scheme.weights.density, scheme.activations.density
+    rf_words = arch.level("RF").data_capacity or 0
     if design.dataflow == "output-stationary":
         inners = dstc_inners(
             gemm.dims,
             density_a,
             density_b,
-            rf_words=arch.level("RF").data_capacity or 0,
+            rf_words=rf_words,
             lrf_words=arch.level("LRF").data_capacity or 0,
         )
         limit = None
     else:
         n, m = scheme.pattern or (1, 1)
         spatial_k = round(TC_PE_COLUMNS * m / n)
-        inners = tensor_core_inners(gemm.dims, spatial_k, k_granule=m if scheme.pattern else 1)
-        limit = SMEM_TILE_LIMIT
+        inners = tensor_core_inners(
+            gemm.dims, spatial_k, k_granule=m if scheme.pattern else 1, rf_words=rf_words
+        )
+        limit = smem_tile_limit(smem.data_capacity or 0)
     return ranked_candidates(inners, density_a, density_b, word_pj, smem.data_capacity or 0, limit)
 
 
-def build(design: str | Design, workload: Gemm | Conv, densities: dict | None = None) -> Spec:
+def build(
+    design: str | Design,
+    workload: Gemm | Conv,
+    densities: dict | None = None,
+    *,
+    architecture: Architecture | None = None,
+) -> Spec:
     """A built-in design on ``workload`` with the densities it can exploit, mapped by the
     heuristic of :mod:`sparsim.designs.mapper`.
+
+    ``architecture`` replaces the design's hardware by a variant with the same levels (for
+    example :func:`sparsim.designs.memory.resize`'d buffers); the heuristic maps for its
+    capacities and energies, so bigger buffers get bigger tiles.
 
     ``densities`` maps ``A`` (weights) and ``B`` (input activations) to a density model or
     its shorthand (``"2:4"``, ``0.82``, ``"uniform:0.3"``, a ``.npy`` path); see
     :mod:`sparsim.designs.schemes` for what each design makes of them.
     """
     design = get_design(design)
+    arch = _hardware(design, architecture)
     scheme = scheme_for(design, densities)
     gemm = workload.as_gemm()
     best: tuple[float, float, Spec] | None = None
-    for candidate in _candidates(design, gemm, scheme)[:CANDIDATES_EVALUATED]:
-        spec = _spec(design, workload, scheme, candidate)
+    fitting = 0
+    for candidate in _candidates(design, arch, gemm, scheme):
+        spec = _spec(design, arch, workload, scheme, candidate)
         try:
             result = evaluate(spec)
         except SparsimError:  # over capacity once compressed sizes are known exactly
             continue
         if best is None or _better(result.cycles, result.energy_pJ, best):
             best = (result.cycles, result.energy_pJ, spec)
+        fitting += 1
+        if fitting == CANDIDATES_EVALUATED:
+            break
     if best is None:
         raise SparsimError(
             f"no mapping of {gemm.name} fits the buffers of {design.name}", "mapping"
         )
     return best[2]
+
+
+def _hardware(design: Design, architecture: Architecture | None) -> Architecture:
+    if architecture is None:
+        return design.architecture
+    expected = design.architecture.level_names
+    if architecture.level_names != expected:
+        raise SparsimError(
+            f"architecture {architecture.name!r} has levels {architecture.level_names}; "
+            f"design {design.name} needs {expected}",
+            "architecture",
+        )
+    return architecture
 
 
 def _better(cycles: float, energy: float, best: tuple[float, float, Spec]) -> bool:

@@ -15,15 +15,20 @@ and chooses the rest from a handful of candidates:
    and the spatial under-use of small dimensions (M = 1 uses 1 of 16 rows) shows in the
    utilisation.
 3. **Reuse in the register files first.** Tensor cores keep a weight in each PE while up
-   to 128 columns (N) of activations stream by (bounded by the 2048-word accumulator RF);
-   DSTC keeps the largest M x N output tile its RF holds, split between M and N so that
-   the cheaper (sparser) operand is the one re-read.
+   to RF words / 16 columns (N) of activations stream by (128 for the 2048-word
+   accumulator RF: each of the 16 PE rows accumulates that many outputs); DSTC keeps the
+   largest M x N output tile its RF holds, split between M and N so that the cheaper
+   (sparser) operand is the one re-read.
 4. **Outer tiles by memory traffic.** K stays inside the RF (no partial sums leave it, as
-   the artifact's constraints demand); the shared memory tile (M, N; at most 8 x 8 for the
-   tensor cores) and the DRAM loop order are chosen to minimise estimated DRAM and shared
-   memory traffic, bypassing the shared memory for a tensor whose tiles do not fit.
-5. **Confirmed by the model.** The best few candidates by that estimate are evaluated by
-   the engine; over-capacity ones are dropped, and the fastest (then least energy) wins.
+   the artifact's constraints demand); the shared memory tile and the DRAM loop order are
+   chosen to minimise estimated DRAM and shared memory traffic, bypassing the shared
+   memory for a tensor whose tiles do not fit. For the tensor cores the artifact caps the
+   shared-memory temporal M and N factors at 8 for its 256 KB SMEM; the cap grows in
+   proportion to a larger SMEM (:func:`smem_tile_limit`) so that bigger buffers can hold
+   bigger tiles, and the capacity alone bounds smaller ones.
+5. **Confirmed by the model.** Candidates are evaluated by the engine in the order of
+   that estimate until a few fit (the estimate sizes tiles by mean density, the engine by
+   worst-case occupancy); the fastest (then least energy) of those wins.
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ from dataclasses import dataclass
 from sparsim.errors import SparsimError
 from sparsim.spec.mapping import LevelMapping, Mapping
 
-REGISTER_REUSE_LIMIT = 128  # tensor cores: N columns per weight held in a PE (LRF)
-SMEM_TILE_LIMIT = 8  # tensor cores: shared-memory temporal M and N factors
+SMEM_TILE_LIMIT = 8  # tensor cores: shared-memory temporal M and N factors ...
+SMEM_TILE_LIMIT_WORDS = 262144  # ... for the artifact's 256 KB shared memory
 TC_PE_ROWS = 16  # PE rows per subpartition (M)
 TC_PE_COLUMNS = 16  # physical PE columns per subpartition (K)
 TC_MAX_SPATIAL_K = 64
@@ -62,6 +67,12 @@ def split(size: int, limit: int, granule: int = 1) -> Split:
     chunks = math.ceil(size / limit)
     factor = math.ceil(math.ceil(size / chunks) / granule) * granule
     return Split(factor, chunks)
+
+
+def smem_tile_limit(smem_words: int) -> int:
+    """The artifact's cap on the tensor cores' SMEM temporal M and N factors, scaled up with
+    the SMEM: a k-times larger SMEM may take k-times larger factors."""
+    return max(SMEM_TILE_LIMIT, SMEM_TILE_LIMIT * smem_words // SMEM_TILE_LIMIT_WORDS)
 
 
 def divisors(n: int, cap: int | None = None) -> list[int]:
@@ -143,7 +154,9 @@ def _outer_candidates(
                 yield Candidate(dict(dims), Mapping(levels=levels), estimate)
 
 
-def tensor_core_inners(dims: dict[str, int], spatial_k: int, k_granule: int) -> Iterator[_Inner]:
+def tensor_core_inners(
+    dims: dict[str, int], spatial_k: int, k_granule: int, rf_words: int
+) -> Iterator[_Inner]:
     """RF/LRF choices of the tensor-core dataflow, largest register reuse first."""
     rows = split(dims["M"], TC_PE_ROWS)
     subpartitions = split(rows.chunks, SUBPARTITIONS)
@@ -151,7 +164,7 @@ def tensor_core_inners(dims: dict[str, int], spatial_k: int, k_granule: int) -> 
     m_padded = rows.factor * subpartitions.factor * subpartitions.chunks
     k_padded = cols.factor * cols.chunks
     seen = set()
-    limit = min(REGISTER_REUSE_LIMIT, 2048 // rows.factor)
+    limit = max(1, rf_words // TC_PE_ROWS)  # every PE row accumulates `limit` outputs in the RF
     while limit >= 1:
         reuse = split(dims["N"], limit)
         limit //= 2
