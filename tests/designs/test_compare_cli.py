@@ -27,6 +27,10 @@ def test_default_table_lists_every_design_against_tc(capsys):
         "stc-flexible-rle",
         "stc-flexible-dual",
         "dstc",
+        "ttc-stc-m4",
+        "ttc-stc-m8",
+        "ttc-vegeta-m4",
+        "ttc-vegeta-m8",
     }
     assert rows["tc"][-2:] == ["1.00x", "1.000"]
     assert rows["stc"][-2] == "2.00x"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sparsim.errors import SparsimError
-from sparsim.io import atomic_output_dir
+from sparsim.io import atomic_output_dir, atomic_write_text
 from sparsim.report.tables import format_table
 
 MODEL_HELP = (
@@ -28,13 +28,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "TASDER finds, layer by layer, which TASD series (sums of N:M structured terms a "
             "TASD tensor core can run) to apply to a model's weights (TASD-W) or input "
             "activations (TASD-A) so that its quality stays at a target share of the "
-            "original's (default 99%), without fine-tuning, and reports the MACs saved."
+            "original's (default 99%), without fine-tuning, and reports the MACs saved and "
+            "the energy and cycles saved on the TASD tensor core (accelerator model)."
         ),
     )
     parser.set_defaults(func=lambda args: _help(parser))
     commands = parser.add_subparsers(dest="tasder_command", metavar="COMMAND")
     _register_search(commands)
     _register_apply(commands)
+    _register_cost(commands)
     _register_workloads(commands)
 
 
@@ -59,6 +61,12 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bars (calibration, quality)"
     )
+    parser.add_argument(
+        "--no-cost",
+        action="store_true",
+        help="skip the accelerator model (energy and cycles on the TASD tensor core, the "
+        "dense TC and the plain design); MACs only",
+    )
 
 
 def _register_search(commands: argparse._SubParsersAction) -> None:
@@ -72,8 +80,10 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
             "hardware's series tried) and 'activations' (TASD-A: per layer the most "
             "aggressive series whose sparsity is at most the measured input sparsity plus "
             "alpha; GELU models use 1 - pseudo-density). Writes config.yaml (re-appliable "
-            "with 'sparsim tasder apply'), trace.csv (every evaluation) and workloads.csv "
-            "(the model's layers with measured densities) to --out."
+            "with 'sparsim tasder apply'), trace.csv (every evaluation), workloads.csv "
+            "(the model's layers with measured densities) and cost.csv (per layer: energy "
+            "and cycles on the TASD tensor core, the dense TC and the plain design; not "
+            "with --no-cost) to --out."
         ),
     )
     _data_options(parser)
@@ -130,6 +140,33 @@ def _register_apply(commands: argparse._SubParsersAction) -> None:
     _data_options(parser)
     parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
     parser.set_defaults(func=_apply)
+
+
+def _register_cost(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "cost",
+        help="energy and cycles of a saved configuration on the accelerator model (no model "
+        "needed)",
+        description=(
+            "Evaluate a configuration on a workload table (the workloads.csv 'sparsim tasder "
+            "search' writes, or 'sparsim tasder workloads' output) with the accelerator "
+            "model: every layer on the TASD tensor core of the configuration's hardware (one "
+            "structured pass per term of its series, partial sums read back between passes; "
+            "layers left out run dense), on the dense TC and on the plain design (the same "
+            "hardware, every layer dense). Prints the totals and reductions; --out writes the "
+            "per-layer table (.csv)."
+        ),
+    )
+    parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
+    parser.add_argument(
+        "--workloads", required=True, type=Path, help="workload table (.csv, .yaml or .yml)"
+    )
+    parser.add_argument(
+        "--hardware", help=HARDWARE_HELP + " (default: the configuration's hardware)"
+    )
+    parser.add_argument("--out", type=Path, help="per-layer costs (.csv)")
+    parser.add_argument("--json", action="store_true", help="print the totals and layers as JSON")
+    parser.set_defaults(func=_cost)
 
 
 def _register_workloads(commands: argparse._SubParsersAction) -> None:
@@ -232,19 +269,24 @@ def _search(args: argparse.Namespace) -> int:
         pseudo=real.activation == "gelu",
         mass=args.mass,
         patience=patience,
+        cost=not args.no_cost,
         progress=not args.no_progress,
     ).fit(real.model, real.calibration, example=real.example)
     config = search.config_.model_copy(update={"model": real.name})
+    written = ["config.yaml", "trace.csv", "workloads.csv"]
     with atomic_output_dir(args.out) as scratch:
         config.save(scratch / "config.yaml")
         (scratch / "trace.csv").write_text(_csv(search.trace_.rows))
         search.table_.save(scratch / "workloads.csv")
+        if not args.no_cost:
+            search.cost_.to_frame().to_csv(scratch / "cost.csv", index=False)
+            written.append("cost.csv")
     result = search.result_
     print(_summary(real.name, hardware, result, search.seconds_))
     extra = _extra_quality(real, search)
     if extra:
         print(extra)
-    print(f"wrote {args.out}/config.yaml, trace.csv, workloads.csv")
+    print(f"wrote {args.out}/{', '.join(written)}")
     return 0
 
 
@@ -272,10 +314,37 @@ def _summary(model: str, hardware: str, result: Any, seconds: float) -> str:
         ["dense MACs", f"{result.dense_macs:,}"],
         ["TASD MACs", f"{result.macs:,}"],
         ["MAC reduction", f"{100 * result.mac_reduction:.1f}%"],
+        *_cost_rows(result.cost),
         ["quality evaluations", str(result.evaluations)],
         ["search time", f"{seconds:.1f} s"],
     ]
     return format_table(rows, ["figure", "value"])
+
+
+def _cost_rows(cost: Any) -> list[list[str]]:
+    """Energy, cycles and their reductions against the dense TC and the plain design."""
+    if cost is None:
+        return []
+    rows = [
+        [
+            "energy TTC / TC / plain",
+            f"{cost.energy_uJ:,.1f} / {cost.tc_energy_uJ:,.1f} / {cost.plain_energy_uJ:,.1f} uJ",
+        ],
+        [
+            "cycles TTC / TC / plain",
+            f"{cost.cycles:,.0f} / {cost.tc_cycles:,.0f} / {cost.plain_cycles:,.0f}",
+        ],
+    ]
+    for baseline, label in (("tc", "TC"), ("plain", "plain")):
+        rows.append(
+            [
+                f"reduction vs {label}",
+                f"energy {100 * cost.energy_reduction(baseline):.1f}%, cycles "
+                f"{100 * cost.cycle_reduction(baseline):.1f}%, EDP "
+                f"{100 * cost.edp_reduction(baseline):.1f}%",
+            ]
+        )
+    return rows
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -300,6 +369,11 @@ def _apply(args: argparse.Namespace) -> int:
         quality = real.evaluator.score(real.model)
     macs = count_macs(table, config)
     original = real.evaluator.quality_
+    cost = None
+    if not args.no_cost and config.hardware is not None:
+        from sparsim.tasder.costing import cost_config
+
+        cost = cost_config(table, config).summary()
     rows = [
         ["model", real.name],
         ["layers configured", str(len(config.layers))],
@@ -307,8 +381,44 @@ def _apply(args: argparse.Namespace) -> int:
         ["original quality", f"{original:.4f}"],
         ["quality", f"{quality:.4f} ({100 * quality / original:.2f}% of original)"],
         ["MAC reduction", f"{100 * (1 - macs / table.macs):.1f}%"],
+        *_cost_rows(cost),
     ]
     print(format_table(rows, ["figure", "value"]))
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    import json
+
+    from sparsim.tasder.config import load_config
+    from sparsim.tasder.costing import cost_config
+    from sparsim.tasder.search import count_macs
+    from sparsim.workload.table import load_table
+
+    if args.out is not None and args.out.suffix.lower() != ".csv":
+        raise SparsimError("expected a .csv file name", str(args.out))
+    config = load_config(args.config)
+    table = load_table(args.workloads)
+    try:
+        cost = cost_config(table, config, args.hardware)
+    except SparsimError as exc:
+        raise exc.located(str(args.config)) from None
+    if args.out is not None:
+        atomic_write_text(args.out, cost.to_frame().to_csv(index=False))
+    if args.json:
+        print(json.dumps(cost.to_dict()))
+        return 0
+    macs = count_macs(table, config)
+    rows = [
+        ["hardware", cost.hardware],
+        ["layer calls", str(len(table))],
+        ["layers configured", str(len(config.layers))],
+        ["MAC reduction", f"{100 * (1 - macs / table.macs):.1f}%"],
+        *_cost_rows(cost.summary()),
+    ]
+    print(format_table(rows, ["figure", "value"]))
+    if args.out is not None:
+        print(f"wrote {args.out}")
     return 0
 
 

@@ -9,12 +9,21 @@ See ``docs/tasder.md``. The pieces, from data to decision:
   restore / squash_mask, forward pre-hooks) and :func:`apply_config`;
 * :mod:`~sparsim.tasder.search`: TASD-W network-wise and layer-wise greedy, TASD-A with
   the sparsity-degree rule and an alpha sweep;
+* :func:`cost_config`: a configuration's energy and cycles on the TASD tensor core
+  (:mod:`sparsim.designs.ttc`), the dense TC and the plain design;
 * :class:`Tasder`: the scikit-learn-style front end;
 * :mod:`~sparsim.tasder.models`: the real models and their offline data.
 """
 
 from sparsim.tasder.apply import ActivationTasd, AppliedConfig, WeightTasd, apply_config
-from sparsim.tasder.config import LayerConfig, SearchResult, TasderConfig, load_config
+from sparsim.tasder.config import (
+    CostSummary,
+    LayerConfig,
+    SearchResult,
+    TasderConfig,
+    load_config,
+)
+from sparsim.tasder.costing import ConfigCost, LayerCost, cost_config
 from sparsim.tasder.estimator import Tasder
 from sparsim.tasder.quality import (
     Accuracy,
@@ -40,9 +49,12 @@ __all__ = [
     "Accuracy",
     "ActivationTasd",
     "AppliedConfig",
+    "ConfigCost",
     "CosineSimilarity",
+    "CostSummary",
     "Evaluator",
     "LayerConfig",
+    "LayerCost",
     "ScoreAgreement",
     "SearchResult",
     "Tasder",
@@ -54,6 +66,7 @@ __all__ = [
     "calibrate",
     "centroid_head",
     "choose_series",
+    "cost_config",
     "count_macs",
     "hardware_series",
     "load_config",

@@ -66,6 +66,39 @@ class LayerConfig(BaseModel):
         return parse_series(self.weights or self.activations or "dense", MAX_TERMS)
 
 
+class CostSummary(BaseModel):
+    """A configuration's whole-model cost on its TASD tensor core (TTC), on the dense tensor
+    core (TC) and on the TTC's hardware running every layer dense (the plain design)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hardware: str
+    energy_uJ: float
+    cycles: float
+    tc_energy_uJ: float
+    tc_cycles: float
+    plain_energy_uJ: float
+    plain_cycles: float
+
+    def energy_reduction(self, baseline: str = "tc") -> float:
+        """Fraction of the baseline's energy saved (``tc`` or ``plain``)."""
+        return 1 - self.energy_uJ / self._baseline(baseline)[0]
+
+    def cycle_reduction(self, baseline: str = "tc") -> float:
+        return 1 - self.cycles / self._baseline(baseline)[1]
+
+    def edp_reduction(self, baseline: str = "tc") -> float:
+        energy, cycles = self._baseline(baseline)
+        return 1 - self.energy_uJ * self.cycles / (energy * cycles)
+
+    def _baseline(self, name: str) -> tuple[float, float]:
+        if name == "tc":
+            return self.tc_energy_uJ, self.tc_cycles
+        if name == "plain":
+            return self.plain_energy_uJ, self.plain_cycles
+        raise SparsimError(f"unknown baseline {name!r}; expected tc or plain", "baseline")
+
+
 class SearchResult(BaseModel):
     """What the search measured; informative, not needed to re-apply the configuration."""
 
@@ -80,6 +113,7 @@ class SearchResult(BaseModel):
     macs: int
     evaluations: int = 0
     alpha: float | None = None
+    cost: CostSummary | None = Field(None, description="engine cost (sparsim.tasder.cost_config)")
 
     @property
     def mac_reduction(self) -> float:

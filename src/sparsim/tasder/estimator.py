@@ -12,6 +12,7 @@ from sparsim.errors import SparsimError
 from sparsim.tasd import get_hardware
 from sparsim.tasder.apply import AppliedConfig, apply_config
 from sparsim.tasder.config import SearchResult, TasderConfig
+from sparsim.tasder.costing import ConfigCost, cost_config
 from sparsim.tasder.quality import Evaluator
 from sparsim.tasder.search import (
     DEFAULT_TARGET,
@@ -35,7 +36,10 @@ class Tasder:
     with an ``alphas`` sweep; ``pseudo`` uses pseudo-density, for GELU/Swish models).
     ``evaluator`` measures quality; it is fitted on the original model if it is not yet.
     After :meth:`fit`: ``config_`` (re-appliable, with ``result``), ``trace_``,
-    ``table_`` (the model's workloads and calibration statistics) and ``seconds_``.
+    ``table_`` (the model's workloads and calibration statistics) and ``seconds_``; with
+    ``cost`` (default) also ``cost_``, the configuration's per-layer energy and cycles on
+    the TASD tensor core, the dense TC and the plain design (``result_.cost`` holds the
+    totals).
     """
 
     def __init__(
@@ -50,6 +54,7 @@ class Tasder:
         pseudo: bool = False,
         mass: float = 0.99,
         patience: int | None = 1,
+        cost: bool = True,
         progress: bool = False,
     ):
         if method not in METHODS:
@@ -66,6 +71,7 @@ class Tasder:
         self.pseudo = pseudo
         self.mass = mass
         self.patience = patience
+        self.cost = cost
         self.progress = progress
 
     def fit(
@@ -124,6 +130,10 @@ class Tasder:
         self.config_: TasderConfig = outcome.config
         self.trace_: Trace = outcome.trace
         self.seconds_: float = outcome.seconds
+        if self.cost:
+            self.cost_: ConfigCost = cost_config(self.table_, self.config_, progress=self.progress)
+            result = self.result_.model_copy(update={"cost": self.cost_.summary()})
+            self.config_ = self.config_.model_copy(update={"result": result})
         return self
 
     @property

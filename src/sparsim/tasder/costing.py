@@ -1,0 +1,177 @@
+"""What a TASDER configuration costs on the accelerator model, layer by layer.
+
+Every layer call of a model's :class:`~sparsim.workload.table.LayerTable` is evaluated
+three times by the engine:
+
+* on the TASD tensor core (TTC) of the configuration's hardware: the layer's series, one
+  structured pass per term (:func:`sparsim.designs.ttc.evaluate_series`), its weights or
+  its input activations (transposed GEMM) as the structured operand; a layer the
+  configuration leaves out runs dense on the same hardware;
+* on the dense tensor core (``tc``): every layer dense;
+* on the plain design: the TTC's hardware with every layer dense (what the chip costs
+  without TASD).
+
+The model's energy and cycles are the sums over its layer calls (they run one after
+another), its EDP their product. Shapes repeat in real networks, and the passes are
+cached (:func:`sparsim.designs.ttc.evaluate_pass`), so a ResNet-50 costs well under 2 s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+
+import pandas as pd
+from tqdm import tqdm
+
+from sparsim.designs.ttc import evaluate_pass, evaluate_series, structured_gemm, ttc_hardware
+from sparsim.errors import SparsimError
+from sparsim.spec.sparsity import TensorDensity
+from sparsim.tasder.config import CostSummary, LayerConfig, TasderConfig
+from sparsim.tasder.search import module_name
+from sparsim.tasder.structured import structured_macs
+from sparsim.workload.table import LayerTable, LayerWorkload
+
+DENSE = TensorDensity()
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer call: its series and its energy (uJ) and cycles on the three designs."""
+
+    layer: str
+    op: str
+    operand: str | None  # weights, activations, or None (dense)
+    series: str
+    M: int
+    N: int
+    K: int
+    count: int
+    dense_macs: int
+    macs: int  # as TASDER counts them (sparsim.tasder.structured.structured_macs)
+    computes: float  # effectual MACs the engine charges on the TTC (padding included)
+    energy_uJ: float
+    cycles: float
+    partial_sum_energy_uJ: float
+    tc_energy_uJ: float
+    tc_cycles: float
+    plain_energy_uJ: float
+    plain_cycles: float
+
+
+COLUMNS = tuple(f.name for f in fields(LayerCost))
+
+
+@dataclass(frozen=True)
+class ConfigCost:
+    """Per-layer costs of a configuration and the model's totals."""
+
+    hardware: str
+    layers: tuple[LayerCost, ...]
+
+    def total(self, column: str) -> float:
+        if column not in COLUMNS:
+            raise SparsimError(f"unknown column {column!r}", "column")
+        return sum(getattr(layer, column) for layer in self.layers)
+
+    def summary(self) -> CostSummary:
+        return CostSummary(
+            hardware=self.hardware,
+            energy_uJ=self.total("energy_uJ"),
+            cycles=self.total("cycles"),
+            tc_energy_uJ=self.total("tc_energy_uJ"),
+            tc_cycles=self.total("tc_cycles"),
+            plain_energy_uJ=self.total("plain_energy_uJ"),
+            plain_cycles=self.total("plain_cycles"),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(layer) for layer in self.layers], columns=list(COLUMNS))
+
+    def to_dict(self) -> dict:
+        summary = self.summary()
+        return {
+            **summary.model_dump(),
+            "energy_reduction_vs_tc": summary.energy_reduction("tc"),
+            "cycle_reduction_vs_tc": summary.cycle_reduction("tc"),
+            "edp_reduction_vs_tc": summary.edp_reduction("tc"),
+            "energy_reduction_vs_plain": summary.energy_reduction("plain"),
+            "cycle_reduction_vs_plain": summary.cycle_reduction("plain"),
+            "edp_reduction_vs_plain": summary.edp_reduction("plain"),
+            "layers": [asdict(layer) for layer in self.layers],
+        }
+
+
+def _operand(entry: LayerConfig | None) -> str | None:
+    if entry is None:
+        return None
+    if entry.activations not in (None, "dense"):
+        return "activations"
+    return "weights" if entry.weights not in (None, "dense") else None
+
+
+def _layer_cost(row: LayerWorkload, entry: LayerConfig | None, hardware: str) -> LayerCost:
+    operand = _operand(entry)
+    series = entry.series if operand is not None else None  # type: ignore[union-attr]
+    on_ttc = evaluate_series(
+        hardware, row.workload, series or "dense", operand=operand or "weights"
+    )
+    plain = on_ttc if series is None else evaluate_series(hardware, row.workload, "dense")
+    _, tc = evaluate_pass("tc", structured_gemm(row.workload, None, "weights"), None, DENSE)
+    gemm = row.gemm
+    return LayerCost(
+        layer=row.name,
+        op=row.op,
+        operand=operand,
+        series=str(series) if series is not None else "dense",
+        M=gemm.M,
+        N=gemm.N,
+        K=gemm.K,
+        count=gemm.count,
+        dense_macs=row.macs,
+        macs=row.macs if series is None else structured_macs(row.workload, series),
+        computes=on_ttc.computes.actual,
+        energy_uJ=on_ttc.energy_uJ,
+        cycles=on_ttc.cycles,
+        partial_sum_energy_uJ=on_ttc.partial_sum_energy_pJ * 1e-6,
+        tc_energy_uJ=tc.energy_uJ,
+        tc_cycles=tc.cycles,
+        plain_energy_uJ=plain.energy_uJ,
+        plain_cycles=plain.cycles,
+    )
+
+
+def _check_layers(table: LayerTable, config: TasderConfig) -> None:
+    called = {module_name(row.name) for row in table}
+    missing = [name for name in config.layers if name not in called]
+    if missing:
+        raise SparsimError(
+            f"not in the workload table ({len(table)} layer calls, e.g. "
+            f"{', '.join(table.names[:3])})",
+            f"layers.{missing[0]}",
+        )
+
+
+def cost_config(
+    table: LayerTable,
+    config: TasderConfig,
+    hardware: str | None = None,
+    *,
+    progress: bool = False,
+) -> ConfigCost:
+    """Energy and cycles of ``config`` on the model's layers (``table``), on the TTC of
+    ``hardware`` (default: the configuration's), the dense TC and the plain design."""
+    name = hardware or config.hardware
+    if name is None:
+        raise SparsimError("the configuration names no hardware; give one", "hardware")
+    ttc = ttc_hardware(name).ttc_name
+    _check_layers(table, config)
+    rows: Iterable[LayerWorkload] = tqdm(table, desc="costing", disable=not progress)
+    layers = []
+    for row in rows:
+        module = module_name(row.name)
+        try:
+            layers.append(_layer_cost(row, config.layers.get(module), ttc))
+        except SparsimError as exc:
+            raise exc.located(f"layers.{module}") from None
+    return ConfigCost(ttc, tuple(layers))

@@ -1,0 +1,182 @@
+"""Costing TASDER configurations on the accelerator model: per-layer rows that add up to
+the model's totals, the three designs, the estimator and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from sparsim.cli import main
+from sparsim.designs import build
+from sparsim.designs.ttc import evaluate_series
+from sparsim.errors import SparsimError
+from sparsim.evaluate import evaluate
+from sparsim.spec.workload import Conv, Gemm
+from sparsim.tasd import Series
+from sparsim.tasder import Tasder, TasderConfig, Top1Agreement, cost_config, count_macs
+from sparsim.tasder.structured import structured_macs
+from sparsim.workload.table import LayerTable, LayerWorkload
+from tests.tasder.test_cli import tiny_model  # noqa: F401 (a fixture: the tiny real model)
+
+HARDWARE = "TTC-VEGETA-M8"
+FC1 = Gemm(name="fc1", M=64, K=128, N=128)
+CONV = Conv(name="conv", C=32, out_channels=32, P=8, Q=8, R=3, S=3)
+FC2 = Gemm(name="fc2", M=10, K=64, N=128)
+
+
+@pytest.fixture
+def table() -> LayerTable:
+    return LayerTable(
+        (
+            LayerWorkload(FC1, "linear"),
+            LayerWorkload(CONV, "conv2d"),
+            LayerWorkload(FC2, "linear"),
+        )
+    )
+
+
+@pytest.fixture
+def config() -> TasderConfig:
+    return TasderConfig(
+        hardware=HARDWARE,
+        layers={"fc1": {"weights": "2:8+1:8"}, "conv": {"activations": "4:8"}},
+    )
+
+
+def test_rows_are_the_layers_on_three_designs_and_sum_to_the_totals(table, config):
+    cost = cost_config(table, config)
+    fc1, conv, fc2 = cost.layers
+    assert [row.layer for row in cost.layers] == ["fc1", "conv", "fc2"]
+    assert (fc1.operand, fc1.series) == ("weights", "2:8+1:8")
+    assert (conv.operand, conv.series) == ("activations", "4:8")
+    assert (fc2.operand, fc2.series) == (None, "dense")
+
+    ttc_fc1 = evaluate_series(HARDWARE, FC1, "2:8+1:8")
+    assert fc1.energy_uJ == ttc_fc1.energy_uJ and fc1.cycles == ttc_fc1.cycles
+    assert fc1.partial_sum_energy_uJ == pytest.approx(64 * 128 * 64 * 1e-6)
+    ttc_conv = evaluate_series(HARDWARE, CONV, "4:8", operand="activations")
+    assert conv.energy_uJ == ttc_conv.energy_uJ
+    for row, workload in zip(cost.layers, (FC1, CONV, FC2), strict=True):
+        tc = evaluate(build("tc", workload))
+        assert row.tc_energy_uJ == pytest.approx(tc.energy_uJ) and row.tc_cycles == tc.cycles
+        dense = evaluate_series(HARDWARE, workload, "dense")
+        assert row.plain_energy_uJ == dense.energy_uJ and row.plain_cycles == dense.cycles
+    # A layer the configuration leaves out runs dense on the TTC's hardware.
+    assert (fc2.energy_uJ, fc2.cycles) == (fc2.plain_energy_uJ, fc2.plain_cycles)
+
+    summary = cost.summary()
+    frame = cost.to_frame()
+    for column, total in (
+        ("energy_uJ", summary.energy_uJ),
+        ("cycles", summary.cycles),
+        ("tc_energy_uJ", summary.tc_energy_uJ),
+        ("tc_cycles", summary.tc_cycles),
+        ("plain_energy_uJ", summary.plain_energy_uJ),
+        ("plain_cycles", summary.plain_cycles),
+    ):
+        assert frame[column].sum() == pytest.approx(total)
+        assert sum(getattr(row, column) for row in cost.layers) == pytest.approx(total)
+    assert summary.energy_reduction("tc") == pytest.approx(
+        1 - summary.energy_uJ / summary.tc_energy_uJ
+    )
+    assert summary.edp_reduction("plain") == pytest.approx(
+        1 - summary.energy_uJ * summary.cycles / (summary.plain_energy_uJ * summary.plain_cycles)
+    )
+
+
+def test_mac_columns_follow_tasders_count(table, config):
+    cost = cost_config(table, config)
+    fc1, conv, fc2 = cost.layers
+    assert fc1.macs == structured_macs(FC1, Series.parse("2:8+1:8")) == 64 * 128 * 128 * 3 // 8
+    assert conv.macs == structured_macs(CONV, Series.parse("4:8")) == CONV.macs // 2
+    assert fc2.macs == fc2.dense_macs == FC2.macs
+    assert cost.total("macs") == count_macs(table, config)
+    # Shapes that need no padding: the engine charges exactly those MACs.
+    assert fc1.computes == fc1.macs and conv.computes == conv.macs
+
+
+def test_repeated_calls_of_a_shared_layer_are_costed_per_call():
+    table = LayerTable(
+        (
+            LayerWorkload(FC1, "linear"),
+            LayerWorkload(FC1.model_copy(update={"name": "fc1#2"}), "linear"),
+        )
+    )
+    config = TasderConfig(hardware=HARDWARE, layers={"fc1": {"weights": "2:8+1:8"}})
+    cost = cost_config(table, config)
+    assert [row.series for row in cost.layers] == ["2:8+1:8", "2:8+1:8"]
+    assert cost.layers[0].energy_uJ == cost.layers[1].energy_uJ
+
+
+def test_costing_errors_are_one_line(table, config):
+    with pytest.raises(SparsimError, match="hardware: the configuration names no hardware"):
+        cost_config(table, TasderConfig(layers={"fc1": {"weights": "2:4"}}))
+    with pytest.raises(SparsimError, match=r"layers\.nope: not in the workload table"):
+        cost_config(table, TasderConfig(hardware=HARDWARE, layers={"nope": {"weights": "2:8"}}))
+    with pytest.raises(
+        SparsimError, match=r"layers\.fc1: series '2:8\+1:8': does not run on TTC-STC-M4"
+    ):
+        cost_config(table, config, "TTC-STC-M4")
+    with pytest.raises(SparsimError, match="unknown column"):
+        cost_config(table, config).total("watts")
+
+
+def test_estimator_reports_energy_and_cycles(pruned_cnn, images):
+    evaluator = Top1Agreement(images)
+    search = Tasder(HARDWARE, evaluator, method="layer-wise", target=0.9, patience=None)
+    search.fit(pruned_cnn, images)
+    cost = search.result_.cost
+    assert cost is not None and cost.hardware == HARDWARE
+    assert [row.layer for row in search.cost_.layers] == search.table_.names
+    assert cost.energy_uJ == pytest.approx(sum(r.energy_uJ for r in search.cost_.layers))
+    saved = search.config_.result.cost
+    assert saved == cost
+    skipped = Tasder(HARDWARE, evaluator, target=0.9, cost=False).fit(pruned_cnn, images)
+    assert skipped.result_.cost is None and not hasattr(skipped, "cost_")
+
+
+def test_cost_command(tmp_path, table, config, capsys):
+    config.save(tmp_path / "config.yaml")
+    table.save(tmp_path / "workloads.csv")
+    out = tmp_path / "cost.csv"
+    argv = ["tasder", "cost", "--config", str(tmp_path / "config.yaml")]
+    argv += ["--workloads", str(tmp_path / "workloads.csv")]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    summary = cost_config(table, config).summary()
+    expected = (
+        f"energy {100 * summary.energy_reduction('tc'):.1f}%, cycles "
+        f"{100 * summary.cycle_reduction('tc'):.1f}%"
+    )
+    assert "reduction vs TC" in printed and expected in printed
+    rows = list(csv.DictReader(out.open()))
+    assert [row["layer"] for row in rows] == ["fc1", "conv", "fc2"]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["energy_uJ"] == pytest.approx(summary.energy_uJ)
+    assert len(data["layers"]) == 3
+
+    assert main([*argv, "--hardware", "TTC-STC-M4"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "config.yaml: layers.fc1: series '2:8+1:8': does not run on TTC-STC-M4" in error
+    assert "\n" not in error
+    assert main([*argv, "--out", str(tmp_path / "cost.txt")]) == 2
+    assert "expected a .csv file name" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("tiny_model")
+def test_search_command_prints_and_writes_the_cost(tmp_path, capsys):
+    argv = ["tasder", "search", "--model", "tiny", "--hardware", HARDWARE, "--target", "0.9"]
+    argv += ["--no-progress", "--out"]
+    assert main([*argv, str(tmp_path / "costed")]) == 0
+    printed = capsys.readouterr().out
+    assert "reduction vs TC" in printed and "reduction vs plain" in printed
+    assert "cost.csv" in printed
+    rows = list(csv.DictReader((tmp_path / "costed" / "cost.csv").open()))
+    assert [row["layer"] for row in rows] == ["stem", "conv", "depthwise", "fc"]
+    assert main([*argv, str(tmp_path / "macs"), "--no-cost"]) == 0
+    printed = capsys.readouterr().out
+    assert "MAC reduction" in printed and "reduction vs TC" not in printed
+    assert not (tmp_path / "macs" / "cost.csv").exists()
