@@ -1,5 +1,6 @@
-"""TASD tensor cores: one structured pass per term, partial sums read back, transposed
-GEMMs for activations, dense layers on the same hardware, one-line errors."""
+"""TASD tensor cores: one structured pass per term, fused (dense operand and outputs
+shared above the RF) or sequential (partial sums read back), transposed GEMMs for
+activations, dense layers on the same hardware, one-line errors."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sparsim.cost.model import bandwidth_cycles
 from sparsim.designs import build, get_design
 from sparsim.designs.schemes import metadata_bits, scheme_for
-from sparsim.designs.ttc import evaluate_series, level_cycles, level_words
+from sparsim.designs.ttc import evaluate_series, level_words
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.workload import Conv, Gemm
@@ -44,7 +46,7 @@ def test_single_term_equals_the_plain_design(hardware, pattern, design):
 
 
 def test_two_terms_cost_their_passes_plus_the_partial_sum_read_back():
-    series = evaluate_series("TTC-VEGETA-M8", TINY, "2:8+1:8")
+    series = evaluate_series("TTC-VEGETA-M8", TINY, "2:8+1:8", schedule="sequential")
     first, second = plain("ttc-vegeta-m8", TINY, "2:8"), plain("ttc-vegeta-m8", TINY, "1:8")
     # The second pass reads the 64 x 128 outputs of the first back from DRAM: 8,192 words,
     # 1,024 vectors of 8 at 512 pJ.
@@ -63,7 +65,7 @@ def test_read_back_adds_cycles_when_the_dram_is_the_bottleneck():
     # K = 64 and M = 256: the passes write many outputs per operand word, so the DRAM
     # sets the pace and every extra read shows up in the cycles.
     wide = Gemm(M=256, K=64, N=512)
-    series = evaluate_series("TTC-VEGETA-M4", wide, "2:4+1:4")
+    series = evaluate_series("TTC-VEGETA-M4", wide, "2:4+1:4", schedule="sequential")
     second = series.terms[1]
     assert second.cycles > second.result.cycles
     dram = second.result.level("DRAM")
@@ -89,7 +91,7 @@ def test_computes_of_every_series_are_its_density_of_the_dense_gemm(hardware):
 )
 def test_each_pass_executes_its_density_of_its_padded_gemm(m, n, k, series):
     hardware = "TTC-VEGETA-M4" if series == "2:4+1:4" else "TTC-VEGETA-M8"
-    result = evaluate_series(hardware, Gemm(M=m, N=n, K=k), series)
+    result = evaluate_series(hardware, Gemm(M=m, N=n, K=k), series, schedule="sequential")
     for term, pattern in zip(result.terms, Series.parse(series).patterns, strict=True):
         computes = term.result.computes
         assert computes.algorithmic >= m * n * k
@@ -105,7 +107,7 @@ def test_level_cycles_recomputed_from_a_result_match_the_engine():
         term = evaluate_series(hardware, Gemm(M=200, K=72, N=300), series).terms[0]
         spec = build(get_design(hardware.lower()), Gemm(M=200, K=72, N=300), {"A": series})
         for level, result in zip(spec.architecture.levels, term.result.levels, strict=True):
-            assert level_cycles(level, *level_words(level, result, 1)) == result.cycles
+            assert bandwidth_cycles(level, *level_words(level, result, 1)) == result.cycles
 
 
 def test_dense_series_runs_on_the_same_hardware_with_tc_cycles():
@@ -138,12 +140,58 @@ def test_conv_blocks_run_along_channels_per_filter_position():
     assert evaluate_series("TTC-STC-M4", conv, "dense").gemm.K == 54
 
 
-def test_groups_multiply_every_pass_and_the_read_back():
-    one = evaluate_series("TTC-VEGETA-M8", TINY, "4:8+2:8")
-    three = evaluate_series("TTC-VEGETA-M8", TINY.model_copy(update={"count": 3}), "4:8+2:8")
+@pytest.mark.parametrize("schedule", ["fused", "sequential"])
+def test_groups_multiply_every_pass_and_the_read_back(schedule):
+    one = evaluate_series("TTC-VEGETA-M8", TINY, "4:8+2:8", schedule=schedule)
+    grouped = TINY.model_copy(update={"count": 3})
+    three = evaluate_series("TTC-VEGETA-M8", grouped, "4:8+2:8", schedule=schedule)
     assert three.energy_pJ == pytest.approx(3 * one.energy_pJ)
     assert three.cycles == 3 * one.cycles
     assert three.partial_sum_energy_pJ == 3 * one.partial_sum_energy_pJ
+    assert three.shared_energy_saved_pJ == pytest.approx(3 * one.shared_energy_saved_pJ)
+
+
+def _outer_dense_and_output_pJ(result) -> float:
+    """B and Z energy at the levels above the RF (DRAM, SMEM) of one pass."""
+    return sum(
+        level.tensors[t].energy_pJ
+        for level in result.levels[:2]
+        for t in ("B", "Z")
+        if t in level.tensors
+    )
+
+
+def test_fused_terms_move_the_dense_operand_and_outputs_once_above_the_rf():
+    fused = evaluate_series("TTC-VEGETA-M8", TINY, "2:8+1:8")
+    first, second = plain("ttc-vegeta-m8", TINY, "2:8"), plain("ttc-vegeta-m8", TINY, "1:8")
+    assert [lvl.name for lvl in first.levels[:2]] == ["DRAM", "SMEM"]
+    shared = [_outer_dense_and_output_pJ(first), _outer_dense_and_output_pJ(second)]
+    assert min(shared) > 0
+    assert fused.shared_energy_saved_pJ == pytest.approx(min(shared))
+    assert fused.energy_pJ == pytest.approx(first.energy_pJ + second.energy_pJ - min(shared))
+    assert fused.partial_sum_energy_pJ == 0
+    assert all(term.partial_sums is None for term in fused.terms)
+    # Compute and the RF/LRF traffic of the passes add up; the shared levels do not.
+    assert fused.cycles >= first.compute.cycles + second.compute.cycles
+    assert fused.computes.actual == first.computes.actual + second.computes.actual
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    m=st.integers(1, 200),
+    n=st.integers(1, 300),
+    k=st.integers(1, 300),
+    series=st.sampled_from(["2:8+1:8", "4:8+2:8", "2:4+1:4", "4:8+1:8"]),
+)
+def test_fusing_never_costs_more_than_sequential_passes(m, n, k, series):
+    hardware = "TTC-VEGETA-M4" if series == "2:4+1:4" else "TTC-VEGETA-M8"
+    gemm = Gemm(M=m, N=n, K=k)
+    fused = evaluate_series(hardware, gemm, series)
+    sequential = evaluate_series(hardware, gemm, series, schedule="sequential")
+    assert fused.energy_pJ <= sequential.energy_pJ + 1e-6
+    assert fused.cycles <= sequential.cycles
+    assert fused.computes == sequential.computes
+    assert fused.cycles >= sum(t.result.compute.cycles for t in fused.terms)
 
 
 @pytest.mark.parametrize("hardware", HARDWARE, ids=lambda hw: hw.ttc_name)
@@ -157,12 +205,17 @@ def test_catalog_ttc_designs_run_the_native_patterns(hardware):
 
 
 def test_to_dict_is_json_with_the_totals():
-    series = evaluate_series("TTC-VEGETA-M8", TINY, "2:8+1:8")
+    series = evaluate_series("TTC-VEGETA-M8", TINY, "2:8+1:8", schedule="sequential")
     data = json.loads(json.dumps(series.to_dict()))
+    assert data["schedule"] == "sequential"
     assert data["energy_uJ"] == pytest.approx(sum(t["energy_uJ"] for t in data["terms"]))
     assert data["cycles"] == sum(t["cycles"] for t in data["terms"])
     assert [t["pattern"] for t in data["terms"]] == ["2:8", "1:8"]
     assert data["terms"][0]["partial_sums"] is None
+    fused = json.loads(json.dumps(evaluate_series("TTC-VEGETA-M8", TINY, "2:8+1:8").to_dict()))
+    assert fused["energy_uJ"] == pytest.approx(
+        sum(t["energy_uJ"] for t in fused["terms"]) - fused["shared_energy_saved_uJ"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -179,6 +232,10 @@ def test_to_dict_is_json_with_the_totals():
         ),
         (lambda: evaluate_series("TTC-STC-M4", TINY, "none"), "series: the series 'none'"),
         (lambda: evaluate_series("TTC-STC-M4", TINY, "2:4+"), "term 2 of 2 is empty"),
+        (
+            lambda: evaluate_series("TTC-STC-M4", TINY, "2:4", schedule="overlapped"),
+            "schedule: unknown schedule 'overlapped'",
+        ),
         (
             lambda: evaluate_series("TTC-STC-M4", TINY, "2:4", operand="bias"),
             "operand: unknown operand 'bias'",

@@ -55,7 +55,12 @@ def test_rows_are_the_layers_on_three_designs_and_sum_to_the_totals(table, confi
 
     ttc_fc1 = evaluate_series(HARDWARE, FC1, "2:8+1:8")
     assert fc1.energy_uJ == ttc_fc1.energy_uJ and fc1.cycles == ttc_fc1.cycles
-    assert fc1.partial_sum_energy_uJ == pytest.approx(64 * 128 * 64 * 1e-6)
+    assert fc1.partial_sum_energy_uJ == 0  # fused: the partial sums stay in the RF
+    assert fc1.shared_energy_saved_uJ == pytest.approx(ttc_fc1.shared_energy_saved_pJ * 1e-6)
+    assert fc1.shared_energy_saved_uJ > 0
+    sequential = cost_config(table, config, schedule="sequential").layers[0]
+    assert sequential.partial_sum_energy_uJ == pytest.approx(64 * 128 * 64 * 1e-6)
+    assert sequential.energy_uJ > fc1.energy_uJ
     ttc_conv = evaluate_series(HARDWARE, CONV, "4:8", operand="activations")
     assert conv.energy_uJ == ttc_conv.energy_uJ
     for row, workload in zip(cost.layers, (FC1, CONV, FC2), strict=True):
@@ -157,6 +162,12 @@ def test_cost_command(tmp_path, table, config, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["energy_uJ"] == pytest.approx(summary.energy_uJ)
     assert len(data["layers"]) == 3
+    assert main([*argv, "--json", "--schedule", "sequential"]) == 0
+    sequential = json.loads(capsys.readouterr().out)
+    assert sequential["energy_uJ"] == pytest.approx(
+        cost_config(table, config, schedule="sequential").summary().energy_uJ
+    )
+    assert sequential["energy_uJ"] > data["energy_uJ"]
 
     assert main([*argv, "--hardware", "TTC-STC-M4"]) == 2
     error = capsys.readouterr().err.strip()

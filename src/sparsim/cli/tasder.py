@@ -151,13 +151,22 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
             "Evaluate a configuration on a workload table (the workloads.csv 'sparsim tasder "
             "search' writes, or 'sparsim tasder workloads' output) with the accelerator "
             "model: every layer on the TASD tensor core of the configuration's hardware (one "
-            "structured pass per term of its series, partial sums read back between passes; "
-            "layers left out run dense), on the dense TC and on the plain design (the same "
+            "structured pass per term of its series, fused over the dense operand's tiles or "
+            "sequential with partial sums read back, see --schedule; layers left out run "
+            "dense), on the dense TC and on the plain design (the same "
             "hardware, every layer dense). Prints the totals and reductions; --out writes the "
             "per-layer table (.csv)."
         ),
     )
     parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
+    parser.add_argument(
+        "--schedule",
+        choices=("fused", "sequential"),
+        default="fused",
+        help="how the TTC runs a series' terms: fused (default; all terms on each tile of "
+        "the dense operand, partial sums kept in the RF) or sequential (one full pass per "
+        "term, partial sums read back from DRAM)",
+    )
     parser.add_argument(
         "--workloads", required=True, type=Path, help="workload table (.csv, .yaml or .yml)"
     )
@@ -400,7 +409,7 @@ def _cost(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     table = load_table(args.workloads)
     try:
-        cost = cost_config(table, config, args.hardware)
+        cost = cost_config(table, config, args.hardware, schedule=args.schedule)
     except SparsimError as exc:
         raise exc.located(str(args.config)) from None
     if args.out is not None:

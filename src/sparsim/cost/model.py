@@ -85,6 +85,11 @@ def _level_cycles(level: StorageLevel, entries: list[SparseTensorLevel]) -> floa
             / n
             / level.word_bits
         )
+    return bandwidth_cycles(level, read_words, write_words)
+
+
+def bandwidth_cycles(level: StorageLevel, read_words: float, write_words: float) -> float:
+    """Cycles one instance needs to read and write these words at the level's bandwidths."""
     cycles = 0.0
     for words, bandwidth in (
         (read_words, level.read_bandwidth),

@@ -5,17 +5,23 @@ structured tensor core, every pass accumulating into the same outputs.
 * **One pass per term.** Each term is evaluated as a GEMM on the catalog's TTC design
   (``ttc-stc-m4``, ``ttc-stc-m8``, ``ttc-vegeta-m4``, ``ttc-vegeta-m8``: the fig15 STC
   hardware with the TASD design's native N:M patterns), mapped by the heuristic of
-  :mod:`sparsim.designs.mapper`. Energies, cycles and computes of the passes add up (the
-  passes run one after another; each re-reads the dense operand).
-* **Partial sums.** A pass after the first must read back the outputs the previous passes
-  left and add to them. In the tensor-core dataflow the whole reduction stays in the RF, so
-  Z returns to DRAM after each pass; the extra traffic is a DRAM read of every output word
-  the pass writes (Timeloop's read-modify-write reads, ``(passes - 1) x`` the Z partition,
-  exactly what the engine counts when a reduction loop sits above the RF). The RF's initial
-  fill of its accumulators is already charged in every pass by the engine's semantics. The
-  reads cost the DRAM's read energy per vector and share its read bandwidth with the pass's
-  own reads: the pass's cycles become the larger of its cycles and the DRAM's
-  bandwidth-limited cycles with the reads added.
+  :mod:`sparsim.designs.mapper`. Compute and the structured operand's traffic of the
+  passes add up; what happens to the dense operand and the outputs depends on the schedule.
+* **Fused schedule (default), the TTC of the TASD paper.** The terms run back to back on
+  each tile of the dense operand while the partial sums stay in the accumulators (the RF
+  of the tensor-core dataflow): above the RF, the dense operand and the outputs move once,
+  as in the pass that moves them most; at the RF and below every pass pays its own traffic.
+  Cycles: the compute and RF/LRF cycles of the passes add up; DRAM and SMEM need the
+  passes' structured-operand words plus one pass's dense-operand and output words at their
+  bandwidth; the slowest sets the pace.
+* **Sequential schedule**, a TTC without that fusion (or a GPU running one sparse GEMM per
+  term): the passes run one after another, each re-reading the dense operand, and a pass
+  after the first reads back the outputs the previous ones left. In the tensor-core
+  dataflow the whole reduction stays in the RF, so Z returns to DRAM after each pass; the
+  extra traffic is a DRAM read of every output word the pass writes (Timeloop's
+  read-modify-write reads, ``(passes - 1) x`` the Z partition). The RF's initial fill of
+  its accumulators is already charged in every pass by the engine's semantics. The reads
+  share the DRAM's read bandwidth with the pass's own reads.
 * **Activations** (TASD-A: the structured operand is B) run the transposed GEMM
   ``Z^T = B A^T``: M and N swap and B takes the place of the weights, the operand a
   structured tensor core skips.
@@ -31,9 +37,11 @@ structured tensor core, every pass accumulating into the same outputs.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
+from sparsim.cost.model import bandwidth_cycles
 from sparsim.cost.result import Computes, LevelResult, Result
 from sparsim.designs.build import build
 from sparsim.designs.catalog import get_design
@@ -48,7 +56,11 @@ from sparsim.tasd.hardware import Hardware, get_hardware
 from sparsim.tasd.series import Pattern, Series, parse_series
 
 OPERANDS = ("weights", "activations")
+SCHEDULES = ("fused", "sequential")
+STRUCTURED = "A"  # in the pass's GEMM (transposed for activations)
 OUTPUT = "Z"
+# Where a fused TTC keeps the partial sums of all terms (the tensor-core dataflow's RF).
+ACCUMULATOR_LEVEL = "RF"
 EPSILON = 1e-9
 PASS_CACHE_SIZE = 4096
 
@@ -99,10 +111,15 @@ class SeriesResult:
     operand: str  # weights or activations
     gemm: Gemm  # the GEMM of the passes (transposed for activations)
     terms: tuple[TermResult, ...]
+    schedule: str = "fused"
+    # Fused schedule: dense-operand and output energy above the accumulators that the
+    # passes after the first do not spend, and the series' cycles.
+    shared_energy_saved_pJ: float = 0.0
+    fused_cycles: float | None = None
 
     @property
     def energy_pJ(self) -> float:
-        return sum(term.energy_pJ for term in self.terms)
+        return sum(term.energy_pJ for term in self.terms) - self.shared_energy_saved_pJ
 
     @property
     def energy_uJ(self) -> float:
@@ -110,6 +127,8 @@ class SeriesResult:
 
     @property
     def cycles(self) -> float:
+        if self.fused_cycles is not None:
+            return self.fused_cycles
         return sum(term.cycles for term in self.terms)
 
     @property
@@ -139,12 +158,14 @@ class SeriesResult:
             "workload": self.workload,
             "series": self.series,
             "operand": self.operand,
+            "schedule": self.schedule,
             "gemm": self.gemm.dims | {"count": self.gemm.count},
             "energy_uJ": self.energy_uJ,
             "cycles": self.cycles,
             "edp_J_cycles": self.edp,
             "computes": asdict(self.computes),
             "partial_sum_energy_uJ": self.partial_sum_energy_pJ * 1e-6,
+            "shared_energy_saved_uJ": self.shared_energy_saved_pJ * 1e-6,
             "terms": [term.to_dict() for term in self.terms],
         }
 
@@ -199,12 +220,16 @@ def evaluate_pass(
     return spec, evaluate(spec)
 
 
-def level_words(level: StorageLevel, result: LevelResult, runs: int) -> tuple[float, float]:
-    """Read and write words per instance and run, as the engine's bandwidth model counts
-    them (metadata in data words)."""
+def level_words(
+    level: StorageLevel, result: LevelResult, runs: int, tensors: Iterable[str] | None = None
+) -> tuple[float, float]:
+    """Read and write words per instance and run of ``tensors`` (default all), as the
+    engine's bandwidth model counts them (metadata in data words)."""
     width = level.metadata_word_bits or level.word_bits * level.block_size
     reads = writes = 0.0
-    for t in result.tensors.values():
+    for name, t in result.tensors.items():
+        if tensors is not None and name not in tensors:
+            continue
         share = runs * (t.instances or 1.0)
         reads += (t.reads.actual + t.reads.gated) / share
         reads += (
@@ -217,19 +242,6 @@ def level_words(level: StorageLevel, result: LevelResult, runs: int) -> tuple[fl
     return reads, writes
 
 
-def level_cycles(level: StorageLevel, reads: float, writes: float) -> float:
-    """Bandwidth-limited cycles of one instance for one run."""
-    cycles = 0.0
-    for words, bandwidth in (
-        (reads, level.read_bandwidth),
-        (writes, level.write_bandwidth),
-        (reads + writes, level.shared_bandwidth),
-    ):
-        if bandwidth:
-            cycles = max(cycles, math.ceil(words / bandwidth - EPSILON))
-    return cycles
-
-
 def partial_sums(spec: Spec, result: Result) -> PartialSums:
     """The read-back of a pass after the first, at the outermost level that keeps Z."""
     index = next(i for i, level in enumerate(result.levels) if OUTPUT in level.tensors)
@@ -240,12 +252,49 @@ def partial_sums(spec: Spec, result: Result) -> PartialSums:
     per_instance = z.updates.actual / runs / instances
     vectors = math.ceil(per_instance / level.block_size - EPSILON) * instances
     reads, writes = level_words(level, level_result, runs)
-    cycles = level_cycles(level, reads + per_instance, writes) * runs
+    cycles = bandwidth_cycles(level, reads + per_instance, writes) * runs
     return PartialSums(
         level=level.name,
         words=z.updates.actual,
         energy_pJ=vectors * level.energy.read * runs,
         cycles=max(result.cycles, cycles),
+    )
+
+
+def fused(series: SeriesResult, passes: list[tuple[Spec, Result]]) -> SeriesResult:
+    """The fused schedule's totals from the passes (see the module docstring)."""
+    if len(passes) < 2:
+        return series
+    spec = passes[0][0]
+    names = [level.name for level in spec.architecture.levels]
+    shared = range(names.index(ACCUMULATOR_LEVEL) if ACCUMULATOR_LEVEL in names else 0)
+    dense_and_output = [t for t in ("A", "B", "Z") if t != STRUCTURED]
+
+    def shared_energy(result: Result) -> float:
+        return sum(
+            result.levels[i].tensors[t].energy_pJ
+            for i in shared
+            for t in dense_and_output
+            if t in result.levels[i].tensors
+        )
+
+    energies = [shared_energy(result) for _, result in passes]
+    kept = max(range(len(passes)), key=energies.__getitem__)
+    runs = spec.workload.as_gemm().count
+    cycles = [sum(result.compute.cycles for _, result in passes)]
+    for i, level in enumerate(spec.architecture.levels):
+        if i in shared:
+            reads, writes = level_words(level, passes[kept][1].levels[i], runs, dense_and_output)
+            for _, result in passes:
+                more_reads, more_writes = level_words(level, result.levels[i], runs, STRUCTURED)
+                reads, writes = reads + more_reads, writes + more_writes
+            cycles.append(bandwidth_cycles(level, reads, writes) * runs)
+        else:
+            cycles.append(sum(result.levels[i].cycles for _, result in passes))
+    return replace(
+        series,
+        shared_energy_saved_pJ=sum(energies) - energies[kept],
+        fused_cycles=max(cycles),
     )
 
 
@@ -268,13 +317,20 @@ def evaluate_series(
     series: str | Series,
     densities: dict | None = None,
     operand: str = "weights",
+    schedule: str = "fused",
 ) -> SeriesResult:
     """``workload`` on the TASD tensor core of ``hardware`` with its ``operand`` (weights or
     activations) approximated by ``series``; ``densities`` may give the other operand's
-    density (``{"B": 0.6}`` for TASD-W), used by designs that exploit it."""
+    density (``{"B": 0.6}`` for TASD-W), used by designs that exploit it. ``schedule``:
+    ``fused`` (the terms share the dense operand's tiles and the accumulators) or
+    ``sequential`` (one full pass per term, partial sums read back)."""
     if operand not in OPERANDS:
         raise SparsimError(
             f"unknown operand {operand!r}; expected weights or activations", "operand"
+        )
+    if schedule not in SCHEDULES:
+        raise SparsimError(
+            f"unknown schedule {schedule!r}; expected {' or '.join(SCHEDULES)}", "schedule"
         )
     hardware = ttc_hardware(hardware)
     parsed = _series(series, hardware)
@@ -282,11 +338,12 @@ def evaluate_series(
     design = ttc_design_name(hardware)
     terms: list[TermResult] = []
     gemm = structured_gemm(workload, None if parsed.is_dense else hardware.block_size, operand)
-    for pattern in parsed.patterns or (None,):
-        spec, result = evaluate_pass(design, gemm, pattern, other)
-        read_back = partial_sums(spec, result) if terms else None
+    passes = [evaluate_pass(design, gemm, p, other) for p in parsed.patterns or (None,)]
+    for index, (spec, result) in enumerate(passes):
+        read_back = partial_sums(spec, result) if index and schedule == "sequential" else None
+        pattern = parsed.patterns[index] if parsed.patterns else None
         terms.append(TermResult(str(pattern) if pattern else "dense", result, read_back))
-    return SeriesResult(
+    series_result = SeriesResult(
         hardware=hardware.ttc_name,
         design=design,
         workload=workload.name,
@@ -294,4 +351,6 @@ def evaluate_series(
         operand=operand,
         gemm=gemm,
         terms=tuple(terms),
+        schedule=schedule,
     )
+    return fused(series_result, passes) if schedule == "fused" else series_result

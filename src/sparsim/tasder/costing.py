@@ -4,8 +4,9 @@ Every layer call of a model's :class:`~sparsim.workload.table.LayerTable` is eva
 three times by the engine:
 
 * on the TASD tensor core (TTC) of the configuration's hardware: the layer's series, one
-  structured pass per term (:func:`sparsim.designs.ttc.evaluate_series`), its weights or
-  its input activations (transposed GEMM) as the structured operand; a layer the
+  structured pass per term (:func:`sparsim.designs.ttc.evaluate_series`; fused by default:
+  the terms share the dense operand's tiles and the accumulators), its weights or its
+  input activations (transposed GEMM) as the structured operand; a layer the
   configuration leaves out runs dense on the same hardware;
 * on the dense tensor core (``tc``): every layer dense;
 * on the plain design: the TTC's hardware with every layer dense (what the chip costs
@@ -53,6 +54,7 @@ class LayerCost:
     energy_uJ: float
     cycles: float
     partial_sum_energy_uJ: float
+    shared_energy_saved_uJ: float
     tc_energy_uJ: float
     tc_cycles: float
     plain_energy_uJ: float
@@ -110,11 +112,13 @@ def _operand(entry: LayerConfig | None) -> str | None:
     return "weights" if entry.weights not in (None, "dense") else None
 
 
-def _layer_cost(row: LayerWorkload, entry: LayerConfig | None, hardware: str) -> LayerCost:
+def _layer_cost(
+    row: LayerWorkload, entry: LayerConfig | None, hardware: str, schedule: str
+) -> LayerCost:
     operand = _operand(entry)
     series = entry.series if operand is not None else None  # type: ignore[union-attr]
     on_ttc = evaluate_series(
-        hardware, row.workload, series or "dense", operand=operand or "weights"
+        hardware, row.workload, series or "dense", operand=operand or "weights", schedule=schedule
     )
     plain = on_ttc if series is None else evaluate_series(hardware, row.workload, "dense")
     _, tc = evaluate_pass("tc", structured_gemm(row.workload, None, "weights"), None, DENSE)
@@ -134,6 +138,7 @@ def _layer_cost(row: LayerWorkload, entry: LayerConfig | None, hardware: str) ->
         energy_uJ=on_ttc.energy_uJ,
         cycles=on_ttc.cycles,
         partial_sum_energy_uJ=on_ttc.partial_sum_energy_pJ * 1e-6,
+        shared_energy_saved_uJ=on_ttc.shared_energy_saved_pJ * 1e-6,
         tc_energy_uJ=tc.energy_uJ,
         tc_cycles=tc.cycles,
         plain_energy_uJ=plain.energy_uJ,
@@ -157,10 +162,12 @@ def cost_config(
     config: TasderConfig,
     hardware: str | None = None,
     *,
+    schedule: str = "fused",
     progress: bool = False,
 ) -> ConfigCost:
     """Energy and cycles of ``config`` on the model's layers (``table``), on the TTC of
-    ``hardware`` (default: the configuration's), the dense TC and the plain design."""
+    ``hardware`` (default: the configuration's), the dense TC and the plain design;
+    ``schedule`` is how the TTC runs a series' terms (see :mod:`sparsim.designs.ttc`)."""
     name = hardware or config.hardware
     if name is None:
         raise SparsimError("the configuration names no hardware; give one", "hardware")
@@ -171,7 +178,7 @@ def cost_config(
     for row in rows:
         module = module_name(row.name)
         try:
-            layers.append(_layer_cost(row, config.layers.get(module), ttc))
+            layers.append(_layer_cost(row, config.layers.get(module), ttc, schedule))
         except SparsimError as exc:
             raise exc.located(f"layers.{module}") from None
     return ConfigCost(ttc, tuple(layers))
