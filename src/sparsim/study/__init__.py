@@ -1,0 +1,18 @@
+"""Studies that answer one question with many evaluations, and write a report.
+
+``sparsity-types``: structured vs unstructured, single- vs dual-sided sparsity on the fig15
+int8 hardware (:mod:`sparsim.study.sparsity_types`), with its checks of the seed study's
+claims (:mod:`sparsim.study.checks`), figures and report (:mod:`sparsim.study.report`)::
+
+    from sparsim.study import StudyConfig, run_study, write_study
+
+    tables = run_study(StudyConfig(quick=True))
+    paths, checks = write_study(tables, Path("out"))
+"""
+
+from sparsim.study.report import write_study
+from sparsim.study.sparsity_types import StudyConfig, StudyTables, run_study
+
+STUDIES = {"sparsity-types": "structured vs unstructured, single- vs dual-sided sparsity"}
+
+__all__ = ["STUDIES", "StudyConfig", "StudyTables", "run_study", "write_study"]

@@ -1,0 +1,400 @@
+"""The structured vs unstructured, single- vs dual-sided sparsity study: its sweeps, run as
+one batch of distinct points, and the tidy tables they give.
+
+Sweeps (``quick`` keeps only the four fig15 layers):
+
+* grid: every strategy at weight and activation sparsity 0, 50, 66.7 and 75% on the fig15
+  layers and on every layer of ResNet-50;
+* adjusted: the single-sided strategies at the total density ``dw * da`` of each grid
+  point, to compare dual-sided at (dw, da) with single-sided at the same effectual work;
+* fine: the unstructured strategies from 0 to 95% sparsity in 5% steps (fig15 layers),
+  to find where they break even with the dense tensor core;
+* memory: SMEM and RF data capacity (with energy per access rescaled by the memory model,
+  and fixed, to separate reuse from access cost), SMEM metadata capacity and LRF metadata
+  width, each alone, re-mapped at every size (fig15 layers, 50% sparsity);
+* bandwidth: the SMEM read bandwidth doubled (fig15 layers), the counterfactual that shows
+  what bounds the cycles of the structured cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sparsim.study.layers import FIG15, Layer, fig15_layers, layer_sets
+from sparsim.study.runner import (
+    COMPUTE,
+    DEFAULT_JOBS,
+    HardwareChange,
+    Outcome,
+    Point,
+    evaluate_points,
+    point_for,
+)
+from sparsim.study.strategies import BY_NAME, STRATEGIES, Strategy
+
+SPARSITIES = (0.0, 0.5, 2 / 3, 0.75)
+FINE_SPARSITIES = tuple(float(s) for s in np.round(np.arange(0.0, 0.951, 0.05), 2))
+FINE_STRATEGIES = ("unstruct-single", "unstruct-dual")
+ADJUSTED_STRATEGIES = ("struct-flexible", "unstruct-single")
+SWEPT_STRATEGIES = ("struct-flexible", "struct-dual", "unstruct-single", "unstruct-dual")
+DENSE = "dense"
+SET = "layer_set"
+LEVELS = ("DRAM", "SMEM", "RF", "LRF")
+# Metrics that add up over the layers of a set (weighted by occurrences).
+ADDITIVE_PREFIXES = ("energy_", "cycles", "algorithmic_", "actual_", "gated_", "skipped_")
+DESCRIPTIVE = (
+    SET,
+    "strategy_title",
+    "structure",
+    "sides",
+    "weight_sparsity",
+    "activation_sparsity",
+    "total_density",
+    "sweep_title",
+    "level",
+    "parameter",
+    "unit",
+    "value",
+)
+
+
+MEMORY_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass(frozen=True)
+class HardwareSweep:
+    """One hardware parameter of one level, scaled around each design's own value."""
+
+    name: str
+    title: str
+    level: str
+    parameter: str  # a field of HardwareChange
+    unit: str
+    scales: tuple[float, ...] = MEMORY_SCALES
+    sparsities: tuple[float, ...] = (0.5,)
+    rescale_energy: bool = True
+
+
+MEMORY_SWEEPS = (
+    HardwareSweep("smem-data", "SMEM data capacity", "SMEM", "data_capacity", "words"),
+    HardwareSweep("rf-data", "RF data capacity", "RF", "data_capacity", "words"),
+    HardwareSweep(
+        "smem-data-fixed-energy",
+        "SMEM data capacity, energy per access fixed",
+        "SMEM",
+        "data_capacity",
+        "words",
+        scales=(1.0, 2.0, 4.0),
+        rescale_energy=False,
+    ),
+    HardwareSweep(
+        "rf-data-fixed-energy",
+        "RF data capacity, energy per access fixed",
+        "RF",
+        "data_capacity",
+        "words",
+        scales=(1.0, 2.0, 4.0),
+        rescale_energy=False,
+    ),
+    HardwareSweep(
+        "smem-metadata", "SMEM metadata capacity", "SMEM", "metadata_capacity_bits", "bits"
+    ),
+    HardwareSweep(
+        "lrf-metadata-width", "LRF metadata word width", "LRF", "metadata_word_bits", "bits"
+    ),
+)
+BANDWIDTH_SWEEP = HardwareSweep(
+    "smem-read-bandwidth",
+    "SMEM read bandwidth",
+    "SMEM",
+    "read_bandwidth",
+    "words/cycle",
+    (1.0, 2.0),
+    SPARSITIES[1:],
+)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    quick: bool = False
+    jobs: int = DEFAULT_JOBS
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class StudyTables:
+    """The study's results, one tidy table per view (see ``docs/study.md``)."""
+
+    layers: pd.DataFrame  # grid: layer shape x strategy x (weight, activation) sparsity
+    totals: pd.DataFrame  # grid summed over each layer set
+    breakdown: pd.DataFrame  # grid totals per level and tensor, data vs metadata
+    adjusted: pd.DataFrame  # dual-sided totals next to single-sided at the same dw * da
+    fine: pd.DataFrame  # unstructured vs dense on the fine sweep, per layer and total
+    memory: pd.DataFrame  # fig15 totals per memory size
+    bandwidth: pd.DataFrame  # fig15 totals with the SMEM read bandwidth doubled
+    failures: pd.DataFrame  # points no mapping fitted
+    quick: bool
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One row to be: its identifying columns and the point that gives its numbers."""
+
+    columns: dict
+    point: Point
+
+
+def _entry(
+    layer: Layer,
+    strategy: Strategy,
+    weight_sparsity: float,
+    activation_sparsity: float,
+    hardware: HardwareChange | None = None,
+    **extra,
+) -> _Entry:
+    shape = (layer.gemm.M, layer.gemm.K, layer.gemm.N)
+    point = point_for(strategy, shape, 1 - weight_sparsity, 1 - activation_sparsity, hardware)
+    columns = {
+        SET: layer.layer_set,
+        "layer": layer.name,
+        "occurrences": layer.occurrences,
+        "M": layer.gemm.M,
+        "K": layer.gemm.K,
+        "N": layer.gemm.N,
+        "dense_macs": layer.gemm.macs,
+        "strategy": strategy.name,
+        "strategy_title": strategy.title,
+        "structure": strategy.structure,
+        "sides": strategy.sides,
+        "design": point.design.name,
+        "weight_sparsity": weight_sparsity,
+        "activation_sparsity": activation_sparsity,
+        "total_density": round((1 - weight_sparsity) * (1 - activation_sparsity), 9),
+        "weights_run_as": _pattern(point.weights),
+        "weights_run_density": point.weights.density,
+        "activations_run_as": _pattern(point.activations),
+        "activations_run_density": point.activations.density,
+        **extra,
+    }
+    return _Entry(columns, point)
+
+
+def _pattern(density) -> str:
+    """``2:4`` for an N:M tensor, else its density model (``dense``, ``hypergeometric``)."""
+    return f"{density.n}:{density.m}" if density.n is not None else density.distribution
+
+
+def _activation_sparsity(strategy: Strategy, sparsity: float) -> float:
+    """On the diagonal of the grid: dual-sided strategies see both operands equally sparse,
+    single-sided ones dense activations (which they could not exploit anyway)."""
+    return sparsity if strategy.sides == "dual" else 0.0
+
+
+def _grid_entries(sets: dict[str, tuple[Layer, ...]]) -> list[_Entry]:
+    return [
+        _entry(layer, strategy, ws, sa)
+        for layers in sets.values()
+        for layer in layers
+        for strategy in STRATEGIES
+        for ws in SPARSITIES
+        for sa in SPARSITIES
+    ]
+
+
+def _adjusted_entries(sets: dict[str, tuple[Layer, ...]]) -> list[_Entry]:
+    """Single-sided strategies at each total density dw * da of the grid."""
+    totals = sorted({(1 - ws) * (1 - sa) for ws in SPARSITIES for sa in SPARSITIES})
+    return [
+        _entry(layer, BY_NAME[name], 1 - total, 0.0)
+        for layers in sets.values()
+        for layer in layers
+        for name in ADJUSTED_STRATEGIES
+        for total in totals
+    ]
+
+
+def _fine_entries(layers: tuple[Layer, ...]) -> list[_Entry]:
+    entries = [_entry(layer, BY_NAME[DENSE], 0.0, 0.0, sweep_sparsity=0.0) for layer in layers]
+    for layer in layers:
+        for name in FINE_STRATEGIES:
+            strategy = BY_NAME[name]
+            for s in FINE_SPARSITIES:
+                sa = _activation_sparsity(strategy, s)
+                entries.append(_entry(layer, strategy, s, sa, sweep_sparsity=s))
+    return entries
+
+
+def _sweep_entries(sweeps: tuple[HardwareSweep, ...], layers: tuple[Layer, ...]) -> list[_Entry]:
+    entries = []
+    for sweep in sweeps:
+        for name in SWEPT_STRATEGIES:
+            strategy = BY_NAME[name]
+            baseline = getattr(strategy.design.architecture.level(sweep.level), sweep.parameter)
+            for scale in sweep.scales:
+                value = baseline * scale
+                if sweep.parameter != "read_bandwidth":
+                    value = max(1, round(value))
+                change = HardwareChange(
+                    sweep.level, **{sweep.parameter: value}, rescale_energy=sweep.rescale_energy
+                )
+                for s in sweep.sparsities:
+                    sa = _activation_sparsity(strategy, s)
+                    for layer in layers:
+                        entries.append(
+                            _entry(
+                                layer,
+                                strategy,
+                                s,
+                                sa,
+                                change if scale != 1.0 else None,
+                                sweep=sweep.name,
+                                sweep_title=sweep.title,
+                                level=sweep.level,
+                                parameter=sweep.parameter,
+                                unit=sweep.unit,
+                                value=value,
+                                scale=scale,
+                                sweep_sparsity=s,
+                            )
+                        )
+    return entries
+
+
+def _frame(entries: list[_Entry], outcomes: dict[Point, Outcome]) -> pd.DataFrame:
+    rows = []
+    for entry in entries:
+        outcome = outcomes[entry.point]
+        rows.append({**entry.columns, **outcome.metrics, "error": outcome.error or ""})
+    return pd.DataFrame(rows)
+
+
+def _breakdown(entries: list[_Entry], outcomes: dict[Point, Outcome]) -> pd.DataFrame:
+    """Per set, strategy and sparsity pair: energy and accesses per level and tensor."""
+    keys = [SET, "strategy", "weight_sparsity", "activation_sparsity"]
+    rows = [
+        {**{k: entry.columns[k] for k in keys}, "occurrences": entry.columns["occurrences"], **row}
+        for entry in entries
+        for row in outcomes[entry.point].levels
+    ]
+    frame = pd.DataFrame(rows)
+    group = [*keys, "level", "tensor"]
+    values = [c for c in frame.columns if c not in (*group, "occurrences")]
+    weighted = frame[values].mul(frame["occurrences"], axis=0)
+    weighted[group] = frame[group]
+    return weighted.groupby(group, sort=False, as_index=False)[values].sum()
+
+
+def aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group, the occurrence-weighted sums of additive metrics (layers run one after
+    the other), EDP of the sums, which part bounds most cycles; NaN totals (and
+    ``complete`` False) where a layer had no mapping."""
+    additive = [c for c in frame.columns if c.startswith(ADDITIVE_PREFIXES)]
+    weighted = frame[additive].mul(frame["occurrences"], axis=0)
+    weighted[keys] = frame[keys]
+    weighted["failed"] = frame["error"].ne("")
+    weighted["layers"] = frame["occurrences"]
+    weighted["dense_macs"] = frame["dense_macs"] * frame["occurrences"]
+    parts = (COMPUTE, *LEVELS)
+    for part in parts:
+        bound = frame["bound_by"].eq(part) if "bound_by" in frame else False
+        weighted[f"bound_{part}"] = frame["cycles"].where(bound, 0.0) * frame["occurrences"]
+    grouped = weighted.groupby(keys, sort=False, as_index=False)
+    totals = grouped.sum(numeric_only=True)
+    failed = grouped["failed"].sum()["failed"].to_numpy() > 0
+    totals["complete"] = ~failed
+    metrics = [c for c in totals.columns if c.startswith(ADDITIVE_PREFIXES)]
+    totals.loc[failed, metrics] = np.nan
+    totals["edp_J_cycles"] = totals["energy_uJ"] * 1e-6 * totals["cycles"]
+    bound = [f"bound_{part}" for part in parts]
+    shares = totals[bound].div(totals["cycles"], axis=0).fillna(0.0)
+    totals["bound_by"] = np.where(failed, "", np.array(parts)[shares.to_numpy().argmax(axis=1)])
+    totals["bound_share"] = shares.max(axis=1).where(~failed)
+    return totals.drop(columns=["failed", *bound])
+
+
+def _totals(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Aggregate, keeping the descriptive columns that are constant within each group."""
+    constant = [c for c in DESCRIPTIVE if c in frame.columns and c not in keys]
+    first = frame.groupby(keys, sort=False, as_index=False)[constant].first()
+    return aggregate(frame, keys).merge(first, on=keys)
+
+
+def _relative_to_dense(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    dense = frame[frame["strategy"] == DENSE].drop_duplicates(by)
+    reference = dense.set_index(by)[["energy_uJ", "cycles", "edp_J_cycles"]]
+    reference.columns = ["dense_energy_uJ", "dense_cycles", "dense_edp_J_cycles"]
+    frame = frame.join(reference, on=by)
+    frame["energy_vs_dense"] = frame["energy_uJ"] / frame["dense_energy_uJ"]
+    frame["speedup_vs_dense"] = frame["dense_cycles"] / frame["cycles"]
+    frame["edp_vs_dense"] = frame["edp_J_cycles"] / frame["dense_edp_J_cycles"]
+    return frame
+
+
+def _paired(totals: pd.DataFrame, single: pd.DataFrame) -> pd.DataFrame:
+    """Each dual-sided total next to the single-sided strategies at the same total density
+    (the fraction of MACs that are effectual, ``dw * da``)."""
+    dual = totals[totals["sides"] == "dual"]
+    columns = [
+        SET,
+        "strategy",
+        "strategy_title",
+        "weight_sparsity",
+        "activation_sparsity",
+        "total_density",
+        "energy_uJ",
+        "cycles",
+        "energy_vs_dense",
+        "speedup_vs_dense",
+    ]
+    paired = dual[columns]
+    for name in ADJUSTED_STRATEGIES:
+        counterpart = single[single["strategy"] == name].set_index([SET, "total_density"])
+        counterpart = counterpart[["energy_uJ", "cycles"]].add_prefix(f"{name}_")
+        paired = paired.join(counterpart, on=[SET, "total_density"])
+        paired[f"energy_vs_{name}"] = paired["energy_uJ"] / paired[f"{name}_energy_uJ"]
+        paired[f"speedup_vs_{name}"] = paired[f"{name}_cycles"] / paired["cycles"]
+    return paired.reset_index(drop=True)
+
+
+def _relative_to_baseline(totals: pd.DataFrame) -> pd.DataFrame:
+    """Energy and cycles relative to the design's own hardware (scale 1)."""
+    keys = ["sweep", "strategy", "sweep_sparsity"]
+    base = totals[totals["scale"] == 1.0].set_index(keys)[["energy_uJ", "cycles"]]
+    base.columns = ["baseline_energy_uJ", "baseline_cycles"]
+    totals = totals.join(base, on=keys)
+    totals["energy_vs_baseline"] = totals["energy_uJ"] / totals["baseline_energy_uJ"]
+    totals["cycles_vs_baseline"] = totals["cycles"] / totals["baseline_cycles"]
+    return totals
+
+
+def run_study(config: StudyConfig = StudyConfig()) -> StudyTables:
+    sets = layer_sets(config.quick)
+    fig15 = fig15_layers()
+    grid = _grid_entries(sets)
+    adjusted = _adjusted_entries(sets)
+    fine = _fine_entries(fig15)
+    memory = _sweep_entries(MEMORY_SWEEPS, fig15)
+    bandwidth = _sweep_entries((BANDWIDTH_SWEEP,), fig15)
+    every = (*grid, *adjusted, *fine, *memory, *bandwidth)
+    outcomes = evaluate_points((e.point for e in every), config.jobs, config.progress)
+
+    grid_keys = [SET, "strategy", "weight_sparsity", "activation_sparsity"]
+    sweep_keys = ["sweep", "strategy", "sweep_sparsity", "scale"]
+    totals = _relative_to_dense(_totals(_frame(grid, outcomes), grid_keys), [SET])
+    fine_layers = _frame(fine, outcomes)
+    fine_total = _totals(fine_layers, ["strategy", "sweep_sparsity"]).assign(layer=f"{FIG15} total")
+    failures = [{**e.columns, "error": outcomes[e.point].error} for e in every]
+    return StudyTables(
+        layers=_relative_to_dense(_frame(grid, outcomes), [SET, "layer"]),
+        totals=totals,
+        breakdown=_breakdown(grid, outcomes),
+        adjusted=_paired(totals, _totals(_frame(adjusted, outcomes), grid_keys)),
+        fine=_relative_to_dense(pd.concat([fine_layers, fine_total], ignore_index=True), ["layer"]),
+        memory=_relative_to_baseline(_totals(_frame(memory, outcomes), sweep_keys)),
+        bandwidth=_relative_to_baseline(_totals(_frame(bandwidth, outcomes), sweep_keys)),
+        failures=pd.DataFrame([row for row in failures if row["error"]]),
+        quick=config.quick,
+    )

@@ -1,0 +1,148 @@
+"""Invariants of the quick study's tables, files and report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sparsim.study.checks import CHECKS
+from sparsim.study.layers import FIG15_SHAPES
+from sparsim.study.sparsity_types import SPARSITIES
+from sparsim.study.strategies import DUAL_PAIR, SINGLE_PAIR, STRATEGIES
+
+SKIPPING = [s.name for s in STRATEGIES if s.name != "dense"]
+TENSOR_CORES = [s.name for s in STRATEGIES if s.name.startswith("struct")]
+SAME = ["energy_uJ", "cycles", "actual_computes", "algorithmic_computes"]
+
+
+def _at(frame: pd.DataFrame, ws: float, sa: float) -> pd.DataFrame:
+    return frame[
+        np.isclose(frame["weight_sparsity"], ws) & np.isclose(frame["activation_sparsity"], sa)
+    ]
+
+
+def test_grid_covers_every_layer_strategy_and_sparsity_pair(quick_study):
+    tables = quick_study[0]
+    assert len(tables.layers) == len(FIG15_SHAPES) * len(STRATEGIES) * len(SPARSITIES) ** 2
+    assert tables.failures.empty
+    assert (tables.totals["complete"]).all()
+
+
+def test_dense_rows_identical_across_strategies(quick_study):
+    layers = quick_study[0].layers
+    dense = _at(layers, 0.0, 0.0)
+    for family in (TENSOR_CORES, list(SINGLE_PAIR[1:] + DUAL_PAIR[1:])):
+        rows = dense[dense["strategy"].isin(family)].groupby("layer")[SAME]
+        assert (rows.nunique() == 1).all().all(), family
+    # the dense TC and every single-sided strategy ignore what they cannot exploit
+    for name in ["dense", *(s.name for s in STRATEGIES if s.sides == "single")]:
+        rows = layers[layers["strategy"] == name]
+        key = "layer" if name == "dense" else ["layer", "weight_sparsity"]
+        assert (rows.groupby(key)[SAME].nunique() == 1).all().all(), name
+
+
+def test_structured_and_unstructured_do_the_same_computes(quick_study):
+    layers = quick_study[0].layers
+    for pair in (SINGLE_PAIR, DUAL_PAIR):
+        for s in SPARSITIES:
+            sa = s if pair == DUAL_PAIR else 0.0
+            at = _at(layers[layers["strategy"].isin(pair)], s, sa)
+            wide = at.pivot(index="layer", columns="strategy", values="actual_computes")
+            unpadded = at.groupby("layer")["padded"].sum() == 0
+            expected = (1 - s) * (1 - sa)
+            done = at.set_index(["layer", "strategy"])
+            fraction = done["actual_computes"] / done["algorithmic_computes"]
+            np.testing.assert_allclose(fraction, expected, rtol=1e-4)
+            structured, unstructured = wide.loc[unpadded, pair[0]], wide.loc[unpadded, pair[1]]
+            np.testing.assert_allclose(unstructured, structured, rtol=1e-4)
+
+
+def test_energy_never_rises_as_density_falls_for_skipping_strategies(quick_study):
+    layers = quick_study[0].layers
+    for (layer, name), rows in layers[layers["strategy"].isin(SKIPPING)].groupby(
+        ["layer", "strategy"]
+    ):
+        grid = rows.pivot(
+            index="weight_sparsity", columns="activation_sparsity", values="energy_uJ"
+        )
+        values = grid.sort_index().sort_index(axis=1).to_numpy()
+        assert (np.diff(values, axis=0) <= 1e-9 * values[1:]).all(), (layer, name)
+        assert (np.diff(values, axis=1) <= 1e-9 * values[:, 1:]).all(), (layer, name)
+
+
+def test_actual_computes_at_most_algorithmic_and_totals_add_up(quick_study):
+    tables = quick_study[0]
+    layers, totals = tables.layers, tables.totals
+    assert (layers["actual_computes"] <= layers["algorithmic_computes"]).all()
+    assert (layers["cycles"] >= layers["cycles_MAC"]).all()
+    point = _at(totals[totals["strategy"] == "unstruct-dual"], 0.5, 0.5).iloc[0]
+    rows = _at(layers[layers["strategy"] == "unstruct-dual"], 0.5, 0.5)
+    assert point["energy_uJ"] == rows["energy_uJ"].sum()
+    assert point["edp_J_cycles"] == rows["energy_uJ"].sum() * 1e-6 * rows["cycles"].sum()
+
+
+def test_dense_tc_reference_layer(quick_study):
+    layers = quick_study[0].layers
+    row = layers[(layers["layer"] == "M128-K1152-N1024") & (layers["strategy"] == "dense")].iloc[0]
+    assert abs(row["energy_uJ"] - 276.58) < 0.01
+    # 128 x 1152 x 1024 MACs on 1024 MACs at one MAC per cycle
+    assert row["cycles"] == 128 * 1152 * 1024 / 1024
+
+
+def test_adjusted_view_pairs_equal_total_density(quick_study):
+    adjusted = quick_study[0].adjusted
+    assert np.allclose(
+        adjusted["total_density"],
+        (1 - adjusted["weight_sparsity"]) * (1 - adjusted["activation_sparsity"]),
+    )
+    assert adjusted["unstruct-single_energy_uJ"].notna().all()
+    single_sided = adjusted[adjusted["activation_sparsity"] == 0]
+    same = single_sided[single_sided["strategy"] == "unstruct-dual"]
+    np.testing.assert_allclose(same["energy_vs_unstruct-single"], 1.0)
+
+
+def test_memory_sweeps_are_relative_to_the_artifacts_size(quick_study):
+    memory = quick_study[0].memory
+    baseline = memory[memory["scale"] == 1.0]
+    np.testing.assert_allclose(baseline["energy_vs_baseline"], 1.0)
+    assert memory["complete"].all()
+    # every (sweep, strategy) has every scale of its sweep
+    assert memory.groupby(["sweep", "strategy"])["scale"].nunique().min() >= 3
+
+
+def test_all_files_written(quick_study):
+    _, _, paths, out = quick_study
+    names = {p.name for p in out.iterdir()}
+    for table in (
+        "layers",
+        "totals",
+        "breakdown",
+        "adjusted",
+        "fine",
+        "memory",
+        "bandwidth",
+        "checks",
+        "failures",
+    ):
+        assert {f"{table}.csv", f"{table}.parquet"} <= names
+    for figure in (
+        "energy_vs_sparsity",
+        "cycles_vs_sparsity",
+        "memory_sweeps",
+        "adjusted_total_sparsity",
+    ):
+        assert {f"{figure}.png", f"{figure}.svg"} <= names
+    assert {"report.md", "report.html"} <= names
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+    assert pd.read_parquet(out / "totals.parquet").shape == pd.read_csv(out / "totals.csv").shape
+
+
+def test_report_states_every_check_and_embeds_its_figures(quick_study):
+    _, checks, _, out = quick_study
+    assert len(checks) == len(CHECKS)
+    markdown, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    for check in checks:
+        assert check.seed in markdown and check.verdict in markdown
+        assert check.claim in page
+    assert "data:image/png;base64," in page and "![](" not in markdown
+    assert 'src="energy_vs_sparsity.png"' not in page  # self-contained

@@ -1,0 +1,110 @@
+"""Exact small cases: density rules, the cache key, the dual-sided skipping variant,
+aggregation and break-even interpolation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsim.errors import SparsimError
+from sparsim.study.checks import breakeven_sparsity
+from sparsim.study.runner import evaluate_point, point_for
+from sparsim.study.sparsity_types import aggregate
+from sparsim.study.strategies import BY_NAME, structured_density, unstructured_density
+
+
+def test_structured_density_is_two_of_m():
+    assert (structured_density(0.25, "A").n, structured_density(0.25, "A").m) == (2, 8)
+    assert structured_density(1 / 3, "A").m == 6
+    assert structured_density(1.0, "A").distribution == "dense"
+    with pytest.raises(SparsimError, match="density A"):
+        structured_density(0.3, "A")
+    with pytest.raises(SparsimError, match="density B"):
+        unstructured_density(0.0, "B")
+
+
+def test_points_the_hardware_cannot_tell_apart_are_one():
+    shape = (64, 128, 64)
+    assert point_for(BY_NAME["struct-2:4"], shape, 0.5, 1.0) == point_for(
+        BY_NAME["struct-flexible"], shape, 0.5, 0.25
+    )
+    # a 2:8-only core runs 2:4 weights dense, like STC-flexible on dense weights
+    assert point_for(BY_NAME["struct-2:8"], shape, 0.5, 1.0) == point_for(
+        BY_NAME["struct-flexible"], shape, 1.0, 1.0
+    )
+    assert point_for(BY_NAME["unstruct-single"], shape, 0.5, 0.5) == point_for(
+        BY_NAME["unstruct-dual"], shape, 0.5, 1.0
+    )
+    assert point_for(BY_NAME["struct-dual"], shape, 0.5, 0.5) != point_for(
+        BY_NAME["struct-flexible"], shape, 0.5, 0.5
+    )
+
+
+def test_dual_structured_skips_a_quarter_of_the_macs_at_2_of_4_each():
+    m, k, n = 64, 256, 128
+    outcome = evaluate_point(point_for(BY_NAME["struct-dual"], (m, k, n), 0.5, 0.5))
+    metrics = outcome.metrics
+    assert metrics["algorithmic_computes"] == m * k * n
+    assert metrics["actual_computes"] == m * k * n / 4
+    # skipped MACs take no cycle: 1024 MACs do the effectual quarter
+    assert metrics["cycles_MAC"] == m * k * n / 4 / 1024
+    single = evaluate_point(point_for(BY_NAME["struct-flexible"], (m, k, n), 0.5, 0.5)).metrics
+    assert single["actual_computes"] == m * k * n / 2
+
+
+def test_breakeven_interpolates_the_first_crossing():
+    fine = pd.DataFrame(
+        {
+            "strategy": "s",
+            "layer": "l",
+            "sweep_sparsity": [0.5, 0.6, 0.7, 0.8],
+            "energy_vs_dense": [1.5, 1.2, 0.8, 0.9],
+        }
+    )
+    assert breakeven_sparsity(fine, "s", "l") == pytest.approx(0.65)
+    never = fine.assign(energy_vs_dense=2.0)
+    assert np.isnan(breakeven_sparsity(never, "s", "l"))
+
+
+def _layer_frame(energy, cycles, occurrences, errors) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "group": ["g"] * len(energy),
+            "energy_uJ": energy,
+            "cycles": cycles,
+            "occurrences": occurrences,
+            "dense_macs": [10] * len(energy),
+            "bound_by": ["MAC"] * len(energy),
+            "error": errors,
+        }
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0.1, 1e3), st.integers(1, 10**6), st.integers(1, 6)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_aggregate_weights_layers_by_occurrences(layers):
+    energy, cycles, occurrences = (list(column) for column in zip(*layers, strict=True))
+    total = aggregate(_layer_frame(energy, cycles, occurrences, [""] * len(layers)), ["group"])
+    row = total.iloc[0]
+    assert row["energy_uJ"] == pytest.approx(np.dot(energy, occurrences))
+    assert row["cycles"] == np.dot(cycles, occurrences)
+    assert row["edp_J_cycles"] == pytest.approx(
+        np.dot(energy, occurrences) * 1e-6 * np.dot(cycles, occurrences)
+    )
+    assert row["layers"] == sum(occurrences) and row["complete"]
+    assert row["bound_by"] == "MAC" and row["bound_share"] == pytest.approx(1.0)
+
+
+def test_aggregate_leaves_a_set_with_an_unmapped_layer_empty():
+    frame = _layer_frame([1.0, 2.0], [10, 20], [1, 1], ["", "no mapping"])
+    row = aggregate(frame, ["group"]).iloc[0]
+    assert not row["complete"] and np.isnan(row["energy_uJ"]) and np.isnan(row["edp_J_cycles"])
