@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Run a study end to end. 'sparsity-types' evaluates a dense tensor core, "
             "single-sided structured (2:4, 2:6, 2:8, STC-flexible), dual-sided structured, "
             "single-sided unstructured and dual-sided unstructured (DSTC) cores at 0, 50, "
-            "66.7 and 75%% sparsity of weights and activations on the four fig15 ResNet50 "
+            "66.7 and 75% sparsity of weights and activations on the four fig15 ResNet50 "
             "layers and on all of ResNet-50, plus memory-size sweeps, and writes tidy "
             "tables (CSV and Parquet), figures (PNG and SVG) and a report (report.md and a "
             "self-contained report.html) whose findings table checks the seed study's "

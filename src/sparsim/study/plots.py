@@ -3,6 +3,7 @@ and SVG. Every axis says its unit; every figure has a legend."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -388,6 +389,7 @@ def plot_all(tables, out_dir: Path, jobs: int = 1) -> dict[str, list[Path]]:
         "breakeven": (plot_breakeven, tables.fine, out_dir),
         "memory": (plot_memory, tables.memory, out_dir),
     }
+    jobs = min(jobs, os.cpu_count() or 1, len(tasks))
     if jobs <= 1:
         return {name: _draw(task) for name, task in tasks.items()}
     # The memory figure is the slowest: start it first.

@@ -134,7 +134,8 @@ def report_blocks(
             "RF, LRF, 1024 MACs): a dense tensor core, single-sided structured (N:M "
             "weights), dual-sided structured, single-sided unstructured and dual-sided "
             "unstructured (DSTC) cores, at 0, 50, 66.7 and 75% sparsity of weights and "
-            f"activations. Run: {mode}; {main} totals weight each distinct layer shape by "
+            f"activations. Run: {mode}; the {SET_TITLES[main]} totals weight each distinct "
+            "layer shape by "
             f"its occurrences (dense TC: {dense['energy_uJ']:,.1f} uJ, "
             f"{dense['cycles']:,.0f} cycles). Energy in uJ, cycles at one MAC array "
             "cycle; sparsity = fraction of zeros.",
