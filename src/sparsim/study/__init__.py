@@ -13,6 +13,4 @@ claims (:mod:`sparsim.study.checks`), figures and report (:mod:`sparsim.study.re
 from sparsim.study.report import write_study
 from sparsim.study.sparsity_types import StudyConfig, StudyTables, run_study
 
-STUDIES = {"sparsity-types": "structured vs unstructured, single- vs dual-sided sparsity"}
-
-__all__ = ["STUDIES", "StudyConfig", "StudyTables", "run_study", "write_study"]
+__all__ = ["StudyConfig", "StudyTables", "run_study", "write_study"]
