@@ -107,7 +107,7 @@ def test_level_cycles_recomputed_from_a_result_match_the_engine():
         term = evaluate_series(hardware, Gemm(M=200, K=72, N=300), series).terms[0]
         spec = build(get_design(hardware.lower()), Gemm(M=200, K=72, N=300), {"A": series})
         for level, result in zip(spec.architecture.levels, term.result.levels, strict=True):
-            assert bandwidth_cycles(level, *level_words(level, result, 1)) == result.cycles
+            assert bandwidth_cycles(level, *level_words(result, 1)) == result.cycles
 
 
 def test_dense_series_runs_on_the_same_hardware_with_tc_cycles():

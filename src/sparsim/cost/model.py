@@ -68,24 +68,19 @@ def _metadata_energy(level: StorageLevel, entry: SparseTensorLevel) -> float:
     )
 
 
-def _level_cycles(level: StorageLevel, entries: list[SparseTensorLevel]) -> float:
-    """Bandwidth-limited cycles of one instance of the level."""
-    read_words = write_words = 0.0
-    for entry in entries:
-        n = entry.instances or 1.0
-        read_words += (entry.reads.actual + entry.reads.gated) / n
-        read_words += (
-            (entry.metadata_read_bits.actual + entry.metadata_read_bits.gated) / n / level.word_bits
-        )
-        write_words += (
-            entry.fills.actual + entry.fills.gated + entry.updates.actual + entry.updates.gated
-        ) / n
-        write_words += (
-            (entry.metadata_fill_bits.actual + entry.metadata_update_bits.actual)
-            / n
-            / level.word_bits
-        )
-    return bandwidth_cycles(level, read_words, write_words)
+def _words(level: StorageLevel, entry: SparseTensorLevel) -> tuple[float, float]:
+    """Read and write words of one instance (metadata counted in data words), the traffic
+    the level's bandwidths must carry."""
+    n = entry.instances or 1.0
+    reads = (entry.reads.actual + entry.reads.gated) / n + (
+        entry.metadata_read_bits.actual + entry.metadata_read_bits.gated
+    ) / n / level.word_bits
+    writes = (
+        entry.fills.actual + entry.fills.gated + entry.updates.actual + entry.updates.gated
+    ) / n + (entry.metadata_fill_bits.actual + entry.metadata_update_bits.actual) / n / (
+        level.word_bits
+    )
+    return reads, writes
 
 
 def bandwidth_cycles(level: StorageLevel, read_words: float, write_words: float) -> float:
@@ -139,6 +134,7 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
         ]
         _check_capacity(level, entries)
         width = _metadata_width(level)
+        words = [_words(level, e) for e in entries]
         tensors = {
             e.dense.tensor: TensorLevelResult(
                 tensor=e.dense.tensor,
@@ -153,11 +149,14 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
                 metadata_capacity_used_bits=e.metadata_capacity_bits,
                 data_energy_pJ=_data_energy(level, e),
                 metadata_energy_pJ=_metadata_energy(level, e),
+                read_words=reads,
+                write_words=writes,
                 format=e.format,
             )
-            for e in entries
+            for e, (reads, writes) in zip(entries, words, strict=True)
         }
-        level_results.append(LevelResult(level.name, _level_cycles(level, entries), tensors))
+        cycles = bandwidth_cycles(level, sum(r for r, _ in words), sum(w for _, w in words))
+        level_results.append(LevelResult(level.name, cycles, tensors))
 
     computes = analysis.computes
     compute = architecture.compute

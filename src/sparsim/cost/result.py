@@ -37,6 +37,9 @@ class TensorLevelResult:
     metadata_capacity_used_bits: float
     data_energy_pJ: float
     metadata_energy_pJ: float
+    # Words one instance reads and writes (metadata in data words): its bandwidth demand.
+    read_words: float = 0.0
+    write_words: float = 0.0
     format: str = "none"
 
     @property
@@ -55,6 +58,8 @@ class TensorLevelResult:
             metadata_updates=self.metadata_updates.times(count),
             data_energy_pJ=self.data_energy_pJ * count,
             metadata_energy_pJ=self.metadata_energy_pJ * count,
+            read_words=self.read_words * count,
+            write_words=self.write_words * count,
         )
 
 

@@ -48,7 +48,6 @@ from sparsim.designs.catalog import get_design
 from sparsim.designs.schemes import parse_densities
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
-from sparsim.spec.architecture import StorageLevel
 from sparsim.spec.model import Spec
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Conv, Gemm
@@ -221,25 +220,15 @@ def evaluate_pass(
 
 
 def level_words(
-    level: StorageLevel, result: LevelResult, runs: int, tensors: Iterable[str] | None = None
+    result: LevelResult, runs: int, tensors: Iterable[str] | None = None
 ) -> tuple[float, float]:
     """Read and write words per instance and run of ``tensors`` (default all), as the
-    engine's bandwidth model counts them (metadata in data words)."""
-    width = level.metadata_word_bits or level.word_bits * level.block_size
-    reads = writes = 0.0
-    for name, t in result.tensors.items():
-        if tensors is not None and name not in tensors:
-            continue
-        share = runs * (t.instances or 1.0)
-        reads += (t.reads.actual + t.reads.gated) / share
-        reads += (
-            (t.metadata_reads.actual + t.metadata_reads.gated) * width / level.word_bits / share
-        )
-        writes += (t.fills.actual + t.fills.gated + t.updates.actual + t.updates.gated) / share
-        writes += (
-            (t.metadata_fills.actual + t.metadata_updates.actual) * width / level.word_bits / share
-        )
-    return reads, writes
+    engine's bandwidth model counts them."""
+    chosen = [t for name, t in result.tensors.items() if tensors is None or name in tensors]
+    return (
+        sum(t.read_words for t in chosen) / runs,
+        sum(t.write_words for t in chosen) / runs,
+    )
 
 
 def partial_sums(spec: Spec, result: Result) -> PartialSums:
@@ -251,7 +240,7 @@ def partial_sums(spec: Spec, result: Result) -> PartialSums:
     instances = z.instances or 1.0
     per_instance = z.updates.actual / runs / instances
     vectors = math.ceil(per_instance / level.block_size - EPSILON) * instances
-    reads, writes = level_words(level, level_result, runs)
+    reads, writes = level_words(level_result, runs)
     cycles = bandwidth_cycles(level, reads + per_instance, writes) * runs
     return PartialSums(
         level=level.name,
@@ -284,9 +273,9 @@ def fused(series: SeriesResult, passes: list[tuple[Spec, Result]]) -> SeriesResu
     cycles = [sum(result.compute.cycles for _, result in passes)]
     for i, level in enumerate(spec.architecture.levels):
         if i in shared:
-            reads, writes = level_words(level, passes[kept][1].levels[i], runs, dense_and_output)
+            reads, writes = level_words(passes[kept][1].levels[i], runs, dense_and_output)
             for _, result in passes:
-                more_reads, more_writes = level_words(level, result.levels[i], runs, STRUCTURED)
+                more_reads, more_writes = level_words(result.levels[i], runs, STRUCTURED)
                 reads, writes = reads + more_reads, writes + more_writes
             cycles.append(bandwidth_cycles(level, reads, writes) * runs)
         else:
