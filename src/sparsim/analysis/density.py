@@ -55,30 +55,29 @@ def _point(count: float) -> Occupancy:
     )
 
 
-def _log_choose(n: float, k: float) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-
-
 # Elementwise math.lgamma: scipy.special would add ~0.2 s to every command's start-up.
 _lgamma = np.frompyfunc(math.lgamma, 1, 1)
 
 
-def _log_choose_array(n: float, k: np.ndarray | float) -> np.ndarray:
+def _log_choose(n: float, k: np.ndarray | float) -> np.ndarray:
+    """log C(n, k), elementwise over ``k``."""
     k = np.asarray(k, dtype=float)
-    return (math.lgamma(n + 1) - _lgamma(k + 1) - _lgamma(n - k + 1)).astype(float)
+    return np.asarray(math.lgamma(n + 1) - _lgamma(k + 1) - _lgamma(n - k + 1), dtype=float)
 
 
 @lru_cache(maxsize=4096)
 def _hypergeometric(total: int, nonzeros: int, size: int) -> Occupancy:
     zeros = total - nonzeros
-    empty = math.exp(_log_choose(zeros, size) - _log_choose(total, size)) if size <= zeros else 0.0
+    empty = (
+        float(np.exp(_log_choose(zeros, size) - _log_choose(total, size))) if size <= zeros else 0.0
+    )
 
     def distribution() -> tuple[np.ndarray, np.ndarray]:
         # Log-space pmf: scipy.stats' frozen distributions cost ~5 ms per call here.
         values = np.arange(max(0, size - zeros), min(size, nonzeros) + 1, dtype=float)
         log_pmf = (
-            _log_choose_array(nonzeros, values)
-            + _log_choose_array(zeros, size - values)
+            _log_choose(nonzeros, values)
+            + _log_choose(zeros, size - values)
             - _log_choose(total, size)
         )
         probabilities = np.exp(log_pmf - log_pmf.max())
@@ -94,7 +93,7 @@ def _binomial(size: int, density: float) -> Occupancy:
         if density in (0.0, 1.0):
             return values, (values == size * density).astype(float)
         log_pmf = (
-            _log_choose_array(size, values)
+            _log_choose(size, values)
             + values * math.log(density)
             + (size - values) * math.log1p(-density)
         )

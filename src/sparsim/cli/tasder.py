@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from sparsim.designs.ttc import SCHEDULES
 from sparsim.errors import SparsimError
 from sparsim.io import atomic_output_dir, atomic_write_text
 from sparsim.report.tables import format_table
@@ -161,8 +162,8 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
     parser.add_argument(
         "--schedule",
-        choices=("fused", "sequential"),
-        default="fused",
+        choices=SCHEDULES,
+        default=SCHEDULES[0],
         help="how the TTC runs a series' terms: fused (default; all terms on each tile of "
         "the dense operand, partial sums kept in the RF) or sequential (one full pass per "
         "term, partial sums read back from DRAM)",
