@@ -21,7 +21,7 @@ from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.model import Spec, check_references
-from sparsim.spec.workload import Conv, Gemm
+from sparsim.spec.workload import Conv, Gemm, shape_name
 
 
 def _spec(
@@ -33,7 +33,7 @@ def _spec(
 ) -> Spec:
     gemm = workload.as_gemm()
     if candidate.dims != gemm.dims:
-        padded = "-".join(f"{d}{candidate.dims[d]}" for d in ("M", "K", "N"))
+        padded = shape_name(**candidate.dims)
         workload = Gemm(
             name=f"{gemm.name} (padded to {padded})", count=gemm.count, **candidate.dims
         )

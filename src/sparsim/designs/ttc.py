@@ -50,7 +50,7 @@ from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.model import Spec
 from sparsim.spec.sparsity import TensorDensity
-from sparsim.spec.workload import Conv, Gemm
+from sparsim.spec.workload import Conv, Gemm, shape_name
 from sparsim.tasd.hardware import Hardware, get_hardware
 from sparsim.tasd.series import Pattern, Series, parse_series
 
@@ -203,7 +203,7 @@ def structured_gemm(workload: Gemm | Conv, block: int | None, operand: str) -> G
     if block is not None and isinstance(workload, Conv):
         k = workload.R * workload.S * math.ceil(workload.C // workload.groups / block) * block
     m, n = (gemm.N, gemm.M) if operand == "activations" else (gemm.M, gemm.N)
-    return Gemm(name=f"M{m}-K{k}-N{n}", M=m, N=n, K=k, count=gemm.count)
+    return Gemm(name=shape_name(m, k, n), M=m, N=n, K=k, count=gemm.count)
 
 
 @lru_cache(maxsize=PASS_CACHE_SIZE)

@@ -28,7 +28,7 @@ from sparsim.spec.sparse_optimizations import (
 )
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.validation import validate
-from sparsim.spec.workload import Gemm
+from sparsim.spec.workload import Gemm, shape_name
 
 _RANGE = re.compile(r"^(?P<name>[^\[]+)(?:\[(?P<lo>\d+)\.\.(?P<hi>\d+)\])?$")
 _RANGE_SUFFIX = re.compile(r"\[\d+\.\.\d+\]")
@@ -203,8 +203,9 @@ def _gemm_and_densities(src: _Source) -> tuple[Gemm, dict[str, TensorDensity]]:
         densities[tensor] = validate(
             TensorDensity, {"distribution": distribution, "density": density}, f"{src.path}: {key}"
         )
-    name = f"M{dims['M']}-K{dims['K']}-N{dims['N']}"
-    return validate(Gemm, {"name": name, **dims}, f"{src.path}: problem.instance"), densities
+    return validate(
+        Gemm, {"name": shape_name(**dims), **dims}, f"{src.path}: problem.instance"
+    ), densities
 
 
 def _sparse_optimizations(src: _Source) -> list[LevelSparseOptimization]:

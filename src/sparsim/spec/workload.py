@@ -93,6 +93,11 @@ class Conv(BaseModel):
 Workload = Annotated[Gemm | Conv, Field(discriminator="kind")]
 
 
+def shape_name(M: int, K: int, N: int) -> str:
+    """The name sparsim gives a GEMM by its shape (``M512-K256-N1024``), as the artifact does."""
+    return f"M{M}-K{K}-N{N}"
+
+
 def parse_gemm_shape(text: str) -> Gemm:
     """Parse ``"M=512,K=256,N=1024"`` (the CLI's ``--gemm``)."""
     dims: dict[str, int] = {}
@@ -112,4 +117,4 @@ def parse_gemm_shape(text: str) -> Gemm:
     missing = [d for d in ("M", "N", "K") if d not in dims]
     if missing:
         raise SparsimError(f"missing {', '.join(missing)}", "--gemm")
-    return Gemm(name=f"M{dims['M']}-K{dims['K']}-N{dims['N']}", **dims)
+    return Gemm(name=shape_name(**dims), **dims)

@@ -47,7 +47,8 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def _sparsity(value: float) -> str:
+def sparsity_text(value: float) -> str:
+    """A sparsity as the report writes it (66.7%)."""
     return f"{100 * value:.3g}%"
 
 
@@ -119,7 +120,7 @@ def structured_energy(tables: StudyTables) -> Check:
             ratios = _ratios(tables, layer_set, pair, "energy_uJ")
             if layer_set == FIG15:
                 upto += [r for s, r in ratios.items() if s < 0.7]
-            text = ", ".join(f"{r:.2f}x at {_sparsity(s)}" for s, r in ratios.items())
+            text = ", ".join(f"{r:.2f}x at {sparsity_text(s)}" for s, r in ratios.items())
             parts.append(f"{SET_TITLES[layer_set]}, {label}-sided: {text}")
     agrees = all(ABOUT_TWICE[0] <= r <= ABOUT_TWICE[1] for r in upto)
     rf_unstructured = _share(tables, SINGLE_PAIR[1], "RF", 0.5, 0.0)
@@ -243,7 +244,7 @@ def cycles(tables: StudyTables) -> Check:
             ratios = _ratios(tables, layer_set, pair, "cycles")
             if layer_set == FIG15:
                 agrees &= bool(np.isclose(_crossover(ratios), SEED_CYCLE_CROSSOVER))
-            text = ", ".join(f"{r:.2f} at {_sparsity(s)}" for s, r in ratios.items())
+            text = ", ".join(f"{r:.2f} at {sparsity_text(s)}" for s, r in ratios.items())
             parts.append(f"{SET_TITLES[layer_set]}, {label}-sided: {text}")
         structured = _total(tables, layer_set, SINGLE_PAIR[0], 0.75, 0.0)
         unstructured = _total(tables, layer_set, SINGLE_PAIR[1], 0.75, 0.0)

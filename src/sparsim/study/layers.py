@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sparsim.spec.workload import Gemm
+from sparsim.spec.workload import Gemm, shape_name
 from sparsim.workload import builtin_table
 
 # (M, K, N, input activation density the artifact measured) of the fig15 layers.
@@ -35,10 +35,6 @@ class Layer:
     @property
     def name(self) -> str:
         return self.gemm.name
-
-
-def shape_name(m: int, k: int, n: int) -> str:
-    return f"M{m}-K{k}-N{n}"
 
 
 def fig15_layers() -> tuple[Layer, ...]:

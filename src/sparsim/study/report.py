@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sparsim.study.checks import Check, checks_frame, run_checks
+from sparsim.study.checks import Check, checks_frame, run_checks, sparsity_text
 from sparsim.study.layers import FIG15, RESNET50, SET_TITLES
 from sparsim.study.plots import diagonal, plot_all
 from sparsim.study.sparsity_types import DENSE, SET, SPARSITIES, StudyTables
@@ -31,10 +31,6 @@ class Block:
     text: str = ""  # heading or paragraph text; a figure's file name
     table: pd.DataFrame | None = None
     caption: str = ""
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.3g}%"
 
 
 def _title(name: str) -> str:
@@ -68,7 +64,7 @@ def _winners(tables: StudyTables, layer_set: str) -> pd.DataFrame:
                 np.isclose(totals["weight_sparsity"], ws)
                 & np.isclose(totals["activation_sparsity"], sa)
             ]
-            row = {"weight sparsity": _pct(ws), "activation sparsity": _pct(sa)}
+            row = {"weight sparsity": sparsity_text(ws), "activation sparsity": sparsity_text(sa)}
             for metric, label, ratio, unit in WIN_METRICS:
                 best = at.loc[at[metric].idxmin()]
                 row[label] = f"{_title(best['strategy'])} ({best[ratio]:.2f}{unit})"

@@ -19,8 +19,7 @@ from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.sparsity import TensorDensity
-from sparsim.spec.workload import Gemm
-from sparsim.study.layers import shape_name
+from sparsim.spec.workload import Gemm, shape_name
 from sparsim.study.strategies import Strategy, with_activation_skipping
 
 DEFAULT_JOBS = 2
@@ -192,11 +191,7 @@ def evaluate_point(point: Point) -> Outcome:
     gemm = Gemm(name=shape_name(m, k, n), M=m, K=k, N=n)
     densities = {"A": point.weights, "B": point.activations}
     try:
-        architecture = _architecture(point)
-        if architecture is None:
-            spec = build(point.design, gemm, densities)
-        else:
-            spec = build(point.design, gemm, densities, architecture=architecture)
+        spec = build(point.design, gemm, densities, architecture=_architecture(point))
         if point.skip_activations:
             spec = with_activation_skipping(spec)
         result = evaluate(spec)

@@ -32,7 +32,7 @@ from sparsim.designs import Design, get_design
 from sparsim.errors import SparsimError
 from sparsim.spec.model import Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization, LevelSparseOptimization
-from sparsim.spec.sparsity import TensorDensity
+from sparsim.spec.sparsity import TensorDensity, parse_density
 
 Structure = Literal["dense", "structured", "unstructured"]
 Sides = Literal["none", "single", "dual"]
@@ -51,9 +51,7 @@ def structured_density(density: float, tensor: str) -> TensorDensity:
             f"structured sparsity needs a density 2/M (2:4, 2:6, 2:8, ...), got {density:.6g}",
             f"density {tensor}",
         )
-    return TensorDensity(
-        distribution="fixed-structured", density=STRUCTURED_N / m, n=STRUCTURED_N, m=m
-    )
+    return parse_density(f"{STRUCTURED_N}:{m}")
 
 
 def unstructured_density(density: float, tensor: str) -> TensorDensity:
