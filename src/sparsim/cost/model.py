@@ -23,7 +23,7 @@ from sparsim.cost.result import (
     Result,
     TensorLevelResult,
 )
-from sparsim.errors import SparsimError
+from sparsim.errors import CapacityError, MappingError
 from sparsim.spec.architecture import StorageLevel
 from sparsim.spec.model import Spec
 
@@ -110,7 +110,7 @@ def _check_capacity(level: StorageLevel, entries: list[SparseTensorLevel]) -> No
         usable = level.data_capacity / level.multiple_buffering
         if needed > usable + EPSILON:
             worst = max(entries, key=lambda e: e.data_capacity)
-            raise SparsimError(
+            raise CapacityError(
                 f"mapping over capacity at {level.name}: tiles need {needed:.0f} words "
                 f"({worst.dense.tensor} alone {worst.data_capacity:.0f}), capacity {usable:.0f}",
                 "mapping",
@@ -118,7 +118,7 @@ def _check_capacity(level: StorageLevel, entries: list[SparseTensorLevel]) -> No
     if level.metadata_capacity_bits is not None:
         needed_bits = sum(e.metadata_capacity_bits for e in entries)
         if needed_bits > level.metadata_capacity_bits + EPSILON:
-            raise SparsimError(
+            raise CapacityError(
                 f"metadata over capacity at {level.name}: tiles need {needed_bits:.0f} bits, "
                 f"capacity {level.metadata_capacity_bits} bits",
                 "mapping",
@@ -161,7 +161,7 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
     computes = analysis.computes
     compute = architecture.compute
     if computes.instances > compute.instances + EPSILON:
-        raise SparsimError(
+        raise MappingError(
             f"mapping uses {computes.instances:.0f} {compute.name} instances, "
             f"the architecture has {compute.instances}",
             "mapping",
@@ -169,7 +169,7 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
     for level, result in zip(architecture.levels, level_results, strict=True):
         used = max((t.instances for t in result.tensors.values()), default=0.0)
         if used > level.instances + EPSILON:
-            raise SparsimError(
+            raise MappingError(
                 f"mapping uses {used:.0f} {level.name} instances, the architecture has {level.instances}",
                 "mapping",
             )

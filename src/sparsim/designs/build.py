@@ -17,7 +17,7 @@ from sparsim.designs.mapper import (
     tensor_core_inners,
 )
 from sparsim.designs.schemes import Scheme, scheme_for, sparse_optimizations
-from sparsim.errors import SparsimError
+from sparsim.errors import CapacityError, SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.model import Spec, check_references
@@ -112,7 +112,7 @@ def build(
         spec = _spec(design, arch, workload, scheme, candidate)
         try:
             result = evaluate(spec)
-        except SparsimError:  # over capacity once compressed sizes are known exactly
+        except CapacityError:  # over capacity once compressed sizes are known exactly
             continue
         tiles_seen.add(tile)
         if best is None or _better(result.cycles, result.energy_pJ, best):
