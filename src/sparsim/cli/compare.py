@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
 from sparsim.cli.options import add_density_option, parse_density_items
 from sparsim.designs import build, design_names, get_design, scheme_for
 from sparsim.errors import SparsimError
-from sparsim.evaluate import evaluate
+from sparsim.evaluate import density_label, evaluate
 from sparsim.spec.workload import parse_gemm_shape
 
 # ResNet50 layer of the fig15 study (conv as GEMM) with 2:4 weights and 82% dense inputs.
@@ -37,7 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=",".join(design_names()),
         help=f"comma-separated designs (default all: {','.join(design_names())})",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object per design")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per design: the results schema (as evaluate --json) plus "
+        "what the design ran the tensors as and the ratios against TC",
+    )
     parser.set_defaults(func=run)
 
 
@@ -46,7 +52,8 @@ def _densities(items: list[str]) -> dict[str, str]:
 
 
 def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[dict]:
-    """One row per design: totals, computes and ratios against TC (when TC is included)."""
+    """One row per design in the results schema (:meth:`sparsim.Result.to_dict`), with what
+    the design ran the tensors as and ratios against TC (when TC is included)."""
     gemm = parse_gemm_shape(gemm_text)
     densities = _densities(density_items)
     names = [get_design(n).name for n in filter(None, (s.strip() for s in design_text.split(",")))]
@@ -56,25 +63,15 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
     for name in dict.fromkeys(names):
         design = get_design(name)
         spec = build(design, gemm, densities)
-        result = evaluate(spec)
+        result = replace(evaluate(spec), design=name, densities=densities)
         scheme = scheme_for(design, densities)
         rows.append(
             {
-                "design": name,
+                **result.to_dict(),
                 "description": design.description,
                 "workload": spec.workload.name,
-                "weights_as": _describe(scheme.weights),
-                "activations_as": _describe(scheme.activations),
-                "cycles": result.cycles,
-                "energy_uJ": result.energy_uJ,
-                "edp_J_cycles": result.edp,
-                "utilization": result.utilization,
-                "computes": {
-                    "algorithmic": result.computes.algorithmic,
-                    "actual": result.computes.actual,
-                    "gated": result.computes.gated,
-                    "skipped": result.computes.skipped,
-                },
+                "weights_as": density_label(scheme.weights),
+                "activations_as": density_label(scheme.activations),
             }
         )
     baseline = next((r for r in rows if r["design"] == BASELINE), None)
@@ -83,14 +80,6 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
             row["speedup_vs_tc"] = baseline["cycles"] / row["cycles"]
             row["energy_vs_tc"] = row["energy_uJ"] / baseline["energy_uJ"]
     return rows
-
-
-def _describe(density) -> str:
-    if density.distribution == "dense":
-        return "dense"
-    if density.n is not None:
-        return f"{density.n}:{density.m}"
-    return f"{density.distribution} {density.density:.4g}"
 
 
 def _table(rows: list[dict]) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 import yaml
 
 from sparsim.cli.options import add_density_option, parse_density_items
-from sparsim.designs import build, design_names
+from sparsim.designs import build, design_names, get_design
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate, load
 from sparsim.io import atomic_write_text
@@ -62,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object per input and line (case, cycles, energy_uJ, computes, levels)",
+        help="print one JSON object per input and line: case, then the results schema (design, "
+        "layer, density_A, density_B, energy_uJ, cycles, EDP, computes, levels...)",
     )
     parser.set_defaults(func=run)
 
@@ -94,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     # Validate and evaluate everything first: nothing is printed for a run that fails.
     specs = _specs(args)
     results = [(label, evaluate(spec)) for label, spec in specs]
+    if args.design is not None:  # the row says what the user asked for, not the spec's name
+        label, result = results[-1]
+        given = parse_density_items(args.density)
+        results[-1] = (label, replace(result, design=get_design(args.design).name, densities=given))
     if args.save_spec:
         text = yaml.safe_dump(
             specs[-1][1].model_dump(mode="json", exclude_none=True), sort_keys=False

@@ -175,7 +175,11 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
         "--hardware", help=HARDWARE_HELP + " (default: the configuration's hardware)"
     )
     parser.add_argument("--out", type=Path, help="per-layer costs (.csv)")
-    parser.add_argument("--json", action="store_true", help="print the totals and layers as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the totals and the layers (with the results schema's columns) as JSON",
+    )
     parser.set_defaults(func=_cost)
 
 
@@ -416,7 +420,7 @@ def _cost(args: argparse.Namespace) -> int:
     if args.out is not None:
         atomic_write_text(args.out, cost.to_frame().to_csv(index=False))
     if args.json:
-        print(json.dumps(cost.to_dict()))
+        print(json.dumps(_schema_json(cost.to_dict())))
         return 0
     macs = count_macs(table, config)
     rows = [
@@ -430,6 +434,28 @@ def _cost(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"wrote {args.out}")
     return 0
+
+
+def _schema_json(data: dict) -> dict:
+    """The costing's totals, with each layer in the results schema's identity and totals
+    columns (design = the TTC; the series stands as the structured operand's density)."""
+    layers = []
+    for layer in data["layers"]:
+        series = layer["series"]
+        layers.append(
+            {
+                "design": data["hardware"],
+                "layer": layer["layer"],
+                "density_A": series if layer["operand"] == "weights" else "dense",
+                "density_B": series if layer["operand"] == "activations" else "dense",
+                "memory": "",
+                "objective": "",
+                **layer,
+                "edp_J_cycles": layer["energy_uJ"] * 1e-6 * layer["cycles"],
+                "computes_actual": layer["computes"],
+            }
+        )
+    return {**data, "layers": layers}
 
 
 def _workloads(args: argparse.Namespace) -> int:

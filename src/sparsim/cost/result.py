@@ -1,9 +1,35 @@
 """What an evaluation returns: totals, computes, and per level and tensor the action counts
-and energy split into data and metadata. ``to_dict`` gives the JSON form the CLI prints."""
+and energy split into data and metadata, plus what it was evaluated on.
+
+One results schema for every command: ``Result.to_row`` is the tidy row (one per design,
+layer, densities, memory configuration and mapping objective) that ``evaluate --json``,
+``compare --json``, ``tasder cost --json`` and ``sparsim sweep`` write; ``to_dict`` /
+``from_dict`` are the lossless JSON form; :func:`results_frame` makes a DataFrame of rows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, astuple, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The identity columns of a row, then its totals; per-level columns follow
+# (``<level>.data_uJ``, ``<level>.metadata_uJ``, ``<level>.cycles``, innermost first).
+KEY_COLUMNS = ("design", "layer", "density_A", "density_B", "memory", "objective")
+TOTAL_COLUMNS = (
+    "energy_uJ",
+    "cycles",
+    "edp_J_cycles",
+    "utilization",
+    "computes_algorithmic",
+    "computes_actual",
+    "computes_gated",
+    "computes_skipped",
+    "bounding_level",
+)
 
 
 @dataclass(frozen=True)
@@ -111,11 +137,19 @@ class ComputeResult:
 
 @dataclass(frozen=True)
 class Result:
+    """``name`` is the workload (layer) evaluated; ``design``, ``densities`` (as the user gave
+    them, e.g. ``{"A": "2:4"}``), ``memory`` (a resized-buffer label) and ``objective`` (the
+    mapping objective) say what it ran on, so a row of results stands on its own."""
+
     name: str
     cycles: float
     computes: Computes
     compute: ComputeResult
     levels: tuple[LevelResult, ...]  # outermost first
+    design: str = ""
+    densities: dict[str, str] = field(default_factory=dict)
+    memory: str = ""
+    objective: str = ""
 
     @property
     def energy_pJ(self) -> float:
@@ -158,14 +192,49 @@ class Result:
                 return level
         raise KeyError(name)
 
-    def to_dict(self) -> dict:
-        levels = [
+    @property
+    def bounding_level(self) -> str:
+        """The level (or the compute) whose cycles set the total: the bottleneck."""
+        candidates = [(self.compute.cycles, self.compute.name)]
+        candidates += [(level.cycles, level.name) for level in reversed(self.levels)]
+        return max(candidates, key=lambda c: c[0])[1]
+
+    def to_row(self) -> dict[str, Any]:
+        """The tidy row of the results schema: identity, totals, per-level energy split."""
+        row: dict[str, Any] = {
+            "design": self.design,
+            "layer": self.name,
+            "density_A": self.densities.get("A", "dense"),
+            "density_B": self.densities.get("B", "dense"),
+            "memory": self.memory,
+            "objective": self.objective,
+            "energy_uJ": self.energy_uJ,
+            "cycles": self.cycles,
+            "edp_J_cycles": self.edp,
+            "utilization": self.utilization,
+            **{f"computes_{key}": value for key, value in asdict(self.computes).items()},
+            "bounding_level": self.bounding_level,
+        }
+        row[f"{self.compute.name}.data_uJ"] = self.compute.energy_pJ * 1e-6
+        row[f"{self.compute.name}.metadata_uJ"] = 0.0
+        row[f"{self.compute.name}.cycles"] = self.compute.cycles
+        for level in reversed(self.levels):
+            row[f"{level.name}.data_uJ"] = level.data_energy_pJ * 1e-6
+            row[f"{level.name}.metadata_uJ"] = level.metadata_energy_pJ * 1e-6
+            row[f"{level.name}.cycles"] = level.cycles
+        return row
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row's identity and totals plus every level and tensor: the JSON form, lossless
+        (``Result.from_dict(r.to_dict()) == r``)."""
+        levels: list[dict[str, Any]] = [
             {
                 "name": self.compute.name,
                 "energy_pJ": self.compute.energy_pJ,
                 "data_energy_pJ": self.compute.energy_pJ,
                 "metadata_energy_pJ": 0.0,
                 "cycles": self.compute.cycles,
+                "instances": self.compute.instances,
                 "utilized_instances": self.compute.utilized_instances,
             }
         ]
@@ -183,12 +252,71 @@ class Result:
                     },
                 }
             )
+        row = self.to_row()
         return {
+            **{key: row[key] for key in (*KEY_COLUMNS, *TOTAL_COLUMNS)},
             "name": self.name,
-            "cycles": self.cycles,
-            "energy_uJ": self.energy_uJ,
-            "edp_J_cycles": self.edp,
-            "utilization": self.utilization,
+            "densities": dict(self.densities),
             "computes": asdict(self.computes),
             "levels": levels,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        """The result :meth:`to_dict` described (derived totals are recomputed, not read)."""
+        compute, *inner_first = data["levels"]
+        return cls(
+            name=data["name"],
+            cycles=data["cycles"],
+            computes=Computes(**data["computes"]),
+            compute=ComputeResult(
+                name=compute["name"],
+                instances=compute["instances"],
+                utilized_instances=compute["utilized_instances"],
+                cycles=compute["cycles"],
+                energy_pJ=compute["energy_pJ"],
+            ),
+            levels=tuple(
+                LevelResult(
+                    level["name"],
+                    level["cycles"],
+                    {name: _tensor_from_dict(t) for name, t in level["tensors"].items()},
+                )
+                for level in reversed(inner_first)
+            ),
+            design=data.get("design", ""),
+            densities=dict(data.get("densities", {})),
+            memory=data.get("memory", ""),
+            objective=data.get("objective", ""),
+        )
+
+    @staticmethod
+    def frame(results: Iterable[Result]) -> pd.DataFrame:
+        return results_frame(results)
+
+
+_ACTION_FIELDS = (
+    "reads",
+    "fills",
+    "updates",
+    "metadata_reads",
+    "metadata_fills",
+    "metadata_updates",
+)
+
+
+def _tensor_from_dict(data: dict[str, Any]) -> TensorLevelResult:
+    values = {key: value for key, value in data.items() if key != "energy_pJ"}
+    for key in _ACTION_FIELDS:
+        values[key] = ActionCount(**values[key])
+    return TensorLevelResult(**values)
+
+
+def results_frame(results: Iterable[Result | dict[str, Any]]) -> pd.DataFrame:
+    """A DataFrame with one row per result (or per row dict), schema columns first."""
+    import pandas as pd
+
+    rows = [r.to_row() if isinstance(r, Result) else r for r in results]
+    frame = pd.DataFrame(rows)
+    leading = [c for c in (*KEY_COLUMNS, *TOTAL_COLUMNS) if c in frame.columns]
+    return frame[leading + [c for c in frame.columns if c not in leading]]
