@@ -2,10 +2,96 @@
 
 Subpackages follow the data flow: ``spec`` (validated inputs) -> ``workload`` ->
 ``analysis`` (dense nest analysis, then sparse post-processing) -> ``cost`` (energy,
-cycles) -> ``report``; ``tasd`` and ``tasder`` sit beside them.
+cycles) -> ``report``; ``designs``, ``sweep``, ``tasd`` and ``tasder`` sit beside them.
+
+The one entry point::
+
+    import sparsim
+    spec = sparsim.load("case_dir/")            # or sparsim.build("stc", gemm, densities)
+    result = sparsim.evaluate(spec)             # a sparsim.Result
+    frame = sparsim.results_frame([result])     # the results schema as a DataFrame
+    sparsim.sweep("sweep.yaml", out="runs/a")   # a design-space sweep into a Parquet store
+
+Everything but the errors is imported on first use, so ``import sparsim`` (and
+``sparsim --help``) stay cheap.
 """
 
-from sparsim.errors import SparsimError
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+from sparsim.errors import (
+    CapacityError,
+    MappingError,
+    MissingEnergyError,
+    NoValidMappingError,
+    ResourceLimitError,
+    SparsimError,
+    SpecError,
+    UnknownNameError,
+)
+
+if TYPE_CHECKING:
+    from sparsim.cost.result import Result, results_frame
+    from sparsim.designs import build
+    from sparsim.evaluate import evaluate, load
+    from sparsim.sweep import sweep
 
 __version__ = "0.1.0"
-__all__ = ["SparsimError", "__version__"]
+
+# Public name -> the module that defines it, imported on first access.
+_LAZY = {
+    "load": "sparsim.evaluate",
+    "evaluate": "sparsim.evaluate",
+    "build": "sparsim.designs",
+    "sweep": "sparsim.sweep",
+    "Result": "sparsim.cost.result",
+    "results_frame": "sparsim.cost.result",
+}
+
+__all__ = [
+    "CapacityError",
+    "MappingError",
+    "MissingEnergyError",
+    "NoValidMappingError",
+    "ResourceLimitError",
+    "Result",
+    "SparsimError",
+    "SpecError",
+    "UnknownNameError",
+    "__version__",
+    "build",
+    "evaluate",
+    "load",
+    "results_frame",
+    "sweep",
+]
+
+
+class _Package(types.ModuleType):
+    """Keeps ``sparsim.evaluate`` and ``sparsim.sweep`` the functions: importing the
+    submodules of the same names must not replace them by the modules (the import system
+    sets a submodule as an attribute of its package)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later accesses skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

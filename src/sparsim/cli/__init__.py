@@ -4,6 +4,10 @@ Every subcommand module exposes ``register(subparsers)`` which adds its parser a
 ``func`` to a function taking the parsed arguments and returning an exit code. Bad input
 raises :class:`sparsim.errors.SparsimError`; here it becomes one line on stderr and exit
 code 2 (``--debug`` shows the traceback instead).
+
+Start-up is lazy: only the subcommand named on the command line is imported (with numpy,
+pydantic and the rest it needs); the others appear in ``--help`` through their one-line
+summaries in :data:`SUBCOMMANDS`, so ``sparsim --help`` imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -11,19 +15,38 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import importlib.util
 import os
 import sys
 
 from sparsim.errors import SparsimError
 
-# Subcommand modules, in the order they appear in --help. A module that is not there yet
-# (work in progress on another issue) is skipped.
-SUBCOMMAND_MODULES = ("evaluate", "compare", "tasd", "tasder", "study")
+# Subcommand modules and their --help summaries (each module registers the same summary;
+# a test checks they agree), in the order they appear in --help. A module that is not
+# there yet (work in progress on another issue) is skipped.
+SUBCOMMANDS = {
+    "evaluate": "energy, cycles and computes of a workload on an accelerator",
+    "compare": "compare the built-in designs on one layer",
+    "sweep": "evaluate a design-space sweep into a resumable Parquet store",
+    "tasd": "structured decomposition of tensors into N:M series (TASD)",
+    "tasder": "search per-layer TASD configurations for real models (TASDER)",
+    "study": "run a study and write its tables, figures and report",
+}
 
 EXIT_BAD_INPUT = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option), if any."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in SUBCOMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with ``command``'s module registered in full (every module when ``None``)
+    and the other subcommands as one-line entries for ``--help``."""
     parser = argparse.ArgumentParser(
         prog="sparsim",
         description=(
@@ -37,7 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show the full traceback when an error occurs"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    for name, summary in SUBCOMMANDS.items():
+        if command is not None and name != command:
+            if importlib.util.find_spec(f"sparsim.cli.{name}") is not None:
+                subparsers.add_parser(name, help=summary)
+            continue
         try:
             module = importlib.import_module(f"sparsim.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -49,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command(argv) or "")
     args = parser.parse_args(argv)
     # Everything imported so far lives until exit; keeping it out of the garbage collector's
     # full passes saves ~30 ms per pass on long evaluation runs.

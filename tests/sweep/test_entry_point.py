@@ -1,0 +1,55 @@
+"""``import sparsim`` gives the whole API lazily, and start-up imports nothing heavy."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from sparsim.cli import SUBCOMMANDS, build_parser
+
+HEAVY = ("numpy", "pydantic", "pandas", "pyarrow", "yaml")
+
+
+def _imported_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+def test_import_and_help_import_nothing_heavy():
+    for code in (
+        "import sparsim",
+        "from sparsim.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+    ):
+        modules = _imported_after(code)
+        assert not [m for m in HEAVY if m in modules], code
+
+
+def test_public_names_resolve_to_the_functions_even_after_submodule_imports():
+    import sparsim.evaluate  # the submodule of the same name as the function
+    from sparsim.cost.result import Result, results_frame
+    from sparsim.designs import build
+    from sparsim.evaluate import evaluate, load
+
+    assert sparsim.evaluate is evaluate
+    assert sparsim.load is load
+    assert sparsim.build is build
+    assert sparsim.Result is Result
+    assert sparsim.results_frame is results_frame
+    assert issubclass(sparsim.CapacityError, sparsim.SparsimError)
+    assert set(sparsim.__all__) <= set(dir(sparsim))
+
+
+def _summaries(parser: argparse.ArgumentParser) -> dict[str, str]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {choice.dest: choice.help for choice in action._choices_actions}
+
+
+def test_lazy_help_lists_what_the_modules_register():
+    full = _summaries(build_parser())
+    assert _summaries(build_parser("")) == full
+    assert full == {name: SUBCOMMANDS[name] for name in full}
+    assert list(full)[:2] == ["evaluate", "compare"]
