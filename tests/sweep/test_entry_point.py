@@ -29,14 +29,17 @@ def test_import_and_help_import_nothing_heavy():
 
 
 def test_public_names_resolve_to_the_functions_even_after_submodule_imports():
-    import sparsim.evaluate  # the submodule of the same name as the function
+    import sparsim.evaluate  # the submodules of the same names as the functions
+    import sparsim.sweep
     from sparsim.cost.result import Result, results_frame
     from sparsim.designs import build
     from sparsim.evaluate import evaluate, load
+    from sparsim.sweep import sweep
 
     assert sparsim.evaluate is evaluate
     assert sparsim.load is load
     assert sparsim.build is build
+    assert sparsim.sweep is sweep
     assert sparsim.Result is Result
     assert sparsim.results_frame is results_frame
     assert issubclass(sparsim.CapacityError, sparsim.SparsimError)
@@ -52,4 +55,4 @@ def test_lazy_help_lists_what_the_modules_register():
     full = _summaries(build_parser())
     assert _summaries(build_parser("")) == full
     assert full == {name: SUBCOMMANDS[name] for name in full}
-    assert list(full)[:2] == ["evaluate", "compare"]
+    assert list(full)[:3] == ["evaluate", "compare", "sweep"]

@@ -1,0 +1,139 @@
+"""Design-space sweeps: a declarative config in, a resumable Parquet store of results out.
+
+``sparsim.sweep("sweep.yaml", out="runs/a")`` (or ``sparsim sweep sweep.yaml --out
+runs/a``) expands the config (:mod:`sparsim.sweep.config`) into points, skips the points
+the store under ``out`` already holds, evaluates the rest in units that share a mapping
+(:mod:`sparsim.sweep.points`) on local worker processes or a Dask cluster
+(:mod:`sparsim.sweep.backends`), writes rows in atomic chunks as they finish
+(:mod:`sparsim.sweep.store`) and returns the config's rows as a DataFrame, in config order.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from sparsim.errors import SparsimError
+from sparsim.sweep.backends import available_cores, dask_client, run_dask, run_inline, run_processes
+from sparsim.sweep.config import SweepConfig, load_config
+from sparsim.sweep.points import Point, Unit, expand, units
+from sparsim.sweep.store import ChunkWriter, read_store, stored_keys
+from sparsim.sweep.work import rows_for
+
+__all__ = ["SweepConfig", "load_config", "plan", "read_store", "sweep"]
+
+# Evaluations per task: enough to amortise a task's overhead (pickling, scheduling), few
+# enough that the workers stay balanced and finished rows reach the store often.
+MAX_TASK_EVALUATIONS = 64
+TASKS_PER_WORKER = 8
+
+
+def plan(config: str | os.PathLike[str] | dict[str, Any]) -> tuple[list[Point], list[Unit]]:
+    """The config's points (config order) and the units of work that evaluate them."""
+    where = "sweep config" if isinstance(config, dict) else str(config)
+    validated, base = load_config(config if isinstance(config, dict) else Path(config))
+    points = expand(validated, base, where)
+    return points, units(points)
+
+
+def _tasks(work: list[Unit], workers: int) -> list[list[Unit]]:
+    """Consecutive units packed into tasks of about the same number of evaluations."""
+    total = sum(unit.evaluations for unit in work)
+    size = max(1, min(MAX_TASK_EVALUATIONS, math.ceil(total / (workers * TASKS_PER_WORKER))))
+    tasks: list[list[Unit]] = []
+    current: list[Unit] = []
+    load = 0
+    for unit in work:
+        current.append(unit)
+        load += unit.evaluations
+        if load >= size:
+            tasks.append(current)
+            current, load = [], 0
+    return [*tasks, current] if current else tasks
+
+
+def _pending(work: list[Unit], done: set[str]) -> list[Unit]:
+    """The units with their stored points (and schemes left without points) removed."""
+    pending = []
+    for unit in work:
+        kept = [
+            (densities, tuple(k for k in keys if k not in done))
+            for densities, keys in zip(unit.schemes, unit.points, strict=True)
+        ]
+        kept = [(densities, keys) for densities, keys in kept if keys]
+        if kept:
+            pending.append(
+                Unit(
+                    **{
+                        **unit.__dict__,
+                        "schemes": tuple(d for d, _ in kept),
+                        "points": tuple(k for _, k in kept),
+                    }
+                )
+            )
+    return pending
+
+
+def sweep(
+    config: str | os.PathLike[str] | dict[str, Any],
+    out: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    backend: str | None = None,
+    progress: bool = True,
+    chunk_rows: int = 2000,
+) -> pd.DataFrame:
+    """Evaluate the points of ``config`` missing from the store ``out``; return all its rows.
+
+    ``workers``: local worker processes (default: the available cores; 1 runs in this
+    process), or the LocalCluster size with ``backend="dask"``. ``scheduler``: the address
+    of a running Dask scheduler (``tcp://host:port``); implies the Dask backend.
+    ``chunk_rows``: rows per Parquet chunk (a kill loses at most one unwritten chunk).
+    """
+    if workers is not None and workers < 1:
+        raise SparsimError(f"expected at least 1 worker, got {workers}", "--workers")
+    if chunk_rows < 1:
+        raise SparsimError(f"expected at least 1 row per chunk, got {chunk_rows}", "--chunk-rows")
+    backend = "dask" if scheduler is not None else (backend or "processes")
+    if backend not in ("processes", "dask"):
+        raise SparsimError(f"unknown backend {backend!r} (processes, dask)", "--backend")
+    points, work = plan(config)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SparsimError("expected a directory for the results store", str(out))
+    done = stored_keys(out) if out.is_dir() else set()
+    pending = _pending(work, done)
+    by_key = {point.key: point for point in points}
+    workers = workers or available_cores()
+    tasks = _tasks(pending, workers)
+    writer = ChunkWriter(out, chunk_rows)
+    todo = sum(len(keys) for unit in pending for keys in unit.points)
+    bar = tqdm(total=todo, unit="point", desc="sweep", disable=not progress or not todo)
+    try:
+        if not tasks:
+            pass  # everything is in the store already: no workers to start
+        elif backend == "dask":
+            with dask_client(scheduler, workers) as client:
+                _collect(run_dask(tasks, client), tasks, by_key, writer, bar)
+        elif workers == 1 or len(tasks) <= 1:
+            _collect(run_inline(tasks), tasks, by_key, writer, bar)
+        else:
+            _collect(run_processes(tasks, workers), tasks, by_key, writer, bar)
+    finally:
+        writer.flush()
+        bar.close()
+    return read_store(out, [point.key for point in points])
+
+
+def _collect(finished, tasks, by_key, writer: ChunkWriter, bar) -> None:
+    for index, metrics in finished:
+        for unit, unit_metrics in zip(tasks[index], metrics, strict=True):
+            rows = rows_for(unit, unit_metrics, by_key)
+            writer.add(rows)
+            bar.update(len(rows))

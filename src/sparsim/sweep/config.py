@@ -1,0 +1,194 @@
+"""The sweep config: a declarative, validated description of a design space.
+
+Axes (each a list; the sweep is their cartesian product, except groups named in ``zip``
+which advance together)::
+
+    designs: [tc, stc, {like: dstc, architecture: big.yaml, name: dstc-big}]
+    memories: [{}, {name: smem-x2, SMEM: {data_capacity: 524288}}]   # default: [{}]
+    workloads: [{builtin: resnet50}, {gemm: "M=512,K=256,N=1024"},
+                {table: layers.csv, layers: [fc]}, {model: net.pt, input_shape: [1, 3, 32, 32]}]
+    densities: {A: [1.0, 0.5, "2:4"], B: [1.0, 0.8]}
+    objectives: [delay]                                               # default: [delay]
+    mapping: fixed                                                    # or remap
+    zip: [[density_A, density_B]]
+
+Relative paths are relative to the config file. Every value is checked here (names,
+densities, files), so a bad config fails before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from sparsim.errors import SparsimError
+from sparsim.io import load_yaml
+from sparsim.spec.validation import validate
+
+AXES = ("design", "memory", "workload", "density_A", "density_B", "objective")
+# How the built-in designs pick among mapping candidates: fewest cycles, then least energy.
+# The mapper's other objectives join this list when it offers them.
+OBJECTIVES = ("delay",)
+RESIZE_KEYS = ("data_capacity", "metadata_capacity_bits", "metadata_word_bits")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _checked(check: Callable[[Any], object], value: Any) -> None:
+    """Run a sparsim check inside a pydantic validator (which reports the key path)."""
+    try:
+        check(value)
+    except SparsimError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _density(value: float | str) -> float | str:
+    from sparsim.spec.sparsity import parse_density
+
+    # A .npy file is loaded (relative to the config) when the points are expanded.
+    if not (isinstance(value, str) and value.strip().endswith(".npy")):
+        _checked(parse_density, value)
+    return value
+
+
+DensityValue = Annotated[float | str, AfterValidator(_density)]
+
+
+class CustomDesign(_Strict):
+    """A built-in design's dataflow and sparsity support on the user's hardware."""
+
+    like: str
+    architecture: str = Field(description="architecture YAML (same levels as the design's)")
+    name: str | None = None
+
+
+def _design_name(value: str | CustomDesign) -> str | CustomDesign:
+    from sparsim.designs import get_design
+
+    _checked(get_design, value.like if isinstance(value, CustomDesign) else value)
+    return value
+
+
+DesignEntry = Annotated[str | CustomDesign, AfterValidator(_design_name)]
+
+
+class Workload(_Strict):
+    """Exactly one source of layers; ``layers`` keeps only the named ones, in table order."""
+
+    builtin: str | None = None
+    options: dict[str, Any] = {}
+    gemm: str | None = None
+    name: str | None = None
+    table: str | None = None
+    model: str | None = None
+    input_shape: list[Annotated[int, Field(gt=0)]] | None = None
+    layers: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Workload:
+        sources = [k for k in ("builtin", "gemm", "table", "model") if getattr(self, k)]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of builtin, gemm, table or model")
+        if self.model and not self.input_shape:
+            raise ValueError("a model needs input_shape (the shape of one input batch)")
+        if self.builtin:
+            from sparsim.workload import BUILTIN_TABLES
+
+            if self.builtin not in BUILTIN_TABLES:
+                raise ValueError(
+                    f"unknown built-in network {self.builtin!r} "
+                    f"(networks: {', '.join(BUILTIN_TABLES)})"
+                )
+        if self.gemm:
+            from sparsim.spec.workload import parse_gemm_shape
+
+            _checked(parse_gemm_shape, self.gemm)
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.builtin or self.gemm or Path(self.table or self.model).stem  # type: ignore[arg-type]
+
+
+class Densities(_Strict):
+    A: list[DensityValue] = Field(default_factory=lambda: [1.0], min_length=1)
+    B: list[DensityValue] = Field(default_factory=lambda: [1.0], min_length=1)
+
+
+class SweepConfig(_Strict):
+    designs: list[DesignEntry] = Field(min_length=1)
+    memories: list[dict[str, Any]] = Field(default_factory=lambda: [{}], min_length=1)
+    workloads: list[Workload] = Field(min_length=1)
+    densities: Densities = Densities()
+    objectives: list[Literal[OBJECTIVES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(OBJECTIVES), min_length=1
+    )
+    mapping: Literal["fixed", "remap"] = "fixed"
+    zip: list[list[Literal[AXES]]] = []  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _check(self) -> SweepConfig:
+        seen: set[str] = set()
+        for index, group in enumerate(self.zip):
+            lengths = {axis: len(self.axis(axis)) for axis in group}
+            if len(group) < 2 or seen & set(group):
+                raise ValueError(f"zip[{index}]: name at least two axes, each in one group only")
+            if len(set(lengths.values())) > 1:
+                raise ValueError(f"zip[{index}]: zipped lists differ in length {lengths}")
+            seen |= set(group)
+        for index, memory in enumerate(self.memories):
+            _check_memory(memory, f"memories[{index}]")
+        return self
+
+    def axis(self, name: str) -> list[Any]:
+        """The values of one axis, in config order."""
+        return {
+            "design": self.designs,
+            "memory": self.memories,
+            "workload": self.workloads,
+            "density_A": self.densities.A,
+            "density_B": self.densities.B,
+            "objective": self.objectives,
+        }[name]
+
+
+def _check_memory(memory: dict[str, Any], where: str) -> None:
+    for level, sizes in memory.items():
+        if level == "name":
+            if not isinstance(sizes, str):
+                raise ValueError(f"{where}.name: expected a string")
+            continue
+        if not isinstance(sizes, dict) or not sizes:
+            raise ValueError(f"{where}.{level}: expected a mapping of {', '.join(RESIZE_KEYS)}")
+        for key, value in sizes.items():
+            if key not in RESIZE_KEYS:
+                raise ValueError(f"{where}.{level}.{key}: unknown key ({', '.join(RESIZE_KEYS)})")
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{where}.{level}.{key}: expected a positive integer")
+
+
+def memory_label(memory: dict[str, Any]) -> str:
+    """A memory configuration's name: its ``name``, or its resizes spelt out ("" = native)."""
+    if "name" in memory:
+        return str(memory["name"])
+    return ",".join(
+        f"{level}.{key}={value}"
+        for level, sizes in sorted(memory.items())
+        for key, value in sorted(sizes.items())
+    )
+
+
+def load_config(source: str | Path | dict[str, Any]) -> tuple[SweepConfig, Path]:
+    """The validated config and the directory its relative paths start from."""
+    if isinstance(source, dict):
+        return validate(SweepConfig, source, "sweep config"), Path.cwd()
+    path = Path(source)
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise SparsimError("expected a mapping with designs, workloads and densities", str(path))
+    return validate(SweepConfig, data, str(path)), path.parent

@@ -1,0 +1,268 @@
+"""A sweep config expanded into points, and the points grouped into units of work.
+
+A *point* is one row of the results: a design on a memory configuration, one layer, one
+density of A and of B (as the config gives them), one mapping objective. Its key is a
+hash of everything that decides its numbers (files by content), so a store knows which
+points it already holds and identical points are evaluated once.
+
+A *unit* is what a worker evaluates in one go: every density point of one (design,
+memory, layer, objective) that the design runs with the same N:M pattern, i.e. the points
+that can share one mapping. Within a unit, points the design computes identically (same
+effective densities: a dense TC ignores them all) are evaluated once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sparsim.designs import Design, get_design, scheme_for
+from sparsim.errors import SparsimError
+from sparsim.spec.sparsity import parse_density
+from sparsim.spec.workload import Conv, Gemm, parse_gemm_shape
+from sparsim.sweep.config import AXES, CustomDesign, SweepConfig, Workload, memory_label
+from sparsim.workload import builtin_table, load_table
+
+
+@dataclass(frozen=True)
+class DesignRef:
+    """What a worker needs to rebuild a design: small and picklable (no architecture)."""
+
+    label: str
+    builtin: str
+    architecture: str | None = None  # an architecture file replacing the design's hardware
+    digest: str = ""  # of that file's content
+
+
+@dataclass(frozen=True)
+class Layer:
+    workload: str  # the config's workload label (network, table or GEMM)
+    name: str
+    spec: Gemm | Conv
+
+
+@dataclass(frozen=True)
+class Point:
+    design: DesignRef
+    memory: dict[str, Any]
+    layer: Layer
+    density_A: str  # as given in the config
+    density_B: str
+    objective: str
+    mapping: str
+    densities: dict[str, str] = field(compare=False)  # as given, with files made absolute
+    key: str = field(default="", compare=False)
+
+    def identity(self) -> dict[str, Any]:
+        """The row columns that say what the point is."""
+        return {
+            "design": self.design.label,
+            "workload": self.layer.workload,
+            "layer": self.layer.name,
+            "density_A": self.density_A,
+            "density_B": self.density_B,
+            "memory": memory_label(self.memory),
+            "objective": self.objective,
+            "mapping": self.mapping,
+            "point_key": self.key,
+        }
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One mapping's worth of work: ``schemes`` are the distinct effective densities to
+    evaluate, ``points[i]`` the keys of the points scheme ``i`` answers."""
+
+    design: DesignRef
+    memory: dict[str, Any]
+    layer: Gemm | Conv
+    objective: str
+    mapping: str
+    pattern: tuple[int, int] | None
+    schemes: tuple[dict[str, str], ...]
+    points: tuple[tuple[str, ...], ...]
+
+    @property
+    def evaluations(self) -> int:
+        return len(self.schemes) + (self.mapping == "fixed")
+
+
+def _digest(path: Path, where: str) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        raise SparsimError(f"cannot read file ({exc.strerror})", where) from None
+
+
+def _design_ref(entry: str | CustomDesign, base: Path, where: str) -> DesignRef:
+    if isinstance(entry, str):
+        name = get_design(entry).name
+        return DesignRef(name, name)
+    path = (base / entry.architecture).resolve()
+    builtin = get_design(entry.like).name
+    label = entry.name or f"{builtin}@{Path(entry.architecture).stem}"
+    return DesignRef(label, builtin, str(path), _digest(path, f"{where}.architecture"))
+
+
+def _layers(entry: Workload, base: Path, where: str) -> list[Layer]:
+    label = entry.label
+    if entry.gemm:
+        return [
+            Layer(label, label, parse_gemm_shape(entry.gemm).model_copy(update={"name": label}))
+        ]
+    if entry.builtin:
+        try:
+            table = builtin_table(entry.builtin, **entry.options)
+        except TypeError as exc:  # an option the table does not take
+            raise SparsimError(str(exc), f"{where}.options") from None
+        except SparsimError as exc:
+            raise exc.located(f"{where}.options") from None
+    elif entry.table:
+        try:
+            table = load_table(base / entry.table)
+        except SparsimError as exc:
+            raise exc.located(f"{where}.table") from None
+    else:
+        from sparsim.sweep.models import model_table
+
+        table = model_table(base / entry.model, entry.input_shape, where)  # type: ignore[arg-type, operator]
+    if entry.layers is not None:
+        try:
+            table = type(table)(tuple(table[name] for name in entry.layers), table.source)
+        except SparsimError as exc:
+            raise SparsimError(exc.message, f"{where}.layers") from None
+    return [Layer(label, row.name, row.workload) for row in table]
+
+
+def _density_value(value: float | str, base: Path) -> str:
+    text = str(value).strip()
+    return str((base / text).resolve()) if text.endswith(".npy") else text
+
+
+@cache
+def _file_digest(path: str) -> str:
+    return _digest(Path(path), path)
+
+
+def _point_key(point: Point) -> str:
+    files = {t: _file_digest(v) for t, v in point.densities.items() if v.endswith(".npy")}
+    canonical = {
+        "design": [point.design.label, point.design.builtin, point.design.digest],
+        "memory": point.memory,
+        "workload": point.layer.workload,
+        "layer": point.layer.spec.model_dump(mode="json"),
+        "densities": [point.density_A, point.density_B, files],
+        "objective": point.objective,
+        "mapping": point.mapping,
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _combinations(config: SweepConfig) -> list[dict[str, Any]]:
+    """Axis values per combination: zipped groups advance together, the rest are crossed."""
+    groups = [list(group) for group in config.zip]
+    zipped = {axis for group in groups for axis in group}
+    groups += [[axis] for axis in AXES if axis not in zipped]
+    per_group = [
+        [
+            dict(zip(group, values, strict=True))
+            for values in zip(*map(config.axis, group), strict=True)
+        ]
+        for group in groups
+    ]
+    order = {axis: i for i, axis in enumerate(AXES)}
+    groups_in_axis_order = sorted(
+        range(len(groups)), key=lambda g: min(order[a] for a in groups[g])
+    )
+    return [
+        {k: v for g in groups_in_axis_order for k, v in choice[g].items()}
+        for choice in itertools.product(*per_group)
+    ]
+
+
+def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list[Point]:
+    """Every distinct point of the config, in config order (duplicates kept once)."""
+    designs = [
+        _design_ref(entry, base, f"{where}: designs[{i}]") for i, entry in enumerate(config.designs)
+    ]
+    layers = {
+        id(entry): _layers(entry, base, f"{where}: workloads[{i}]")
+        for i, entry in enumerate(config.workloads)
+    }
+    design_of = {id(entry): ref for entry, ref in zip(config.designs, designs, strict=True)}
+    for tensor in ("A", "B"):
+        for i, value in enumerate(config.densities.A if tensor == "A" else config.densities.B):
+            try:
+                parse_density(_density_value(value, base))
+            except SparsimError as exc:
+                raise SparsimError(exc.message, f"{where}: densities.{tensor}[{i}]") from None
+    points: dict[str, Point] = {}
+    for combo in _combinations(config):
+        for layer in layers[id(combo["workload"])]:
+            densities = {
+                "A": _density_value(combo["density_A"], base),
+                "B": _density_value(combo["density_B"], base),
+            }
+            point = Point(
+                design=design_of[id(combo["design"])],
+                memory=combo["memory"],
+                layer=layer,
+                density_A=str(combo["density_A"]),
+                density_B=str(combo["density_B"]),
+                objective=combo["objective"],
+                mapping=config.mapping,
+                densities=densities,
+            )
+            key = _point_key(point)
+            points.setdefault(key, Point(**{**point.__dict__, "key": key}))
+    return list(points.values())
+
+
+@cache
+def _scheme(design: Design, density_a: str, density_b: str) -> tuple[Any, str]:
+    """The design's effective densities for the given ones, and a hashable name for them."""
+    scheme = scheme_for(design, {"A": density_a, "B": density_b})
+    return scheme, json.dumps(
+        [d.model_dump(mode="json") for d in (scheme.weights, scheme.activations)]
+    )
+
+
+def units(points: list[Point]) -> list[Unit]:
+    """The points grouped into units of work, in the order of their first point."""
+    grouped: dict[tuple, dict[str, tuple[dict[str, str], list[str]]]] = {}
+    first: dict[tuple, Point] = {}
+    for point in points:
+        scheme, name = _scheme(
+            get_design(point.design.builtin), point.densities["A"], point.densities["B"]
+        )
+        group = (
+            point.design,
+            json.dumps(point.memory, sort_keys=True),
+            point.layer.workload,
+            point.layer.name,
+            point.objective,
+            point.mapping,
+            scheme.pattern,
+        )
+        first.setdefault(group, point)
+        schemes = grouped.setdefault(group, {})
+        schemes.setdefault(name, (point.densities, []))[1].append(point.key)
+    return [
+        Unit(
+            design=first[group].design,
+            memory=first[group].memory,
+            layer=first[group].layer.spec,
+            objective=first[group].objective,
+            mapping=first[group].mapping,
+            pattern=group[-1],
+            schemes=tuple(densities for densities, _ in schemes.values()),
+            points=tuple(tuple(keys) for _, keys in schemes.values()),
+        )
+        for group, schemes in grouped.items()
+    ]

@@ -1,0 +1,217 @@
+"""``sparsim sweep``: the config contract, exact rows against build + evaluate, workload and
+density sources, resizes, deduplication, resumption and typed config errors."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import sparsim
+from sparsim.cli import main
+from sparsim.designs import build, resize
+from sparsim.evaluate import evaluate
+from sparsim.spec.workload import Gemm, parse_gemm_shape
+from sparsim.sweep import backends, plan, read_store
+from sparsim.sweep.store import stored_keys
+from sparsim.workload import LayerTable, LayerWorkload
+
+CONTRACT = {
+    "designs": ["tc", "stc", "stc-flexible", "dstc"],
+    "workloads": [{"gemm": "M=64,K=64,N=32"}],
+    "densities": {"A": [1.0, 0.5, "2:4"], "B": [1.0, 0.8]},
+}
+
+
+def _write(tmp_path, config, name="sweep.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("point_key").reset_index(drop=True)
+
+
+def test_contract_config_gives_exact_rows_as_parquet(tmp_path, capsys):
+    config = _write(tmp_path, {**CONTRACT, "mapping": "remap"})
+    out = tmp_path / "out"
+    assert main(["sweep", str(config), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    assert capsys.readouterr().out.strip() == f"24 points in {out}"
+    frame = pd.read_parquet(out)
+    assert len(frame) == 24 and frame["point_key"].is_unique
+    for column in ("design", "layer", "density_A", "density_B", "energy_uJ", "cycles"):
+        assert column in frame.columns
+    assert set(frame["density_A"]) == {"1.0", "0.5", "2:4"}
+    assert set(frame["density_B"]) == {"1.0", "0.8"}
+    gemm = parse_gemm_shape("M=64,K=64,N=32")
+    for row in frame.itertuples():
+        expected = evaluate(build(row.design, gemm, {"A": row.density_A, "B": row.density_B}))
+        assert (row.energy_uJ, row.cycles) == (expected.energy_uJ, expected.cycles)
+        assert row.layer == "M=64,K=64,N=32"
+
+
+def test_fixed_mapping_maps_once_per_pattern_and_matches_remap_where_they_agree(tmp_path):
+    fixed = sparsim.sweep(CONTRACT, tmp_path / "fixed", workers=1, progress=False)
+    remap = sparsim.sweep(
+        {**CONTRACT, "mapping": "remap"}, tmp_path / "remap", workers=1, progress=False
+    )
+    merged = fixed.merge(remap, on=["design", "layer", "density_A", "density_B"])
+    # The dense TC ignores densities: one evaluation for all six points.
+    tc = merged[merged["design"] == "tc"]
+    assert tc["energy_uJ_x"].nunique() == 1
+    # Where the point is the mapping's own reference, both modes agree exactly.
+    reference = merged[
+        (merged["design"] != "dstc")
+        | ((merged["density_A"] == "1.0") & (merged["density_B"] == "1.0"))
+    ]
+    assert (reference["energy_uJ_x"] == reference["energy_uJ_y"]).all()
+    # DSTC reuses its dense mapping for sparse points: never re-mapped unless it overflows.
+    dstc = merged[merged["design"] == "dstc"]
+    assert not dstc["remapped_x"].any() and dstc["remapped_y"].all()
+    _, units = plan(CONTRACT)
+    assert sorted(u.evaluations for u in units if u.design.builtin == "tc") == [2]
+    assert sum(len(u.schemes) for u in units if u.design.builtin == "dstc") == 6
+
+
+def test_zip_dedup_and_sources(tmp_path):
+    table = LayerTable(
+        (
+            LayerWorkload(Gemm(name="fc1", M=32, K=64, N=16), "linear"),
+            LayerWorkload(Gemm(name="fc2", M=16, K=32, N=16), "linear"),
+        )
+    )
+    table.save(tmp_path / "layers.csv")
+    mask = np.zeros((64, 32))
+    mask[::2] = 1.0
+    np.save(tmp_path / "weights.npy", mask)
+    config = {
+        "designs": ["dstc"],
+        "workloads": [
+            {"table": "layers.csv", "layers": ["fc1"]},
+            {"gemm": "M=32,K=64,N=16", "name": "same-shape"},
+        ],
+        "densities": {"A": ["weights.npy", 0.5, 0.5], "B": [1.0, 0.5, 0.5]},
+        "zip": [["density_A", "density_B"]],
+        "mapping": "remap",
+    }
+    frame = sparsim.sweep(_write(tmp_path, config), tmp_path / "out", workers=1, progress=False)
+    # Zipped: (npy, 1.0) and (0.5, 0.5) twice, which is one point, per layer.
+    assert len(frame) == 4
+    assert set(frame["layer"]) == {"fc1", "same-shape"}
+    measured = frame[frame["density_A"] == "weights.npy"]
+    expected = evaluate(
+        build("dstc", Gemm(name="fc1", M=32, K=64, N=16), {"A": str(tmp_path / "weights.npy")})
+    )
+    assert measured["energy_uJ"].tolist() == [expected.energy_uJ] * 2
+
+
+def test_memories_and_user_hardware(tmp_path):
+    stc = resources.files("sparsim.designs").joinpath("architectures", "stc.yaml").read_text()
+    (tmp_path / "stc-copy.yaml").write_text(stc)
+    config = {
+        "designs": ["stc", {"like": "stc", "architecture": "stc-copy.yaml", "name": "mine"}],
+        "memories": [{}, {"SMEM": {"data_capacity": 65536}}],
+        "workloads": [{"gemm": "M=64,K=256,N=256"}],
+        "densities": {"A": ["2:4"]},
+    }
+    frame = sparsim.sweep(_write(tmp_path, config), tmp_path / "out", workers=1, progress=False)
+    assert len(frame) == 4
+    assert set(frame["memory"]) == {"", "SMEM.data_capacity=65536"}
+    by = frame.set_index(["design", "memory"])["energy_uJ"]
+    assert by[("mine", "")] == by[("stc", "")]
+    small = resize(
+        sparsim.build("stc", Gemm(name="g", M=1, K=4, N=1)).architecture,
+        "SMEM",
+        data_capacity=65536,
+    )
+    gemm = parse_gemm_shape("M=64,K=256,N=256")
+    expected = evaluate(build("stc", gemm, {"A": "2:4"}, architecture=small))
+    assert by[("stc", "SMEM.data_capacity=65536")] == pytest.approx(expected.energy_uJ, rel=0)
+
+
+def test_rerun_evaluates_only_missing_points(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    half = {**CONTRACT, "densities": {"A": [1.0, 0.5], "B": [1.0, 0.8]}}
+    first = sparsim.sweep(half, out, workers=1, progress=False)
+    evaluated = []
+
+    def counting(task):
+        evaluated.extend(key for unit in task for keys in unit.points for key in keys)
+        return original(task)
+
+    original = backends.evaluate_task
+    monkeypatch.setattr(backends, "evaluate_task", counting)
+    full = sparsim.sweep(CONTRACT, out, workers=1, progress=False)
+    assert len(full) == 24 and len(evaluated) == 24 - 16
+    assert not set(evaluated) & set(first["point_key"])
+    assert len(read_store(out)) == 24 and len(stored_keys(out)) == 24
+    evaluated.clear()
+    again = sparsim.sweep(CONTRACT, out, workers=1, progress=False)
+    assert evaluated == [] and _sorted(again).equals(_sorted(full))
+
+
+def test_worker_processes_give_the_same_rows(tmp_path):
+    inline = sparsim.sweep(CONTRACT, tmp_path / "a", workers=1, progress=False)
+    pooled = sparsim.sweep(CONTRACT, tmp_path / "b", workers=2, progress=False)
+    assert _sorted(pooled).equals(_sorted(inline))
+
+
+@pytest.mark.parametrize(
+    "config, where",
+    [
+        ({**CONTRACT, "designs": ["tc", "nope"]}, "designs[1]: unknown design 'nope'"),
+        ({**CONTRACT, "densities": {"A": [1.0, "5:4"]}}, "densities.A[1]: N:M needs"),
+        ({**CONTRACT, "densities": {"A": ["missing.npy"]}}, "densities.A[0]: "),
+        ({**CONTRACT, "workloads": [{"gemm": "M=1", "table": "x.csv"}]}, "workloads[0]: give"),
+        ({**CONTRACT, "workloads": [{"table": "x.csv"}]}, "workloads[0].table: "),
+        ({**CONTRACT, "workloads": [{"builtin": "resnet50", "options": {"x": 1}}]}, ".options: "),
+        ({**CONTRACT, "memories": [{"SMEM": {"size": 3}}]}, "memories[0].SMEM.size: unknown"),
+        ({**CONTRACT, "zip": [["density_A", "density_B"]]}, "zip[0]: zipped lists differ"),
+        ({**CONTRACT, "objectives": ["speed"]}, "objectives[0]: "),
+        ({**CONTRACT, "colour": 1}, "colour: unknown key"),
+        ({"designs": ["tc"]}, "workloads: missing required key"),
+    ],
+)
+def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, config, where):
+    path = _write(tmp_path, config)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"sparsim: error: {path}: ") and where in error
+    assert "\n" not in error and not out.exists()
+
+
+def test_store_files_are_whole_chunks_only(tmp_path):
+    out = tmp_path / "out"
+    sparsim.sweep(CONTRACT, out, workers=1, progress=False, chunk_rows=5)
+    chunks = sorted(out.glob("part-*.parquet"))
+    assert len(chunks) >= 24 // 5 and not list(out.glob(".*"))
+    (out / ".part-killed.parquet").write_bytes(b"half a file")
+    shutil.copy(chunks[0], tmp_path / "kept.parquet")
+    rerun = sparsim.sweep(CONTRACT, out, workers=1, progress=False)
+    assert len(rerun) == 24 and not list(out.glob(".*"))
+
+
+def test_layers_of_a_pytorch_model_file(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(4, 8, 2, stride=2), torch.nn.Flatten(), torch.nn.Linear(8 * 4 * 4, 10)
+    )
+    torch.save(model, tmp_path / "net.pt")
+    config = {
+        "designs": ["tc"],
+        "workloads": [{"model": "net.pt", "input_shape": [2, 4, 8, 8]}],
+    }
+    frame = sparsim.sweep(_write(tmp_path, config), tmp_path / "out", workers=1, progress=False)
+    assert frame["layer"].tolist() == ["0", "2"]
+    # Conv: M = 8 filters, K = 4 x 2 x 2, N = 2 images x 4 x 4; linear: 10 x 128 x 2.
+    assert frame["computes_algorithmic"].tolist() == [8 * 16 * 32, 10 * 128 * 2]
+    bad = {**config, "workloads": [{"model": "net.pt", "input_shape": [2, 5, 8, 8]}]}
+    with pytest.raises(sparsim.SparsimError, match=r"workloads\[0\]\.input_shape"):
+        sparsim.sweep(_write(tmp_path, bad, "bad.yaml"), tmp_path / "bad", progress=False)
