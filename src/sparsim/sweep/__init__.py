@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ __all__ = ["SweepConfig", "load_config", "plan", "read_store", "sweep"]
 # enough that the workers stay balanced and finished rows reach the store often.
 MAX_TASK_EVALUATIONS = 64
 TASKS_PER_WORKER = 8
+# A unit with a fixed mapping is split no finer than this: each part maps again.
+MIN_FIXED_PART = 32
 
 
 def plan(config: str | os.PathLike[str] | dict[str, Any]) -> tuple[list[Point], list[Unit]]:
@@ -41,14 +44,26 @@ def plan(config: str | os.PathLike[str] | dict[str, Any]) -> tuple[list[Point], 
     return points, units(points)
 
 
+def _split(unit: Unit, size: int) -> list[Unit]:
+    """A large unit as parts of about ``size`` schemes, so that workers stay balanced."""
+    part = size if unit.mapping == "remap" else max(size, MIN_FIXED_PART)
+    if len(unit.schemes) <= part:
+        return [unit]
+    return [
+        replace(unit, schemes=unit.schemes[i : i + part], points=unit.points[i : i + part])
+        for i in range(0, len(unit.schemes), part)
+    ]
+
+
 def _tasks(work: list[Unit], workers: int) -> list[list[Unit]]:
-    """Consecutive units packed into tasks of about the same number of evaluations."""
+    """Consecutive units (large ones split) packed into tasks of about the same number of
+    evaluations."""
     total = sum(unit.evaluations for unit in work)
     size = max(1, min(MAX_TASK_EVALUATIONS, math.ceil(total / (workers * TASKS_PER_WORKER))))
     tasks: list[list[Unit]] = []
     current: list[Unit] = []
     load = 0
-    for unit in work:
+    for unit in (part for whole in work for part in _split(whole, size)):
         current.append(unit)
         load += unit.evaluations
         if load >= size:
@@ -67,15 +82,8 @@ def _pending(work: list[Unit], done: set[str]) -> list[Unit]:
         ]
         kept = [(densities, keys) for densities, keys in kept if keys]
         if kept:
-            pending.append(
-                Unit(
-                    **{
-                        **unit.__dict__,
-                        "schemes": tuple(d for d, _ in kept),
-                        "points": tuple(k for _, k in kept),
-                    }
-                )
-            )
+            schemes, keys = zip(*kept, strict=True)
+            pending.append(replace(unit, schemes=schemes, points=keys))
     return pending
 
 

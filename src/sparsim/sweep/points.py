@@ -57,6 +57,7 @@ class Point:
     mapping: str
     densities: dict[str, str] = field(compare=False)  # as given, with files made absolute
     key: str = field(default="", compare=False)
+    memory_text: str = field(default="", compare=False)  # canonical memory, for grouping
 
     def identity(self) -> dict[str, Any]:
         """The row columns that say what the point is."""
@@ -149,19 +150,13 @@ def _file_digest(path: str) -> str:
     return _digest(Path(path), path)
 
 
-def _point_key(point: Point) -> str:
-    files = {t: _file_digest(v) for t, v in point.densities.items() if v.endswith(".npy")}
-    canonical = {
-        "design": [point.design.label, point.design.builtin, point.design.digest],
-        "memory": point.memory,
-        "workload": point.layer.workload,
-        "layer": point.layer.spec.model_dump(mode="json"),
-        "densities": [point.density_A, point.density_B, files],
-        "objective": point.objective,
-        "mapping": point.mapping,
-    }
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _key(*parts: str) -> str:
+    """A point's key from the canonical text of each thing that decides its numbers."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
 def _combinations(config: SweepConfig) -> list[dict[str, Any]]:
@@ -202,25 +197,45 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
                 parse_density(_density_value(value, base))
             except SparsimError as exc:
                 raise SparsimError(exc.message, f"{where}: densities.{tensor}[{i}]") from None
+    # Canonical text of each axis value, computed once (a sweep has ~10^5 points).
+    text: dict[int, str] = {
+        id(entry): _canonical([r.label, r.builtin, r.digest])
+        for entry, r in zip(config.designs, designs, strict=True)
+    }
+    text.update({id(memory): _canonical(memory) for memory in config.memories})
+    for entry_layers in layers.values():
+        text.update(
+            {
+                id(layer): _canonical([layer.workload, layer.spec.model_dump(mode="json")])
+                for layer in entry_layers
+            }
+        )
+    resolved: dict[int, str] = {}
+    for value in (*config.densities.A, *config.densities.B):
+        resolved[id(value)] = path = _density_value(value, base)
+        content = _file_digest(path) if path.endswith(".npy") else ""
+        text[id(value)] = _canonical([str(value), content])
     points: dict[str, Point] = {}
     for combo in _combinations(config):
+        fixed = [text[id(combo[axis])] for axis in ("design", "memory")]
+        density_a, density_b = combo["density_A"], combo["density_B"]
+        tail = [text[id(density_a)], text[id(density_b)], combo["objective"], config.mapping]
         for layer in layers[id(combo["workload"])]:
-            densities = {
-                "A": _density_value(combo["density_A"], base),
-                "B": _density_value(combo["density_B"], base),
-            }
-            point = Point(
+            key = _key(*fixed, text[id(layer)], *tail)
+            if key in points:
+                continue
+            points[key] = Point(
                 design=design_of[id(combo["design"])],
                 memory=combo["memory"],
                 layer=layer,
-                density_A=str(combo["density_A"]),
-                density_B=str(combo["density_B"]),
+                density_A=str(density_a),
+                density_B=str(density_b),
                 objective=combo["objective"],
                 mapping=config.mapping,
-                densities=densities,
+                densities={"A": resolved[id(density_a)], "B": resolved[id(density_b)]},
+                key=key,
+                memory_text=fixed[1],
             )
-            key = _point_key(point)
-            points.setdefault(key, Point(**{**point.__dict__, "key": key}))
     return list(points.values())
 
 
@@ -237,13 +252,13 @@ def units(points: list[Point]) -> list[Unit]:
     """The points grouped into units of work, in the order of their first point."""
     grouped: dict[tuple, dict[str, tuple[dict[str, str], list[str]]]] = {}
     first: dict[tuple, Point] = {}
+    designs = {point.design.builtin: get_design(point.design.builtin) for point in points}
     for point in points:
-        scheme, name = _scheme(
-            get_design(point.design.builtin), point.densities["A"], point.densities["B"]
-        )
+        densities = point.densities
+        scheme, name = _scheme(designs[point.design.builtin], densities["A"], densities["B"])
         group = (
             point.design,
-            json.dumps(point.memory, sort_keys=True),
+            point.memory_text,
             point.layer.workload,
             point.layer.name,
             point.objective,
@@ -252,7 +267,7 @@ def units(points: list[Point]) -> list[Unit]:
         )
         first.setdefault(group, point)
         schemes = grouped.setdefault(group, {})
-        schemes.setdefault(name, (point.densities, []))[1].append(point.key)
+        schemes.setdefault(name, (densities, []))[1].append(point.key)
     return [
         Unit(
             design=first[group].design,

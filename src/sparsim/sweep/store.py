@@ -50,9 +50,8 @@ def read_store(out: str | os.PathLike[str], keys: Iterable[str] | None = None) -
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({KEY: []})
     if keys is None:
         return frame
-    order = {key: i for i, key in enumerate(keys)}
-    frame = frame[frame[KEY].isin(order)]
-    return frame.sort_values(KEY, key=lambda k: k.map(order)).reset_index(drop=True)
+    positions = pd.Index(frame[KEY]).get_indexer(list(keys))
+    return frame.iloc[positions[positions >= 0]].reset_index(drop=True)
 
 
 class ChunkWriter:
