@@ -161,6 +161,13 @@ def test_cost_command(tmp_path, table, config, capsys):
     assert main([*argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["energy_uJ"] == pytest.approx(summary.energy_uJ)
+    for layer in data["layers"]:  # the results schema's identity and totals columns
+        assert layer["design"] == data["hardware"]
+        series = layer["series"]
+        expected = {"weights": (series, "dense"), "activations": ("dense", series)}
+        densities = (layer["density_A"], layer["density_B"])
+        assert densities == expected.get(layer["operand"], ("dense", "dense"))
+        assert layer["edp_J_cycles"] == pytest.approx(layer["energy_uJ"] * 1e-6 * layer["cycles"])
     assert len(data["layers"]) == 3
     assert main([*argv, "--json", "--schedule", "sequential"]) == 0
     sequential = json.loads(capsys.readouterr().out)
