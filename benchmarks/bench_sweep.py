@@ -25,21 +25,22 @@ DESIGNS = ["tc", "stc", "stc-flexible", "stc-flexible-rle", "stc-flexible-dual",
 LAYERS = ["layer1.0.conv2", "layer2.0.conv2", "layer3.0.conv1"]
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and its finished children (the worker processes)."""
+def _cpu() -> tuple[float, float]:
+    """CPU seconds of this process and of its finished children (the worker processes)."""
     own, children = (
         resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
     )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
-def _run(config: dict, workers: int) -> tuple[float, int, float]:
-    """(wall seconds, points, CPU seconds of all processes) of a sweep into a fresh store."""
-    with tempfile.TemporaryDirectory() as out:
-        cpu = _cpu()
-        start = time.perf_counter()
-        frame = sparsim.sweep(config, Path(out) / "store", workers=workers, progress=False)
-        return time.perf_counter() - start, len(frame), _cpu() - cpu
+def _run(config: dict, workers: int, out: Path) -> tuple[float, int, float, float]:
+    """(wall seconds, points, CPU seconds here, CPU seconds of the workers) of a sweep."""
+    own, children = _cpu()
+    start = time.perf_counter()
+    frame = sparsim.sweep(config, out, workers=workers, progress=False)
+    wall = time.perf_counter() - start
+    own_after, children_after = _cpu()
+    return wall, len(frame), own_after - own, children_after - children
 
 
 def _throughput(label: str, config: dict, workers_list: list[int]) -> None:
@@ -48,12 +49,15 @@ def _throughput(label: str, config: dict, workers_list: list[int]) -> None:
     print(f"{label}: {len(points)} points, {evaluations} evaluations in {len(units)} units")
     base = None
     for workers in workers_list:
-        wall, count, cpu = _run(config, workers)
+        with tempfile.TemporaryDirectory() as out:
+            wall, count, own, children = _run(config, workers, Path(out) / "store")
         base = base or wall
+        cpu = own + children
         print(
             f"  workers={workers}: {wall:6.2f} s, {count / wall:8.1f} points/s, "
-            f"{evaluations / wall:7.1f} evaluations/s, speed-up {base / wall:.2f}x, "
-            f"{1e3 * cpu / count:.2f} CPU ms per point ({count / cpu:.1f} points per CPU s)"
+            f"{evaluations / wall:7.1f} evaluations/s, speed-up {base / wall:.2f}x; "
+            f"{1e3 * cpu / count:.2f} CPU ms per point ({count / cpu:.1f} points per CPU s), "
+            f"{100 * own / cpu:.0f}% of it in the submitting process"
         )
 
 
@@ -89,12 +93,12 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as out:
         store = Path(out) / "store"
-        start = time.perf_counter()
-        frame = sparsim.sweep(large, store, workers=args.workers, progress=False)
-        wall = time.perf_counter() - start
+        wall, count, own, children = _run(large, args.workers, store)
         print(
-            f"  workers={args.workers}: {wall:.1f} s, {len(frame) / wall:,.0f} points/s, "
-            f"{evaluations / wall:,.0f} evaluations/s, {len(list(store.glob('*.parquet')))} chunks"
+            f"  workers={args.workers}: {wall:.1f} s, {count / wall:,.0f} points/s, "
+            f"{evaluations / wall:,.0f} evaluations/s, {len(list(store.glob('*.parquet')))} "
+            f"chunks; CPU {own:.1f} s submitting, {children:.1f} s in the workers "
+            f"({count / (own + children):,.0f} points per CPU s)"
         )
         start = time.perf_counter()
         again = sparsim.sweep(large, store, workers=args.workers, progress=False)
