@@ -215,3 +215,21 @@ def test_layers_of_a_pytorch_model_file(tmp_path):
     bad = {**config, "workloads": [{"model": "net.pt", "input_shape": [2, 5, 8, 8]}]}
     with pytest.raises(sparsim.SparsimError, match=r"workloads\[0\]\.input_shape"):
         sparsim.sweep(_write(tmp_path, bad, "bad.yaml"), tmp_path / "bad", progress=False)
+
+
+def test_bad_options_and_an_out_that_is_a_file(tmp_path, capsys):
+    config = _write(tmp_path, CONTRACT)
+    a_file = tmp_path / "results"
+    a_file.write_text("mine")
+    for argv, message in [
+        (["--out", str(a_file)], f"{a_file}: expected a directory"),
+        (["--out", str(tmp_path / "o"), "--workers", "0"], "--workers: expected at least 1"),
+        (["--out", str(tmp_path / "o"), "--chunk-rows", "0"], "--chunk-rows: expected at least"),
+        (
+            ["--out", str(tmp_path / "o"), "--scheduler", "tcp://x:1", "--backend", "processes"],
+            "--backend: a scheduler runs the Dask backend",
+        ),
+    ]:
+        assert main(["sweep", str(config), *argv]) == 2
+        assert message in capsys.readouterr().err
+    assert a_file.read_text() == "mine" and not (tmp_path / "o").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 from sparsim.errors import SparsimError
@@ -27,13 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sweep",
         help="evaluate a design-space sweep into a resumable Parquet store",
-        description=(
+        description=textwrap.fill(
             "Evaluate every point of a sweep config (designs x memories x workload layers x "
             "densities of A and B x mapping objectives; lists named under 'zip' advance "
             "together) and write one row per point (design, layer, density_A, density_B, "
             "energy_uJ, cycles, EDP, computes, per-level energy...) as Parquet files under "
             "--out. Points already in --out are not evaluated again: rerun the same command "
-            "after an interruption (even kill -9) to finish the sweep."
+            "after an interruption (even kill -9) to finish the sweep.",
+            width=88,
         ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -23,7 +23,7 @@ from sparsim.errors import SparsimError
 from sparsim.sweep.backends import available_cores, dask_client, run_dask, run_inline, run_processes
 from sparsim.sweep.config import SweepConfig, load_config
 from sparsim.sweep.points import Point, Unit, expand, units
-from sparsim.sweep.store import ChunkWriter, read_store, stored_keys
+from sparsim.sweep.store import ChunkWriter, check_writable, read_store, stored_keys
 from sparsim.sweep.work import rows_for
 
 __all__ = ["SweepConfig", "load_config", "plan", "read_store", "sweep"]
@@ -113,8 +113,7 @@ def sweep(
         raise SparsimError(f"unknown backend {backend!r} (processes, dask)", "--backend")
     points, work = plan(config)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SparsimError("expected a directory for the results store", str(out))
+    check_writable(out)
     done = stored_keys(out) if out.is_dir() else set()
     pending = _pending(work, done)
     by_key = {point.key: point for point in points}

@@ -54,6 +54,15 @@ def read_store(out: str | os.PathLike[str], keys: Iterable[str] | None = None) -
     return frame.iloc[positions[positions >= 0]].reset_index(drop=True)
 
 
+def check_writable(out: Path) -> None:
+    """Fail before any work when the store cannot be created or written."""
+    if out.exists() and not out.is_dir():
+        raise SparsimError("expected a directory for the results store", str(out))
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SparsimError("cannot write here (permission denied)", str(out))
+
+
 class ChunkWriter:
     """Buffers finished rows and writes them as a chunk every ``chunk_rows`` rows or
     ``interval`` seconds, whichever comes first (and on :meth:`flush`)."""
@@ -65,7 +74,6 @@ class ChunkWriter:
         self.rows: list[dict[str, Any]] = []
         self.last = time.monotonic()
         self.written = 0
-        out.mkdir(parents=True, exist_ok=True)
         for leftover in out.glob(f".{CHUNK_PREFIX}*"):  # a write killed before its rename
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
@@ -79,12 +87,20 @@ class ChunkWriter:
         self.last = time.monotonic()
         if not self.rows:
             return
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)  # only once there is a row to keep
+        except OSError as exc:
+            raise SparsimError(f"cannot write here ({exc.strerror})", str(self.out)) from None
         name = f"{CHUNK_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
         temporary = self.out / f".{name}"
         table = pa.Table.from_pandas(pd.DataFrame(self.rows), preserve_index=False)
         try:
             pq.write_table(table, temporary)
             os.replace(temporary, self.out / name)
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            raise SparsimError(f"cannot write the store ({exc})", str(self.out)) from None
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
