@@ -10,13 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sparsim
 from sparsim.cli import main
 from sparsim.designs import build, resize
 from sparsim.evaluate import evaluate
 from sparsim.spec.workload import Gemm, parse_gemm_shape
-from sparsim.sweep import backends, plan, read_store
+from sparsim.sweep import _tasks, backends, plan, read_store
+from sparsim.sweep.points import DesignRef, Unit
 from sparsim.sweep.store import stored_keys
 from sparsim.workload import LayerTable, LayerWorkload
 
@@ -233,3 +236,35 @@ def test_bad_options_and_an_out_that_is_a_file(tmp_path, capsys):
         assert main(["sweep", str(config), *argv]) == 2
         assert message in capsys.readouterr().err
     assert a_file.read_text() == "mine" and not (tmp_path / "o").exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 200), min_size=1, max_size=40),
+    mapping=st.sampled_from(["fixed", "remap"]),
+    workers=st.integers(1, 4),
+)
+def test_tasks_cover_every_point_once_and_split_fixed_units_only_when_few(sizes, mapping, workers):
+    ref = DesignRef("dstc", "dstc")
+    layer = Gemm(name="g", M=16, K=16, N=16)
+    work = [
+        Unit(
+            ref,
+            {},
+            layer,
+            "delay",
+            mapping,
+            None,
+            tuple({"A": str(j), "B": "1.0"} for j in range(n)),
+            tuple((f"{i}-{j}",) for j in range(n)),
+        )
+        for i, n in enumerate(sizes)
+    ]
+    tasks = _tasks(work, workers)
+    keys = [key for task in tasks for unit in task for group in unit.points for key in group]
+    assert sorted(keys) == sorted(f"{i}-{j}" for i, n in enumerate(sizes) for j in range(n))
+    parts = sum(len(task) for task in tasks)
+    if mapping == "fixed" and len(sizes) >= workers * 8:
+        assert parts == len(sizes)
+    if mapping == "remap":
+        assert max(len(unit.schemes) for task in tasks for unit in task) <= 64

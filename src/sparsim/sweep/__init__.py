@@ -45,13 +45,13 @@ def plan(config: str | os.PathLike[str] | dict[str, Any]) -> tuple[list[Point], 
 
 
 def _split(unit: Unit, size: int) -> list[Unit]:
-    """A large unit as parts of about ``size`` schemes, so that workers stay balanced."""
-    part = size if unit.mapping == "remap" else max(size, MIN_FIXED_PART)
-    if len(unit.schemes) <= part:
+    """A large unit as parts of ``size`` schemes (each part of a fixed-mapping unit maps
+    again, so those are split only when there are too few units to keep workers busy)."""
+    if len(unit.schemes) <= size:
         return [unit]
     return [
-        replace(unit, schemes=unit.schemes[i : i + part], points=unit.points[i : i + part])
-        for i in range(0, len(unit.schemes), part)
+        replace(unit, schemes=unit.schemes[i : i + size], points=unit.points[i : i + size])
+        for i in range(0, len(unit.schemes), size)
     ]
 
 
@@ -60,15 +60,22 @@ def _tasks(work: list[Unit], workers: int) -> list[list[Unit]]:
     evaluations."""
     total = sum(unit.evaluations for unit in work)
     size = max(1, min(MAX_TASK_EVALUATIONS, math.ceil(total / (workers * TASKS_PER_WORKER))))
+    few = len(work) < workers * TASKS_PER_WORKER
     tasks: list[list[Unit]] = []
     current: list[Unit] = []
     load = 0
-    for unit in (part for whole in work for part in _split(whole, size)):
-        current.append(unit)
-        load += unit.evaluations
-        if load >= size:
-            tasks.append(current)
-            current, load = [], 0
+    for whole in work:
+        parts = [whole]
+        if whole.mapping == "remap":
+            parts = _split(whole, size)
+        elif few:
+            parts = _split(whole, max(size, MIN_FIXED_PART))
+        for unit in parts:
+            current.append(unit)
+            load += unit.evaluations
+            if load >= size:
+                tasks.append(current)
+                current, load = [], 0
     return [*tasks, current] if current else tasks
 
 
