@@ -191,37 +191,39 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
         for i, entry in enumerate(config.workloads)
     }
     design_of = {id(entry): ref for entry, ref in zip(config.designs, designs, strict=True)}
-    for tensor in ("A", "B"):
-        for i, value in enumerate(config.densities.A if tensor == "A" else config.densities.B):
-            try:
-                parse_density(_density_value(value, base))
-            except SparsimError as exc:
-                raise SparsimError(exc.message, f"{where}: densities.{tensor}[{i}]") from None
-    # Canonical text of each axis value, computed once (a sweep has ~10^5 points).
-    text: dict[int, str] = {
+    # Canonical text of each axis value, computed once (a sweep has ~10^5 points); keyed
+    # by the identity of the config's value objects, one table per axis.
+    design_text = {
         id(entry): _canonical([r.label, r.builtin, r.digest])
         for entry, r in zip(config.designs, designs, strict=True)
     }
-    text.update({id(memory): _canonical(memory) for memory in config.memories})
-    for entry_layers in layers.values():
-        text.update(
-            {
-                id(layer): _canonical([layer.workload, layer.spec.model_dump(mode="json")])
-                for layer in entry_layers
-            }
-        )
-    resolved: dict[int, str] = {}
-    for value in (*config.densities.A, *config.densities.B):
-        resolved[id(value)] = path = _density_value(value, base)
-        content = _file_digest(path) if path.endswith(".npy") else ""
-        text[id(value)] = _canonical([str(value), content])
+    memory_text = {id(memory): _canonical(memory) for memory in config.memories}
+    layer_text = {
+        id(layer): _canonical([layer.workload, layer.spec.model_dump(mode="json")])
+        for entry_layers in layers.values()
+        for layer in entry_layers
+    }
+    density_text: dict[str, dict[int, str]] = {"A": {}, "B": {}}
+    resolved: dict[str, dict[int, str]] = {"A": {}, "B": {}}
+    for tensor, values in (("A", config.densities.A), ("B", config.densities.B)):
+        for i, value in enumerate(values):
+            path = _density_value(value, base)
+            try:
+                parse_density(path)
+            except SparsimError as exc:
+                raise SparsimError(exc.message, f"{where}: densities.{tensor}[{i}]") from None
+            content = _file_digest(path) if path.endswith(".npy") else ""
+            resolved[tensor][id(value)] = path
+            density_text[tensor][id(value)] = _canonical([str(value), content])
     points: dict[str, Point] = {}
     for combo in _combinations(config):
-        fixed = [text[id(combo[axis])] for axis in ("design", "memory")]
+        design, memory = design_text[id(combo["design"])], memory_text[id(combo["memory"])]
         density_a, density_b = combo["density_A"], combo["density_B"]
-        tail = [text[id(density_a)], text[id(density_b)], combo["objective"], config.mapping]
+        a, b = density_text["A"][id(density_a)], density_text["B"][id(density_b)]
         for layer in layers[id(combo["workload"])]:
-            key = _key(*fixed, text[id(layer)], *tail)
+            key = _key(
+                design, memory, layer_text[id(layer)], a, b, combo["objective"], config.mapping
+            )
             if key in points:
                 continue
             points[key] = Point(
@@ -232,9 +234,9 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
                 density_B=str(density_b),
                 objective=combo["objective"],
                 mapping=config.mapping,
-                densities={"A": resolved[id(density_a)], "B": resolved[id(density_b)]},
+                densities={"A": resolved["A"][id(density_a)], "B": resolved["B"][id(density_b)]},
                 key=key,
-                memory_text=fixed[1],
+                memory_text=memory,
             )
     return list(points.values())
 
