@@ -174,6 +174,15 @@ def test_worker_processes_give_the_same_rows(tmp_path):
         ({**CONTRACT, "workloads": [{"table": "x.csv"}]}, "workloads[0].table: "),
         ({**CONTRACT, "workloads": [{"builtin": "resnet50", "options": {"x": 1}}]}, ".options: "),
         ({**CONTRACT, "memories": [{"SMEM": {"size": 3}}]}, "memories[0].SMEM.size: unknown"),
+        ({**CONTRACT, "memories": [{"GLB": {"data_capacity": 8}}]}, "memories[0]: resize: unknown"),
+        (
+            {**CONTRACT, "designs": [{"like": "stc", "architecture": "missing.yaml"}]},
+            "designs[0].architecture: cannot read",
+        ),
+        (
+            {**CONTRACT, "designs": ["tc", {"like": "dstc", "architecture": "sweep.yaml"}]},
+            "designs[1].architecture: ",
+        ),
         ({**CONTRACT, "zip": [["density_A", "density_B"]]}, "zip[0]: zipped lists differ"),
         ({**CONTRACT, "objectives": ["speed"]}, "objectives[0]: "),
         ({**CONTRACT, "colour": 1}, "colour: unknown key"),

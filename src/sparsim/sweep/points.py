@@ -21,9 +21,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sparsim.designs import Design, get_design, scheme_for
+from sparsim.designs import Design, get_design, resize, scheme_for
 from sparsim.errors import SparsimError
+from sparsim.io import load_yaml
+from sparsim.spec.architecture import Architecture
 from sparsim.spec.sparsity import parse_density
+from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm, parse_gemm_shape
 from sparsim.sweep.config import AXES, CustomDesign, SweepConfig, Workload, memory_label
 from sparsim.workload import builtin_table, load_table
@@ -100,6 +103,26 @@ def _digest(path: Path, where: str) -> str:
         raise SparsimError(f"cannot read file ({exc.strerror})", where) from None
 
 
+@cache
+def hardware(ref: DesignRef, memory_text: str) -> Architecture:
+    """The architecture a point runs on: its design's (or the user's file), resized.
+    ``memory_text`` is the memory configuration's canonical JSON."""
+    design = get_design(ref.builtin)
+    architecture = design.architecture
+    if ref.architecture is not None:
+        architecture = validate(Architecture, load_yaml(ref.architecture), ref.architecture)
+        if architecture.level_names != design.architecture.level_names:
+            raise SparsimError(
+                f"levels {architecture.level_names}; design {design.name} needs "
+                f"{design.architecture.level_names}",
+                ref.architecture,
+            )
+    for level, sizes in json.loads(memory_text).items():
+        if level != "name":
+            architecture = resize(architecture, level, **sizes)
+    return architecture
+
+
 def _design_ref(entry: str | CustomDesign, base: Path, where: str) -> DesignRef:
     if isinstance(entry, str):
         name = get_design(entry).name
@@ -150,7 +173,8 @@ def _file_digest(path: str) -> str:
     return _digest(Path(path), path)
 
 
-def _canonical(value: Any) -> str:
+def canonical(value: Any) -> str:
+    """Stable JSON text of a value (sorted keys, no spaces): what keys and caches compare."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
@@ -194,12 +218,23 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
     # Canonical text of each axis value, computed once (a sweep has ~10^5 points); keyed
     # by the identity of the config's value objects, one table per axis.
     design_text = {
-        id(entry): _canonical([r.label, r.builtin, r.digest])
+        id(entry): canonical([r.label, r.builtin, r.digest])
         for entry, r in zip(config.designs, designs, strict=True)
     }
-    memory_text = {id(memory): _canonical(memory) for memory in config.memories}
+    memory_text = {id(memory): canonical(memory) for memory in config.memories}
+    # Every design on every memory configuration, checked (and cached) before any work.
+    for i, ref in enumerate(designs):
+        try:
+            hardware(ref, canonical({}))
+        except SparsimError as exc:
+            raise exc.located(f"{where}: designs[{i}].architecture") from None
+        for j, memory in enumerate(config.memories):
+            try:
+                hardware(ref, memory_text[id(memory)])
+            except SparsimError as exc:
+                raise exc.located(f"{where}: memories[{j}]") from None
     layer_text = {
-        id(layer): _canonical([layer.workload, layer.spec.model_dump(mode="json")])
+        id(layer): canonical([layer.workload, layer.spec.model_dump(mode="json")])
         for entry_layers in layers.values()
         for layer in entry_layers
     }
@@ -214,7 +249,7 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
                 raise SparsimError(exc.message, f"{where}: densities.{tensor}[{i}]") from None
             content = _file_digest(path) if path.endswith(".npy") else ""
             resolved[tensor][id(value)] = path
-            density_text[tensor][id(value)] = _canonical([str(value), content])
+            density_text[tensor][id(value)] = canonical([str(value), content])
     points: dict[str, Point] = {}
     for combo in _combinations(config):
         design, memory = design_text[id(combo["design"])], memory_text[id(combo["memory"])]

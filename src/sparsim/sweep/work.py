@@ -1,7 +1,9 @@
 """What a worker does with a batch of units: map, evaluate, and return metric rows.
 
-Workers keep the designs and resized architectures they have built (module caches), so a
-task carries only names, sizes and layer shapes, never an architecture.
+Workers keep the designs and resized architectures they have built
+(:func:`sparsim.sweep.points.hardware` is cached; forked workers start with the
+submitting process's cache), so a task carries only names, sizes and layer shapes, never
+an architecture.
 
 ``mapping: fixed`` maps a unit once, at the densities that decide the mapping's shape (the
 unit's N:M pattern for A, dense otherwise), and evaluates every density point on that
@@ -11,36 +13,17 @@ every distinct point (what ``sparsim.build`` gives for it).
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from typing import Any
 
-from sparsim.designs import Design, build, get_design, resize, scheme_for
+from sparsim.designs import Design, build, get_design, scheme_for
 from sparsim.designs.schemes import sparse_optimizations
-from sparsim.errors import CapacityError, MappingError
+from sparsim.errors import CapacityError, MappingError, SparsimError
 from sparsim.evaluate import evaluate
-from sparsim.io import load_yaml
-from sparsim.spec.architecture import Architecture
 from sparsim.spec.model import Spec, check_references
-from sparsim.spec.validation import validate
-from sparsim.sweep.points import DesignRef, Unit
+from sparsim.sweep.points import Unit, canonical, hardware
 
 # Columns the point itself fills in (what it is); the worker returns the rest.
 IDENTITY = ("design", "layer", "density_A", "density_B", "memory", "objective")
-
-
-@cache
-def _architecture(ref: DesignRef, memory_json: str) -> Architecture:
-    design = get_design(ref.builtin)
-    if ref.architecture is None:
-        architecture = design.architecture
-    else:
-        data = load_yaml(ref.architecture)
-        architecture = validate(Architecture, data, ref.architecture)
-    for level, sizes in json.loads(memory_json).items():
-        if level != "name":
-            architecture = resize(architecture, level, **sizes)
-    return architecture
 
 
 def _with_densities(base: Spec, design: Design, densities: dict[str, str]) -> Spec:
@@ -72,7 +55,7 @@ def evaluate_unit(unit: Unit) -> list[dict[str, Any]]:
     """One metric row per scheme of the unit (same order); a point no mapping fits gets a
     row with its error and no numbers."""
     design = get_design(unit.design.builtin)
-    architecture = _architecture(unit.design, json.dumps(unit.memory, sort_keys=True))
+    architecture = hardware(unit.design, canonical(unit.memory))
 
     def mapped(densities: dict[str, str]) -> Spec:
         return build(design, unit.layer, densities, architecture=architecture)
@@ -98,6 +81,9 @@ def evaluate_unit(unit: Unit) -> list[dict[str, Any]]:
                 rows.append(_metrics(evaluate(mapped(densities)), remapped=True))
         except MappingError as exc:
             rows.append({"evaluated_as": "", "remapped": True, "error": str(exc)})
+        except SparsimError as exc:  # stops the sweep: say which point
+            point = f"A={densities['A']} B={densities['B']}"
+            raise exc.located(f"{unit.design.label} on {unit.layer.name} at {point}") from None
     return rows
 
 
