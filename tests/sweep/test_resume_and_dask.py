@@ -69,10 +69,11 @@ def test_dask_local_cluster_gives_identical_rows_and_store(tmp_path):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     ) as cluster:
-        scheduler = cluster.scheduler_address
-        first = sparsim.sweep(half, tmp_path / "dask", scheduler=scheduler, progress=False)
-        # The rest of the sweep resumes the same store on the cluster.
-        on_dask = sparsim.sweep(config, tmp_path / "dask", scheduler=scheduler, progress=False)
+        first = sparsim.sweep(
+            half, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False
+        )
     assert len(first) == POINTS // 2
+    # The rest of the sweep resumes the same store on an in-process LocalCluster.
+    on_dask = sparsim.sweep(config, tmp_path / "dask", backend="dask", workers=2, progress=False)
     assert _sorted(on_dask).equals(_sorted(local))
     assert _sorted(read_store(tmp_path / "dask")).equals(_sorted(read_store(tmp_path / "local")))
