@@ -20,7 +20,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from sparsim.errors import SparsimError
-from sparsim.sweep.backends import available_cores, dask_client, run_dask, run_inline, run_processes
+from sparsim.sweep.backends import (
+    Finished,
+    available_cores,
+    dask_client,
+    run_dask,
+    run_inline,
+    run_processes,
+)
 from sparsim.sweep.config import SweepConfig, load_config
 from sparsim.sweep.points import Point, Unit, expand, units
 from sparsim.sweep.store import ChunkWriter, check_writable, read_store, stored_keys
@@ -129,23 +136,28 @@ def sweep(
     writer = ChunkWriter(out, chunk_rows)
     todo = sum(len(keys) for unit in pending for keys in unit.points)
     bar = tqdm(total=todo, unit="point", desc="sweep", disable=not progress or not todo)
-    try:
-        if not tasks:
-            pass  # everything is in the store already: no workers to start
-        elif backend == "dask":
+    try:  # no tasks: everything is in the store already, no workers to start
+        if tasks and backend == "dask":
             with dask_client(scheduler, workers) as client:
                 _collect(run_dask(tasks, client), tasks, by_key, writer, bar)
-        elif workers == 1 or len(tasks) <= 1:
-            _collect(run_inline(tasks), tasks, by_key, writer, bar)
-        else:
-            _collect(run_processes(tasks, workers), tasks, by_key, writer, bar)
+        elif tasks:
+            one = workers == 1 or len(tasks) == 1
+            local = run_inline(tasks) if one else run_processes(tasks, workers)
+            _collect(local, tasks, by_key, writer, bar)
     finally:
         writer.flush()
         bar.close()
     return read_store(out, [point.key for point in points])
 
 
-def _collect(finished, tasks, by_key, writer: ChunkWriter, bar) -> None:
+def _collect(
+    finished: Finished,
+    tasks: list[list[Unit]],
+    by_key: dict[str, Point],
+    writer: ChunkWriter,
+    bar: tqdm,
+) -> None:
+    """Rows of each finished task to the store, as they come."""
     for index, metrics in finished:
         for unit, unit_metrics in zip(tasks[index], metrics, strict=True):
             rows = rows_for(unit, unit_metrics, by_key)
