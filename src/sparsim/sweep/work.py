@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sparsim.cost.result import KEY_COLUMNS, Result
 from sparsim.designs import Design, build, get_design, scheme_for
 from sparsim.designs.schemes import sparse_optimizations
 from sparsim.errors import CapacityError, MappingError, SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.model import Spec, check_references
 from sparsim.sweep.points import Unit, canonical, hardware
-
-# Columns the point itself fills in (what it is); the worker returns the rest.
-IDENTITY = ("design", "layer", "density_A", "density_B", "memory", "objective")
 
 
 def _with_densities(base: Spec, design: Design, densities: dict[str, str]) -> Spec:
@@ -44,9 +42,10 @@ def _reference(unit: Unit) -> dict[str, str]:
     return {"A": pattern, "B": "dense"}
 
 
-def _metrics(result: Any, remapped: bool) -> dict[str, Any]:
+def _metrics(result: Result, remapped: bool) -> dict[str, Any]:
+    """The row's numbers; the point fills in what it is (the schema's key columns)."""
     row = result.to_row()
-    for key in IDENTITY:
+    for key in KEY_COLUMNS:
         del row[key]
     return {"evaluated_as": result.name, "remapped": remapped, "error": "", **row}
 
