@@ -37,7 +37,7 @@ from sparsim.analysis.formats import (
     subtile_shape,
     tile_loops,
 )
-from sparsim.analysis.nest import RELEVANT_DIMS
+from sparsim.analysis.nest import OUTPUT_TENSOR, RELEVANT_DIMS
 from sparsim.errors import SparsimError
 from sparsim.spec.model import TENSORS, Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization
@@ -206,6 +206,8 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
 
     tensors: dict[tuple[str, int], SparseTensorLevel] = {}
     for (tensor, level), entry in dense.tensors.items():
+        if entry.streamed:
+            continue
         word_bits = levels[level].word_bits
         logical = entry.instances
         instances = logical * float(inside_compaction[level])
@@ -258,8 +260,36 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             format=" ".join(r.format.lower() for r in ranks_spec) or "none",
         )
 
+    for (tensor, level), entry in dense.tensors.items():
+        if entry.streamed:
+            instances = entry.instances * float(inside_compaction[level])
+            tensors[tensor, level] = _streamed(entry, tensors[tensor, entry.parent], instances)
+
     computes = _classify_computes(dense, actions, models, inside_compaction, position)
     return SparseAnalysis(dense, tensors, computes)
+
+
+def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: float):
+    """A streamed tensor moves the words its outer keeper actually sends (after that
+    keeper's compression and skipping): one write and one read each, no metadata."""
+    sent = keeper.updates if entry.tensor == OUTPUT_TENSOR else keeper.reads
+    dense_sent = keeper.dense.updates if entry.tensor == OUTPUT_TENSOR else keeper.dense.reads
+    ratio = sent.actual / (dense_sent * keeper.dense.instances) if dense_sent else 1.0
+    words = Split(actual=entry.reads * entry.instances * ratio)
+    return SparseTensorLevel(
+        dense=entry,
+        instances=instances,
+        reads=words,
+        fills=words,
+        updates=Split(),
+        metadata_read_bits=Split(),
+        metadata_fill_bits=Split(),
+        metadata_update_bits=Split(),
+        ranks=(),
+        data_capacity=0.0,
+        metadata_capacity_bits=0.0,
+        format="stream",
+    )
 
 
 def _classify_computes(dense, actions, models, inside_compaction, position) -> ComputeSplit:

@@ -279,6 +279,7 @@ def _mapping(src: _Source) -> Mapping:
         kind = src.get(entry, "type", key)
         if kind in ("datatype", "bypass"):
             fields["keep"] = list(entry.get("keep") or [])
+            fields["stream"] = list(entry.get("stream") or [])
         elif kind in ("temporal", "spatial"):
             fields[kind] = _parse_factors(src, src.get(entry, "factors", key), f"{key}.factors")
             fields[f"{kind}_permutation"] = str(entry.get("permutation", ""))
