@@ -4,16 +4,18 @@ Order of effects:
 1. density models give each tile's occupancy distribution;
 2. formats (compressed innermost rank) scale data accesses to the nonzeros and add
    metadata accesses per rank;
-3. ``skipping-spatial`` compacts a level's spatial fan-out by the leaders' densities: fewer
-   PEs are used, each doing the work of the skipped ones' nonzeros;
+3. ``skipping-spatial`` compacts a level's spatial fan-out by the leaders' densities, if
+   the leaders have a format to find their zeros by: fewer PEs are used on average, but
+   the array (and so the compute cycles) is sized by the fullest fiber a leader can have;
 4. ``gating`` / ``skipping`` on a target conditioned on leaders turn the fraction
    ``1 - prod(1 - P(leader tile empty))`` of the target's reads and updates into gated or
    skipped ones; the leader tile is what the spatial multicast / reduction group of one
    target access touches;
 5. ``position-skipping`` maps only nonzero positions onto the spatial array; a tile whose
    nonzeros do not fill it leaves PEs idle (utilisation occ / (ceil(occ/S) * S));
-6. computes: a compute is skipped when a skipping leader is zero (it costs nothing, as in
-   Sparseloop), gated when a gating leader is zero, actual otherwise.
+6. computes: a compute is skipped when a skipping leader is zero (it costs nothing: it is
+   Timeloop's "nonexistent" compute), gated when a gating leader is zero, actual otherwise;
+7. levels that only stream a tensor move the words its outer keeper actually sends.
 
 Counts here are totals over all instances; ``instances`` is the expected number of
 instances that do the work.
@@ -94,17 +96,22 @@ def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
     return dims[rows], dims[cols]
 
 
-def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> float:
-    """Fraction of a level's spatial fan-out still used after skipping-spatial."""
+def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> tuple[float, float]:
+    """(expected, peak) fraction of a level's spatial fan-out still used after
+    skipping-spatial. Expected: a child is idle when its leader sub-tile is empty. Peak: the
+    most non-empty sub-tiles a fan-out fiber can hold (Timeloop sizes the array, hence the
+    compute cycles, by this worst case: a hypergeometric fiber can be full)."""
     spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
-    ratio = 1.0
+    expected = peak = 1.0
     for position, loop in enumerate(spatial):
         inner = spatial[position + 1 :]
         for leader in leaders:
             if loop.dim in RELEVANT_DIMS[leader]:
-                empty = models[leader].occupancy(subtile_shape(inner, leader)).prob_empty
-                ratio *= 1.0 - empty
-    return ratio
+                model = models[leader]
+                expected *= 1.0 - model.occupancy(subtile_shape(inner, leader)).prob_empty
+                fiber = model.occupancy(subtile_shape([loop, *inner], leader)).max
+                peak *= min(loop.bound, fiber) / loop.bound
+    return expected, peak
 
 
 def _access_group(dense: DenseAnalysis, entry: DenseTensorLevel):
@@ -170,13 +177,19 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
         for opt in spec.sparse_optimizations
         for action in opt.actions
     ]
+    spatial_leaders: set[str] = set()
 
-    # Spatial compaction per level, and its cumulative effect on the instances inside.
+    # Spatial compaction per level, and its cumulative effect on the instances inside. It
+    # needs the leaders' zeros to be identifiable: a format where the level gets them from.
     compaction = [1.0] * len(levels)
+    peak = [1.0] * len(levels)
     for level, action in actions:
         if action.type == "skipping-spatial":
-            compaction[level] = _spatial_compaction(dense, level, action.condition_on, models)
+            leaders = _with_metadata(dense, formats, action.condition_on, level)
+            compaction[level], peak[level] = _spatial_compaction(dense, level, leaders, models)
+            spatial_leaders.update(leaders)
     inside_compaction = np.cumprod([1.0, *compaction])  # [i]: product over levels < i
+    inside_peak = float(np.prod(peak))
 
     # Position skipping per level.
     position: dict[int, dict[str, tuple[float, float]]] = {}
@@ -232,7 +245,8 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
         updates = split(entry.updates, rho)
 
         loops = tile_loops(dense.nest, level, tensor)
-        units = rank_units(ranks_spec, loops, models[tensor], tensor) if ranks_spec else []
+        where = f"mapping: {tensor} at {levels[level].name}"
+        units = rank_units(ranks_spec, loops, models[tensor], tensor, where) if ranks_spec else []
         bits_per_tile = sum(
             r.metadata_units * effective_bits(r.metadata_bits, word_bits)
             + r.payload_units * effective_bits(r.payload_bits, word_bits)
@@ -265,7 +279,7 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             instances = entry.instances * float(inside_compaction[level])
             tensors[tensor, level] = _streamed(entry, tensors[tensor, entry.parent], instances)
 
-    computes = _classify_computes(dense, actions, models, inside_compaction, position)
+    computes = _classify_computes(dense, actions, models, spatial_leaders, inside_peak, position)
     return SparseAnalysis(dense, tensors, computes)
 
 
@@ -292,11 +306,11 @@ def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: flo
     )
 
 
-def _classify_computes(dense, actions, models, inside_compaction, position) -> ComputeSplit:
-    skip_leaders: set[str] = set()
+def _classify_computes(dense, actions, models, spatial_leaders, peak, position) -> ComputeSplit:
+    skip_leaders: set[str] = set(spatial_leaders)
     gate_leaders: set[str] = set()
     for _, action in actions:
-        if action.type in SKIPPING:
+        if action.type == "skipping":
             skip_leaders.update(action.condition_on)
         elif action.type == "position-skipping":
             skip_leaders.update(action.condition_on or [action.target])
@@ -309,7 +323,7 @@ def _classify_computes(dense, actions, models, inside_compaction, position) -> C
     actual = algorithmic * kept * ungated
     gated = algorithmic * kept * (1.0 - ungated)
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
-    busy = dense.compute_instances * float(inside_compaction[-1]) * utilisation
+    busy = dense.compute_instances * peak * utilisation
     cycles = math.ceil((actual + gated) / busy - 1e-9) if busy else 0.0
     return ComputeSplit(
         algorithmic=algorithmic,
@@ -319,3 +333,13 @@ def _classify_computes(dense, actions, models, inside_compaction, position) -> C
         instances=busy,
         cycles=cycles,
     )
+
+
+def _with_metadata(dense: DenseAnalysis, formats, leaders, level: int) -> list[str]:
+    """The leaders whose zeros a level can see: a format at their nearest keeper at or above
+    it. Without one Timeloop neither compacts the array nor removes computes."""
+    return [
+        leader
+        for leader in leaders
+        if formats.get((leader, _keeper_at_or_above(dense, leader, level)))
+    ]
