@@ -21,18 +21,18 @@ from tests.engine.conftest import FIG15, tiny_spec
 def test_fallback_chains_follow_timeloop():
     """Timeloop's chains (include/model/topology.hpp), a few links at a time."""
     energy = StorageEnergy(read=2, write=3, gated_read=0.5, gated_write=0.25, metadata_read=1)
-    resolved = energy.resolved()
+    resolved = energy.resolved
     assert resolved["random_read"] == 2 and resolved["random_fill"] == 3
     assert resolved["random_update"] == 3  # update -> write
     assert resolved["skipped_read"] == 0.5  # skipped_read -> gated_read
     assert resolved["skipped_fill"] == resolved["skipped_update"] == 0.25  # -> gated_write
     assert resolved["gated_metadata_read"] == 1  # -> metadata_read
     assert resolved["random_metadata_fill"] is None  # no metadata_write, idle: missing
-    idle = StorageEnergy(read=512, write=512, idle=0).resolved()
+    idle = StorageEnergy(read=512, write=512, idle=0).resolved
     assert idle["gated_read"] == idle["skipped_update"] == idle["random_metadata_read"] == 0
-    bare = StorageEnergy(read=2, write=3).resolved()
+    bare = StorageEnergy(read=2, write=3).resolved
     assert bare["gated_read"] == 2 and bare["skipped_fill"] == 3  # ... -> read / write
-    own = StorageEnergy(read=2, skipped_read=0.1, random_update=7).resolved()
+    own = StorageEnergy(read=2, skipped_read=0.1, random_update=7).resolved
     assert own["skipped_read"] == 0.1 and own["random_update"] == 7
 
 

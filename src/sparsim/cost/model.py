@@ -57,7 +57,7 @@ def _action_counts(entry: SparseTensorLevel) -> dict[str, tuple[Split, bool]]:
 def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[float, float]:
     """(data, metadata) energy: every action (actual ``random``, gated, skipped) rounded to
     whole vectors per instance on its own, as Timeloop does, times its ERT energy."""
-    energies = level.energy.resolved()
+    energies = level.energy.resolved
     n = entry.instances
     totals = {False: 0.0, True: 0.0}
     for action, (split, metadata) in _action_counts(entry).items():

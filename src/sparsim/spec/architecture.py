@@ -89,6 +89,7 @@ class StorageEnergy(BaseModel):
     skipped_metadata_fill: Energy = None
     skipped_metadata_update: Energy = None
 
+    @property
     def resolved(self) -> dict[str, float | None]:
         """Energy of every counted action after the fallbacks (None: no ERT name given)."""
         return _resolved_storage(self)
@@ -108,15 +109,16 @@ class ComputeEnergy(BaseModel):
     skipped: Energy = None
 
 
+@functools.lru_cache(maxsize=4096)
+def _resolved_storage(energy: StorageEnergy) -> dict[str, float | None]:
+    # Cached by value (frozen models hash by their fields): sweeps share a few tables.
+    given = energy.model_dump(exclude_none=True)
+    return {action: first_given(given, chain) for action, chain in STORAGE_ACTION_FALLBACKS.items()}
+
+
 def first_given(given: dict[str, float], chain: tuple[str, ...]) -> float | None:
     """The energy of the first name of a fallback chain that ``given`` holds."""
     return next((given[name] for name in chain if name in given), None)
-
-
-@functools.lru_cache(maxsize=4096)
-def _resolved_storage(energy: StorageEnergy) -> dict[str, float | None]:
-    given = energy.model_dump(exclude_none=True)
-    return {action: first_given(given, chain) for action, chain in STORAGE_ACTION_FALLBACKS.items()}
 
 
 class StorageLevel(BaseModel):
