@@ -74,26 +74,6 @@ def test_an_action_without_energy_is_an_error_naming_level_and_action():
     evaluate(_with_energy(tiny_spec(1, 1, 8), "Buffer", gated_read=None, gated_write=None))
 
 
-def test_gated_computes_without_energy_are_an_error():
-    spec = tiny_spec(
-        2,
-        3,
-        4,
-        buffer_temporal={"M": 2, "N": 3, "K": 4},
-        densities={"A": parse_density("2:4")},
-        actions=[ActionOptimization(type="gating", target="Z", condition_on=["A"])],
-    )
-    compute = spec.architecture.compute
-    no_gated = compute.model_copy(
-        update={"energy": compute.energy.model_copy(update={"gated": None})}
-    )
-    broken = spec.model_copy(
-        update={"architecture": spec.architecture.model_copy(update={"compute": no_gated})}
-    )
-    with pytest.raises(MissingEnergyError, match="gated"):
-        evaluate(broken)
-
-
 @pytest.mark.parametrize("value", [".inf", ".nan", "-1"])
 def test_energies_must_be_finite_and_non_negative(value):
     with pytest.raises(SparsimError, match=r"energy: read"):

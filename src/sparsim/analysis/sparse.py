@@ -13,8 +13,10 @@ Order of effects:
    target access touches;
 5. ``position-skipping`` maps only nonzero positions onto the spatial array; a tile whose
    nonzeros do not fill it leaves PEs idle (utilisation occ / (ceil(occ/S) * S));
-6. computes: a compute is skipped when a skipping leader is zero (it costs nothing: it is
-   Timeloop's "nonexistent" compute), gated when a gating leader is zero, actual otherwise;
+6. computes: each operand (A, B) optimized by gating, skipping or skipping-spatial loses
+   the fraction of computes its ineffectual accesses at its innermost optimized level
+   would have fed; position skipping keeps the leaders' nonzeros. The rest are skipped
+   (Timeloop's "nonexistent" computes: free); an optimization of Z removes none;
 7. levels that only stream a tensor move the words its outer keeper actually sends.
 
 Counts here are totals over all instances; ``instances`` is the expected number of
@@ -39,7 +41,7 @@ from sparsim.analysis.formats import (
     subtile_shape,
     tile_loops,
 )
-from sparsim.analysis.nest import OUTPUT_TENSOR, RELEVANT_DIMS
+from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS
 from sparsim.errors import SparsimError
 from sparsim.spec.model import TENSORS, Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization
@@ -177,7 +179,6 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
         for opt in spec.sparse_optimizations
         for action in opt.actions
     ]
-    spatial_leaders: set[str] = set()
 
     # Spatial compaction per level, and its cumulative effect on the instances inside. It
     # needs the leaders' zeros to be identifiable: a format where the level gets them from.
@@ -187,7 +188,6 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
         if action.type == "skipping-spatial":
             leaders = _with_metadata(dense, formats, action.condition_on, level)
             compaction[level], peak[level] = _spatial_compaction(dense, level, leaders, models)
-            spatial_leaders.update(leaders)
     inside_compaction = np.cumprod([1.0, *compaction])  # [i]: product over levels < i
     inside_peak = float(np.prod(peak))
 
@@ -279,7 +279,18 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             instances = entry.instances * float(inside_compaction[level])
             tensors[tensor, level] = _streamed(entry, tensors[tensor, entry.parent], instances)
 
-    computes = _classify_computes(dense, actions, models, spatial_leaders, inside_peak, position)
+    # Each operand loses, at the innermost level where it is optimized, the computes its
+    # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner).
+    removed: dict[str, tuple[int, float]] = {}
+    for (tensor, keeper), (fraction, _) in ineffectual.items():
+        removed[tensor] = max(removed.get(tensor, (-1, 0.0)), (keeper, fraction))
+    for level, action in actions:
+        if action.type == "skipping-spatial" and action.target in INPUT_TENSORS:
+            leaders = _with_metadata(dense, formats, action.condition_on, level)
+            fraction = 1.0 - math.prod(models[t].density for t in leaders)
+            removed[action.target] = max(removed.get(action.target, (-1, 0.0)), (level, fraction))
+    operand_kept = math.prod(1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed)
+    computes = _classify_computes(dense, actions, models, operand_kept, inside_peak, position)
     return SparseAnalysis(dense, tensors, computes)
 
 
@@ -306,30 +317,25 @@ def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: flo
     )
 
 
-def _classify_computes(dense, actions, models, spatial_leaders, peak, position) -> ComputeSplit:
-    skip_leaders: set[str] = set(spatial_leaders)
-    gate_leaders: set[str] = set()
+def _classify_computes(dense, actions, models, operand_kept, peak, position) -> ComputeSplit:
+    """Computes left after the operands' storage optimizations (``operand_kept``) and
+    position skipping; the rest never reach the MACs (Timeloop's "nonexistent" computes,
+    reported as skipped, free). Gating a storage access never gates a MAC: that needs a
+    compute optimization, which sparsim does not model."""
+    position_leaders: set[str] = set()
     for _, action in actions:
-        if action.type == "skipping":
-            skip_leaders.update(action.condition_on)
-        elif action.type == "position-skipping":
-            skip_leaders.update(action.condition_on or [action.target])
-        elif action.type == "gating":
-            gate_leaders.update(action.condition_on)
-    gate_leaders -= skip_leaders
-    kept = math.prod(models[t].density for t in skip_leaders)
-    ungated = math.prod(models[t].density for t in gate_leaders)
+        if action.type == "position-skipping":
+            position_leaders.update(action.condition_on or [action.target])
     algorithmic = float(dense.computes)
-    actual = algorithmic * kept * ungated
-    gated = algorithmic * kept * (1.0 - ungated)
+    actual = algorithmic * operand_kept * math.prod(models[t].density for t in position_leaders)
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
     busy = dense.compute_instances * peak * utilisation
-    cycles = math.ceil((actual + gated) / busy - 1e-9) if busy else 0.0
+    cycles = math.ceil(actual / busy - 1e-9) if busy else 0.0
     return ComputeSplit(
         algorithmic=algorithmic,
         actual=actual,
-        gated=gated,
-        skipped=algorithmic - actual - gated,
+        gated=0.0,
+        skipped=algorithmic - actual,
         instances=busy,
         cycles=cycles,
     )

@@ -189,14 +189,9 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
                 f"mapping uses {used:.0f} {level.name} instances, the architecture has {level.instances}",
                 "mapping",
             )
+    # Only effectual computes reach the MACs: gating or skipping a MAC needs a compute
+    # optimization, which sparsim does not model (docs: sparse semantics §5).
     compute_energy = computes.actual * compute.energy.random
-    if computes.gated > 0:
-        if compute.energy.gated is None:
-            raise MissingEnergyError(
-                f"{compute.name} has no energy for gated computes (ERT mac_gated or mac)",
-                f"architecture.{compute.name}.energy.gated",
-            )
-        compute_energy += computes.gated * compute.energy.gated
     compute_result = ComputeResult(
         name=compute.name,
         instances=compute.instances,

@@ -49,6 +49,26 @@ def _mapping_of(case: str):
     return edit
 
 
+def _action(level: str, action: dict, activations: float | None = None):
+    """Only ``action`` at ``level`` besides the formats (no skipping-spatial at the RF)."""
+
+    def edit(inputs: dict) -> None:
+        if activations is not None:
+            inputs["problem"]["instance"]["densities"]["B"] = {
+                "density": activations,
+                "distribution": "hypergeometric",
+            }
+        targets = [t for t in inputs["sparse_optimizations"]["targets"] if t["name"] != "RF"]
+        inputs["sparse_optimizations"]["targets"] = targets
+        for target in targets:
+            if target["name"] == level:
+                target["action-optimization"] = [action]
+                return
+        targets.append({"name": level, "action-optimization": [action]})
+
+    return edit
+
+
 def _k_at_smem(entries: list) -> None:
     for entry in entries:
         if entry["type"] == "temporal" and entry["target"] == "RF":
@@ -69,6 +89,10 @@ CASES = {
     "stc-k-at-smem": (STC_WD05, None, _k_at_smem, "K loop at SMEM rejected"),
     "hyper1.0-k16": (STC_WD05, _weights("hypergeometric", 1.0), _mapping_of(STC_WD10), "Timeloop wrong: no LRF reads"),
     "stream-tc-smem": (TC_STREAM, None, None, "stream: public Timeloop ignores it"),
+    "skip-a-on-b-lrf": (STC_WD05, _action("LRF", {"type": "skipping", "target": "A", "condition-on": ["B"]}, 0.6), _mapping_of(STC_WD10), "operand skipping removes computes"),
+    "gate-a-on-b-lrf": (STC_WD05, _action("LRF", {"type": "gating", "target": "A", "condition-on": ["B"]}, 0.6), _mapping_of(STC_WD10), "operand gating removes computes too"),
+    "skip-z-on-a-rf": (STC_WD05, _action("RF", {"type": "skipping", "target": "Z", "condition-on": ["A"]}), _mapping_of(STC_WD10), "output skipping removes none"),
+    "gate-z-on-a-rf": (STC_WD05, _action("RF", {"type": "gating", "target": "Z", "condition-on": ["A"]}), _mapping_of(STC_WD10), "output gating removes none"),
 }  # fmt: skip
 
 
