@@ -70,7 +70,9 @@ def tiny_spec(
         ],
         compute=ComputeLevel(instances=macs, energy={"random": 1.0, "gated": 0.25}),
     )
-    formats = {"A": [RankFormat(format="CP", metadata_word_bits=8)]} if compress_a else {}
+    # One CP rank over the whole (M, K) tile: it must flatten both dimensions.
+    compressed = RankFormat(format="CP", metadata_word_bits=8, flattened_ranks=["M", "K"])
+    formats = {"A": [compressed]} if compress_a else {}
     sparse = [LevelSparseOptimization(level="Buffer", formats=formats, actions=actions or [])]
     mapping = Mapping(
         levels=[

@@ -59,42 +59,49 @@ def test_spatial_multicast_and_reduction():
     assert result.cycles == 6
 
 
-def test_gating_and_skipping_on_a_half_dense_operand():
-    """A is 2:4-sparse. Gating Z on A keeps the Z traffic count but half of it is gated;
-    skipping removes it; computes halve either way (gated vs skipped)."""
-    densities = {"A": parse_density("2:4")}
-    base = dict(buffer_temporal={"M": 2, "N": 3, "K": 4}, densities=densities)
-    gated = evaluate(
+def _half_dense_a(action_type: str, target: str):
+    return evaluate(
         tiny_spec(
             2,
             3,
             4,
-            **base,
-            actions=[ActionOptimization(type="gating", target="Z", condition_on=["A"])],
+            buffer_temporal={"M": 2, "N": 3, "K": 4},
+            densities={"A": parse_density("2:4")},
+            actions=[ActionOptimization(type=action_type, target=target, condition_on=["A"])],
         )
     )
-    skipped = evaluate(
-        tiny_spec(
-            2,
-            3,
-            4,
-            **base,
-            actions=[ActionOptimization(type="skipping", target="Z", condition_on=["A"])],
-        )
-    )
+
+
+def test_gating_or_skipping_the_output_removes_no_compute():
+    """A is 2:4-sparse. Gating Z on A gates half of Z's 24 buffer updates and 18 read-backs
+    (12 and 9), skipping skips them; every one of the 24 computes still happens (Timeloop
+    removes computes only for an optimized operand), so both take 24 cycles. With no
+    skipped_* energies, a skipped access costs the gated one: same energy, but skipped
+    accesses carry no words (9 read words instead of 18)."""
+    gated, skipped = _half_dense_a("gating", "Z"), _half_dense_a("skipping", "Z")
     z_gated, z_skipped = gated.levels[1].tensors["Z"], skipped.levels[1].tensors["Z"]
-    assert z_gated.updates.actual == pytest.approx(12) and z_gated.updates.gated == pytest.approx(
-        12
-    )
-    assert z_skipped.updates.actual == pytest.approx(
-        12
-    ) and z_skipped.updates.skipped == pytest.approx(12)
-    assert gated.computes.actual == pytest.approx(12) and gated.computes.gated == pytest.approx(12)
-    assert skipped.computes.actual == pytest.approx(
-        12
-    ) and skipped.computes.skipped == pytest.approx(12)
-    assert skipped.cycles == 12 and gated.cycles == 24
-    assert skipped.energy_pJ < gated.energy_pJ
+    assert (z_gated.updates.actual, z_gated.updates.gated) == pytest.approx((12, 12))
+    assert (z_gated.reads.actual, z_gated.reads.gated) == pytest.approx((9, 9))
+    assert (z_skipped.updates.actual, z_skipped.updates.skipped) == pytest.approx((12, 12))
+    for result in (gated, skipped):
+        assert result.computes.actual == 24 and result.computes.skipped == 0
+        assert result.cycles == 24
+    assert skipped.energy_pJ == gated.energy_pJ
+    assert (z_skipped.read_words, z_gated.read_words) == pytest.approx((9, 18))
+
+
+def test_gating_or_skipping_an_operand_removes_the_computes_it_feeds():
+    """Gating or skipping B on the 2:4 A at the buffer: half of B's 24 reads are ineffectual
+    (gated or skipped) and the 12 computes they would feed never happen, either way: 12
+    actual computes, 12 cycles (Timeloop's storage-optimization combiner)."""
+    gated, skipped = _half_dense_a("gating", "B"), _half_dense_a("skipping", "B")
+    b_gated, b_skipped = gated.levels[1].tensors["B"], skipped.levels[1].tensors["B"]
+    assert (b_gated.reads.actual, b_gated.reads.gated) == pytest.approx((12, 12))
+    assert (b_skipped.reads.actual, b_skipped.reads.skipped) == pytest.approx((12, 12))
+    for result in (gated, skipped):
+        assert result.computes.actual == pytest.approx(12)
+        assert result.computes.skipped == pytest.approx(12) and result.computes.gated == 0
+        assert result.cycles == 12
 
 
 def test_shipped_example_spec_round_trips():

@@ -84,7 +84,7 @@ def test_structured_nm_leaves_n_over_m_of_the_computes(pattern, M, N):
         N,
         K,
         densities={"A": parse_density(f"{n}:{m}")},
-        actions=[ActionOptimization(type="skipping", target="Z", condition_on=["A"])],
+        actions=[ActionOptimization(type="skipping", target="B", condition_on=["A"])],
         compress_a=True,
         buffer_capacity=None,
     )

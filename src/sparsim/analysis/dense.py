@@ -12,6 +12,11 @@ All counts are per used instance of the level, for the dense (algorithmic) workl
 * ``updates``: partial sums of Z written back from inside; children that differ only in a
   reduction (K) coordinate are reduced in the network first. The first write of each
   element of a partition needs no read, the rest are read-modify-writes.
+
+A level that ``stream``s a tensor it does not keep gets an entry too (``streamed``): it
+holds nothing, and every word crossing it between its nearest outer and inner keepers
+(counted as if it bypassed the tensor) is written into it once (``fills``) and read out
+once (``reads``), as in the MICRO'22 artifact's Timeloop build.
 """
 
 from __future__ import annotations
@@ -41,12 +46,14 @@ class DenseTensorLevel:
     # Spatial loops between this level and its child: distinct children fed per instance.
     fanout: int
     scatter: int  # of which index the tensor (distinct data)
+    streamed: bool = False  # passes through without being kept
 
 
 @dataclass(frozen=True)
 class DenseAnalysis:
     nest: Nest
     keeps: dict[str, list[int]]  # tensor -> levels keeping it, outermost first
+    streams: dict[str, list[int]]  # tensor -> levels it only streams through
     tensors: dict[tuple[str, int], DenseTensorLevel]
     computes: int  # algorithmic MACs
     compute_instances: int  # MACs the mapping spreads over
@@ -64,6 +71,16 @@ def kept_levels(spec: Spec) -> dict[str, list[int]]:
             if keep is None or tensor in keep or index == 0:
                 keeps[tensor].append(index)
     return keeps
+
+
+def streamed_levels(spec: Spec, keeps: dict[str, list[int]]) -> dict[str, list[int]]:
+    streams: dict[str, list[int]] = {t: [] for t in TENSORS}
+    for index, level in enumerate(spec.architecture.levels):
+        level_map = spec.mapping.for_level(level.name)
+        for tensor in TENSORS:
+            if index not in keeps[tensor] and level_map.streams(tensor):
+                streams[tensor].append(index)
+    return streams
 
 
 def _refetches(nest: Nest, level: int, tensor: str) -> int:
@@ -136,4 +153,45 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
                 fanout=fanout,
                 scatter=scatter,
             )
-    return DenseAnalysis(nest, keeps, result, computes, compute_instances, iterations)
+    streams = streamed_levels(spec, keeps)
+    for tensor, levels in streams.items():
+        for level in levels:
+            result[tensor, level] = _streamed(nest, result, keeps[tensor], tensor, level)
+    return DenseAnalysis(nest, keeps, streams, result, computes, compute_instances, iterations)
+
+
+def _streamed(
+    nest: Nest,
+    kept: dict[tuple[str, int], DenseTensorLevel],
+    keepers: list[int],
+    tensor: str,
+    level: int,
+) -> DenseTensorLevel:
+    """Words crossing a level that streams ``tensor``: per instance, what it forwards to
+    the next inner keeper (and, for Z, the partial sums it passes back up and down)."""
+    parent = max(k for k in keepers if k < level)
+    inner = [k for k in keepers if k > level]
+    child = inner[0] if inner else COMPUTE
+    fanout, scatter = _spatial_between(nest, level, child, tensor)
+    child_fills = nest.temporal_iterations() if child == COMPUTE else kept[tensor, child].fills
+    crossing = child_fills * scatter
+    if tensor == OUTPUT_TENSOR:
+        above = kept[tensor, parent]
+        # Partial sums go up once each; the share the keeper reads back comes down again.
+        crossing += crossing * above.reads / above.updates if above.updates else 0
+    return DenseTensorLevel(
+        tensor=tensor,
+        level=level,
+        child=child,
+        parent=parent,
+        tile_shape=nest.tile_shape(level),
+        tile=0,
+        partition=0,
+        instances=nest.instances_used(level),
+        fills=crossing,
+        reads=crossing,
+        updates=0,
+        fanout=fanout,
+        scatter=scatter,
+        streamed=True,
+    )

@@ -65,12 +65,20 @@ def _log_choose(n: float, k: np.ndarray | float) -> np.ndarray:
     return np.asarray(math.lgamma(n + 1) - _lgamma(k + 1) - _lgamma(n - k + 1), dtype=float)
 
 
+EXACT_EMPTY_SIZE = 64
+
+
 @lru_cache(maxsize=4096)
 def _hypergeometric(total: int, nonzeros: int, size: int) -> Occupancy:
     zeros = total - nonzeros
-    empty = (
-        float(np.exp(_log_choose(zeros, size) - _log_choose(total, size))) if size <= zeros else 0.0
-    )
+    if size > zeros:
+        empty = 0.0
+    elif size <= EXACT_EMPTY_SIZE:
+        # C(zeros, size) / C(total, size) as a product of ratios: exact for the small tiles
+        # whose emptiness decides skipping (2 of 4 zeros -> exactly 0.5).
+        empty = math.prod((zeros - i) / (total - i) for i in range(size))
+    else:
+        empty = float(np.exp(_log_choose(zeros, size) - _log_choose(total, size)))
 
     def distribution() -> tuple[np.ndarray, np.ndarray]:
         # Log-space pmf: scipy.stats' frozen distributions cost ~5 ms per call here.

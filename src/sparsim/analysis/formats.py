@@ -1,15 +1,18 @@
 """Compressed formats: metadata and payload units per rank of a level's tile.
 
 Ranks are matched to the tile's loops over the tensor's dimensions, innermost rank to
-innermost loop (spatial X, then spatial Y, then temporal, level by level outward). Rank
-ranks beyond the loops hold nothing; if there are fewer ranks than loops, the outermost
-rank flattens the rest. Per rank, with F fibers (the nonempty coordinates of the rank
+innermost loop (spatial X, then spatial Y, then temporal, level by level outward), one loop
+per rank (``assign_ranks``). Ranks beyond the loops hold nothing; loops beyond the ranks
+make the mapping invalid, as in Timeloop, unless the format flattens dimensions. Per rank, with F fibers (the nonempty coordinates of the rank
 above) of ``shape`` coordinates each, and ``p`` the chance that a coordinate's sub-tile is
 empty:
 
 * UOP: payload F * (shape + 1) offsets, no metadata, no compression;
-* B (bitmask; UB keeps the zeros too): metadata F * shape bits, payload F * shape * (1 - p) pointers;
-* CP / RLE: metadata and payload F * shape * (1 - p) (one coordinate or run per nonzero).
+* B (bitmask; UB keeps the zeros too): metadata F * shape bits, payload
+  F * ceil(shape * (1 - p)) pointers;
+* CP: metadata and payload F * ceil(shape * (1 - p)) (one coordinate per nonzero, a whole
+  number per fiber, as Timeloop rounds them);
+* RLE: metadata and payload F * shape * (1 - p) (one run per nonzero, not rounded).
 
 The innermost rank's payload is the data itself and is not counted as format.
 """
@@ -21,9 +24,11 @@ from dataclasses import dataclass
 
 from sparsim.analysis.density import DensityModel
 from sparsim.analysis.nest import RELEVANT_DIMS, Loop, Nest
+from sparsim.errors import MappingError
 from sparsim.spec.sparse_optimizations import RankFormat
 
 COMPRESSED = frozenset({"CP", "RLE", "B"})
+ROUNDING_TOLERANCE = 1e-6
 TENSOR_AXES = {"A": ("M", "K"), "B": ("N", "K"), "Z": ("M", "N")}
 
 
@@ -71,17 +76,44 @@ def subtile_shape(loops: list[Loop], tensor: str) -> tuple[int, int]:
     return rows, cols
 
 
+def assign_ranks(
+    inner_first: list[RankFormat], loops: list[Loop], where: str = "mapping"
+) -> list[list[Loop]]:
+    """The loops (innermost first) each rank describes, innermost rank first.
+
+    Timeloop applies ranks inner to outer, one non-trivial loop per rank, and rejects a tile
+    with loops left over ("more compression ranks needed than supported"). A format with
+    flattening rules lets a rank take several loops; there the outermost rank takes all the
+    loops left over (the rule-by-rule assignment is not modelled, see the sparse docs §2.1).
+    """
+    shapes: list[list[Loop]] = [[] for _ in inner_first]
+    flattens = any(rank.flattened_ranks for rank in inner_first)
+    if len(loops) > len(inner_first) and not flattens:
+        raise MappingError(
+            f"more compression ranks needed than the format has: {len(inner_first)} ranks "
+            f"for the tile's {len(loops)} loops "
+            f"({' '.join(f'{loop.dim}{loop.bound}' for loop in loops)}, innermost first)",
+            where,
+        )
+    for index, loop in enumerate(loops):
+        shapes[min(index, len(shapes) - 1)].append(loop)
+    return shapes
+
+
 def rank_units(
-    ranks: list[RankFormat], loops: list[Loop], density: DensityModel, tensor: str
+    ranks: list[RankFormat],
+    loops: list[Loop],
+    density: DensityModel,
+    tensor: str,
+    where: str = "mapping",
 ) -> list[RankUnits]:
     """Units per rank, rank 0 (innermost) first."""
     inner_first = list(reversed(ranks))
-    shapes: list[list[Loop]] = [[] for _ in inner_first]
-    for index, loop in enumerate(loops):
-        shapes[min(index, len(shapes) - 1)].append(loop)
+    shapes = assign_ranks(inner_first, loops, where)
     scalar_tile = not loops
-    fibers = fibers_max = 1.0
-    # Walk outermost rank first: fibers of a rank are the nonempty coordinates above it.
+    dense_fibers = fibers_max = 1.0
+    # Walk outermost rank first: a rank has one fiber per coordinate of the ranks above (the
+    # outermost: the tile), of which only the nonempty ones are stored.
     outer_first: list[RankUnits] = []
     for position in reversed(range(len(inner_first))):
         rank = inner_first[position]
@@ -91,22 +123,32 @@ def rank_units(
             outer_first.append(RankUnits(rank.format, 0, 0, 0, 0, 0, 0))
             continue
         below = [loop for group in shapes[:position] for loop in group]
-        nonempty = 1.0 - density.occupancy(subtile_shape(below, tensor)).prob_empty
+        fiber_tile = density.occupancy(subtile_shape(below + own, tensor))
+        fibers = dense_fibers * (1.0 - fiber_tile.prob_empty)
+        # A scalar tile is one fiber of one coordinate: present whenever the fiber is.
+        nonempty = (
+            1.0 if not own else 1.0 - density.occupancy(subtile_shape(below, tensor)).prob_empty
+        )
         # At most as many nonempty coordinates per fiber as the fiber holds nonzeros.
-        fiber_max = density.occupancy(subtile_shape(below + own, tensor)).max
         coords, coords_max = fibers * shape, fibers_max * shape
-        nonempty_max = min(shape, fiber_max) / shape
-        is_innermost = position == 0
+        nonempty_max = min(shape, fiber_tile.max) / shape
+        # Whole nonempty coordinates per fiber (CP, bitmask payload), as Timeloop rounds
+        # them; the tolerance keeps an exact expectation (16 x 0.5 = 8) from rounding up on
+        # floating-point noise in the density (Timeloop's does: 9, see the sparse docs §2.2).
+        whole = fibers * math.ceil(shape * nonempty - ROUNDING_TOLERANCE)
         if rank.format == "UOP":
             metadata, metadata_max = 0.0, 0.0
             payload, payload_max = fibers * (shape + 1), fibers_max * (shape + 1)
         elif rank.format in ("B", "UB"):
             metadata, metadata_max = coords, coords_max
-            payload, payload_max = coords * nonempty, coords_max * nonempty_max
-        else:  # CP, RLE
+            payload, payload_max = whole, coords_max * nonempty_max
+        elif rank.format == "CP":
+            metadata = payload = whole
+            metadata_max = payload_max = coords_max * nonempty_max
+        else:  # RLE
             metadata = payload = coords * nonempty
             metadata_max = payload_max = coords_max * nonempty_max
-        if is_innermost:
+        if position == 0:  # the innermost rank's payload is the data itself
             payload = payload_max = 0.0
         md_bits = rank.metadata_word_bits
         if md_bits is None:
@@ -122,10 +164,8 @@ def rank_units(
                 rank.payload_word_bits or 0,
             )
         )
-        if rank.format in COMPRESSED:
-            fibers, fibers_max = coords * nonempty, coords_max * nonempty_max
-        else:
-            fibers, fibers_max = coords, coords_max
+        dense_fibers *= shape
+        fibers_max = coords_max * nonempty_max if rank.format in COMPRESSED else coords_max
     return list(reversed(outer_first))
 
 

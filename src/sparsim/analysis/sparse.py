@@ -4,16 +4,20 @@ Order of effects:
 1. density models give each tile's occupancy distribution;
 2. formats (compressed innermost rank) scale data accesses to the nonzeros and add
    metadata accesses per rank;
-3. ``skipping-spatial`` compacts a level's spatial fan-out by the leaders' densities: fewer
-   PEs are used, each doing the work of the skipped ones' nonzeros;
+3. ``skipping-spatial`` compacts a level's spatial fan-out by the leaders' densities, if
+   the leaders have a format to find their zeros by: fewer PEs are used on average, but
+   the array (and so the compute cycles) is sized by the fullest fiber a leader can have;
 4. ``gating`` / ``skipping`` on a target conditioned on leaders turn the fraction
    ``1 - prod(1 - P(leader tile empty))`` of the target's reads and updates into gated or
    skipped ones; the leader tile is what the spatial multicast / reduction group of one
    target access touches;
 5. ``position-skipping`` maps only nonzero positions onto the spatial array; a tile whose
    nonzeros do not fill it leaves PEs idle (utilisation occ / (ceil(occ/S) * S));
-6. computes: a compute is skipped when a skipping leader is zero (it costs nothing, as in
-   Sparseloop), gated when a gating leader is zero, actual otherwise.
+6. computes: each operand (A, B) optimized by gating, skipping or skipping-spatial loses
+   the fraction of computes its ineffectual accesses at its innermost optimized level
+   would have fed; position skipping keeps the leaders' nonzeros. The rest are skipped
+   (Timeloop's "nonexistent" computes: free); an optimization of Z removes none;
+7. levels that only stream a tensor move the words its outer keeper actually sends.
 
 Counts here are totals over all instances; ``instances`` is the expected number of
 instances that do the work.
@@ -37,7 +41,7 @@ from sparsim.analysis.formats import (
     subtile_shape,
     tile_loops,
 )
-from sparsim.analysis.nest import RELEVANT_DIMS
+from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS
 from sparsim.errors import SparsimError
 from sparsim.spec.model import TENSORS, Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization
@@ -94,17 +98,22 @@ def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
     return dims[rows], dims[cols]
 
 
-def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> float:
-    """Fraction of a level's spatial fan-out still used after skipping-spatial."""
+def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> tuple[float, float]:
+    """(expected, peak) fraction of a level's spatial fan-out still used after
+    skipping-spatial. Expected: a child is idle when its leader sub-tile is empty. Peak: the
+    most non-empty sub-tiles a fan-out fiber can hold (Timeloop sizes the array, hence the
+    compute cycles, by this worst case: a hypergeometric fiber can be full)."""
     spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
-    ratio = 1.0
+    expected = peak = 1.0
     for position, loop in enumerate(spatial):
         inner = spatial[position + 1 :]
         for leader in leaders:
             if loop.dim in RELEVANT_DIMS[leader]:
-                empty = models[leader].occupancy(subtile_shape(inner, leader)).prob_empty
-                ratio *= 1.0 - empty
-    return ratio
+                model = models[leader]
+                expected *= 1.0 - model.occupancy(subtile_shape(inner, leader)).prob_empty
+                fiber = model.occupancy(subtile_shape([loop, *inner], leader)).max
+                peak *= min(loop.bound, fiber) / loop.bound
+    return expected, peak
 
 
 def _access_group(dense: DenseAnalysis, entry: DenseTensorLevel):
@@ -171,12 +180,16 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
         for action in opt.actions
     ]
 
-    # Spatial compaction per level, and its cumulative effect on the instances inside.
+    # Spatial compaction per level, and its cumulative effect on the instances inside. It
+    # needs the leaders' zeros to be identifiable: a format where the level gets them from.
     compaction = [1.0] * len(levels)
+    peak = [1.0] * len(levels)
     for level, action in actions:
         if action.type == "skipping-spatial":
-            compaction[level] = _spatial_compaction(dense, level, action.condition_on, models)
+            leaders = _with_metadata(dense, formats, action.condition_on, level)
+            compaction[level], peak[level] = _spatial_compaction(dense, level, leaders, models)
     inside_compaction = np.cumprod([1.0, *compaction])  # [i]: product over levels < i
+    inside_peak = float(np.prod(peak))
 
     # Position skipping per level.
     position: dict[int, dict[str, tuple[float, float]]] = {}
@@ -206,6 +219,8 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
 
     tensors: dict[tuple[str, int], SparseTensorLevel] = {}
     for (tensor, level), entry in dense.tensors.items():
+        if entry.streamed:
+            continue
         word_bits = levels[level].word_bits
         logical = entry.instances
         instances = logical * float(inside_compaction[level])
@@ -230,7 +245,8 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
         updates = split(entry.updates, rho)
 
         loops = tile_loops(dense.nest, level, tensor)
-        units = rank_units(ranks_spec, loops, models[tensor], tensor) if ranks_spec else []
+        where = f"mapping: {tensor} at {levels[level].name}"
+        units = rank_units(ranks_spec, loops, models[tensor], tensor, where) if ranks_spec else []
         bits_per_tile = sum(
             r.metadata_units * effective_bits(r.metadata_bits, word_bits)
             + r.payload_units * effective_bits(r.payload_bits, word_bits)
@@ -258,34 +274,78 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             format=" ".join(r.format.lower() for r in ranks_spec) or "none",
         )
 
-    computes = _classify_computes(dense, actions, models, inside_compaction, position)
+    for (tensor, level), entry in dense.tensors.items():
+        if entry.streamed:
+            instances = entry.instances * float(inside_compaction[level])
+            tensors[tensor, level] = _streamed(entry, tensors[tensor, entry.parent], instances)
+
+    # Each operand loses, at the innermost level where it is optimized, the computes its
+    # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner).
+    removed: dict[str, tuple[int, float]] = {}
+    for (tensor, keeper), (fraction, _) in ineffectual.items():
+        removed[tensor] = max(removed.get(tensor, (-1, 0.0)), (keeper, fraction))
+    for level, action in actions:
+        if action.type == "skipping-spatial" and action.target in INPUT_TENSORS:
+            leaders = _with_metadata(dense, formats, action.condition_on, level)
+            fraction = 1.0 - math.prod(models[t].density for t in leaders)
+            removed[action.target] = max(removed.get(action.target, (-1, 0.0)), (level, fraction))
+    operand_kept = math.prod(1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed)
+    computes = _classify_computes(dense, actions, models, operand_kept, inside_peak, position)
     return SparseAnalysis(dense, tensors, computes)
 
 
-def _classify_computes(dense, actions, models, inside_compaction, position) -> ComputeSplit:
-    skip_leaders: set[str] = set()
-    gate_leaders: set[str] = set()
+def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: float):
+    """A streamed tensor moves the words its outer keeper actually sends (after that
+    keeper's compression and skipping): one write and one read each, no metadata."""
+    sent = keeper.updates if entry.tensor == OUTPUT_TENSOR else keeper.reads
+    dense_sent = keeper.dense.updates if entry.tensor == OUTPUT_TENSOR else keeper.dense.reads
+    ratio = sent.actual / (dense_sent * keeper.dense.instances) if dense_sent else 1.0
+    words = Split(actual=entry.reads * entry.instances * ratio)
+    return SparseTensorLevel(
+        dense=entry,
+        instances=instances,
+        reads=words,
+        fills=words,
+        updates=Split(),
+        metadata_read_bits=Split(),
+        metadata_fill_bits=Split(),
+        metadata_update_bits=Split(),
+        ranks=(),
+        data_capacity=0.0,
+        metadata_capacity_bits=0.0,
+        format="stream",
+    )
+
+
+def _classify_computes(dense, actions, models, operand_kept, peak, position) -> ComputeSplit:
+    """Computes left after the operands' storage optimizations (``operand_kept``) and
+    position skipping; the rest never reach the MACs (Timeloop's "nonexistent" computes,
+    reported as skipped, free). Gating a storage access never gates a MAC: that needs a
+    compute optimization, which sparsim does not model."""
+    position_leaders: set[str] = set()
     for _, action in actions:
-        if action.type in SKIPPING:
-            skip_leaders.update(action.condition_on)
-        elif action.type == "position-skipping":
-            skip_leaders.update(action.condition_on or [action.target])
-        elif action.type == "gating":
-            gate_leaders.update(action.condition_on)
-    gate_leaders -= skip_leaders
-    kept = math.prod(models[t].density for t in skip_leaders)
-    ungated = math.prod(models[t].density for t in gate_leaders)
+        if action.type == "position-skipping":
+            position_leaders.update(action.condition_on or [action.target])
     algorithmic = float(dense.computes)
-    actual = algorithmic * kept * ungated
-    gated = algorithmic * kept * (1.0 - ungated)
+    actual = algorithmic * operand_kept * math.prod(models[t].density for t in position_leaders)
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
-    busy = dense.compute_instances * float(inside_compaction[-1]) * utilisation
-    cycles = math.ceil((actual + gated) / busy - 1e-9) if busy else 0.0
+    busy = dense.compute_instances * peak * utilisation
+    cycles = math.ceil(actual / busy - 1e-9) if busy else 0.0
     return ComputeSplit(
         algorithmic=algorithmic,
         actual=actual,
-        gated=gated,
-        skipped=algorithmic - actual - gated,
+        gated=0.0,
+        skipped=algorithmic - actual,
         instances=busy,
         cycles=cycles,
     )
+
+
+def _with_metadata(dense: DenseAnalysis, formats, leaders, level: int) -> list[str]:
+    """The leaders whose zeros a level can see: a format at their nearest keeper at or above
+    it. Without one Timeloop neither compacts the array nor removes computes."""
+    return [
+        leader
+        for leader in leaders
+        if formats.get((leader, _keeper_at_or_above(dense, leader, level)))
+    ]

@@ -1,9 +1,10 @@
 """Energy and cycles from the sparse analysis: the cost side of the model.
 
-Energy is charged per vector access: each kind of access (actual or gated read, fill,
-update, metadata read or write) per instance is rounded up to whole vectors of
-``block_size`` words (metadata: of the metadata storage width) and multiplied by the
-ERT energy. Skipped accesses cost nothing.
+Energy is charged per vector access: each kind of access (actual, gated or skipped read,
+fill, update, metadata read, fill or update) per instance is rounded up to whole vectors of
+``block_size`` words (metadata: of the metadata storage width) and multiplied by its ERT
+energy, found through Timeloop's fallback chains (a skipped read costs ``gated_read`` when
+the ERT has no ``skipped_read``). An access that occurs without any energy is an error.
 
 Cycles: the MACs need ``compute cycles``; each level needs, per instance, its read words
 (data + metadata) over its read bandwidth and its write words over its write bandwidth
@@ -23,8 +24,8 @@ from sparsim.cost.result import (
     Result,
     TensorLevelResult,
 )
-from sparsim.errors import CapacityError, MappingError
-from sparsim.spec.architecture import StorageLevel
+from sparsim.errors import CapacityError, MappingError, MissingEnergyError
+from sparsim.spec.architecture import STORAGE_ACTION_FALLBACKS, StorageLevel
 from sparsim.spec.model import Spec
 
 EPSILON = 1e-9
@@ -37,35 +38,48 @@ def _vectors(total: float, instances: float, width: float) -> float:
     return math.ceil(total / instances / width - EPSILON) * instances
 
 
-def _data_energy(level: StorageLevel, entry: SparseTensorLevel) -> float:
-    energy, block, n = level.energy, level.block_size, entry.instances
-    gated_writes = entry.fills.gated + entry.updates.gated
-    return (
-        _vectors(entry.reads.actual, n, block) * energy.read
-        + _vectors(entry.reads.gated, n, block) * energy.gated_read
-        + _vectors(entry.fills.actual, n, block) * energy.write
-        + _vectors(entry.updates.actual, n, block) * energy.update_energy
-        + _vectors(gated_writes, n, block) * energy.gated_write
-    )
-
-
 def _metadata_width(level: StorageLevel) -> int:
     return level.metadata_word_bits or level.word_bits * level.block_size
 
 
-def _metadata_energy(level: StorageLevel, entry: SparseTensorLevel) -> float:
-    energy, width, n = level.energy, _metadata_width(level), entry.instances
-    reads, fills, updates = (
-        entry.metadata_read_bits,
-        entry.metadata_fill_bits,
-        entry.metadata_update_bits,
-    )
-    return (
-        _vectors(reads.actual, n, width) * energy.metadata_read
-        + _vectors(reads.gated, n, width) * energy.gated_metadata_read
-        + _vectors(fills.actual + updates.actual, n, width) * energy.metadata_write
-        + _vectors(fills.gated + updates.gated, n, width) * energy.gated_metadata_write
-    )
+def _action_counts(entry: SparseTensorLevel) -> dict[str, tuple[Split, bool]]:
+    """Each counted action's split, and whether it is metadata (in bits)."""
+    return {
+        "read": (entry.reads, False),
+        "fill": (entry.fills, False),
+        "update": (entry.updates, False),
+        "metadata_read": (entry.metadata_read_bits, True),
+        "metadata_fill": (entry.metadata_fill_bits, True),
+        "metadata_update": (entry.metadata_update_bits, True),
+    }
+
+
+def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[float, float]:
+    """(data, metadata) energy: every action (actual ``random``, gated, skipped) rounded to
+    whole vectors per instance on its own, as Timeloop does, times its ERT energy."""
+    energies = level.energy.resolved
+    n = entry.instances
+    totals = {False: 0.0, True: 0.0}
+    for action, (split, metadata) in _action_counts(entry).items():
+        width = _metadata_width(level) if metadata else level.block_size
+        for kind, count in (
+            ("random", split.actual),
+            ("gated", split.gated),
+            ("skipped", split.skipped),
+        ):
+            vectors = _vectors(count, n, width)
+            if not vectors:
+                continue
+            name = f"{kind}_{action}"
+            energy = energies[name]
+            if energy is None:
+                raise MissingEnergyError(
+                    f"level {level.name!r} has no energy for action {name} "
+                    f"(none of the ERT actions {', '.join(STORAGE_ACTION_FALLBACKS[name])})",
+                    f"architecture.{level.name}.energy",
+                )
+            totals[metadata] += vectors * energy
+    return totals[False], totals[True]
 
 
 def _words(level: StorageLevel, entry: SparseTensorLevel) -> tuple[float, float]:
@@ -147,13 +161,15 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
                 metadata_updates=_metadata_count(e.metadata_update_bits, width),
                 data_capacity_used=e.data_capacity,
                 metadata_capacity_used_bits=e.metadata_capacity_bits,
-                data_energy_pJ=_data_energy(level, e),
-                metadata_energy_pJ=_metadata_energy(level, e),
+                data_energy_pJ=data_energy,
+                metadata_energy_pJ=metadata_energy,
                 read_words=reads,
                 write_words=writes,
                 format=e.format,
             )
-            for e, (reads, writes) in zip(entries, words, strict=True)
+            for e, (reads, writes), (data_energy, metadata_energy) in zip(
+                entries, words, [_energy(level, e) for e in entries], strict=True
+            )
         }
         cycles = bandwidth_cycles(level, sum(r for r, _ in words), sum(w for _, w in words))
         level_results.append(LevelResult(level.name, cycles, tensors))
@@ -173,7 +189,9 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
                 f"mapping uses {used:.0f} {level.name} instances, the architecture has {level.instances}",
                 "mapping",
             )
-    compute_energy = computes.actual * compute.energy.random + computes.gated * compute.energy.gated
+    # Only effectual computes reach the MACs: gating or skipping a MAC needs a compute
+    # optimization, which sparsim does not model (docs: sparse semantics §5).
+    compute_energy = computes.actual * compute.energy.random
     compute_result = ComputeResult(
         name=compute.name,
         instances=compute.instances,

@@ -27,13 +27,9 @@ from sparsim.spec.validation import validate
 
 CAPACITY_EXPONENT = 0.5
 
-DATA_ACTIONS = ("read", "write", "update", "gated_read", "gated_write")
-METADATA_ACTIONS = (
-    "metadata_read",
-    "metadata_write",
-    "gated_metadata_read",
-    "gated_metadata_write",
-)
+# Every ERT action name a storage level can carry, split by the array it accesses.
+METADATA_ACTIONS = tuple(name for name in StorageEnergy.model_fields if "metadata" in name)
+DATA_ACTIONS = tuple(name for name in StorageEnergy.model_fields if "metadata" not in name)
 
 
 def access_energy(

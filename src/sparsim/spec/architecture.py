@@ -1,49 +1,124 @@
 """The accelerator: a chain of storage levels (outermost first) above an array of MACs.
 
 Energies are per *vector* access as in Accelergy's ERT (a vector is ``block_size`` words);
-the cost model divides by ``block_size`` to charge scalar accesses. Bandwidths are in words
+the cost model divides by ``block_size`` to charge scalar accesses. Actions without their own
+energy take it through Timeloop's fallback chains; none is ever assumed to cost 0 pJ. Bandwidths are in words
 per cycle per instance; ``None`` means unlimited. Capacities are in words (data) and bits
 (metadata); ``None`` means unbounded (e.g. DRAM).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-NonNegative = Annotated[float, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0)]
+Energy = NonNegative | None
+
+# Each storage action sparsim counts, and the ERT action names whose energy it takes, first
+# given first: Timeloop's own fallback chains (include/model/topology.hpp).
+STORAGE_ACTION_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "random_read": ("random_read", "read"),
+    "random_fill": ("random_fill", "write"),
+    "random_update": ("random_update", "random_fill", "write"),
+    "gated_read": ("gated_read", "idle", "read"),
+    "gated_fill": ("gated_fill", "gated_write", "idle", "write"),
+    "gated_update": ("gated_update", "gated_write", "idle", "write"),
+    "skipped_read": ("skipped_read", "gated_read", "idle", "read"),
+    "skipped_fill": ("skipped_fill", "skipped_write", "gated_write", "idle", "write"),
+    "skipped_update": ("skipped_update", "skipped_write", "gated_write", "idle", "write"),
+    "random_metadata_read": ("random_metadata_read", "metadata_read", "metadata_idle", "idle"),
+    "gated_metadata_read": ("gated_metadata_read", "metadata_idle", "metadata_read"),
+    "skipped_metadata_read": ("skipped_metadata_read", "metadata_idle", "metadata_read"),
+    "random_metadata_fill": ("random_metadata_fill", "metadata_write", "metadata_idle", "idle"),
+    "gated_metadata_fill": ("gated_metadata_fill", "gated_metadata_write", "metadata_idle", "metadata_write"),
+    "skipped_metadata_fill": ("skipped_metadata_fill", "skipped_metadata_write", "metadata_idle", "metadata_write"),
+    "random_metadata_update": ("random_metadata_update", "metadata_write", "metadata_idle", "idle"),
+    "gated_metadata_update": ("gated_metadata_update", "gated_metadata_write", "metadata_idle", "metadata_write"),
+    "skipped_metadata_update": ("skipped_metadata_update", "skipped_metadata_write", "metadata_idle", "metadata_write"),
+}  # fmt: skip
+
+# The same for the MACs, over Accelergy's compute action names.
+COMPUTE_ACTION_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "random": ("mac_random", "mult_random", "mac", "mult", "compute"),
+    "gated": ("mac_gated", "mult_gated", "compute_gated", "mac", "mult", "compute"),
+    "skipped": ("mac_skipped", "mult_skipped", "compute_skipped", "mac_gated", "mult_gated",
+                "compute_gated", "mac", "mult", "compute"),
+}  # fmt: skip
 
 
 class StorageEnergy(BaseModel):
-    """pJ per vector access; gated accesses cost the idle energy, skipped ones nothing."""
+    """pJ per vector access, under the ERT's action names (all optional).
+
+    An action sparsim counts (``STORAGE_ACTION_FALLBACKS``' keys) costs the first of its
+    fallback names that is given, e.g. a skipped read costs ``gated_read`` when there is no
+    ``skipped_read``; an action that occurs and has none is a MissingEnergyError.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    read: NonNegative = 0.0
-    write: NonNegative = 0.0
-    update: NonNegative | None = Field(None, description="defaults to write")
-    gated_read: NonNegative = 0.0
-    gated_write: NonNegative = 0.0
-    metadata_read: NonNegative = 0.0
-    metadata_write: NonNegative = 0.0
-    gated_metadata_read: NonNegative = 0.0
-    gated_metadata_write: NonNegative = 0.0
+    read: Energy = None
+    write: Energy = None
+    idle: Energy = None
+    random_read: Energy = None
+    random_fill: Energy = None
+    random_update: Energy = None
+    gated_read: Energy = None
+    gated_write: Energy = None
+    gated_fill: Energy = None
+    gated_update: Energy = None
+    skipped_read: Energy = None
+    skipped_write: Energy = None
+    skipped_fill: Energy = None
+    skipped_update: Energy = None
+    metadata_read: Energy = None
+    metadata_write: Energy = None
+    metadata_idle: Energy = None
+    random_metadata_read: Energy = None
+    random_metadata_fill: Energy = None
+    random_metadata_update: Energy = None
+    gated_metadata_read: Energy = None
+    gated_metadata_write: Energy = None
+    gated_metadata_fill: Energy = None
+    gated_metadata_update: Energy = None
+    skipped_metadata_read: Energy = None
+    skipped_metadata_write: Energy = None
+    skipped_metadata_fill: Energy = None
+    skipped_metadata_update: Energy = None
 
     @property
-    def update_energy(self) -> float:
-        return self.write if self.update is None else self.update
+    def resolved(self) -> dict[str, float | None]:
+        """Energy of every counted action after the fallbacks (None: no ERT name given)."""
+        return _resolved_storage(self)
 
 
 class ComputeEnergy(BaseModel):
-    """pJ per MAC: an effectual one, one gated on a zero operand, one skipped."""
+    """pJ per MAC: an effectual one, one gated on a zero operand, one skipped.
+
+    ``gated`` and ``skipped`` are optional: a skipped MAC falls back to the gated energy
+    (``COMPUTE_ACTION_FALLBACKS``); a gated one that occurs without energy is an error.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     random: NonNegative
-    gated: NonNegative = 0.0
-    skipped: NonNegative = 0.0
+    gated: Energy = None
+    skipped: Energy = None
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved_storage(energy: StorageEnergy) -> dict[str, float | None]:
+    # Cached by value (frozen models hash by their fields): sweeps share a few tables.
+    given = energy.model_dump(exclude_none=True)
+    return {action: first_given(given, chain) for action, chain in STORAGE_ACTION_FALLBACKS.items()}
+
+
+def first_given(given: dict[str, float], chain: tuple[str, ...]) -> float | None:
+    """The energy of the first name of a fallback chain that ``given`` holds."""
+    return next((given[name] for name in chain if name in given), None)
 
 
 class StorageLevel(BaseModel):

@@ -2,14 +2,14 @@
 
 Per storage level (outermost first): the temporal loop bounds and their order, the spatial
 loop bounds over the level's fan-out (the instances of the next level inward) and which
-tensors the level keeps. Permutations are written **innermost loop first**, as in Timeloop
+tensors the level keeps (``keep``) or only streams through (``stream``). Permutations are written **innermost loop first**, as in Timeloop
 (``"NMK"``: N is the innermost loop). ``split`` says how many of the spatial permutation's
 dimensions (from the start) run along mesh X; the rest run along mesh Y.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,15 @@ class LevelMapping(BaseModel):
     spatial_permutation: str = ""
     split: Annotated[int, Field(ge=0)] | None = None
     keep: list[str] | None = Field(None, description="tensors stored here; None = all")
+    stream: list[Literal["A", "B", "Z"]] = Field(
+        [],
+        description="tensors that pass through without being kept: no capacity, but one "
+        "write and one read per word crossing the level",
+    )
+
+    def streams(self, tensor: str) -> bool:
+        """Whether ``tensor`` only passes through this level (streamed, not kept)."""
+        return tensor in self.stream and self.keep is not None and tensor not in self.keep
 
     def temporal_order(self, dims: tuple[str, ...]) -> list[str]:
         """Dimensions innermost first: the permutation, then any it leaves out."""

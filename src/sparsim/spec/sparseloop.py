@@ -12,12 +12,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sparsim.errors import SparsimError
+from sparsim.errors import MissingEnergyError, SparsimError
 from sparsim.io import load_yaml
 from sparsim.spec.architecture import (
+    COMPUTE_ACTION_FALLBACKS,
     Architecture,
     ComputeLevel,
+    StorageEnergy,
     StorageLevel,
+    first_given,
 )
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.model import Spec, check_references
@@ -120,17 +123,8 @@ def _storage_level(
             "write_bandwidth": attrs.get("write_bandwidth"),
             "shared_bandwidth": attrs.get("shared_bandwidth"),
             "multiple_buffering": attrs.get("multiple-buffering", 1.0),
-            "energy": {
-                "read": energy.get("read", 0.0),
-                "write": energy.get("write", 0.0),
-                "update": energy.get("update"),
-                "gated_read": energy.get("gated_read", 0.0),
-                "gated_write": energy.get("gated_write", 0.0),
-                "metadata_read": energy.get("metadata_read", 0.0),
-                "metadata_write": energy.get("metadata_write", 0.0),
-                "gated_metadata_read": energy.get("gated_metadata_read", 0.0),
-                "gated_metadata_write": energy.get("gated_metadata_write", 0.0),
-            },
+            # The ERT's action names sparsim knows; the rest (leak, ...) Timeloop ignores too.
+            "energy": {k: v for k, v in energy.items() if k in StorageEnergy.model_fields},
         },
         f"{src.path}: {path}",
     )
@@ -145,11 +139,19 @@ def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> Architectur
     for name, instances, local, path in locals_:
         attrs = local.get("attributes") or {}
         klass = str(local.get("class", "")).lower()
+        energy = ert.get(name)
+        if energy is None:
+            raise MissingEnergyError(
+                f"no ERT table for level {name!r} (tables: {', '.join(sorted(ert)) or 'none'})",
+                "ERT.yaml",
+            )
         if klass == "compute" or "mac" in klass or klass.endswith("alu"):
-            energy = ert.get(name, {})
-            if "mac_random" not in energy:
-                raise SparsimError(
-                    f"no ERT entry with mac_random for compute {name!r}", str(src.path)
+            chains = {k: first_given(energy, c) for k, c in COMPUTE_ACTION_FALLBACKS.items()}
+            if chains["random"] is None:
+                raise MissingEnergyError(
+                    f"no energy for compute {name!r}: none of the ERT actions "
+                    f"{', '.join(COMPUTE_ACTION_FALLBACKS['random'])}",
+                    "ERT.yaml",
                 )
             compute = validate(
                 ComputeLevel,
@@ -158,16 +160,12 @@ def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> Architectur
                     "instances": instances,
                     "mesh_x": attrs.get("meshX"),
                     "word_bits": int(attrs.get("datawidth", 8)),
-                    "energy": {
-                        "random": energy["mac_random"],
-                        "gated": energy.get("mac_gated", 0.0),
-                        "skipped": energy.get("mac_skipped", 0.0),
-                    },
+                    "energy": chains,
                 },
                 f"{src.path}: {path}",
             )
         else:
-            storage.append(_storage_level(src, name, instances, attrs, path, ert.get(name, {})))
+            storage.append(_storage_level(src, name, instances, attrs, path, energy))
     if compute is None:
         raise src.error("architecture", "no compute level (class: compute)")
     return validate(
@@ -279,6 +277,7 @@ def _mapping(src: _Source) -> Mapping:
         kind = src.get(entry, "type", key)
         if kind in ("datatype", "bypass"):
             fields["keep"] = list(entry.get("keep") or [])
+            fields["stream"] = list(entry.get("stream") or [])
         elif kind in ("temporal", "spatial"):
             fields[kind] = _parse_factors(src, src.get(entry, "factors", key), f"{key}.factors")
             fields[f"{kind}_permutation"] = str(entry.get("permutation", ""))
