@@ -1,0 +1,175 @@
+"""A :class:`~sparsim.report.model.Chart` drawn twice: as Plotly traces for the HTML
+report (hover shows the values) and as a static matplotlib figure (PNG and SVG) for papers.
+
+The Plotly traces are plain JSON built here (no plotly Python import needed); the page
+loads ``plotly.min.js`` from the ``plotly`` package, inlined once.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sparsim.errors import SparsimError  # noqa: E402
+from sparsim.report.model import Chart  # noqa: E402
+
+# A colour-blind-safe qualitative palette (Okabe and Ito).
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+)
+PANEL_WIDTH_IN = 4.2
+PANEL_HEIGHT_IN = 3.4
+
+
+def plotly_js() -> str:
+    """The Plotly bundle shipped in the ``plotly`` package (no network at view time)."""
+    try:
+        bundle = resources.files("plotly").joinpath("package_data", "plotly.min.js")
+        return bundle.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        raise SparsimError(
+            "the plotly package (which ships plotly.min.js) is not installed; "
+            "pip install plotly",
+            "report.html",
+        ) from None
+
+
+def _categories(values: pd.Series) -> list:
+    """Category order as first seen in the table (tables are built in reading order)."""
+    return list(dict.fromkeys(values.tolist()))
+
+
+def _panels(chart: Chart) -> list[tuple[str | None, pd.DataFrame]]:
+    if chart.facet is None:
+        return [(None, chart.frame)]
+    return [(value, chart.frame[chart.frame[chart.facet] == value]) for value in _categories(chart.frame[chart.facet])]
+
+
+def _groups(chart: Chart, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    if chart.color is None:
+        return [(chart.y_label, frame)]
+    return [(str(v), frame[frame[chart.color] == v]) for v in _categories(chart.frame[chart.color])]
+
+
+def _hover_text(value) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{value:,.4g}"
+    return str(value)
+
+
+def plotly_panels(chart: Chart) -> list[dict]:
+    """One Plotly figure (``{"data": [...], "layout": {...}}``) per facet panel."""
+    panels = []
+    colors = {name: PALETTE[i % len(PALETTE)] for i, (name, _) in enumerate(_groups(chart, chart.frame))}
+    x_order = _categories(chart.frame[chart.x])
+    for facet, frame in _panels(chart):
+        traces = []
+        for name, rows in _groups(chart, frame):
+            shown = [c for c in (chart.x, chart.color, chart.y, *chart.hover) if c is not None]
+            shown = list(dict.fromkeys(shown))
+            custom = [[_hover_text(v) for v in row] for row in rows[shown].itertuples(index=False)]
+            template = "<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(shown))
+            traces.append(
+                {
+                    "type": "bar",
+                    "name": name,
+                    "x": [str(v) for v in rows[chart.x]],
+                    "y": [float(v) for v in rows[chart.y]],
+                    "customdata": custom,
+                    "hovertemplate": template + "<extra></extra>",
+                    "marker": {"color": colors[name]},
+                    "legendgroup": name,
+                    "showlegend": facet is None or facet == _panels(chart)[0][0],
+                }
+            )
+        layout = {
+            "title": {"text": f"{facet}" if facet is not None else "", "font": {"size": 13}},
+            "barmode": "stack" if chart.kind == "stacked" else "group",
+            "xaxis": {"categoryorder": "array", "categoryarray": [str(v) for v in x_order]},
+            "yaxis": {"title": {"text": chart.y_label}, "rangemode": "tozero"},
+            "margin": {"l": 60, "r": 10, "t": 30, "b": 80},
+            "height": 360,
+            "legend": {"orientation": "h", "y": -0.25},
+            "font": {"family": "system-ui, sans-serif", "size": 12},
+        }
+        if chart.reference is not None:
+            layout["shapes"] = [
+                {
+                    "type": "line",
+                    "xref": "paper",
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": chart.reference,
+                    "y1": chart.reference,
+                    "line": {"color": "#555", "dash": "dash", "width": 1},
+                }
+            ]
+        panels.append({"data": traces, "layout": layout})
+    return panels
+
+
+def plotly_json(figure: dict) -> str:
+    """JSON safe to place inside a <script> element."""
+    return json.dumps(figure, allow_nan=False).replace("</", "<\\/")
+
+
+def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
+    """The chart as ``out_dir/NAME.png`` and ``.svg``."""
+    panels = _panels(chart)
+    figure, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(PANEL_WIDTH_IN * len(panels) + 0.8, PANEL_HEIGHT_IN),
+        squeeze=False,
+    )
+    groups = _groups(chart, chart.frame)
+    x_order = _categories(chart.frame[chart.x])
+    positions = np.arange(len(x_order))
+    for ax, (facet, frame) in zip(axes[0], panels, strict=True):
+        width = 0.8 if chart.kind == "stacked" else 0.8 / len(groups)
+        bottom = np.zeros(len(x_order))
+        for index, (name, rows) in enumerate(_groups(chart, frame)):
+            heights = np.zeros(len(x_order))
+            for x, y in zip(rows[chart.x], rows[chart.y], strict=True):
+                heights[x_order.index(x)] += y
+            color = PALETTE[[g for g, _ in groups].index(name) % len(PALETTE)]
+            if chart.kind == "stacked":
+                ax.bar(positions, heights, width, bottom=bottom, label=name, color=color)
+                bottom += heights
+            else:
+                offset = (index - (len(groups) - 1) / 2) * width
+                ax.bar(positions + offset, heights, width, label=name, color=color)
+        if chart.reference is not None:
+            ax.axhline(chart.reference, color="#555", linestyle="--", linewidth=0.8)
+        ax.set_xticks(positions, [str(x) for x in x_order], rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(chart.y_label)
+        if facet is not None:
+            ax.set_title(str(facet), fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if chart.color is not None:
+        figure.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), fontsize=8, frameon=False)
+    figure.suptitle(chart.title, fontsize=11, y=1.06 if chart.color else 1.0)
+    figure.tight_layout()
+    paths = []
+    for suffix in (".png", ".svg"):
+        path = out_dir / f"{chart.name}{suffix}"
+        figure.savefig(path, dpi=150, bbox_inches="tight", metadata={"Date": None} if suffix == ".svg" else None)
+        paths.append(path)
+    plt.close(figure)
+    return paths
