@@ -119,8 +119,10 @@ def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
         + ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
     )
     for conclusion in conclusions:
-        print(f"  {conclusion.verdict:12s} {conclusion.claim}: paper {conclusion.paper}, "
-              f"sparsim {conclusion.sparsim}")
+        print(
+            f"  {conclusion.verdict:12s} {conclusion.claim}: paper {conclusion.paper}, "
+            f"sparsim {conclusion.sparsim}"
+        )
     print(
         f"wrote {len(paths)} files to {out}/ (report: {out / 'report.html'}) "
         f"in {time.perf_counter() - start:.1f} s"

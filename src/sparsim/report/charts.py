@@ -14,12 +14,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from sparsim.errors import SparsimError  # noqa: E402
-from sparsim.report.model import Chart  # noqa: E402
+from sparsim.errors import SparsimError
+from sparsim.report.model import Chart
 
 # A colour-blind-safe qualitative palette (Okabe and Ito).
 PALETTE = (
@@ -43,8 +43,7 @@ def plotly_js() -> str:
         return bundle.read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
         raise SparsimError(
-            "the plotly package (which ships plotly.min.js) is not installed; "
-            "pip install plotly",
+            "the plotly package (which ships plotly.min.js) is not installed; pip install plotly",
             "report.html",
         ) from None
 
@@ -57,7 +56,10 @@ def _categories(values: pd.Series) -> list:
 def _panels(chart: Chart) -> list[tuple[str | None, pd.DataFrame]]:
     if chart.facet is None:
         return [(None, chart.frame)]
-    return [(value, chart.frame[chart.frame[chart.facet] == value]) for value in _categories(chart.frame[chart.facet])]
+    return [
+        (value, chart.frame[chart.frame[chart.facet] == value])
+        for value in _categories(chart.frame[chart.facet])
+    ]
 
 
 def _groups(chart: Chart, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -75,7 +77,9 @@ def _hover_text(value) -> str:
 def plotly_panels(chart: Chart) -> list[dict]:
     """One Plotly figure (``{"data": [...], "layout": {...}}``) per facet panel."""
     panels = []
-    colors = {name: PALETTE[i % len(PALETTE)] for i, (name, _) in enumerate(_groups(chart, chart.frame))}
+    colors = {
+        name: PALETTE[i % len(PALETTE)] for i, (name, _) in enumerate(_groups(chart, chart.frame))
+    }
     x_order = _categories(chart.frame[chart.x])
     for facet, frame in _panels(chart):
         traces = []
@@ -98,10 +102,19 @@ def plotly_panels(chart: Chart) -> list[dict]:
                 }
             )
         layout = {
-            "title": {"text": f"{facet}" if facet is not None else "", "font": {"size": 13}},
-            "barmode": "stack" if chart.kind == "stacked" else "group",
+            "title": {
+                "text": f"{facet}" if facet is not None else "",
+                "font": {"size": 13},
+                "x": 0.02,
+                "xanchor": "left",
+            },
+            # relative: negative segments (a saving) stack below zero
+            "barmode": "relative" if chart.kind == "stacked" else "group",
             "xaxis": {"categoryorder": "array", "categoryarray": [str(v) for v in x_order]},
-            "yaxis": {"title": {"text": chart.y_label}, "rangemode": "tozero"},
+            "yaxis": {
+                "title": {"text": chart.y_label},
+                **({"type": "log"} if chart.log_y else {"rangemode": "tozero"}),
+            },
             "margin": {"l": 60, "r": 10, "t": 30, "b": 80},
             "height": 360,
             "legend": {"orientation": "h", "y": -0.25},
@@ -142,18 +155,24 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
     positions = np.arange(len(x_order))
     for ax, (facet, frame) in zip(axes[0], panels, strict=True):
         width = 0.8 if chart.kind == "stacked" else 0.8 / len(groups)
-        bottom = np.zeros(len(x_order))
+        above, below = np.zeros(len(x_order)), np.zeros(len(x_order))
         for index, (name, rows) in enumerate(_groups(chart, frame)):
             heights = np.zeros(len(x_order))
             for x, y in zip(rows[chart.x], rows[chart.y], strict=True):
                 heights[x_order.index(x)] += y
             color = PALETTE[[g for g, _ in groups].index(name) % len(PALETTE)]
             if chart.kind == "stacked":
+                bottom = np.where(heights >= 0, above, below)
                 ax.bar(positions, heights, width, bottom=bottom, label=name, color=color)
-                bottom += heights
+                above += np.maximum(heights, 0)
+                below += np.minimum(heights, 0)
             else:
                 offset = (index - (len(groups) - 1) / 2) * width
                 ax.bar(positions + offset, heights, width, label=name, color=color)
+        if chart.log_y:
+            ax.set_yscale("log")
+        if chart.kind == "stacked" and below.any():
+            ax.axhline(0, color="#333", linewidth=0.8)
         if chart.reference is not None:
             ax.axhline(chart.reference, color="#555", linestyle="--", linewidth=0.8)
         ax.set_xticks(positions, [str(x) for x in x_order], rotation=30, ha="right", fontsize=8)
@@ -163,13 +182,20 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
         ax.grid(axis="y", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     if chart.color is not None:
-        figure.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), fontsize=8, frameon=False)
+        figure.legend(
+            handles, labels, loc="upper center", ncol=min(len(labels), 6), fontsize=8, frameon=False
+        )
     figure.suptitle(chart.title, fontsize=11, y=1.06 if chart.color else 1.0)
     figure.tight_layout()
     paths = []
     for suffix in (".png", ".svg"):
         path = out_dir / f"{chart.name}{suffix}"
-        figure.savefig(path, dpi=150, bbox_inches="tight", metadata={"Date": None} if suffix == ".svg" else None)
+        figure.savefig(
+            path,
+            dpi=150,
+            bbox_inches="tight",
+            metadata={"Date": None} if suffix == ".svg" else None,
+        )
         paths.append(path)
     plt.close(figure)
     return paths

@@ -11,14 +11,16 @@ import pandas as pd
 from sparsim.spec.architecture import Architecture, StorageLevel
 from sparsim.spec.model import Spec
 
-KIB = 1024 * 8  # bits
-
 
 def _capacity(level: StorageLevel) -> str:
     if level.data_capacity is None:
         return "unbounded"
-    kib = level.data_capacity * level.word_bits / KIB
-    return f"{level.data_capacity:,} words ({kib:,.3g} KiB)"
+    size = level.data_capacity * level.word_bits / 8
+    return (
+        f"{level.data_capacity:,} words ({size / 1024:,.3g} KiB)"
+        if size >= 1024
+        else (f"{level.data_capacity:,} words ({size:g} B)")
+    )
 
 
 def _bandwidth(value: float | None) -> str:

@@ -69,6 +69,7 @@ class Chart:
     caption: str = ""
     hover: tuple[str, ...] = ()
     reference: float | None = None  # a horizontal line (e.g. 1.0 on a ratio axis)
+    log_y: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in CHART_KINDS:
@@ -79,6 +80,8 @@ class Chart:
             raise SparsimError(f"no column {missing[0]!r} in its table", f"chart {self.name}")
         if self.frame.empty:
             raise SparsimError("has no rows to plot", f"chart {self.name}")
+        if self.log_y and not (self.frame[self.y] > 0).all():
+            raise SparsimError("a log axis needs positive values", f"chart {self.name}")
 
 
 @dataclass(frozen=True)

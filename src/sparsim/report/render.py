@@ -32,7 +32,7 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{color:#fff;border-radius:3px;padding:.05em .45em;font-weight:600;white-space:nowrap}
 .counts span{margin-right:1em}.meta{color:#555;font-size:.9em}
 .figure{margin:1em 0 1.6em}.panels{display:flex;flex-wrap:wrap;gap:.5em}
-.panel{flex:1 1 360px;min-width:320px}.caption{color:#444;font-size:.9em}
+.panel{flex:1 1 520px;min-width:420px}.caption{color:#444;font-size:.9em}
 code{background:#f5f5f5;padding:0 .2em}
 """
 
@@ -74,11 +74,7 @@ def _html_table(frame: pd.DataFrame, verdict_column: str | None = None) -> str:
         cells = []
         for column, value in zip(frame.columns, values, strict=True):
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            text = (
-                _verdict_badge(value)
-                if column == verdict_column
-                else html.escape(_cell(value))
-            )
+            text = _verdict_badge(value) if column == verdict_column else html.escape(_cell(value))
             cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -200,9 +196,7 @@ def render_html(report: Report) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title><style>{STYLE}</style>"
-        f"<script>{plotly_js()}</script></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
+        f"<script>{plotly_js()}</script></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 
 
@@ -214,7 +208,10 @@ def write_report(report: Report, out_dir: Path) -> list[Path]:
     paths = []
     for chart in report.charts:
         paths += draw_static(chart, figures)
-    for name, text in (("report.md", render_markdown(report)), ("report.html", render_html(report))):
+    for name, text in (
+        ("report.md", render_markdown(report)),
+        ("report.html", render_html(report)),
+    ):
         path = out_dir / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)

@@ -4,7 +4,8 @@ sparsim's: the rule is the same in every study, so a verdict means the same ever
 * **agree**: sparsim's change is within ``tolerance`` (absolute, in fractions: 0.10 is
   ten percentage points) of the published one;
 * **partly**: further off, but in the same direction (both lower, or both higher);
-* **disagree**: the opposite direction, or no change where one was published;
+* **disagree**: the opposite direction, or no change where one was published (or a
+  change where none was);
 * **not testable**: sparsim has no number for it.
 """
 
@@ -26,7 +27,8 @@ def change_verdict(paper: float, ours: float | None, tolerance: float = AGREE_WI
         return "not testable"
     if abs(ours - paper) <= tolerance:
         return "agree"
-    if abs(ours) >= NO_CHANGE and math.copysign(1.0, ours) == math.copysign(1.0, paper):
+    moved = abs(ours) >= NO_CHANGE and abs(paper) >= NO_CHANGE
+    if moved and (ours > 0) == (paper > 0):
         return "partly"
     return "disagree"
 

@@ -114,7 +114,9 @@ def _layer_rows(model: str, variant: str, run: Run) -> Iterator[dict]:
         if run.hardware is None:
             design = DESIGN_KEYS[run.design]
             weight_density = sparse_weights[row.name].density if sparse_weights else 1.0
-            result = _evaluate(design, _gemm(row.workload), weight_density, activations(model)[row.name].density)
+            result = _evaluate(
+                design, _gemm(row.workload), weight_density, activations(model)[row.name].density
+            )
             energy, cycles, performed = result.energy_uJ, result.cycles, result.computes.actual
         else:
             # A layer left dense runs as the plain GEMM, whichever operand the run targets.
@@ -222,6 +224,8 @@ def run_tasd_hardware(progress: bool = True) -> TasdHardwareTables:
         layers=layers,
         totals=_totals(layers),
         breakdown=breakdown,
-        configs=pd.DataFrame(config_rows, columns=["model", "variant", "design", "layer", "operand", "series"]),
+        configs=pd.DataFrame(
+            config_rows, columns=["model", "variant", "design", "layer", "operand", "series"]
+        ),
         activations=measured,
     )

@@ -115,61 +115,63 @@ def _row(totals: pd.DataFrame, design: str, model: str, variant: str) -> pd.Seri
     return rows.iloc[0]
 
 
-def _why(claim: Claim, tables: TasdHardwareTables, verdict: str) -> str:
-    """The numbers behind sparsim's figure, and the cause where it differs."""
+def _sparsim_text(claim: Claim, totals: pd.DataFrame, change: float) -> str:
+    """sparsim's EDP change, with the energy and cycle changes behind it."""
+    if claim.model is None:
+        return change_text(change)
+    row = _row(totals, claim.design, claim.model, claim.variant)
+    return (
+        f"{change_text(change)} (energy {change_text(row['energy_vs_tc'] - 1)}, "
+        f"cycles {change_text(row['cycles_vs_tc'] - 1)})"
+    )
+
+
+def _why(claim: Claim, tables: TasdHardwareTables) -> str:
+    """What sets sparsim's number, in a sentence or two."""
     totals = tables.totals
     if claim.model is None:
         per = totals[totals["design"] == claim.design]
-        parts = [
-            f"{variant_title(r.model, r.variant)} {change_text(r.edp_vs_tc - 1)}"
-            for r in per.itertuples()
-        ]
-        return "sparsim per model: " + "; ".join(parts) + "."
-    row = _row(totals, claim.design, claim.model, claim.variant)
-    performed = row["performed"] / row["algorithmic"]
-    text = (
-        f"energy {change_text(row['energy_vs_tc'] - 1)}, cycles "
-        f"{change_text(row['cycles_vs_tc'] - 1)}; performs {performed:.0%} of the dense MACs "
-        f"({int(row['layers_tasd'])} layers under TASD)."
-    )
-    if verdict == "agree":
-        return text
-    return text + " " + _cause(claim, tables, row)
-
-
-def _cause(claim: Claim, tables: TasdHardwareTables, row: pd.Series) -> str:
-    if claim.design == DSTC:
         return (
-            "DSTC's EDP here follows from its energy per MAC and its bitmask traffic on the "
-            "fig15 hardware of the Sparseloop artifact; the TASD paper's DSTC "
-            "(its own area and energy model) is not the same hardware."
-            if claim.variant == "sparse"
-            else "With dense weights DSTC skips only the zero activations "
-            f"({'GELU: none' if claim.model == 'bert-base' else 'ReLU'}); its outer-product "
-            "dataflow and bitmasks cost what the fig15 tables say, which differs from the "
-            "TASD paper's DSTC model."
+            "Per model: "
+            + "; ".join(
+                f"{variant_title(r.model, r.variant)} {change_text(r.edp_vs_tc - 1)}"
+                for r in per.itertuples()
+            )
+            + "."
         )
-    if claim.variant == "dense" and claim.model == "bert-base":
+    row = _row(totals, claim.design, claim.model, claim.variant)
+    performed = f"performs {row['performed'] / row['algorithmic']:.0%} of the dense MACs"
+    if claim.design == DSTC:
+        skipped = (
+            "dense weights, zero activations only"
+            if claim.variant == "dense"
+            else (f"{WEIGHT_SPARSITY:.0%}-sparse weights and zero activations")
+        )
         return (
-            "TASD-A targets the FFN2 layers only (a third of BERT's MACs), and their GELU "
-            "inputs hold 99% of the magnitude in 83-92% of entries (MiniLM): at the alpha "
-            f"TASDER chose on MiniLM ({ALPHA['bert-base']:g}) the rule allows 6:8 at best, "
-            "and nothing on M=4 designs below 3:4."
+            f"Skips {skipped}: {performed}, but its outer-product dataflow and bitmask "
+            "traffic cost what the fig15 (Sparseloop artifact) tables say, not the TASD "
+            "paper's DSTC model."
+        )
+    plain = _row(totals, VEGETA_PLAIN, claim.model, claim.variant)
+    series = _typical_series(tables, claim)
+    base = (
+        f"Mostly {series} on {int(row['layers_tasd'])} layers: {performed}; the TTC hardware "
+        f"alone (all dense) is {change_text(plain['energy_vs_tc'] - 1)} in energy than the TC."
+    )
+    if claim.variant == "dense" and claim.model == "bert-base":
+        return base + (
+            " Only FFN2 (a third of the MACs) is a TASD-A target, and its GELU inputs "
+            "(MiniLM) hold 99% of their magnitude in 83-92% of entries."
         )
     if claim.variant == "dense":
-        measured = tables.activations[tables.activations["model"] == "resnet50"]
-        return (
-            "The ReLU densities measured on open_nsfw's ResNet-50-thin (median "
-            f"{measured['density'].median():.2f}) "
-            "let the rule pick 4:8+1:8-like series on most layers; the paper's ImageNet "
-            "ResNet-50 may be sparser, and a structured pass costs more energy per MAC "
-            "than the dense TC's in the fig15 tables."
+        measured = tables.activations[tables.activations["model"] == claim.model]
+        return base + (
+            f" ReLU input density (open_nsfw ResNet-50-thin): median "
+            f"{measured['density'].median():.2f}."
         )
-    return (
-        "The stand-in weights are 95% pruned with zeros spread evenly, so keeping 99% of "
-        f"the magnitude needs {_typical_series(tables, claim)} on most layers; SparseZoo's "
-        "pruned models (the paper's) cluster their nonzeros differently, and the dense "
-        "activations still stream in full."
+    return base + (
+        " Stand-in weights have evenly spread zeros, unlike SparseZoo's pruned model; the "
+        "dense activations stream in full."
     )
 
 
@@ -192,9 +194,9 @@ def conclusions(tables: TasdHardwareTables) -> list[Conclusion]:
             Conclusion(
                 claim=_claim_text(claim),
                 paper=change_text(claim.paper),
-                sparsim=change_text(ours),
+                sparsim=_sparsim_text(claim, tables.totals, ours),
                 verdict=verdict,
-                why=_why(claim, tables, verdict),
+                why=_why(claim, tables),
                 section=SECTION_EDP,
             )
         )
@@ -261,7 +263,9 @@ def _work_table(totals: pd.DataFrame) -> pd.DataFrame:
     work = work_decomposition(totals)
     return pd.DataFrame(
         {
-            "model variant": [variant_title(m, v) for m, v in zip(work["model"], work["variant"], strict=True)],
+            "model variant": [
+                variant_title(m, v) for m, v in zip(work["model"], work["variant"], strict=True)
+            ],
             "design": work["design"],
             "performed MACs/cycle": work["performed_per_cycle"].round(1),
             "performed MACs/nJ": work["performed_per_nJ"].round(1),
@@ -278,7 +282,10 @@ def _modelled() -> tuple[Table, ...]:
     gemm = Gemm(name="M128-K1152-N784", M=128, K=1152, N=784)
     specs = {
         TC: (build("tc", gemm), get_design("tc").dataflow),
-        DSTC: (build("dstc", gemm, {"A": 1 - WEIGHT_SPARSITY, "B": 0.5}), get_design("dstc").dataflow),
+        DSTC: (
+            build("dstc", gemm, {"A": 1 - WEIGHT_SPARSITY, "B": 0.5}),
+            get_design("dstc").dataflow,
+        ),
     }
     for hardware in TTCS:
         design = ttc_design_name(hardware)
@@ -350,7 +357,17 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
             ),
             (Table("Totals", _totals_table(main)),),
             (
-                Chart("edp", "EDP relative to the TC", main, x="model variant", y="edp_vs_tc", y_label="EDP / TC EDP", color="design", hover=hover, reference=1.0),
+                Chart(
+                    "edp",
+                    "EDP relative to the TC",
+                    main,
+                    x="model variant",
+                    y="edp_vs_tc",
+                    y_label="EDP / TC EDP",
+                    color="design",
+                    hover=hover,
+                    reference=1.0,
+                ),
             ),
         ),
         Section(
@@ -358,8 +375,28 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
             ("Cycles and energy relative to the TC: a design can win EDP by either.",),
             (),
             (
-                Chart("cycles", "Cycles relative to the TC", main, x="model variant", y="cycles_vs_tc", y_label="cycles / TC cycles", color="design", hover=hover, reference=1.0),
-                Chart("energy", "Energy relative to the TC", main, x="model variant", y="energy_vs_tc", y_label="energy / TC energy", color="design", hover=hover, reference=1.0),
+                Chart(
+                    "cycles",
+                    "Cycles relative to the TC",
+                    main,
+                    x="model variant",
+                    y="cycles_vs_tc",
+                    y_label="cycles / TC cycles",
+                    color="design",
+                    hover=hover,
+                    reference=1.0,
+                ),
+                Chart(
+                    "energy",
+                    "Energy relative to the TC",
+                    main,
+                    x="model variant",
+                    y="energy_vs_tc",
+                    y_label="energy / TC energy",
+                    color="design",
+                    hover=hover,
+                    reference=1.0,
+                ),
             ),
         ),
         Section(
@@ -371,7 +408,17 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
             ),
             (Table("Ablation", _totals_table(ablation)),),
             (
-                Chart("ablation", "Ablation: EDP relative to the TC", ablation, x="model variant", y="edp_vs_tc", y_label="EDP / TC EDP", color="design", hover=hover, reference=1.0),
+                Chart(
+                    "ablation",
+                    "Ablation: EDP relative to the TC",
+                    ablation,
+                    x="model variant",
+                    y="edp_vs_tc",
+                    y_label="EDP / TC EDP",
+                    color="design",
+                    hover=hover,
+                    reference=1.0,
+                ),
             ),
         ),
         Section(
@@ -382,9 +429,20 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
                 "moves the dense operand and outputs above the accumulators once; that "
                 "saving is the negative segment.",
             ),
-            (Table("Energy per level (uJ)", breakdown.pivot_table(index=["model", "design"], columns="level", values="energy_uJ", sort=False).reset_index().round(1)),),
+            (Table("Energy per level (uJ)", _breakdown_table(breakdown)),),
             (
-                Chart("breakdown", "Energy per level", breakdown, x="design", y="energy_uJ", y_label="energy (uJ)", color="level", facet="model", kind="stacked", hover=("energy_uJ",)),
+                Chart(
+                    "breakdown",
+                    "Energy per level",
+                    breakdown,
+                    x="design",
+                    y="energy_uJ",
+                    y_label="energy (uJ)",
+                    color="level",
+                    facet="model",
+                    kind="stacked",
+                    hover=("energy_uJ",),
+                ),
             ),
         ),
         Section(
@@ -398,7 +456,19 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
             ),
             (Table("Decomposition", _work_table(main)),),
             (
-                Chart("work", "Work factors relative to the TC", decomposition(main), x="design", y="vs TC", y_label="x TC", color="factor", facet="model variant", hover=("value",), reference=1.0),
+                Chart(
+                    "work",
+                    "Work factors relative to the TC",
+                    decomposition(main),
+                    x="design",
+                    y="vs TC",
+                    y_label="x TC",
+                    color="factor",
+                    facet="model variant",
+                    hover=("value",),
+                    reference=1.0,
+                    log_y=True,
+                ),
             ),
         ),
         Section(
@@ -425,6 +495,14 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
         rerun=Rerun(COMMAND, sparsim.__version__, date),
         files=files,
     )
+
+
+def _breakdown_table(breakdown: pd.DataFrame) -> pd.DataFrame:
+    table = breakdown.pivot_table(
+        index=["model", "design"], columns="level", values="energy_uJ", sort=False
+    )
+    table["net total"] = table.sum(axis=1)
+    return table.reset_index().round(1)
 
 
 def _totals_table(totals: pd.DataFrame) -> pd.DataFrame:
@@ -462,7 +540,9 @@ def _config_table(tables: TasdHardwareTables) -> pd.DataFrame:
 TABLE_NAMES = ("totals", "layers", "breakdown", "configs", "activations", "claims")
 
 
-def write_tasd_hardware(tables: TasdHardwareTables, out_dir: Path) -> tuple[list[Path], list[Conclusion]]:
+def write_tasd_hardware(
+    tables: TasdHardwareTables, out_dir: Path
+) -> tuple[list[Path], list[Conclusion]]:
     """Tidy tables (CSV and Parquet), figures and report.md/.html into ``out_dir``."""
     frames = {
         "totals": work_decomposition(tables.totals),
@@ -482,4 +562,3 @@ def write_tasd_hardware(tables: TasdHardwareTables, out_dir: Path) -> tuple[list
     built = report(tables, files, date)
     paths += write_report(built, out_dir)
     return paths, list(built.conclusions)
-

@@ -81,9 +81,7 @@ class Activation:
 
 def activations(model: str) -> dict[str, Activation]:
     """Per layer of ``model``; layers without a measurement take dense inputs."""
-    measured = {
-        row["layer"]: row for row in activation_data()["layers"] if row["model"] == model
-    }
+    measured = {row["layer"]: row for row in activation_data()["layers"] if row["model"] == model}
     out = {}
     for index, row in enumerate(layer_table(model)):
         found = measured.get(row.name)
@@ -134,7 +132,9 @@ def activation_series(model: str, hardware: str, max_terms: int = 2) -> dict[str
         sparsity = activations(model)[row.name].rule_sparsity
         if sparsity is None:
             continue
-        series = most_aggressive(options, lambda s: 1 - s.density <= sparsity + alpha + EPSILON)
+        series = most_aggressive(
+            options, lambda s, bound=sparsity + alpha: 1 - s.density <= bound + EPSILON
+        )
         if series is not None and series_macs(row.workload, series) < row.macs:
             chosen[row.name] = series
     return chosen
@@ -203,7 +203,9 @@ def weight_series(model: str, hardware: str, max_terms: int = 2) -> dict[str, Se
     chosen = {}
     for row in layer_table(model):
         layer = layers[row.name]
-        series = most_aggressive(options, lambda s: _kept(layer, s) >= KEPT_MAGNITUDE - EPSILON)
+        series = most_aggressive(
+            options, lambda s, layer=layer: _kept(layer, s) >= KEPT_MAGNITUDE - EPSILON
+        )
         if series is not None and series_macs(row.workload, series) < row.macs:
             chosen[row.name] = series
     return chosen
