@@ -109,7 +109,7 @@ def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
         from sparsim.study.tasd_hardware import run_tasd_hardware
         from sparsim.study.tasd_hardware_report import write_tasd_hardware
 
-        tables = run_tasd_hardware(progress=not args.no_progress)
+        tables = run_tasd_hardware(progress=not args.no_progress, jobs=args.jobs)
         paths, conclusions = write_tasd_hardware(tables, scratch)
     counts = {}
     for conclusion in conclusions:

@@ -12,9 +12,12 @@ TTC-VEGETA-M8 against the TC. A model's energy and cycles are the sums over its 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from multiprocessing import get_context
 
 import pandas as pd
 from tqdm import tqdm
@@ -22,9 +25,11 @@ from tqdm import tqdm
 from sparsim.cost.result import Result
 from sparsim.designs import build
 from sparsim.designs.ttc import SeriesResult, evaluate_series, structured_gemm
+from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.workload import Conv, Gemm
 from sparsim.study.tasd_workloads import (
+    MODEL_TITLES,
     MODELS,
     VARIANTS,
     activation_series,
@@ -187,12 +192,20 @@ def _breakdown(model: str) -> list[dict]:
     return rows
 
 
-def run_tasd_hardware(progress: bool = True) -> TasdHardwareTables:
-    """Every table of the study."""
-    plans = [(m, v, r) for m in MODELS for v in VARIANTS for r in runs(m, v)]
+def _model_tables(model: str, progress: bool, position: int) -> tuple[list, list, list]:
+    """Layer, configuration and breakdown rows of one model (both variants)."""
+    plans = [(v, r) for v in VARIANTS for r in runs(model, v)]
     rows: list[dict] = []
     config_rows: list[dict] = []
-    for model, variant, run in tqdm(plans, desc="tasd-hardware", unit="run", disable=not progress):
+    bar = tqdm(
+        plans,
+        desc=MODEL_TITLES[model],
+        unit="run",
+        disable=not progress,
+        position=position,
+        leave=False,
+    )
+    for variant, run in bar:
         rows += _layer_rows(model, variant, run)
         config_rows += [
             {
@@ -205,8 +218,24 @@ def run_tasd_hardware(progress: bool = True) -> TasdHardwareTables:
             }
             for layer, series in run.series.items()
         ]
+    return rows, config_rows, _breakdown(model)
+
+
+def run_tasd_hardware(progress: bool = True, jobs: int = 2) -> TasdHardwareTables:
+    """Every table of the study; the models run in ``jobs`` worker processes (1: here)."""
+    if jobs < 1:
+        raise SparsimError(f"must be >= 1, got {jobs}", "jobs")
+    arguments = [(model, progress, index) for index, model in enumerate(MODELS)]
+    workers = min(jobs, len(MODELS), os.cpu_count() or 1)
+    if workers == 1:
+        parts = [_model_tables(*a) for a in arguments]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            parts = list(pool.map(_model_tables, *zip(*arguments, strict=True)))
+    rows = [row for part in parts for row in part[0]]
+    config_rows = [row for part in parts for row in part[1]]
     layers = pd.DataFrame(rows)
-    breakdown = pd.DataFrame([r for model in MODELS for r in _breakdown(model)])
+    breakdown = pd.DataFrame([row for part in parts for row in part[2]])
     measured = pd.DataFrame(
         [
             {
