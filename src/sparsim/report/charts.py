@@ -32,6 +32,7 @@ PALETTE = (
     "#F0E442",
     "#000000",
 )
+LOG_TICKS = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
 PANEL_WIDTH_IN = 4.2
 PANEL_HEIGHT_IN = 3.4
 
@@ -66,6 +67,11 @@ def _groups(chart: Chart, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]
     if chart.color is None:
         return [(chart.y_label, frame)]
     return [(str(v), frame[frame[chart.color] == v]) for v in _categories(chart.frame[chart.color])]
+
+
+def _crowded(categories: list) -> bool:
+    """Whether the x labels need tilting to fit a panel."""
+    return sum(len(str(c)) + 2 for c in categories) > 48
 
 
 def _hover_text(value) -> str:
@@ -110,12 +116,21 @@ def plotly_panels(chart: Chart) -> list[dict]:
             },
             # relative: negative segments (a saving) stack below zero
             "barmode": "relative" if chart.kind == "stacked" else "group",
-            "xaxis": {"categoryorder": "array", "categoryarray": [str(v) for v in x_order]},
+            "xaxis": {
+                "categoryorder": "array",
+                "categoryarray": [str(v) for v in x_order],
+                "tickangle": -30 if _crowded(x_order) else 0,
+                "automargin": True,
+            },
             "yaxis": {
                 "title": {"text": chart.y_label},
-                **({"type": "log"} if chart.log_y else {"rangemode": "tozero"}),
+                **(
+                    {"type": "log", "tickvals": LOG_TICKS}
+                    if chart.log_y
+                    else {"rangemode": "tozero"}
+                ),
             },
-            "margin": {"l": 60, "r": 10, "t": 30, "b": 80},
+            "margin": {"l": 60, "r": 40, "t": 30, "b": 40},
             "height": 360,
             "legend": {"orientation": "h", "y": -0.25},
             "font": {"family": "system-ui, sans-serif", "size": 12},
@@ -175,7 +190,14 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
             ax.axhline(0, color="#333", linewidth=0.8)
         if chart.reference is not None:
             ax.axhline(chart.reference, color="#555", linestyle="--", linewidth=0.8)
-        ax.set_xticks(positions, [str(x) for x in x_order], rotation=30, ha="right", fontsize=8)
+        tilt = _crowded(x_order)
+        ax.set_xticks(
+            positions,
+            [str(x) for x in x_order],
+            rotation=30 if tilt else 0,
+            ha="right" if tilt else "center",
+            fontsize=8,
+        )
         ax.set_ylabel(chart.y_label)
         if facet is not None:
             ax.set_title(str(facet), fontsize=10)
