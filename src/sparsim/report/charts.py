@@ -8,6 +8,7 @@ loads ``plotly.min.js`` from the ``plotly`` package, inlined once.
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from sparsim.errors import SparsimError
 from sparsim.report.model import Chart
@@ -33,6 +35,7 @@ PALETTE = (
     "#000000",
 )
 LOG_TICKS = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
+MAX_COLUMNS = 2
 PANEL_WIDTH_IN = 4.2
 PANEL_HEIGHT_IN = 3.4
 
@@ -67,6 +70,14 @@ def _groups(chart: Chart, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]
     if chart.color is None:
         return [(chart.y_label, frame)]
     return [(str(v), frame[frame[chart.color] == v]) for v in _categories(chart.frame[chart.color])]
+
+
+def _log_label(value: float, _position=None) -> str:
+    """Log-axis tick labels at 1, 2 and 5 of each decade only."""
+    if value <= 0:
+        return ""
+    mantissa = round(value / 10 ** math.floor(math.log10(value) + 1e-9), 6)
+    return f"{value:g}" if mantissa in (1, 2, 5) else ""
 
 
 def _crowded(categories: list) -> bool:
@@ -159,16 +170,20 @@ def plotly_json(figure: dict) -> str:
 def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
     """The chart as ``out_dir/NAME.png`` and ``.svg``."""
     panels = _panels(chart)
+    columns = min(len(panels), MAX_COLUMNS)
+    rows = math.ceil(len(panels) / columns)
     figure, axes = plt.subplots(
-        1,
-        len(panels),
-        figsize=(PANEL_WIDTH_IN * len(panels) + 0.8, PANEL_HEIGHT_IN),
+        rows,
+        columns,
+        figsize=(PANEL_WIDTH_IN * columns + 0.8, PANEL_HEIGHT_IN * rows),
         squeeze=False,
     )
+    for unused in axes.flat[len(panels) :]:
+        unused.set_visible(False)
     groups = _groups(chart, chart.frame)
     x_order = _categories(chart.frame[chart.x])
     positions = np.arange(len(x_order))
-    for ax, (facet, frame) in zip(axes[0], panels, strict=True):
+    for ax, (facet, frame) in zip(axes.flat, panels, strict=False):
         width = 0.8 if chart.kind == "stacked" else 0.8 / len(groups)
         above, below = np.zeros(len(x_order)), np.zeros(len(x_order))
         for index, (name, rows) in enumerate(_groups(chart, frame)):
@@ -186,6 +201,10 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
                 ax.bar(positions + offset, heights, width, label=name, color=color)
         if chart.log_y:
             ax.set_yscale("log")
+            plain = FuncFormatter(_log_label)
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
+            ax.tick_params(axis="y", which="minor", labelsize=7)
         if chart.kind == "stacked" and below.any():
             ax.axhline(0, color="#333", linewidth=0.8)
         if chart.reference is not None:
@@ -202,13 +221,19 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
         if facet is not None:
             ax.set_title(str(facet), fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if chart.color is not None:
-        figure.legend(
-            handles, labels, loc="upper center", ncol=min(len(labels), 6), fontsize=8, frameon=False
-        )
-    figure.suptitle(chart.title, fontsize=11, y=1.06 if chart.color else 1.0)
+    figure.suptitle(chart.title, fontsize=11)
     figure.tight_layout()
+    if chart.color is not None:
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        figure.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=min(len(labels), 6),
+            fontsize=8,
+            frameon=False,
+        )
     paths = []
     for suffix in (".png", ".svg"):
         path = out_dir / f"{chart.name}{suffix}"
