@@ -36,7 +36,6 @@ from sparsim.study.tasd_workloads import (
     activations,
     kept_weight_density,
     layer_table,
-    pruned_weights,
     weight_series,
 )
 from sparsim.tasd import Series, expected_dropped_nonzeros, parse_series
@@ -103,25 +102,22 @@ def _densities(model: str, variant: str, layer: str, run: Run) -> tuple[float, f
     what its terms hold of the structured operand."""
     inputs = activations(model)[layer].density
     series = run.series.get(layer)
-    weights = kept_weight_density(model, layer, series if run.operand == "weights" else None)
-    if variant == "dense":
-        weights = 1.0
+    weights = 1.0
+    if variant == "sparse":
+        weights = kept_weight_density(model, layer, series if run.operand == "weights" else None)
     if series is not None and run.operand == "activations":
         inputs *= 1.0 - expected_dropped_nonzeros(inputs, series)
     return weights, inputs
 
 
 def _layer_rows(model: str, variant: str, run: Run) -> Iterator[dict]:
-    sparse_weights = pruned_weights(model) if variant == "sparse" else None
     for row in layer_table(model):
         series = run.series.get(row.name)
         weights, inputs = _densities(model, variant, row.name, run)
         if run.hardware is None:
-            design = DESIGN_KEYS[run.design]
-            weight_density = sparse_weights[row.name].density if sparse_weights else 1.0
-            result = _evaluate(
-                design, _gemm(row.workload), weight_density, activations(model)[row.name].density
-            )
+            # DSTC skips the zeros of both operands; the TC none (one evaluation per shape).
+            seen = (weights, inputs) if run.design == DSTC else (1.0, 1.0)
+            result = _evaluate(DESIGN_KEYS[run.design], _gemm(row.workload), *seen)
             energy, cycles, performed = result.energy_uJ, result.cycles, result.computes.actual
         else:
             # A layer left dense runs as the plain GEMM, whichever operand the run targets.
