@@ -40,6 +40,7 @@ from sparsim.study.tasd_workloads import (
     KEPT_MAGNITUDE,
     MODEL_TITLES,
     WEIGHT_SPARSITY,
+    activation_data,
 )
 from sparsim.tasd import Pattern
 
@@ -325,8 +326,8 @@ ASSUMPTIONS = (
     "(ResNet-50: open_nsfw's ReLU ResNet-50-thin, layer by layer; BERT-base FFN2: GELU "
     "pseudo-densities of all-MiniLM-L6-v2, block i of BERT from block i*6//12 of MiniLM); "
     "other BERT inputs (after LayerNorm or attention) and ResNet-50's FC input are taken "
-    "dense. The figures are committed data (src/sparsim/study/data/tasd_activations.yaml) "
-    "so the study runs without torch.",
+    "dense. The figures are committed data (src/sparsim/study/data/tasd_activations.yaml, "
+    "{provenance}) so the study runs without torch.",
     f"Sparse models: weights drawn from a normal distribution and magnitude-pruned to "
     f"{WEIGHT_SPARSITY:.0%} layer by layer (stand-in for SparseZoo's pruned ResNet-50 and "
     "BERT, not available offline); zeros fall evenly, unlike a trained pruned model.",
@@ -342,6 +343,16 @@ ASSUMPTIONS = (
     "The TTC and the structured designs use the STC energy tables (cheaper SMEM per access "
     "than the TC's), so a TTC running dense already differs from the TC.",
 )
+
+
+def _assumptions() -> tuple[str, ...]:
+    """The assumptions, with the measurements' provenance filled in."""
+    measured = activation_data()["provenance"]
+    provenance = (
+        f"measured by {measured['script']} on {measured['date']} over "
+        f"{measured['calibration_samples']} calibration samples"
+    )
+    return tuple(text.replace("{provenance}", provenance) for text in ASSUMPTIONS)
 
 
 def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Report:
@@ -498,7 +509,7 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
         published=PAPER,
         conclusions=tuple(found),
         modelled=_modelled(),
-        assumptions=ASSUMPTIONS,
+        assumptions=_assumptions(),
         sections=sections,
         rerun=Rerun(COMMAND, sparsim.__version__, date),
         files=files,
