@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from sparsim.designs import build
 from sparsim.errors import SparsimError
+from sparsim.report.charts import plotly_panels
 from sparsim.report.hardware import architectures, level_table, sparse_features
 from sparsim.report.model import Chart, Citation, Conclusion, Report, Rerun, Section, Table
 from sparsim.report.render import render_html, render_markdown, write_report
@@ -271,6 +272,17 @@ def test_html_is_self_contained(tmp_path):
     assert len(re.findall(r"plotly\.js v\d", page)) == 1  # the bundle, once
     body = page.split("</head>", 1)[1]  # the Plotly bundle's own strings aside
     assert re.findall(r"(?:src|href)=\"(https?://[^\"]*)", body) == ["https://example.org/p"]
+
+
+def test_hover_shows_every_requested_column():
+    frame = pd.DataFrame({"x": ["a", "b"], "y": [1.0, 2.5], "energy": [1234.5678, 2.0]})
+    chart = Chart("c", "t", frame, x="x", y="y", y_label="y", hover=("energy",))
+    (panel,) = plotly_panels(chart)
+    (trace,) = panel["data"]
+    assert trace["y"] == [1.0, 2.5]
+    assert trace["customdata"] == [["a", "1", "1,235"], ["b", "2.5", "2"]]
+    assert trace["hovertemplate"].startswith("x: %{customdata[0]}<br>y: %{customdata[1]}")
+    assert "energy: %{customdata[2]}" in trace["hovertemplate"]
 
 
 def test_write_report_outputs(tmp_path):

@@ -499,9 +499,9 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
         f"cores, with TASDER-chosen configurations. Of {len(found)} EDP claims: "
         f"{counts['agree']} agree (within {AGREE_WITHIN * 100:.0f} percentage points), "
         f"{counts['partly']} partly (same direction), {counts['disagree']} disagree. "
-        f"Behind every TTC row: the TTC hardware running all layers dense already spends "
-        f"{_plain_text(tables.totals, 'energy_vs_tc')} energy than the TC (STC energy tables), "
-        f"with cycles: {_plain_text(tables.totals, 'cycles_vs_tc')}."
+        "Behind every TTC row: the TTC hardware running all layers dense already has "
+        f"energy {_plain_text(tables.totals, 'energy_vs_tc')} and cycles "
+        f"{_plain_text(tables.totals, 'cycles_vs_tc')} against the TC (STC energy tables)."
     )
     return Report(
         title="TASD hardware evaluation: EDP, latency and energy of TASD tensor cores",
