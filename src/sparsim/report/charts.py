@@ -36,6 +36,7 @@ PALETTE = (
 )
 LOG_TICKS = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
 MAX_COLUMNS = 2
+PANEL_CHARACTERS = 48  # x-label characters that fit one panel untilted
 PANEL_WIDTH_IN = 4.2
 PANEL_HEIGHT_IN = 3.4
 
@@ -80,9 +81,9 @@ def _log_label(value: float, _position=None) -> str:
     return f"{value:g}" if mantissa in (1, 2, 5) else ""
 
 
-def _crowded(categories: list) -> bool:
-    """Whether the x labels need tilting to fit a panel."""
-    return sum(len(str(c)) + 2 for c in categories) > 48
+def _crowded(categories: list, panels: int = 1) -> bool:
+    """Whether the x labels need tilting to fit ``panels`` panel widths."""
+    return sum(len(str(c)) + 2 for c in categories) > panels * PANEL_CHARACTERS
 
 
 def _hover_text(value) -> str:
@@ -130,7 +131,8 @@ def plotly_panels(chart: Chart) -> list[dict]:
             "xaxis": {
                 "categoryorder": "array",
                 "categoryarray": [str(v) for v in x_order],
-                "tickangle": -30 if _crowded(x_order) else 0,
+                # a lone interactive panel spans the page: twice a facet panel's width
+                "tickangle": -30 if _crowded(x_order, 1 if chart.facet else 2) else 0,
                 "automargin": True,
             },
             "yaxis": {
