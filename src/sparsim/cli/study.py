@@ -16,7 +16,12 @@ STUDIES = {
         "structured vs unstructured, single- vs dual-sided sparsity on the fig15 int8 "
         "hardware: energy, cycles, computes, EDP, memory sizes, and the seed study's claims "
         "checked"
-    )
+    ),
+    "tasd-hardware": (
+        "the TASD paper's hardware evaluation: EDP, latency and energy of dense and sparse "
+        "ResNet-50 and BERT-base on TC, DSTC and four TASD tensor cores with TASDER's "
+        "configurations, its ablation and energy breakdown, each EDP claim checked"
+    ),
 }
 
 
@@ -34,16 +39,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "self-contained report.html) whose findings table checks the seed study's "
             "claims."
         ),
-        epilog="example: sparsim study sparsity-types --out study-out --quick",
+        epilog=(
+            "examples: sparsim study sparsity-types --out study-out --quick; "
+            "sparsim study tasd-hardware --out tasd-out"
+        ),
     )
-    parser.add_argument("study", metavar="NAME", help=f"the study to run: {', '.join(STUDIES)}")
+    parser.add_argument(
+        "study",
+        metavar="NAME",
+        help="the study to run: "
+        + "; ".join(f"'{name}': {text}" for name, text in STUDIES.items()),
+    )
     parser.add_argument(
         "--out", required=True, metavar="DIR", help="output directory (created; files replaced)"
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="only the four fig15 layers (skips the whole-ResNet-50 sweep)",
+        help="sparsity-types only: the four fig15 layers (skips the whole-ResNet-50 sweep)",
     )
     parser.add_argument(
         "--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)"
@@ -65,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise SparsimError(f"must be >= 1, got {args.jobs}", "--jobs")
     out = _check_out(args.out)
+    if args.study == "tasd-hardware":
+        return _run_tasd_hardware(args, out)
     start = time.perf_counter()
     with atomic_output_dir(out) as scratch:  # fails now, not after the run, if unwritable
         from sparsim.study import StudyConfig, run_study, write_study
@@ -79,6 +94,35 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {check.verdict:9s} {check.claim}")
     if len(tables.failures):
         print(f"note: {len(tables.failures)} points had no mapping (see failures.csv)")
+    print(
+        f"wrote {len(paths)} files to {out}/ (report: {out / 'report.html'}) "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+    return 0
+
+
+def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
+    if args.quick:
+        raise SparsimError("only the sparsity-types study has a quick mode", "--quick")
+    start = time.perf_counter()
+    with atomic_output_dir(out) as scratch:
+        from sparsim.study.tasd_hardware import run_tasd_hardware
+        from sparsim.study.tasd_hardware_report import write_tasd_hardware
+
+        tables = run_tasd_hardware(progress=not args.no_progress, jobs=args.jobs)
+        paths, conclusions = write_tasd_hardware(tables, scratch)
+    counts = {}
+    for conclusion in conclusions:
+        counts[conclusion.verdict] = counts.get(conclusion.verdict, 0) + 1
+    print(
+        f"{len(conclusions)} EDP claims of the TASD paper checked: "
+        + ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+    )
+    for conclusion in conclusions:
+        print(
+            f"  {conclusion.verdict:12s} {conclusion.claim}: paper {conclusion.paper}, "
+            f"sparsim {conclusion.sparsim}"
+        )
     print(
         f"wrote {len(paths)} files to {out}/ (report: {out / 'report.html'}) "
         f"in {time.perf_counter() - start:.1f} s"

@@ -1,0 +1,134 @@
+"""The content of a study's report, independent of its format.
+
+One :class:`Report` is rendered to Markdown and to a self-contained HTML page
+(:mod:`sparsim.report.render`), so the two cannot say different things. Its order is the
+order an architect reads in: the conclusions on one screen (each with its key number, the
+published study's number, a verdict and why), what was modelled, the assumptions, then one
+section per question with its figure. Every number comes from the study's tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sparsim.errors import SparsimError
+
+VERDICTS = ("agree", "partly", "disagree", "not testable")
+CHART_KINDS = ("bar", "stacked")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The published study a report checks."""
+
+    authors: str
+    title: str
+    venue: str
+    url: str = ""
+
+    def text(self) -> str:
+        return f"{self.authors}, \u201c{self.title}\u201d, {self.venue}"
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """One claim of the published study against sparsim's number."""
+
+    claim: str
+    paper: str  # the published number or statement
+    sparsim: str  # sparsim's number
+    verdict: str  # one of VERDICTS
+    why: str
+    section: str = ""  # title of the section that shows it
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise SparsimError(
+                f"unknown verdict {self.verdict!r}; expected one of {', '.join(VERDICTS)}",
+                "verdict",
+            )
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart of a tidy table: ``y`` per ``x`` category, one bar (or one stacked
+    segment, ``kind="stacked"``) per ``color`` value, one panel per ``facet`` value.
+    Rendered interactive (hover shows every ``hover`` column) and as PNG/SVG."""
+
+    name: str  # file stem, unique in the report
+    title: str
+    frame: pd.DataFrame
+    x: str
+    y: str
+    y_label: str
+    color: str | None = None
+    facet: str | None = None
+    kind: str = "bar"
+    caption: str = ""
+    hover: tuple[str, ...] = ()
+    reference: float | None = None  # a horizontal line (e.g. 1.0 on a ratio axis)
+    log_y: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in CHART_KINDS:
+            raise SparsimError(f"unknown chart kind {self.kind!r}", f"chart {self.name}")
+        needed = [self.x, self.y, self.color, self.facet, *self.hover]
+        missing = [c for c in needed if c is not None and c not in self.frame.columns]
+        if missing:
+            raise SparsimError(f"no column {missing[0]!r} in its table", f"chart {self.name}")
+        if self.frame.empty:
+            raise SparsimError("has no rows to plot", f"chart {self.name}")
+        if self.log_y and not (self.frame[self.y] > 0).all():
+            raise SparsimError("a log axis needs positive values", f"chart {self.name}")
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    frame: pd.DataFrame
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """What it takes to produce the report again."""
+
+    command: str
+    version: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    lead: str  # one paragraph: what was run, on what
+    published: Citation
+    conclusions: tuple[Conclusion, ...]
+    modelled: tuple[Table, ...]  # what was modelled, generated from the specs
+    assumptions: tuple[str, ...]
+    sections: tuple[Section, ...]
+    rerun: Rerun
+    files: tuple[str, ...] = field(default=())  # the tidy tables written beside the report
+
+    def __post_init__(self) -> None:
+        names = [chart.name for section in self.sections for chart in section.charts]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise SparsimError("two charts share this name", f"chart {duplicated[0]}")
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [chart for section in self.sections for chart in section.charts]
+
+    def verdict_counts(self) -> dict[str, int]:
+        return {v: sum(c.verdict == v for c in self.conclusions) for v in VERDICTS}

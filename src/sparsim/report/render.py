@@ -1,0 +1,218 @@
+"""A :class:`~sparsim.report.model.Report` as Markdown and as one self-contained HTML page
+(styles, the Plotly bundle and every chart's data inline: it opens offline), plus static
+PNG/SVG figures; written all or nothing by the caller's atomic output directory."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from sparsim.report.charts import draw_static, plotly_js, plotly_json, plotly_panels
+from sparsim.report.model import VERDICTS, Chart, Report, Table
+
+FIGURES = "figures"
+VERDICT_COLOURS = {
+    "agree": "#1b7837",
+    "partly": "#b35806",
+    "disagree": "#b2182b",
+    "not testable": "#595959",
+}
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1180px;margin:1.5em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+h3{margin-bottom:.3em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.88em}
+th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top;text-align:left}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.verdict{color:#fff;border-radius:3px;padding:.05em .45em;font-weight:600;white-space:nowrap}
+.counts span{margin-right:1em}.meta{color:#555;font-size:.9em}
+.figure{margin:1em 0 1.6em}.panels{display:flex;flex-wrap:wrap;gap:.5em}
+.panel{flex:1 1 520px;min-width:420px}.caption{color:#444;font-size:.9em}
+code{background:#f5f5f5;padding:0 .2em}
+"""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def row(cells) -> str:
+        return "| " + " | ".join(_cell(c).replace("|", "\\|") for c in cells) + " |"
+
+    lines = [row(frame.columns), "| " + " | ".join("---" for _ in frame.columns) + " |"]
+    lines += [row(values) for values in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _verdict_badge(verdict: str) -> str:
+    colour = VERDICT_COLOURS[verdict]
+    return f'<span class="verdict" style="background:{colour}">{html.escape(verdict)}</span>'
+
+
+def _html_table(frame: pd.DataFrame, verdict_column: str | None = None) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for values in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, values, strict=True):
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            text = _verdict_badge(value) if column == verdict_column else html.escape(_cell(value))
+            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def conclusions_frame(report: Report) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "claim": [c.claim for c in report.conclusions],
+            "published": [c.paper for c in report.conclusions],
+            "sparsim": [c.sparsim for c in report.conclusions],
+            "verdict": [c.verdict for c in report.conclusions],
+            "why": [c.why for c in report.conclusions],
+        }
+    )
+
+
+def _counts_text(report: Report) -> str:
+    counts = report.verdict_counts()
+    return ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
+
+
+def render_markdown(report: Report) -> str:
+    lines = [f"# {report.title}", "", report.lead, ""]
+    lines += [
+        f"Published study: {report.published.text()}"
+        + (f" ({report.published.url})" if report.published.url else "")
+        + ".",
+        "",
+        f"Rerun: `{report.rerun.command}` (sparsim {report.rerun.version}, "
+        f"run on {report.rerun.date}).",
+        "",
+        f"## Conclusions ({_counts_text(report)})",
+        "",
+        _markdown_table(conclusions_frame(report)),
+        "",
+        "## What was modelled",
+        "",
+    ]
+    for table in report.modelled:
+        lines += _markdown_block(table)
+    lines += ["## Assumptions", ""] + [f"- {a}" for a in report.assumptions] + [""]
+    for section in report.sections:
+        lines += [f"## {section.title}", ""]
+        for paragraph in section.paragraphs:
+            lines += [paragraph, ""]
+        for chart in section.charts:
+            caption = chart.caption or chart.title
+            lines += [f"![{chart.title}]({FIGURES}/{chart.name}.png)", "", f"*{caption}*", ""]
+        for table in section.tables:
+            lines += _markdown_block(table)
+    if report.files:
+        lines += ["## Files", "", ", ".join(f"`{f}`" for f in report.files), ""]
+    return "\n".join(lines)
+
+
+def _markdown_block(table: Table) -> list[str]:
+    lines = [f"### {table.title}", "", _markdown_table(table.frame), ""]
+    if table.note:
+        lines += [table.note, ""]
+    return lines
+
+
+def _html_block(table: Table, verdict_column: str | None = None) -> str:
+    note = f'<p class="caption">{html.escape(table.note)}</p>' if table.note else ""
+    return f"<h3>{html.escape(table.title)}</h3>{_html_table(table.frame, verdict_column)}{note}"
+
+
+def _html_chart(chart: Chart) -> str:
+    panels = []
+    scripts = []
+    for index, figure in enumerate(plotly_panels(chart)):
+        element = f"{chart.name}-{index}"
+        panels.append(f'<div class="panel" id="{element}"></div>')
+        scripts.append(
+            f'Plotly.newPlot("{element}",{plotly_json(figure)},'
+            '{"displaylogo":false,"responsive":true});'
+        )
+    caption = html.escape(chart.caption or "")
+    return (
+        f'<figure class="figure" id="{chart.name}" data-chart="{chart.name}">'
+        f"<h3>{html.escape(chart.title)}</h3>"
+        f'<div class="panels">{"".join(panels)}</div>'
+        f'<figcaption class="caption">{caption} Static: <code>{FIGURES}/{chart.name}.png</code>'
+        f", <code>.svg</code>.</figcaption>"
+        f"<script>{''.join(scripts)}</script></figure>"
+    )
+
+
+def render_html(report: Report) -> str:
+    title = html.escape(report.title)
+    published = html.escape(report.published.text())
+    if report.published.url:
+        url = html.escape(report.published.url)
+        published += f' (<a href="{url}">{url}</a>)'
+    body = [
+        f"<h1>{title}</h1>",
+        f"<p>{html.escape(report.lead)}</p>",
+        f'<p class="meta">Published study: {published}.<br>Rerun: '
+        f"<code>{html.escape(report.rerun.command)}</code> (sparsim "
+        f"{html.escape(report.rerun.version)}, run on {html.escape(report.rerun.date)}).</p>",
+        f'<h2 id="conclusions">Conclusions ({html.escape(_counts_text(report))})</h2>',
+        _html_table(conclusions_frame(report), verdict_column="verdict"),
+        '<h2 id="modelled">What was modelled</h2>',
+        *(_html_block(table) for table in report.modelled),
+        '<h2 id="assumptions">Assumptions</h2><ul>',
+        *(f"<li>{html.escape(a)}</li>" for a in report.assumptions),
+        "</ul>",
+    ]
+    for section in report.sections:
+        body.append(f'<h2 id="{_slug(section.title)}">{html.escape(section.title)}</h2>')
+        body += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
+        body += [_html_chart(chart) for chart in section.charts]
+        body += [_html_block(table) for table in section.tables]
+    if report.files:
+        files = ", ".join(f"<code>{html.escape(f)}</code>" for f in report.files)
+        body.append(f'<h2 id="files">Files</h2><p>{files}</p>')
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{STYLE}</style>"
+        f"<script>{plotly_js()}</script></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def write_report(report: Report, out_dir: Path) -> list[Path]:
+    """``report.md``, ``report.html`` and ``figures/NAME.png|.svg`` into ``out_dir``
+    (the caller's scratch directory of :func:`sparsim.io.atomic_output_dir`)."""
+    figures = out_dir / FIGURES
+    figures.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for chart in report.charts:
+        paths += draw_static(chart, figures)
+    for name, text in (
+        ("report.md", render_markdown(report)),
+        ("report.html", render_html(report)),
+    ):
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths

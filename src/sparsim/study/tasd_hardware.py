@@ -1,0 +1,256 @@
+"""``sparsim study tasd-hardware``: the TASD paper's hardware evaluation (its Figs. 14, 15,
+18 and 19) on sparsim's engine.
+
+Dense and sparse ResNet-50 and BERT-base (:mod:`sparsim.study.tasd_workloads`) run on the
+dense tensor core (TC), the dual-side sparse tensor core (DSTC) and the four TASD tensor
+cores (:mod:`sparsim.designs.ttc`) with the TASDER configurations of each; the ablation
+adds VEGETA-M8 without TASDER (every layer dense) and with TASDER restricted to one term
+per layer (the native patterns); the breakdown runs every layer's weights at 4:8+1:8 on
+TTC-VEGETA-M8 against the TC. A model's energy and cycles are the sums over its layers
+(they run one after another), its EDP their product.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from multiprocessing import get_context
+
+import pandas as pd
+from tqdm import tqdm
+
+from sparsim.cost.result import Result
+from sparsim.designs import build
+from sparsim.designs.ttc import SeriesResult, evaluate_series, structured_gemm
+from sparsim.errors import SparsimError
+from sparsim.evaluate import evaluate
+from sparsim.spec.workload import Conv, Gemm
+from sparsim.study.tasd_workloads import (
+    MODEL_TITLES,
+    MODELS,
+    VARIANTS,
+    activation_series,
+    activations,
+    kept_weight_density,
+    layer_table,
+    weight_series,
+)
+from sparsim.tasd import Series, expected_dropped_nonzeros, parse_series
+
+TTCS = ("TTC-STC-M4", "TTC-STC-M8", "TTC-VEGETA-M4", "TTC-VEGETA-M8")
+TC, DSTC = "TC", "DSTC"
+VEGETA_PLAIN = "VEGETA-M8 without TASDER"
+VEGETA_ONE_TERM = "VEGETA-M8 with TASDER"
+VEGETA_TTC = "TTC-VEGETA-M8"  # the main run: TASDER with two-term series
+MAIN_DESIGNS = (TC, DSTC, *TTCS)
+ABLATION = (DSTC, VEGETA_PLAIN, VEGETA_ONE_TERM, VEGETA_TTC)
+BREAKDOWN_SERIES = "4:8+1:8"
+BREAKDOWN_HARDWARE = "TTC-VEGETA-M8"
+COMPUTE = "MAC"
+FUSION_SAVING = "saved by fusion"
+DESIGN_KEYS = {TC: "tc", DSTC: "dstc"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One design on one model variant: what each layer runs."""
+
+    design: str  # the row label
+    hardware: str | None  # the TTC's hardware, or None for TC / DSTC
+    series: dict[str, Series]  # layer -> series (others dense)
+    operand: str  # weights or activations (the structured operand of the series)
+
+
+@dataclass(frozen=True)
+class TasdHardwareTables:
+    layers: pd.DataFrame  # one row per (model, variant, design, layer)
+    totals: pd.DataFrame  # one row per (model, variant, design)
+    breakdown: pd.DataFrame  # per (model, design, level): energy
+    configs: pd.DataFrame  # the TASDER choices: (model, variant, design, layer, series)
+    activations: pd.DataFrame  # the measured densities used
+
+
+def _gemm(workload: Gemm | Conv) -> Gemm:
+    return structured_gemm(workload, None, "weights")
+
+
+@lru_cache(maxsize=4096)
+def _evaluate(design: str, gemm: Gemm, weights: float, inputs: float) -> Result:
+    """TC or DSTC on a GEMM at uniform densities; cached (shapes repeat)."""
+    densities = {"A": weights, "B": inputs} if design == "dstc" else None
+    return evaluate(build(design, gemm, densities))
+
+
+def runs(model: str, variant: str) -> list[Run]:
+    """The designs of Figs. 14/15 and the ablation of Fig. 18 on one model variant."""
+    choose = activation_series if variant == "dense" else weight_series
+    operand = "activations" if variant == "dense" else "weights"
+    out = [Run(TC, None, {}, "weights"), Run(DSTC, None, {}, "weights")]
+    out += [Run(h, h, choose(model, h), operand) for h in TTCS]
+    out += [
+        Run(VEGETA_PLAIN, BREAKDOWN_HARDWARE, {}, operand),
+        Run(VEGETA_ONE_TERM, BREAKDOWN_HARDWARE, choose(model, BREAKDOWN_HARDWARE, 1), operand),
+    ]
+    return out
+
+
+def _densities(model: str, variant: str, layer: str, run: Run) -> tuple[float, float]:
+    """(weights, inputs) nonzero shares as the run's design sees them: a TASD series keeps
+    what its terms hold of the structured operand."""
+    inputs = activations(model)[layer].density
+    series = run.series.get(layer)
+    weights = 1.0
+    if variant == "sparse":
+        weights = kept_weight_density(model, layer, series if run.operand == "weights" else None)
+    if series is not None and run.operand == "activations":
+        inputs *= 1.0 - expected_dropped_nonzeros(inputs, series)
+    return weights, inputs
+
+
+def _layer_rows(model: str, variant: str, run: Run) -> Iterator[dict]:
+    for row in layer_table(model):
+        series = run.series.get(row.name)
+        weights, inputs = _densities(model, variant, row.name, run)
+        if run.hardware is None:
+            # DSTC skips the zeros of both operands; the TC none (one evaluation per shape).
+            seen = (weights, inputs) if run.design == DSTC else (1.0, 1.0)
+            result = _evaluate(DESIGN_KEYS[run.design], _gemm(row.workload), *seen)
+            energy, cycles, performed = result.energy_uJ, result.cycles, result.computes.actual
+        else:
+            # A layer left dense runs as the plain GEMM, whichever operand the run targets.
+            operand = run.operand if series is not None else "weights"
+            on_ttc: SeriesResult = evaluate_series(
+                run.hardware, row.workload, series or "dense", operand=operand
+            )
+            energy, cycles, performed = on_ttc.energy_uJ, on_ttc.cycles, on_ttc.computes.actual
+        yield {
+            "model": model,
+            "variant": variant,
+            "design": run.design,
+            "layer": row.name,
+            "operand": run.operand if series is not None else "none",
+            "series": str(series) if series is not None else "dense",
+            "algorithmic": row.macs,
+            "effectual": row.macs * weights * inputs,
+            "performed": performed,
+            "energy_uJ": energy,
+            "cycles": cycles,
+        }
+
+
+def _totals(layers: pd.DataFrame) -> pd.DataFrame:
+    keys = ["model", "variant", "design"]
+    sums = ["algorithmic", "effectual", "performed", "energy_uJ", "cycles"]
+    totals = layers.groupby(keys, sort=False)[sums].sum().reset_index()
+    totals["edp_J_cycles"] = totals["energy_uJ"] * 1e-6 * totals["cycles"]
+    tc = totals[totals["design"] == TC].set_index(["model", "variant"])
+    for metric, name in (("edp_J_cycles", "edp"), ("energy_uJ", "energy"), ("cycles", "cycles")):
+        base = totals.set_index(["model", "variant"]).index.map(tc[metric])
+        totals[f"{name}_vs_tc"] = totals[metric].to_numpy() / base.to_numpy(dtype=float)
+    totals["layers_tasd"] = (
+        layers.assign(tasd=layers["series"] != "dense")
+        .groupby(keys, sort=False)["tasd"]
+        .sum()
+        .to_numpy()
+    )
+    return totals
+
+
+def _level_energy(result: Result) -> dict[str, float]:
+    energies = {level.name: level.energy_pJ * 1e-6 for level in result.levels}
+    energies[COMPUTE] = result.compute.energy_pJ * 1e-6
+    return energies
+
+
+def _breakdown(model: str) -> list[dict]:
+    """Fig. 19: per-level energy of the TC and of TTC-VEGETA-M8 with every layer's weights
+    at 4:8+1:8 (dense model); the fused schedule's saving on the shared levels is its own
+    (negative) row, as the engine reports it for the series as a whole."""
+    series = parse_series(BREAKDOWN_SERIES)
+    tc: dict[str, float] = {}
+    ttc: dict[str, float] = {}
+    saved = 0.0
+    for row in layer_table(model):
+        for level, value in _level_energy(_evaluate("tc", _gemm(row.workload), 1.0, 1.0)).items():
+            tc[level] = tc.get(level, 0.0) + value
+        on_ttc = evaluate_series(BREAKDOWN_HARDWARE, row.workload, series)
+        for term in on_ttc.terms:
+            for level, value in _level_energy(term.result).items():
+                ttc[level] = ttc.get(level, 0.0) + value
+        saved += on_ttc.shared_energy_saved_pJ * 1e-6
+    ttc[FUSION_SAVING] = -saved
+    rows = [{"model": model, "design": TC, "level": k, "energy_uJ": v} for k, v in tc.items()]
+    label = f"{BREAKDOWN_HARDWARE} ({BREAKDOWN_SERIES})"
+    rows += [{"model": model, "design": label, "level": k, "energy_uJ": v} for k, v in ttc.items()]
+    return rows
+
+
+def _model_tables(model: str, progress: bool, position: int) -> tuple[list, list, list]:
+    """Layer, configuration and breakdown rows of one model (both variants)."""
+    plans = [(v, r) for v in VARIANTS for r in runs(model, v)]
+    rows: list[dict] = []
+    config_rows: list[dict] = []
+    bar = tqdm(
+        plans,
+        desc=MODEL_TITLES[model],
+        unit="run",
+        disable=not progress,
+        position=position,
+        leave=False,
+    )
+    for variant, run in bar:
+        rows += _layer_rows(model, variant, run)
+        config_rows += [
+            {
+                "model": model,
+                "variant": variant,
+                "design": run.design,
+                "layer": layer,
+                "operand": run.operand,
+                "series": str(series),
+            }
+            for layer, series in run.series.items()
+        ]
+    return rows, config_rows, _breakdown(model)
+
+
+def run_tasd_hardware(progress: bool = True, jobs: int = 2) -> TasdHardwareTables:
+    """Every table of the study; the models run in ``jobs`` worker processes (1: here)."""
+    if jobs < 1:
+        raise SparsimError(f"must be >= 1, got {jobs}", "jobs")
+    arguments = [(model, progress, index) for index, model in enumerate(MODELS)]
+    workers = min(jobs, len(MODELS), os.cpu_count() or 1)
+    if workers == 1:
+        parts = [_model_tables(*a) for a in arguments]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            parts = list(pool.map(_model_tables, *zip(*arguments, strict=True)))
+    rows = [row for part in parts for row in part[0]]
+    config_rows = [row for part in parts for row in part[1]]
+    layers = pd.DataFrame(rows)
+    breakdown = pd.DataFrame([row for part in parts for row in part[2]])
+    measured = pd.DataFrame(
+        [
+            {
+                "model": model,
+                "layer": layer,
+                "density": a.density,
+                "rule_sparsity": a.rule_sparsity,
+                "source": a.source,
+            }
+            for model in MODELS
+            for layer, a in activations(model).items()
+        ]
+    )
+    return TasdHardwareTables(
+        layers=layers,
+        totals=_totals(layers),
+        breakdown=breakdown,
+        configs=pd.DataFrame(
+            config_rows, columns=["model", "variant", "design", "layer", "operand", "series"]
+        ),
+        activations=measured,
+    )

@@ -1,0 +1,36 @@
+"""The HTML report in a real headless Chromium: it renders without console messages and
+every chart panel is drawn. Skipped when no Chromium is installed."""
+
+from __future__ import annotations
+
+import pytest
+
+from sparsim.report.browser import find_browser, open_page, rendered_charts
+from sparsim.report.render import write_report
+
+pytestmark = pytest.mark.skipif(
+    find_browser() is None,
+    reason="no headless Chromium on PATH (apt-get install chromium) to render the HTML report",
+)
+
+
+def test_report_renders_in_chromium(tmp_path):
+    from tests.report.test_report_units import small_report
+
+    report = small_report()
+    write_report(report, tmp_path)
+    page = open_page(tmp_path / "report.html")
+    assert page.console == ()
+    charts = rendered_charts(page.dom)
+    assert charts == {"edp": (1, 1), "facets": (2, 2), "saving": (1, 1)}
+
+
+def test_a_broken_page_is_caught(tmp_path):
+    broken = tmp_path / "broken.html"
+    broken.write_text(
+        '<html><body><figure data-chart="c"><div class="panel" id="c-0"></div></figure>'
+        "<script>undefinedFunction()</script></body></html>"
+    )
+    page = open_page(broken)
+    assert any("undefinedFunction" in message for message in page.console)
+    assert rendered_charts(page.dom) == {"c": (1, 0)}
