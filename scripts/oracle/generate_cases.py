@@ -190,6 +190,47 @@ class CaseBuilder:
             densities[tensor] = entry
             changed[tensor] = f"{entry['distribution']} {entry['density']}"
         self.changes["density"] = changed
+        self._fit_spatial_fanout()
+
+    def _compacted_density(self, tensor: str) -> float:
+        """The fraction of a spatial fibre of ``tensor`` Timeloop provisions instances for:
+        a fixed-structured tensor with a compressed format needs only its nonzeros, anything
+        else needs the whole fibre (the maximum of a hypergeometric fibre is the fibre)."""
+        entry = self.instance.get("densities", {}).get(tensor)
+        targets = (self.inputs.get("sparse_optimizations") or {}).get("targets") or []
+        compressed = any(
+            space["name"] == tensor
+            for target in targets
+            for space in (target.get("representation-format") or {}).get("data-spaces") or []
+        )
+        if entry and compressed and entry["distribution"] == "fixed-structured":
+            return float(entry["density"])
+        return 1.0
+
+    def _fit_spatial_fanout(self) -> None:
+        """A denser or unstructured weight tensor needs more instances along the spatial K
+        of the fig15 mappings (sized for N:M compaction); halve that K into the level's
+        temporal loop until the X fan-out (child meshX over the level's meshX) holds it."""
+        storage = self._storage()
+        names = list(storage)
+        entries = self._entries()
+        for entry, factors in entries:
+            if entry["type"] != "spatial" or names.index(entry["target"]) + 1 >= len(names):
+                continue
+            child = storage[names[names.index(entry["target"]) + 1]]
+            width = int(child.get("meshX", 1)) // int(storage[entry["target"]].get("meshX", 1))
+            x_dims = entry["permutation"][: entry.get("split", len(DIMS))]
+            home = next(
+                f for e, f in entries if e["type"] == "temporal" and e["target"] == entry["target"]
+            )
+            while "K" in x_dims and factors["K"] > 1:
+                extent = math.prod(factors[d] for d in x_dims if d != "K")
+                if extent * math.ceil(factors["K"] * self._compacted_density("A")) <= width:
+                    break
+                prime = _prime_factors(factors["K"])[0]
+                factors["K"] //= prime
+                home["K"] *= prime
+        self._write_factors(entries)
 
     def retile(self) -> None:
         """Move one prime factor of one dimension between two temporal loops."""

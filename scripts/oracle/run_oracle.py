@@ -18,14 +18,17 @@ to, the utilised instances and the tensor's energy.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,6 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 TIMELOOP = REPO.parent / "shared" / "tools" / "timeloop" / "timeloop-model"
 CASE_FILES = ("aggregated_input.yaml", "ERT.yaml", "ART.yaml", "map.yaml")
 RESULT_FILE = "timeloop.json"
+ERROR_FILE = "timeloop-error.txt"
 KINDS = ("reads", "fills", "updates")
 OUTCOMES = ("actual", "gated", "skipped")
 
@@ -226,34 +230,77 @@ def parse_stats(text: str, inputs: dict) -> dict:
     return result
 
 
-def run_case(case: Path, timeloop: Path, timeout: float) -> tuple[Path, str | None]:
-    """Run Timeloop on one case; write its JSON. Returns (case, failure reason or None)."""
+_RUNNING: set[subprocess.Popen] = set()
+_LOCK = threading.Lock()
+
+
+def _stop_running(signum: int, _frame) -> None:
+    """Kill the Timeloop runs in flight so an interrupted runner leaves no orphans."""
+    with _LOCK:
+        for proc in _RUNNING:
+            proc.kill()
+    raise SystemExit(128 + signum)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.parent / f".{path.name}.tmp"
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def run_case(case: Path, timeloop: Path, timeout: float) -> tuple[Path, str, str]:
+    """Run Timeloop on one case and record the outcome in the case folder: ``timeloop.json``
+    when it ran, ``timeloop-error.txt`` when it rejected the case. Returns (case, outcome,
+    detail) with outcome ``ok``, ``rejected`` or ``timeout`` (which records nothing)."""
     with tempfile.TemporaryDirectory(prefix="oracle-") as scratch:
+        # TL_NOTE_VEC64 makes the oracle build say when it used its extrapolated
+        # block-size-64 row of the vector-width table (see its patches/ and README).
+        proc = subprocess.Popen(
+            [str(timeloop), *(str(case / f) for f in CASE_FILES)],
+            cwd=scratch,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TL_NOTE_VEC64": "1"},
+        )
+        with _LOCK:
+            _RUNNING.add(proc)
         try:
-            proc = subprocess.run(
-                [str(timeloop), *(str(case / f) for f in CASE_FILES)],
-                cwd=scratch,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
+            stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            return case, f"timeout after {timeout:g} s"
+            proc.kill()
+            proc.communicate()
+            return case, "timeout", f"over {timeout:g} s"
+        finally:
+            with _LOCK:
+                _RUNNING.discard(proc)
         stats = Path(scratch) / "timeloop-model.stats.txt"
         if proc.returncode != 0 or not stats.exists():
-            lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
-            reason = next((ln for ln in lines if "ERROR" in ln or "rror" in ln), None)
-            return case, f"exit {proc.returncode}: {reason or (lines[-1] if lines else '')}"
+            lines = [ln.strip() for ln in (stdout + stderr).splitlines() if ln.strip()]
+            reason = next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "")
+            _write_atomic(case / ERROR_FILE, f"exit {proc.returncode}: {reason}\n")
+            return case, "rejected", reason
         inputs = yaml.safe_load((case / "aggregated_input.yaml").read_text())
-        try:
-            document = parse_stats(stats.read_text(), inputs)
-        except (KeyError, ValueError) as error:
-            return case, f"unreadable stats: {error!r}"
+        document = parse_stats(stats.read_text(), inputs)
     document["oracle"] = "public timeloop-model (NVlabs/timeloop 788bb30)"
-    temporary = case / f".{RESULT_FILE}.tmp"
-    temporary.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
-    os.replace(temporary, case / RESULT_FILE)
-    return case, None
+    document["notes"] = sorted({ln.strip() for ln in stderr.splitlines() if ln.startswith("NOTE")})
+    _write_atomic(case / RESULT_FILE, json.dumps(document, indent=1, sort_keys=True) + "\n")
+    return case, "ok", ""
+
+
+def reuse_outcome(case: Path, earlier: Path) -> str | None:
+    """Copy an earlier run's outcome for the same case id if its inputs are byte-identical."""
+    old = earlier / case.name
+    if not all(
+        (old / name).exists() and (old / name).read_bytes() == (case / name).read_bytes()
+        for name in (*CASE_FILES, "meta.yaml")
+    ):
+        return None
+    for name, outcome in ((RESULT_FILE, "ok"), (ERROR_FILE, "rejected")):
+        if (old / name).exists():
+            shutil.copyfile(old / name, case / name)
+            return outcome
+    return None
 
 
 def case_dirs(paths: list[Path]) -> list[Path]:
@@ -273,28 +320,44 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per case")
     parser.add_argument("--timeloop", type=Path, default=TIMELOOP, help="timeloop-model binary")
     parser.add_argument(
-        "--drop-failed", action="store_true", help="delete the folders of failed cases"
+        "--reuse",
+        type=Path,
+        action="append",
+        default=[],
+        help="folder of earlier outcomes to copy for unchanged cases (repeatable)",
     )
     parser.add_argument(
-        "--missing-only", action="store_true", help="only cases without timeloop.json"
+        "--rejected-dir", type=Path, help="move cases Timeloop rejects into this folder"
+    )
+    parser.add_argument(
+        "--drop-timeouts", action="store_true", help="delete the folders of cases over time"
     )
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop_running)
+    signal.signal(signal.SIGINT, _stop_running)
     if not args.timeloop.exists():
         sys.exit(f"timeloop-model not found at {args.timeloop} (it lives in ../shared/tools)")
-    cases = case_dirs(args.paths)
-    if args.missing_only:
-        cases = [c for c in cases if not (c / RESULT_FILE).exists()]
-    failures = 0
+    to_run, outcomes = [], []
+    for case in case_dirs(args.paths):
+        reused = next(filter(None, (reuse_outcome(case, e) for e in args.reuse)), None)
+        if reused:
+            outcomes.append((case, reused, "reused"))
+        else:
+            to_run.append(case)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for case, reason in pool.map(lambda c: run_case(c, args.timeloop, args.timeout), cases):
-            if reason is None:
-                print(f"ok      {case.name}", flush=True)
-                continue
-            failures += 1
-            print(f"FAILED  {case.name}: {reason}", flush=True)
-            if args.drop_failed:
+        ran = pool.map(lambda c: run_case(c, args.timeloop, args.timeout), to_run)
+        done = []
+        for case, outcome, detail in itertools.chain(outcomes, ran):
+            print(f"{outcome:9} {case.name} {detail}", flush=True)
+            if outcome == "rejected" and args.rejected_dir:
+                args.rejected_dir.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(args.rejected_dir / case.name, ignore_errors=True)
+                shutil.move(case, args.rejected_dir / case.name)
+            elif outcome == "timeout" and args.drop_timeouts:
                 shutil.rmtree(case)
-    print(f"{len(cases) - failures} of {len(cases)} cases ran", flush=True)
+            done.append(outcome)
+    counts = {o: done.count(o) for o in ("ok", "rejected", "timeout")}
+    print(f"{len(done)} cases: {counts}", flush=True)
 
 
 if __name__ == "__main__":
