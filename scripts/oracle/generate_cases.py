@@ -45,6 +45,12 @@ AXES = (
     "bandwidth",
     "capacity",
 )
+# Drawn after the others (so adding it left every earlier case unchanged): storage gating or
+# skipping, which the fig15 designs never use, so gated/skipped actions and their energies
+# (the ERT fallbacks) are exercised.
+SAF_AXIS = "saf"
+SAF_PROBABILITY = 0.35
+ALL_AXES = (*AXES, SAF_AXIS)
 DESIGN_ABBREVIATIONS = {
     "TC-RF2x-24-bandwidth": "TC",
     "STC-RF2x-24-bandwidth": "STC",
@@ -334,6 +340,39 @@ class CaseBuilder:
         )
         self.changes["capacity"] = f"{level}.data_storage_depth={attrs['data_storage_depth']}"
 
+    def saf(self) -> None:
+        """Turn one skipping-spatial optimisation into gating or skipping, or add gating or
+        skipping of B conditioned on A at an inner level that keeps both."""
+        sparse = self.inputs.setdefault("sparse_optimizations", {})
+        targets = sparse.setdefault("targets", [])
+        kind = self.rng.choice(["gating", "skipping"])
+        existing = [
+            (target, action)
+            for target in targets
+            for action in target.get("action-optimization") or []
+        ]
+        if existing and self.rng.random() < 0.5:
+            target, action = self.rng.choice(existing)
+            self.changes["saf"] = f"{target['name']}: {action['target']} {action['type']} -> {kind}"
+            action["type"] = kind
+            return
+        keeps = [
+            e["target"]
+            for e in self.mapping
+            if e["type"] in ("datatype", "bypass")
+            and e["target"] != "DRAM"
+            and {"A", "B"} <= set(e.get("keep") or [])
+        ]
+        level = self.rng.choice(keeps or ["DRAM"])
+        entry = next((t for t in targets if t["name"] == level), None)
+        if entry is None:
+            entry = {"name": level}
+            targets.append(entry)
+        entry.setdefault("action-optimization", []).append(
+            {"type": kind, "target": "B", "condition-on": ["A"]}
+        )
+        self.changes["saf"] = f"{level}: {kind} B on A"
+
     # ------------------------------------------------------------------ output
     def finish(self) -> None:
         """Keep ``stream`` to kept tensors only (see the module docstring)."""
@@ -385,6 +424,9 @@ def generate(seed: int, count: int, out: Path, start: int = 0) -> list[Path]:
         axes = _pick_axes(rng)
         for axis in axes:
             getattr(builder, axis)()
+        if rng.random() < SAF_PROBABILITY:
+            builder.saf()
+            axes = [*axes, SAF_AXIS]
         builder.finish()
         design = DESIGN_ABBREVIATIONS[base.name]
         case_id = f"s{seed}-{index:03d}-{design}-{'-'.join(axes)}"

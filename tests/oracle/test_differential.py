@@ -44,7 +44,7 @@ def _script(name: str):
 
 GENERATOR = _script("generate_cases")
 DESIGNS = set(GENERATOR.DESIGN_ABBREVIATIONS.values())
-AXES = set(GENERATOR.AXES)
+AXES = set(GENERATOR.ALL_AXES)
 
 
 def _param(case: Path):
