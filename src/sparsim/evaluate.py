@@ -9,6 +9,7 @@ from sparsim.analysis.nest import build_nest
 from sparsim.analysis.sparse import analyse_sparse
 from sparsim.cost.model import cost
 from sparsim.cost.result import Result
+from sparsim.errors import SpecError
 from sparsim.spec.model import Spec, load_spec
 from sparsim.spec.sparseloop import load_sparseloop_case
 
@@ -22,4 +23,8 @@ def evaluate(spec: Spec) -> Result:
 def load(path: str | Path) -> Spec:
     """A sparsim spec YAML file, or a Sparseloop case directory."""
     path = Path(path)
-    return load_sparseloop_case(path) if path.is_dir() else load_spec(path)
+    try:
+        is_case = path.is_dir()
+    except OSError as exc:  # e.g. a name over the file system's 255 characters
+        raise SpecError(f"cannot read ({exc.strerror})", str(path)) from None
+    return load_sparseloop_case(path) if is_case else load_spec(path)

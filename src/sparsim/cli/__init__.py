@@ -13,6 +13,7 @@ import gc
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from sparsim.errors import SparsimError
 
@@ -23,8 +24,15 @@ SUBCOMMAND_MODULES = ("evaluate", "compare", "tasd", "tasder", "study")
 EXIT_BAD_INPUT = 2
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are one line and exit code 2 like sparsim's."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"sparsim: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="sparsim",
         description=(
             "Which kind of sparsity pays off on which accelerator? sparsim models sparse "
