@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from sparsim.analysis.dense import analyse_dense
@@ -9,7 +10,7 @@ from sparsim.analysis.nest import build_nest
 from sparsim.analysis.sparse import analyse_sparse
 from sparsim.cost.model import cost
 from sparsim.cost.result import Result
-from sparsim.errors import SpecError
+from sparsim.errors import ResourceLimitError, SpecError
 from sparsim.spec.model import Spec, load_spec
 from sparsim.spec.sparseloop import load_sparseloop_case
 
@@ -17,7 +18,16 @@ from sparsim.spec.sparseloop import load_sparseloop_case
 def evaluate(spec: Spec) -> Result:
     """Energy, cycles and computes of one workload on one architecture and mapping."""
     nest = build_nest(spec)
-    return cost(spec, analyse_sparse(spec, analyse_dense(spec, nest)))
+    result = cost(spec, analyse_sparse(spec, analyse_dense(spec, nest)))
+    if not (math.isfinite(result.energy_pJ) and math.isfinite(result.cycles)):
+        # Every input is finite, so only a product beyond float64 (e.g. 1e300 pJ per
+        # access times millions of accesses) gets here.
+        raise ResourceLimitError(
+            "energy or cycles overflow double precision: an energy, bandwidth or size in "
+            "the spec is beyond sparsim's range",
+            spec.workload.name,
+        )
+    return result
 
 
 def load(path: str | Path) -> Spec:

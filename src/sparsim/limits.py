@@ -2,7 +2,7 @@
 
 They keep every answer exact (integer counts below 2**53 stay exact in float64) and every
 run short: no input may make sparsim compute for more than a few seconds per layer or
-allocate more memory than a workstation has. See "Size limits" in the README.
+allocate more memory than a workstation has. See "Bad input and size limits" in the README.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ MAX_DIMENSION = 2**31  # any GEMM/conv dimension, batch, group count or image si
 MAX_MACS = 2**53  # dense multiply-accumulates of one workload (exact in float64)
 MAX_TENSOR_ELEMENTS = 2**28  # an in-memory tensor (1 GiB of float32)
 MAX_SERIES_TERMS = 16  # terms of a TASD series (series enumerations grow combinatorially)
-MAX_BITS = 64  # any word, metadata or payload width in bits
+MAX_BITS = 64  # a data word, and a rank format's metadata or payload word, in bits
 MAX_REPETITIONS = 10_000  # random repetitions (seeds) of a study point
 
 
@@ -23,8 +23,8 @@ def check_at_most(value: int | float, limit: int, what: str, where: str) -> None
     """``value <= limit`` or a ResourceLimitError naming ``where`` and the documented limit."""
     if value > limit:
         raise ResourceLimitError(
-            f"{what} {value:,} is beyond sparsim's limit of {limit:,} (see 'Size limits' in "
-            "the README)",
+            f"{what}: {value:,} is beyond sparsim's limit of {limit:,} (see 'Bad input and "
+            "size limits' in the README)",
             where,
         )
 

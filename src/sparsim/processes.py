@@ -13,6 +13,7 @@ import ctypes.util
 import os
 import signal
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -45,4 +46,5 @@ def exit_on_terminate() -> None:
     def terminate(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGTERM, terminate)
+    if threading.current_thread() is threading.main_thread():  # only it may set handlers
+        signal.signal(signal.SIGTERM, terminate)

@@ -16,6 +16,7 @@ import sys
 from typing import NoReturn
 
 from sparsim.errors import SparsimError
+from sparsim.processes import exit_on_terminate
 
 # Subcommand modules, in the order they appear in --help. A module that is not there yet
 # (work in progress on another issue) is skipped.
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     # Everything imported so far lives until exit; keeping it out of the garbage collector's
     # full passes saves ~30 ms per pass on long evaluation runs.
     gc.freeze()
+    exit_on_terminate()  # a `kill` cleans up like Ctrl-C: no scratch folders, no workers
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT

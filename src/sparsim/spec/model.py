@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sparsim.errors import MappingError, SpecError, UnknownNameError
 from sparsim.io import load_yaml
+from sparsim.limits import MAX_BITS, check_at_most
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.sparse_optimizations import LevelSparseOptimization
@@ -43,13 +44,15 @@ class Spec(Checked):
     @model_validator(mode="before")
     @classmethod
     def _plain_values(cls, data: Any) -> Any:
-        """No booleans (a spec has no yes/no field: ``true`` is not the count 1), no
-        infinities or NaN, and no ``keep: null`` (omit ``keep`` to keep every tensor)."""
+        """No booleans (a spec has no yes/no field: ``true`` is not the count 1) and no
+        ``keep: null`` (omit ``keep`` to keep every tensor)."""
         _check_values(data, ())
         return data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Spec:
+        _check_finite(self, ())
+        _check_bits(self)
         _check_names(self)
         _check_factors(self)
         _check_measured_shapes(self)
@@ -61,8 +64,6 @@ def _check_values(node: Any, path: tuple[Any, ...]) -> None:
         raise SpecError(
             f"expected a number or name, got the boolean {str(node).lower()}", error_path(path)
         )
-    if isinstance(node, float) and not math.isfinite(node):
-        raise SpecError(f"expected a finite number, got {node}", error_path(path))
     if isinstance(node, dict) and "level" in node and "keep" in node and node["keep"] is None:
         raise SpecError(
             "keep: null is ambiguous; omit keep to keep every tensor, or list the kept "
@@ -78,6 +79,38 @@ def _check_values(node: Any, path: tuple[Any, ...]) -> None:
     elif isinstance(node, list | tuple):
         for i, value in enumerate(node):
             _check_values(value, (*path, i))
+
+
+def _check_finite(node: Any, path: tuple[Any, ...]) -> None:
+    """No infinities or NaN in any quantity, however it was written (``1e999`` included)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise SpecError(f"expected a finite number, got {node}", error_path(path))
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            _check_finite(getattr(node, name), (*path, name))
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _check_finite(value, (*path, key))
+    elif isinstance(node, list | tuple):
+        for i, value in enumerate(node):
+            _check_finite(value, (*path, i))
+
+
+def _check_bits(spec: Spec) -> None:
+    """Data words and per-rank metadata and payload words within :data:`MAX_BITS`."""
+    widths = [
+        (level.word_bits, f"architecture.levels[{i}].word_bits")
+        for i, level in enumerate(spec.architecture.levels)
+    ]
+    widths.append((spec.architecture.compute.word_bits, "architecture.compute.word_bits"))
+    for i, opt in enumerate(spec.sparse_optimizations):
+        for tensor, ranks in opt.formats.items():
+            for j, rank in enumerate(ranks):
+                key = f"sparse_optimizations[{i}].formats.{tensor}[{j}]"
+                widths.append((rank.metadata_word_bits or 0, f"{key}.metadata_word_bits"))
+                widths.append((rank.payload_word_bits or 0, f"{key}.payload_word_bits"))
+    for bits, key in widths:
+        check_at_most(bits, MAX_BITS, "a word of bits", key)
 
 
 def _known(name: Any, known: tuple[str, ...] | list[str], what: str, key: str) -> None:

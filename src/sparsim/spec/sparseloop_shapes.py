@@ -62,19 +62,20 @@ _NODE: dict[str, Any] = {
     "local": [{"name": NAME, "class": NAME, "attributes": _ATTRIBUTES}],
 }
 _NODE["subtree"] = [_NODE]
+# Lists the importer requires are one-item tuples; the others ([...]) may be null or absent.
 
-_RANKS = [
+_RANKS = (
     {
         "format": NAME,
         "metadata-word-bits": INTEGER,
         "payload-word-bits": INTEGER,
         "flattened_rankIDs": [NAME_LIST],
-    }
-]
+    },
+)
 INPUTS_SCHEMA: dict[str, Any] = {
-    "architecture": {"subtree": [_NODE]},
+    "architecture": {"subtree": (_NODE,)},
     "problem": {
-        "shape": {"data-spaces": [{"name": NAME, "projection": PROJECTION}]},
+        "shape": {"data-spaces": ({"name": NAME, "projection": PROJECTION},)},
         "instance": {
             "M": INTEGER,
             "N": INTEGER,
@@ -93,7 +94,7 @@ INPUTS_SCHEMA: dict[str, Any] = {
     },
 }
 MAPPING_SCHEMA: dict[str, Any] = {
-    "mapping": [
+    "mapping": (
         {
             "target": NAME,
             "type": NAME,
@@ -103,23 +104,24 @@ MAPPING_SCHEMA: dict[str, Any] = {
             "keep": TENSOR_NAMES,
             "bypass": TENSOR_NAMES,
             "stream": TENSOR_NAMES,
-        }
-    ]
+        },
+    )
 }
 ERT_SCHEMA: dict[str, Any] = {
-    "ERT": {"tables": [{"name": NAME, "actions": [{"name": NAME, "energy": ENERGY}]}]}
+    "ERT": {"tables": ({"name": NAME, "actions": ({"name": NAME, "energy": ENERGY},)},)}
 }
 
 
 def check_shape(data: Any, schema: Any, where: Path, path: str = "") -> None:
-    """Raise a SpecError at ``where: path`` for the first value that does not fit ``schema``
-    (a dict of keys, a one-item list for "a list of", or a :class:`Leaf`)."""
+    """Raise a SpecError at ``where: path`` for the first value that does not fit ``schema``:
+    a dict of keys, a one-item list for "a list of" (null reads as empty), a one-item tuple
+    for a list that must be there, or a :class:`Leaf`."""
     location = f"{where}: {path}" if path else str(where)
     if isinstance(schema, Leaf):
         _check_leaf(data, schema, location)
-    elif isinstance(schema, list):
-        if data is None:
-            return  # the importer reads a missing list as empty
+    elif isinstance(schema, list | tuple):
+        if data is None and isinstance(schema, list):
+            return  # the importer reads a missing or null list as empty
         if not isinstance(data, list):
             raise SpecError(f"expected a list, got {_describe(data)}", location)
         for i, item in enumerate(data):

@@ -75,6 +75,10 @@ class Checked(BaseModel):
         except ValidationError as exc:
             raise sparsim_error(exc) from None
 
+    # Tell pydantic this __init__ only wraps its own, so that a Checked model nested in
+    # another is validated directly and its errors keep their full key path.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
 
 def resource_limit(message: str) -> PydanticCustomError:
     """A validator's error for a size beyond :mod:`sparsim.limits`."""
@@ -92,7 +96,7 @@ def _within_dimension_limit(value: int) -> int:
     if value > MAX_DIMENSION:
         raise resource_limit(
             f"{value:,} is beyond sparsim's limit of {MAX_DIMENSION:,} per dimension (see "
-            "'Size limits' in the README)"
+            "'Bad input and size limits' in the README)"
         )
     return value
 

@@ -43,7 +43,7 @@ class Gemm(Checked):
         if self.macs > MAX_MACS:
             raise resource_limit(
                 f"M*N*K*count = {self.macs:,} multiply-accumulates is beyond sparsim's limit "
-                f"of {MAX_MACS:,} (see 'Size limits' in the README)"
+                f"of {MAX_MACS:,} (see 'Bad input and size limits' in the README)"
             )
         return self
 
@@ -87,7 +87,7 @@ class Conv(Checked):
         if self.batch * self.P * self.Q > MAX_DIMENSION or self.C * self.R * self.S > MAX_DIMENSION:
             raise resource_limit(
                 "its GEMM (N = batch*P*Q, K = C*R*S) has a dimension beyond sparsim's limit of "
-                f"{MAX_DIMENSION:,} (see 'Size limits' in the README)"
+                f"{MAX_DIMENSION:,} (see 'Bad input and size limits' in the README)"
             )
         self.as_gemm()  # the MAC limit
         return self
