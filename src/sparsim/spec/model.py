@@ -10,6 +10,7 @@ however a :class:`Spec` is built (from YAML, by the Sparseloop importer, in Pyth
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,12 @@ class Spec(Checked):
     def _plain_values(cls, data: Any) -> Any:
         """No booleans (a spec has no yes/no field: ``true`` is not the count 1) and no
         ``keep: null`` (omit ``keep`` to keep every tensor)."""
-        _check_values(data, ())
+        _check_values(data)
         return data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Spec:
-        _check_finite(self, ())
+        _check_finite(self)
         _check_bits(self)
         _check_names(self)
         _check_factors(self)
@@ -59,41 +60,40 @@ class Spec(Checked):
         return self
 
 
-def _check_values(node: Any, path: tuple[Any, ...]) -> None:
-    if isinstance(node, bool):
-        raise SpecError(
-            f"expected a number or name, got the boolean {str(node).lower()}", error_path(path)
-        )
-    if isinstance(node, dict) and "level" in node and "keep" in node and node["keep"] is None:
-        raise SpecError(
-            "keep: null is ambiguous; omit keep to keep every tensor, or list the kept "
-            "tensors ([] keeps none)",
-            error_path((*path, "keep")),
-        )
-    if isinstance(node, BaseModel):  # built in Python: its defaults (keep=None) are fine
-        fields = ((name, getattr(node, name)) for name in type(node).model_fields)
-        node = {name: value for name, value in fields if value is not None}
+def _nodes(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every value in a (raw or validated) spec with its key path, containers included."""
+    yield path, node
+    if isinstance(node, BaseModel):
+        node = {name: getattr(node, name) for name in type(node).model_fields}
     if isinstance(node, dict):
         for key, value in node.items():
-            _check_values(value, (*path, key))
+            yield from _nodes(value, (*path, key))
     elif isinstance(node, list | tuple):
         for i, value in enumerate(node):
-            _check_values(value, (*path, i))
+            yield from _nodes(value, (*path, i))
 
 
-def _check_finite(node: Any, path: tuple[Any, ...]) -> None:
+def _check_values(data: Any) -> None:
+    for path, node in _nodes(data):
+        if isinstance(node, bool):
+            raise SpecError(
+                f"expected a number or name, got the boolean {str(node).lower()}",
+                error_path(path),
+            )
+        # A written-out null (a model built in code has keep=None by default: fine).
+        if isinstance(node, dict) and "level" in node and "keep" in node and node["keep"] is None:
+            raise SpecError(
+                "keep: null is ambiguous; omit keep to keep every tensor, or list the kept "
+                "tensors ([] keeps none)",
+                error_path((*path, "keep")),
+            )
+
+
+def _check_finite(spec: Spec) -> None:
     """No infinities or NaN in any quantity, however it was written (``1e999`` included)."""
-    if isinstance(node, float) and not math.isfinite(node):
-        raise SpecError(f"expected a finite number, got {node}", error_path(path))
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            _check_finite(getattr(node, name), (*path, name))
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            _check_finite(value, (*path, key))
-    elif isinstance(node, list | tuple):
-        for i, value in enumerate(node):
-            _check_finite(value, (*path, i))
+    for path, node in _nodes(spec):
+        if isinstance(node, float) and not math.isfinite(node):
+            raise SpecError(f"expected a finite number, got {node}", error_path(path))
 
 
 def _check_bits(spec: Spec) -> None:
