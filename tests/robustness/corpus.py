@@ -1,4 +1,5 @@
-"""A corpus of bad command lines, one per class of bad input the CLI must refuse cleanly.
+"""A corpus of bad command lines, one per class of bad input the CLI must refuse cleanly,
+and the odd values fuzzing puts into valid inputs.
 
 Each case names the typed error it must give (the class name under
 :class:`sparsim.errors.SparsimError`). ``{tmp}`` in an argument is a scratch folder that
@@ -9,8 +10,10 @@ The same corpus drives ``tests/robustness/test_cli_corpus.py`` and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +23,26 @@ DESIGN = ["evaluate", "--design", "stc"]
 GEMM = "--gemm=M=64,K=64,N=64"
 DECOMPOSE = ["tasd", "decompose", "--series", "2:4"]
 LONG_PATH = "{tmp}/" + LONG_NAME
+
+
+# Values of the wrong kind, size or sign that fuzzing puts anywhere in a valid input.
+ODD_SCALARS: tuple[Any, ...] = (
+    None, True, False, 0, -1, 1, 2**31, 2**64, 10**15, 0.5, -0.5, 1e308, "x", "", "A",
+    math.inf, -math.inf, math.nan, [], {}, [1], ["A", "Q"], {"a": 1},
+    "M" * 300, "NaN", ".inf", "1e999", "K9", "[0..99999999999]", "M1 N1",
+)  # fmt: skip
+
+
+def key_paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every key path into a parsed YAML document (a mutation site)."""
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += key_paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += key_paths(value, (*prefix, i))
+    return found
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sparsim.cli import main
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate, load
 from tests.robustness.conftest import FIG15_CASE, SMALL_CASE, deadline, run_cli
-from tests.robustness.corpus import EXAMPLE
+from tests.robustness.corpus import EXAMPLE, ODD_SCALARS, key_paths
 
 EXAMPLE_DEADLINE_S = 10  # one load and evaluation takes well under 0.2 s
 FAST = settings(
@@ -43,33 +43,17 @@ def _long_runs_on_request(request: pytest.FixtureRequest) -> None:
 
 
 ODD_VALUES = st.one_of(
-    st.sampled_from(
-        [None, True, False, 0, -1, 1, 2**31, 2**64, 10**15, 0.5, -0.5, 1e308, "x", "", "A"]
-    ),
-    st.sampled_from([math.inf, -math.inf, math.nan, [], {}, [1], ["A", "Q"], {"a": 1}]),
-    st.sampled_from(["M" * 300, "NaN", ".inf", "1e999", "K9", "[0..99999999999]", "M1 N1"]),
+    st.sampled_from(ODD_SCALARS),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
 )
 
 
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every key path into a parsed YAML document (a mutation site)."""
-    found = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            found += _paths(value, (*prefix, i))
-    return found
-
-
 @st.composite
 def mutated(draw: st.DrawFn, document: Any) -> Any:
     """``document`` with one change at a drawn key path."""
-    paths = _paths(document)
+    paths = key_paths(document)
     path = draw(st.sampled_from(paths))
     copy = yaml.safe_load(yaml.safe_dump(document))
     parent = copy

@@ -22,9 +22,9 @@ _INTEGER_TEXT = re.compile(r"^\s*\d+\s*$")
 
 class Leaf:
     """A value the importer converts (a name, an integer, a finite number, a list of names),
-    described by ``kind`` in errors; ``nullable`` ones may be null (read as absent)."""
+    described by ``kind`` in errors; only ``nullable`` ones may be null (read as absent)."""
 
-    def __init__(self, kind: str, nullable: bool = True):
+    def __init__(self, kind: str, nullable: bool = False):
         self.kind = kind
         self.nullable = nullable
 
@@ -33,10 +33,10 @@ NAME = Leaf("name")
 INTEGER = Leaf("integer")
 NUMBER = Leaf("number")
 ENERGY = Leaf("non-negative number")
-TENSOR_NAMES = Leaf("tensor names", nullable=False)
-NAME_LIST = Leaf("name list")
+TENSOR_NAMES = Leaf("tensor names")
+NAME_LIST = Leaf("name list", nullable=True)
 PERMUTATION = Leaf("permutation")
-PROJECTION = Leaf("projection", nullable=False)
+PROJECTION = Leaf("projection")
 
 _ATTRIBUTES = {
     key: INTEGER
@@ -125,6 +125,8 @@ def check_shape(data: Any, schema: Any, where: Path, path: str = "") -> None:
         if not isinstance(data, list):
             raise SpecError(f"expected a list, got {_describe(data)}", location)
         for i, item in enumerate(data):
+            if item is None:
+                raise SpecError("expected an entry, got null", f"{location}[{i}]")
             check_shape(item, schema[0], where, f"{path}[{i}]")
     elif data is not None:
         if not isinstance(data, dict):
