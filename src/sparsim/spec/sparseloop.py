@@ -255,8 +255,10 @@ def _sparse_optimizations(src: _Source) -> list[LevelSparseOptimization]:
             for j, opt in enumerate(target.get("action-optimization") or [])
         ]
         result.append(
-            LevelSparseOptimization(
-                level=src.get(target, "name", key), formats=formats, actions=actions
+            validate(
+                LevelSparseOptimization,
+                {"level": src.get(target, "name", key), "formats": formats, "actions": actions},
+                f"{src.path}: {key}",
             )
         )
     return result

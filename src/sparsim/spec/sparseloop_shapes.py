@@ -159,7 +159,7 @@ def _check_leaf(value: Any, leaf: Leaf, location: str) -> None:
         raise SpecError(f"expected {leaf.kind}, got null", location)
     if isinstance(value, bool):
         raise SpecError(f"expected {leaf.kind}, got the boolean {str(value).lower()}", location)
-    if leaf is NAME and not isinstance(value, str | int):
+    if leaf is NAME and not isinstance(value, str):
         raise SpecError(f"expected a name, got {_describe(value)}", location)
     if leaf is INTEGER and not (
         isinstance(value, int) or (isinstance(value, str) and _INTEGER_TEXT.match(value))
