@@ -8,7 +8,7 @@ import pytest
 
 from sparsim.spec.architecture import Architecture, ComputeLevel, StorageLevel
 from sparsim.spec.mapping import LevelMapping, Mapping
-from sparsim.spec.model import Spec
+from sparsim.spec.model import Spec, check_references
 from sparsim.spec.sparse_optimizations import (
     ActionOptimization,
     LevelSparseOptimization,
@@ -83,10 +83,11 @@ def tiny_spec(
             ),
         ]
     )
-    return Spec(
+    spec = Spec(
         workload=Gemm(M=M, N=N, K=K),
         architecture=arch,
         densities=densities or {},
         sparse_optimizations=sparse,
         mapping=mapping,
     )
+    return check_references(spec)

@@ -22,7 +22,7 @@ from sparsim.errors import (
 )
 from sparsim.evaluate import evaluate
 from sparsim.limits import MAX_DIMENSION, MAX_MACS
-from sparsim.spec.model import Spec, load_spec
+from sparsim.spec.model import Spec, check_references, load_spec
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Conv, Gemm, parse_gemm_shape
 from tests.engine.conftest import tiny_spec
@@ -73,6 +73,15 @@ def test_unknown_tensor_density_in_code(spec: Spec) -> None:
     with pytest.raises(UnknownNameError) as info:
         Spec(**_with(spec, densities={"W": TensorDensity()}))
     assert info.value.where == "densities.W"
+
+
+def test_a_copy_with_changes_is_checked_again(spec: Spec) -> None:
+    """``model_copy(update=...)`` skips pydantic's validators; check_references reruns them."""
+    changed = spec.model_copy(update={"densities": {"W": TensorDensity()}})
+    with pytest.raises(UnknownNameError) as info:
+        check_references(changed, "edited spec")
+    assert info.value.where == "edited spec: densities.W"
+    assert check_references(spec) == spec
 
 
 def test_infinite_energy_in_code(spec: Spec) -> None:

@@ -183,6 +183,12 @@ def check_measured_shape(tensor: str, density: TensorDensity, gemm: Gemm, where:
         )
 
 
+def check_references(spec: Spec, where: str | None = None) -> Spec:
+    """Run every check on ``spec`` again, errors located at ``where: key.path``: for a Spec
+    changed with ``model_copy(update=...)``, which skips pydantic's validators."""
+    return validate(Spec, {name: getattr(spec, name) for name in type(spec).model_fields}, where)
+
+
 def load_spec(path: str | Path) -> Spec:
     """Load and fully validate a sparsim spec YAML file."""
     data = load_yaml(path)
