@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from sparsim.analysis.nest import build_nest
 from sparsim.analysis.sparse import analyse_sparse
 from sparsim.cost.model import cost
 from sparsim.cost.result import Result
+from sparsim.errors import ResourceLimitError, SpecError
 from sparsim.spec.model import Spec, load_spec
 from sparsim.spec.sparseloop import load_sparseloop_case
 from sparsim.spec.sparsity import TensorDensity
@@ -19,6 +21,14 @@ def evaluate(spec: Spec) -> Result:
     """Energy, cycles and computes of one workload on one architecture and mapping."""
     nest = build_nest(spec)
     result = cost(spec, analyse_sparse(spec, analyse_dense(spec, nest)))
+    if not (math.isfinite(result.energy_pJ) and math.isfinite(result.cycles)):
+        # Every input is finite, so only a product beyond float64 (e.g. 1e300 pJ per
+        # access times millions of accesses) gets here.
+        raise ResourceLimitError(
+            "energy or cycles overflow double precision: an energy, bandwidth or size in "
+            "the spec is beyond sparsim's range",
+            spec.workload.name,
+        )
     densities = {tensor: density_label(d) for tensor, d in (spec.densities or {}).items()}
     return replace(result, design=spec.architecture.name, densities=densities)
 
@@ -39,4 +49,8 @@ def density_label(density: TensorDensity) -> str:
 def load(path: str | Path) -> Spec:
     """A sparsim spec YAML file, or a Sparseloop case directory."""
     path = Path(path)
-    return load_sparseloop_case(path) if path.is_dir() else load_spec(path)
+    try:
+        is_case = path.is_dir()
+    except OSError as exc:  # e.g. a name over the file system's 255 characters
+        raise SpecError(f"cannot read ({exc.strerror})", str(path)) from None
+    return load_sparseloop_case(path) if is_case else load_spec(path)

@@ -18,8 +18,10 @@ import importlib
 import importlib.util
 import os
 import sys
+from typing import NoReturn
 
 from sparsim.errors import SparsimError
+from sparsim.processes import exit_on_terminate
 
 # Subcommand modules and their --help summaries (each module registers the same summary;
 # a test checks they agree), in the order they appear in --help. A module that is not
@@ -36,6 +38,13 @@ SUBCOMMANDS = {
 EXIT_BAD_INPUT = 2
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are one line and exit code 2 like sparsim's."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"sparsim: error: {message} (see {self.prog} --help)\n")
+
+
 def _command(argv: list[str]) -> str | None:
     """The subcommand named in ``argv`` (the first word that is not an option), if any."""
     for word in argv:
@@ -47,7 +56,7 @@ def _command(argv: list[str]) -> str | None:
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser with ``command``'s module registered in full (every module when ``None``)
     and the other subcommands as one-line entries for ``--help``."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="sparsim",
         description=(
             "Which kind of sparsity pays off on which accelerator? sparsim models sparse "
@@ -82,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     # Everything imported so far lives until exit; keeping it out of the garbage collector's
     # full passes saves ~30 ms per pass on long evaluation runs.
     gc.freeze()
+    exit_on_terminate()  # a `kill` cleans up like Ctrl-C: no scratch folders, no workers
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT

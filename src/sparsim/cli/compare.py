@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from sparsim.cli.options import add_density_option, parse_density_items
 from sparsim.designs import build, design_names, get_design, scheme_for
-from sparsim.errors import SparsimError
+from sparsim.errors import SpecError
 from sparsim.evaluate import density_label, evaluate
 from sparsim.spec.workload import parse_gemm_shape
 
@@ -58,7 +58,7 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
     densities = _densities(density_items)
     names = [get_design(n).name for n in filter(None, (s.strip() for s in design_text.split(",")))]
     if not names:
-        raise SparsimError("no design given", "--designs")
+        raise SpecError("no design given", "--designs")
     rows = []
     for name in dict.fromkeys(names):
         design = get_design(name)

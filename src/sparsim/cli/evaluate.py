@@ -12,7 +12,7 @@ import yaml
 
 from sparsim.cli.options import add_density_option, parse_density_items
 from sparsim.designs import build, design_names, get_design
-from sparsim.errors import SparsimError
+from sparsim.errors import SpecError
 from sparsim.evaluate import evaluate, load
 from sparsim.io import atomic_write_text
 from sparsim.report.tables import result_table
@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _design_spec(args: argparse.Namespace) -> Spec:
     if not args.gemm:
-        raise SparsimError("--design needs a GEMM shape such as M=512,K=256,N=1024", "--gemm")
+        raise SpecError("--design needs a GEMM shape such as M=512,K=256,N=1024", "--gemm")
     return build(args.design, parse_gemm_shape(args.gemm), parse_density_items(args.density))
 
 
@@ -80,9 +80,9 @@ def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
     if args.design is None:
         for option, value in design_only.items():
             if value:
-                raise SparsimError("only meaningful with --design NAME", option)
+                raise SpecError("only meaningful with --design NAME", option)
         if not args.inputs:
-            raise SparsimError(
+            raise SpecError(
                 "give case directories or spec files, or --design with --gemm", "evaluate"
             )
     specs = [(path, load(path)) for path in args.inputs]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SpecError
 
 DENSITY_HELP = (
     "density of A (weights) or B (input activations): N:M such as 2:4, a fraction such as "
@@ -28,6 +28,6 @@ def parse_density_items(items: list[str]) -> dict[str, str]:
     for item in items:
         tensor, sep, value = item.partition("=")
         if not sep or not value.strip():
-            raise SparsimError(f"expected TENSOR=VALUE such as A=2:4, got {item!r}", "--density")
+            raise SpecError(f"expected TENSOR=VALUE such as A=2:4, got {item!r}", "--density")
         densities[tensor.strip().upper()] = value.strip()
     return densities

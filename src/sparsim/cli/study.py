@@ -7,7 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SpecError, UnknownNameError
 from sparsim.io import atomic_output_dir
 
 # Kept here (not imported from sparsim.study) so that `sparsim --help` stays fast.
@@ -68,15 +68,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check_out(out: str) -> Path:
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise SparsimError("exists and is not a directory", "--out")
+        raise SpecError("exists and is not a directory", "--out")
     return path
 
 
 def run(args: argparse.Namespace) -> int:
     if args.study not in STUDIES:
-        raise SparsimError(f"unknown study {args.study!r} (studies: {', '.join(STUDIES)})", "study")
+        raise UnknownNameError(
+            f"unknown study {args.study!r} (studies: {', '.join(STUDIES)})", "study"
+        )
     if args.jobs < 1:
-        raise SparsimError(f"must be >= 1, got {args.jobs}", "--jobs")
+        raise SpecError(f"must be >= 1, got {args.jobs}", "--jobs")
     out = _check_out(args.out)
     if args.study == "tasd-hardware":
         return _run_tasd_hardware(args, out)
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
     if args.quick:
-        raise SparsimError("only the sparsity-types study has a quick mode", "--quick")
+        raise SpecError("only the sparsity-types study has a quick mode", "--quick")
     start = time.perf_counter()
     with atomic_output_dir(out) as scratch:
         from sparsim.study.tasd_hardware import run_tasd_hardware

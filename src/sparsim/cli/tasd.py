@@ -10,8 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, SpecError, UnknownNameError
 from sparsim.io import atomic_output_dir
+from sparsim.limits import (
+    MAX_REPETITIONS,
+    MAX_SERIES_TERMS,
+    MAX_TENSOR_ELEMENTS,
+    check_at_most,
+    check_elements,
+)
 from sparsim.report.tables import format_table
 
 SERIES_HELP = (
@@ -146,7 +153,7 @@ def _parse_axis(text: str) -> int | tuple[int, ...]:
     try:
         axes = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise SparsimError(
+        raise SpecError(
             f"expected an integer or comma-separated integers, got {text!r}", "--axis"
         ) from None
     return axes[0] if len(axes) == 1 else axes
@@ -158,8 +165,30 @@ def _parse_shape(text: str) -> tuple[int, ...]:
     except ValueError:
         shape = ()
     if not shape or any(s <= 0 for s in shape):
-        raise SparsimError(f"expected positive sizes such as 128x128, got {text!r}", "--random")
+        raise SpecError(f"expected positive sizes such as 128x128, got {text!r}", "--random")
+    check_elements(shape, "--random")
     return shape
+
+
+def _max_terms(value: int) -> int:
+    if value < 1:
+        raise SpecError(f"must be >= 1, got {value}", "--max-terms")
+    check_at_most(value, MAX_SERIES_TERMS, "series terms", "--max-terms")
+    return value
+
+
+def _checked_tensor(tensor: Any, where: str) -> Any:
+    """A loaded tensor sparsim can decompose: not empty, not too big, finite values."""
+    shape = tuple(tensor.shape)
+    if 0 in shape:
+        raise SpecError(f"the tensor is empty (shape {shape})", where)
+    check_elements(shape, where)
+    values = tensor if isinstance(tensor, np.ndarray) else tensor.float().numpy()
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise SpecError("the tensor holds NaN or infinite values", where)
+    if values.dtype.kind not in "biuf":
+        raise SpecError(f"expected a numeric tensor, got dtype {values.dtype}", where)
+    return tensor
 
 
 def _pick(arrays: dict[str, Any], key: str | None, where: str) -> Any:
@@ -167,9 +196,9 @@ def _pick(arrays: dict[str, Any], key: str | None, where: str) -> Any:
         if len(arrays) == 1:
             return next(iter(arrays.values()))
         names = ", ".join(list(arrays)[:8]) + (", ..." if len(arrays) > 8 else "")
-        raise SparsimError(f"holds {len(arrays)} arrays; choose one with --key ({names})", where)
+        raise SpecError(f"holds {len(arrays)} arrays; choose one with --key ({names})", where)
     if key not in arrays:
-        raise SparsimError(f"no array named {key!r} (--key)", where)
+        raise UnknownNameError(f"no array named {key!r} (--key)", where)
     return arrays[key]
 
 
@@ -177,34 +206,37 @@ def load_tensor(path: str, key: str | None = None) -> Any:
     """A numpy array or CPU torch tensor from .npy, .npz, .pt or .pth."""
     file = Path(path)
     if not file.is_file():
-        raise SparsimError("file not found", path)
+        raise SpecError("file not found", path)
     suffix = file.suffix.lower()
     try:
         if suffix == ".npy":
-            return np.load(file, allow_pickle=False)
+            return _checked_tensor(np.load(file, allow_pickle=False), path)
         if suffix == ".npz":
             with np.load(file, allow_pickle=False) as archive:
-                return _pick({name: archive[name] for name in archive.files}, key, path)
+                arrays = {name: archive[name] for name in archive.files}
+                return _checked_tensor(_pick(arrays, key, path), path)
         if suffix in (".pt", ".pth"):
             import torch
 
             loaded = torch.load(file, map_location="cpu", weights_only=True)
             if isinstance(loaded, torch.Tensor):
-                return loaded
+                return _checked_tensor(loaded, path)
             if isinstance(loaded, dict):
                 tensors = {k: v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
-                return _pick(tensors, key, path)
-            raise SparsimError(f"holds a {type(loaded).__name__}, not a tensor", path)
+                return _checked_tensor(_pick(tensors, key, path), path)
+            raise SpecError(f"holds a {type(loaded).__name__}, not a tensor", path)
     except SparsimError:
         raise
     except Exception as exc:  # numpy/torch loaders raise many types for a corrupt file
-        raise SparsimError(f"cannot read tensor ({type(exc).__name__}: {exc})", path) from None
-    raise SparsimError(f"unknown file type {suffix!r}; use .npy, .npz, .pt or .pth", path)
+        raise SpecError(f"cannot read tensor ({type(exc).__name__}: {exc})", path) from None
+    raise SpecError(f"unknown file type {suffix!r}; use .npy, .npz, .pt or .pth", path)
 
 
 def _random_tensor(shape: tuple[int, ...], density: float, seed: int) -> np.ndarray:
     if not 0 <= density <= 1:
-        raise SparsimError(f"must be between 0 and 1, got {density}", "--density")
+        raise SpecError(f"must be between 0 and 1, got {density}", "--density")
+    if seed < 0:
+        raise SpecError(f"must be a non-negative integer, got {seed}", "--seed")
     rng = np.random.default_rng(seed)
     values = rng.standard_normal(shape).astype(np.float32)
     return np.where(rng.random(shape) < density, values, np.float32(0))
@@ -232,7 +264,7 @@ def run_decompose(args: argparse.Namespace) -> int:
     from sparsim.tasd.series import parse_series
 
     try:
-        series = parse_series(args.series, max_terms=args.max_terms)
+        series = parse_series(args.series, max_terms=_max_terms(args.max_terms))
     except SparsimError as exc:
         raise exc.located("--series") from None
     axis = _parse_axis(args.axis)
@@ -278,18 +310,7 @@ def run_decompose(args: argparse.Namespace) -> int:
         "MAC reduction vs dense",
         "vs unstructured",
     ]
-    shape = "x".join(map(str, np.shape(x))) or "scalar"
-    print(
-        f"{source}: {shape} {str(x.dtype).removeprefix('torch.')}, "
-        f"{_percent(nonzero_density(x))}% nonzero; "
-        f"series {series}, blocks along axis {args.axis}"
-        + (" (padded)" if args.pad and result.layout.length % series.block_lcm else "")
-    )
-    if rows:
-        print(format_table(rows, header))
-    else:
-        print("series 'none' keeps nothing: the residual is the whole tensor")
-
+    # Write first: a bad --out fails before anything is printed.
     if args.out:
         arrays: dict[str, np.ndarray] = {"residual": _numpy_copy(result.residual)}
         for i, (term, packed) in enumerate(zip(result.terms, result.compressed, strict=True), 1):
@@ -313,6 +334,19 @@ def run_decompose(args: argparse.Namespace) -> int:
                 )
                 + "\n"
             )
+    shape = "x".join(map(str, np.shape(x))) or "scalar"
+    print(
+        f"{source}: {shape} {str(x.dtype).removeprefix('torch.')}, "
+        f"{_percent(nonzero_density(x))}% nonzero; "
+        f"series {series}, blocks along axis {args.axis}"
+        + (" (padded)" if args.pad and result.layout.length % series.block_lcm else "")
+    )
+    if rows:
+        print(format_table(rows, header))
+    else:
+        print("series 'none' keeps nothing: the residual is the whole tensor")
+
+    if args.out:
         print(f"wrote {args.out}/decomposition.npz, metrics.csv, series.json")
     return 0
 
@@ -323,8 +357,7 @@ def run_decompose(args: argparse.Namespace) -> int:
 def run_patterns(args: argparse.Namespace) -> int:
     from sparsim.tasd.hardware import HARDWARE, get_hardware
 
-    if args.max_terms < 1:
-        raise SparsimError(f"must be >= 1, got {args.max_terms}", "--max-terms")
+    _max_terms(args.max_terms)
     designs = [get_hardware(args.hardware)] if args.hardware else list(HARDWARE)
     for index, hw in enumerate(designs):
         if index:
@@ -351,18 +384,20 @@ def run_patterns(args: argparse.Namespace) -> int:
 def run_study(args: argparse.Namespace) -> int:
     from sparsim.tasd.study import StudyConfig, run_study, write_study
 
+    check_at_most(args.size**2, MAX_TENSOR_ELEMENTS, "matrix elements (--size squared)", "--size")
     config = StudyConfig(size=args.size, seeds=args.seeds)
     period = math.lcm(*(s.block_lcm for s in config.parsed_series))
     if args.size <= 0 or args.size % period:
-        raise SparsimError(
+        raise SpecError(
             f"must be a positive multiple of {period} (the largest block of the series), "
             f"got {args.size}",
             "--size",
         )
     if args.seeds < 1:
-        raise SparsimError(f"must be >= 1, got {args.seeds}", "--seeds")
-    result = run_study(config, progress=not args.no_progress)
-    with atomic_output_dir(args.out) as scratch:
+        raise SpecError(f"must be >= 1, got {args.seeds}", "--seeds")
+    check_at_most(args.seeds, MAX_REPETITIONS, "random matrices per point", "--seeds")
+    with atomic_output_dir(args.out) as scratch:  # fails now, not after the run, if unwritable
+        result = run_study(config, progress=not args.no_progress)
         paths = write_study(result, scratch)
     reference = result.reference
     rows = [

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sparsim.designs.ttc import SCHEDULES
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, SpecError
 from sparsim.io import atomic_output_dir, atomic_write_text
 from sparsim.report.tables import format_table
 
@@ -236,7 +236,7 @@ def _names(text: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise SparsimError("no layer names given", "--layers")
+        raise SpecError("no layer names given", "--layers")
     return names
 
 
@@ -244,9 +244,9 @@ def _alphas(text: str) -> list[float]:
     try:
         values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise SparsimError(f"expected comma-separated numbers, got {text!r}", "--alphas") from None
+        raise SpecError(f"expected comma-separated numbers, got {text!r}", "--alphas") from None
     if not values or any(not -1 <= v <= 1 for v in values):
-        raise SparsimError(f"expected numbers in [-1, 1], got {text!r}", "--alphas")
+        raise SpecError(f"expected numbers in [-1, 1], got {text!r}", "--alphas")
     return values
 
 
@@ -258,8 +258,13 @@ def _patience(text: str) -> int | None:
     except ValueError:
         value = 0
     if value < 1:
-        raise SparsimError(f"expected a positive integer or 'all', got {text!r}", "--patience")
+        raise SpecError(f"expected a positive integer or 'all', got {text!r}", "--patience")
     return value
+
+
+def _check_mass(mass: float) -> None:
+    if not 0 < mass <= 1:
+        raise SpecError(f"must be in (0, 1], got {mass}", "--mass")
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -269,7 +274,8 @@ def _search(args: argparse.Namespace) -> int:
     hardware = get_hardware(args.hardware).ttc_name
     layers, alphas, patience = _names(args.layers), _alphas(args.alphas), _patience(args.patience)
     if not 0 < args.target <= 1:
-        raise SparsimError(f"must be in (0, 1], got {args.target}", "--target")
+        raise SpecError(f"must be in (0, 1], got {args.target}", "--target")
+    _check_mass(args.mass)
     real = _load(args)
     if args.method == "activations" and layers is None:
         layers = real.activation_layers
@@ -410,7 +416,7 @@ def _cost(args: argparse.Namespace) -> int:
     from sparsim.workload.table import load_table
 
     if args.out is not None and args.out.suffix.lower() != ".csv":
-        raise SparsimError("expected a .csv file name", str(args.out))
+        raise SpecError("expected a .csv file name", str(args.out))
     config = load_config(args.config)
     table = load_table(args.workloads)
     try:
@@ -462,7 +468,7 @@ def _workloads(args: argparse.Namespace) -> int:
     from sparsim.workload import builtin_table
 
     if args.out.suffix.lower() not in (".yaml", ".yml", ".csv"):
-        raise SparsimError("expected a .yaml, .yml or .csv file name", str(args.out))
+        raise SpecError("expected a .yaml, .yml or .csv file name", str(args.out))
     if args.builtin == "resnet50":
         table = builtin_table("resnet50", batch=args.batch, image_size=args.image_size)
     elif args.builtin is not None:
@@ -475,6 +481,7 @@ def _workloads(args: argparse.Namespace) -> int:
     else:
         from sparsim.tasder.search import calibrate
 
+        _check_mass(args.mass)
         args.evaluation_size, args.batch_size, args.no_progress = 1, 32, False
         real = _load(args)
         table = calibrate(real.model, real.calibration, mass=args.mass, progress=True)

@@ -16,11 +16,12 @@ from sparsim.designs.mapper import (
     smem_tile_limit,
     tensor_core_inners,
 )
-from sparsim.designs.schemes import Scheme, scheme_for, sparse_optimizations
-from sparsim.errors import CapacityError, SparsimError
+from sparsim.designs.schemes import Scheme, parse_densities, scheme_for, sparse_optimizations
+from sparsim.errors import CapacityError, NoValidMappingError, SpecError
 from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
-from sparsim.spec.model import Spec, check_references
+from sparsim.spec.model import Spec, check_measured_shape
+from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm, shape_name
 
 
@@ -37,14 +38,17 @@ def _spec(
         workload = Gemm(
             name=f"{gemm.name} (padded to {padded})", count=gemm.count, **candidate.dims
         )
-    spec = Spec(
-        workload=workload,
-        architecture=arch,
-        densities=scheme.densities,
-        sparse_optimizations=sparse_optimizations(design, scheme),
-        mapping=candidate.mapping,
+    return validate(
+        Spec,
+        {
+            "workload": workload,
+            "architecture": arch,
+            "densities": scheme.densities,
+            "sparse_optimizations": sparse_optimizations(design, scheme),
+            "mapping": candidate.mapping,
+        },
+        f"design {design.name}",
     )
-    return check_references(spec, f"design {design.name}")
 
 
 def _candidates(design: Design, arch: Architecture, gemm: Gemm, scheme: Scheme) -> list[Candidate]:
@@ -95,8 +99,11 @@ def build(
     """
     design = get_design(design)
     arch = _hardware(design, architecture)
-    scheme = scheme_for(design, densities)
     gemm = workload.as_gemm()
+    for tensor, density in parse_densities(densities).items():
+        # Even where the design runs it as dense: a wrong tensor is a wrong input.
+        check_measured_shape(tensor, density, gemm, density.measured or f"density {tensor}")
+    scheme = scheme_for(design, densities)
     best: tuple[float, float, Spec] | None = None
     fitting = 0
     tiles_seen: set[str] = set()
@@ -119,7 +126,7 @@ def build(
             best = (result.cycles, result.energy_pJ, spec)
         fitting += 1
     if best is None:
-        raise SparsimError(
+        raise NoValidMappingError(
             f"no mapping of {gemm.name} fits the buffers of {design.name}", "mapping"
         )
     return best[2]
@@ -130,7 +137,7 @@ def _hardware(design: Design, architecture: Architecture | None) -> Architecture
         return design.architecture
     expected = design.architecture.level_names
     if architecture.level_names != expected:
-        raise SparsimError(
+        raise SpecError(
             f"architecture {architecture.name!r} has levels {architecture.level_names}; "
             f"design {design.name} needs {expected}",
             "architecture",

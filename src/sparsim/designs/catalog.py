@@ -15,7 +15,7 @@ from typing import Literal
 
 import yaml
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, UnknownNameError
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.validation import validate
 
@@ -113,5 +113,5 @@ def get_design(name: str | Design) -> Design:
     key = str(name).strip().lower().replace("_", "-")
     catalog = _catalog()
     if key not in catalog:
-        raise SparsimError(f"unknown design {name!r} (designs: {', '.join(catalog)})", "design")
+        raise UnknownNameError(f"unknown design {name!r} (designs: {', '.join(catalog)})", "design")
     return catalog[key]

@@ -38,7 +38,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sparsim.errors import SparsimError
+from sparsim.errors import NoValidMappingError
 from sparsim.spec.mapping import LevelMapping, Mapping
 
 SMEM_TILE_LIMIT = 8  # tensor cores: shared-memory temporal M and N factors ...
@@ -76,7 +76,10 @@ def smem_tile_limit(smem_words: int) -> int:
 
 
 def divisors(n: int, cap: int | None = None) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0 and (cap is None or d <= cap)]
+    """The divisors of ``n`` (at most ``cap``), ascending, found in O(sqrt n) steps."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    large = [n // d for d in reversed(small) if d * d != n]
+    return [d for d in small + large if cap is None or d <= cap]
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,7 @@ def ranked_candidates(
         )
     ]
     if not candidates:
-        raise SparsimError("no mapping of this GEMM fits the design's buffers", "mapping")
+        raise NoValidMappingError("no mapping of this GEMM fits the design's buffers", "mapping")
     return sorted(
         candidates, key=lambda c: c.estimate + math.prod(c.dims.values()) * word_pj["MAC"]
     )

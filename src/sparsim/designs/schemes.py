@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from sparsim.designs.catalog import Design
-from sparsim.errors import SparsimError
+from sparsim.errors import UnknownNameError
 from sparsim.spec.sparse_optimizations import (
     ActionOptimization,
     LevelSparseOptimization,
@@ -52,7 +52,7 @@ def parse_densities(densities: dict | None) -> dict[str, TensorDensity]:
     for key, value in (densities or {}).items():
         tensor = str(key).strip().upper()
         if tensor not in INPUT_ROLES:
-            raise SparsimError(
+            raise UnknownNameError(
                 f"unknown tensor {key!r} (A = weights, B = input activations)", "density"
             )
         if isinstance(value, TensorDensity):

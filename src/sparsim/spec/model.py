@@ -1,98 +1,197 @@
 """sparsim's complete input: workload, architecture, densities, sparse features, mapping.
 
-Field-level problems are caught by pydantic; :func:`check_references` then checks what
-spans sections (level and tensor names, factor products, fan-outs) and names the key.
+Field-level problems are caught by pydantic; the cross-section checks (level, tensor and
+dimension names, factor products, measured tensor shapes) are validators too, so they run
+however a :class:`Spec` is built (from YAML, by the Sparseloop importer, in Python) and
+:func:`sparsim.evaluate.evaluate` can trust any Spec it is given. Every problem is a typed
+:class:`~sparsim.errors.SparsimError` naming its key path (``mapping.levels[2].keep``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sparsim.errors import SparsimError
+from sparsim.errors import MappingError, SpecError, UnknownNameError
 from sparsim.io import load_yaml
+from sparsim.limits import MAX_BITS, check_at_most
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.sparse_optimizations import LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
-from sparsim.spec.validation import validate
-from sparsim.spec.workload import Workload
+from sparsim.spec.validation import Checked, error_path, validate
+from sparsim.spec.workload import Gemm, Workload
 
 TENSORS = ("A", "B", "Z")
 DIMS = ("M", "N", "K")
 
 
-class Spec(BaseModel):
+class Spec(Checked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     workload: Workload
     architecture: Architecture
-    densities: dict[str, TensorDensity] = {}
-    sparse_optimizations: list[LevelSparseOptimization] = []
+    densities: dict[str, TensorDensity] = Field(default_factory=dict)
+    sparse_optimizations: list[LevelSparseOptimization] = Field(default_factory=list)
     mapping: Mapping
 
     def density(self, tensor: str) -> TensorDensity:
         return self.densities.get(tensor, TensorDensity())
 
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_values(cls, data: Any) -> Any:
+        """No booleans (a spec has no yes/no field: ``true`` is not the count 1) and no
+        ``keep: null`` (omit ``keep`` to keep every tensor)."""
+        _check_values(data)
+        return data
 
-def _check_tensor(name: str, where: str) -> None:
-    if name not in TENSORS:
-        raise SparsimError(f"unknown tensor {name!r} (tensors: A, B, Z)", where)
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Spec:
+        _check_finite(self)
+        _check_bits(self)
+        _check_names(self)
+        _check_factors(self)
+        _check_measured_shapes(self)
+        return self
 
 
-def _check_level(name: str, levels: list[str], where: str) -> None:
-    if name not in levels:
-        raise SparsimError(f"unknown level {name!r} (levels: {', '.join(levels)})", where)
+def _nodes(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every value in a (raw or validated) spec with its key path, containers included."""
+    yield path, node
+    if isinstance(node, BaseModel):
+        node = {name: getattr(node, name) for name in type(node).model_fields}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _nodes(value, (*path, key))
+    elif isinstance(node, list | tuple):
+        for i, value in enumerate(node):
+            yield from _nodes(value, (*path, i))
 
 
-def check_references(spec: Spec, where: str | None = None) -> Spec:
-    """Cross-section checks; errors are SparsimError located at ``where: key.path``."""
+def _check_values(data: Any) -> None:
+    for path, node in _nodes(data):
+        if isinstance(node, bool):
+            raise SpecError(
+                f"expected a number or name, got the boolean {str(node).lower()}",
+                error_path(path),
+            )
+        # A written-out null (a model built in code has keep=None by default: fine).
+        if isinstance(node, dict) and "level" in node and "keep" in node and node["keep"] is None:
+            raise SpecError(
+                "keep: null is ambiguous; omit keep to keep every tensor, or list the kept "
+                "tensors ([] keeps none)",
+                error_path((*path, "keep")),
+            )
 
-    def at(key: str) -> str:
-        return f"{where}: {key}" if where else key
 
+def _check_finite(spec: Spec) -> None:
+    """No infinities or NaN in any quantity, however it was written (``1e999`` included)."""
+    for path, node in _nodes(spec):
+        if isinstance(node, float) and not math.isfinite(node):
+            raise SpecError(f"expected a finite number, got {node}", error_path(path))
+
+
+def _check_bits(spec: Spec) -> None:
+    """Data words and per-rank metadata and payload words within :data:`MAX_BITS`."""
+    widths = [
+        (level.word_bits, f"architecture.levels[{i}].word_bits")
+        for i, level in enumerate(spec.architecture.levels)
+    ]
+    widths.append((spec.architecture.compute.word_bits, "architecture.compute.word_bits"))
+    for i, opt in enumerate(spec.sparse_optimizations):
+        for tensor, ranks in opt.formats.items():
+            for j, rank in enumerate(ranks):
+                key = f"sparse_optimizations[{i}].formats.{tensor}[{j}]"
+                widths.append((rank.metadata_word_bits or 0, f"{key}.metadata_word_bits"))
+                widths.append((rank.payload_word_bits or 0, f"{key}.payload_word_bits"))
+    for bits, key in widths:
+        check_at_most(bits, MAX_BITS, "a word of bits", key)
+
+
+def _known(name: Any, known: tuple[str, ...] | list[str], what: str, key: str) -> None:
+    if name not in known:
+        raise UnknownNameError(f"unknown {what} {name!r} ({what}s: {', '.join(known)})", key)
+
+
+def _check_names(spec: Spec) -> None:
+    """Every level, tensor and dimension a section names exists."""
     levels = spec.architecture.level_names
     for tensor in spec.densities:
-        _check_tensor(tensor, at(f"densities.{tensor}"))
+        _known(tensor, TENSORS, "tensor", f"densities.{tensor}")
     for i, opt in enumerate(spec.sparse_optimizations):
-        _check_level(opt.level, levels, at(f"sparse_optimizations[{i}].level"))
+        key = f"sparse_optimizations[{i}]"
+        _known(opt.level, levels, "level", f"{key}.level")
         for tensor in opt.formats:
-            _check_tensor(tensor, at(f"sparse_optimizations[{i}].formats.{tensor}"))
+            _known(tensor, TENSORS, "tensor", f"{key}.formats.{tensor}")
         for j, action in enumerate(opt.actions):
-            key = f"sparse_optimizations[{i}].actions[{j}]"
-            _check_tensor(action.target, at(f"{key}.target"))
+            _known(action.target, TENSORS, "tensor", f"{key}.actions[{j}].target")
             for leader in action.condition_on:
-                _check_tensor(leader, at(f"{key}.condition_on"))
+                _known(leader, TENSORS, "tensor", f"{key}.actions[{j}].condition_on")
     seen: set[str] = set()
     for i, level_map in enumerate(spec.mapping.levels):
         key = f"mapping.levels[{i}]"
-        _check_level(level_map.level, levels, at(f"{key}.level"))
+        _known(level_map.level, levels, "level", f"{key}.level")
         if level_map.level in seen:
-            raise SparsimError(f"level {level_map.level!r} mapped twice", at(f"{key}.level"))
+            raise MappingError(f"level {level_map.level!r} mapped twice", f"{key}.level")
         seen.add(level_map.level)
         for part in ("temporal", "spatial"):
             for dim in getattr(level_map, part):
-                if dim not in DIMS:
-                    raise SparsimError(f"unknown dimension {dim!r} (M, N, K)", at(f"{key}.{part}"))
+                _known(dim, DIMS, "dimension", f"{key}.{part}")
+            permutation = getattr(level_map, f"{part}_permutation")
+            for dim in permutation:
+                _known(dim, DIMS, "dimension", f"{key}.{part}_permutation")
+            if len(set(permutation)) != len(permutation):
+                raise SpecError(f"{permutation!r} repeats a dimension", f"{key}.{part}_permutation")
         for tensor in level_map.keep or ():
-            _check_tensor(tensor, at(f"{key}.keep"))
-    dims = spec.workload.as_gemm().dims
-    for dim, size in dims.items():
+            _known(tensor, TENSORS, "tensor", f"{key}.keep")
+
+
+def _check_factors(spec: Spec) -> None:
+    """The loop bounds of every dimension multiply to its size."""
+    for dim, size in spec.workload.as_gemm().dims.items():
         product = math.prod(
             lm.temporal.get(dim, 1) * lm.spatial.get(dim, 1) for lm in spec.mapping.levels
         )
         if product != size:
-            raise SparsimError(
-                f"factors of {dim} multiply to {product}, but {dim} = {size}", at("mapping")
+            raise MappingError(
+                f"factors of {dim} multiply to {product}, but {dim} = {size}", "mapping"
             )
-    return spec
+
+
+def _check_measured_shapes(spec: Spec) -> None:
+    gemm = spec.workload.as_gemm()
+    for tensor, density in spec.densities.items():
+        check_measured_shape(tensor, density, gemm, f"densities.{tensor}.measured")
+
+
+def check_measured_shape(tensor: str, density: TensorDensity, gemm: Gemm, where: str) -> None:
+    """A measured tensor has exactly the elements of the workload's ``tensor``."""
+    if density.distribution != "measured":
+        return
+    rows, cols = {"A": (gemm.M, gemm.K), "B": (gemm.N, gemm.K), "Z": (gemm.M, gemm.N)}[tensor]
+    mask = density.load_mask()
+    if mask.size != rows * cols:
+        raise SpecError(
+            f"the measured tensor has shape {mask.shape} ({mask.size:,} elements); "
+            f"{tensor} of {gemm.name} is {rows} x {cols}",
+            where,
+        )
+
+
+def check_references(spec: Spec, where: str | None = None) -> Spec:
+    """Run every check on ``spec`` again, errors located at ``where: key.path``: for a Spec
+    changed with ``model_copy(update=...)``, which skips pydantic's validators."""
+    return validate(Spec, {name: getattr(spec, name) for name in type(spec).model_fields}, where)
 
 
 def load_spec(path: str | Path) -> Spec:
     """Load and fully validate a sparsim spec YAML file."""
     data = load_yaml(path)
     if not isinstance(data, dict):
-        raise SparsimError("expected a mapping with workload, architecture, mapping", str(path))
-    return check_references(validate(Spec, data, str(path)), str(path))
+        raise SpecError("expected a mapping with workload, architecture, mapping", str(path))
+    return validate(Spec, data, str(path))

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sparsim.errors import MissingEnergyError, SparsimError
+from sparsim.errors import MissingEnergyError, SpecError
 from sparsim.io import load_yaml
 from sparsim.spec.architecture import (
     COMPUTE_ACTION_FALLBACKS,
@@ -23,11 +23,18 @@ from sparsim.spec.architecture import (
     first_given,
 )
 from sparsim.spec.mapping import Mapping
-from sparsim.spec.model import Spec, check_references
+from sparsim.spec.model import Spec
 from sparsim.spec.sparse_optimizations import (
     ActionOptimization,
     LevelSparseOptimization,
     RankFormat,
+)
+from sparsim.spec.sparseloop_shapes import (
+    ERT_SCHEMA,
+    INPUTS_SCHEMA,
+    MAPPING_SCHEMA,
+    check_datatype_entries,
+    check_shape,
 )
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.validation import validate
@@ -47,8 +54,8 @@ class _Source:
         self.path = path
         self.data = data
 
-    def error(self, key: str, message: str) -> SparsimError:
-        return SparsimError(message, f"{self.path}: {key}")
+    def error(self, key: str, message: str) -> SpecError:
+        return SpecError(message, f"{self.path}: {key}")
 
     def get(self, node: Any, key: str, path: str, default: Any = ...) -> Any:
         if isinstance(node, dict) and key in node:
@@ -246,8 +253,10 @@ def _sparse_optimizations(src: _Source) -> list[LevelSparseOptimization]:
             for j, opt in enumerate(target.get("action-optimization") or [])
         ]
         result.append(
-            LevelSparseOptimization(
-                level=src.get(target, "name", key), formats=formats, actions=actions
+            validate(
+                LevelSparseOptimization,
+                {"level": src.get(target, "name", key), "formats": formats, "actions": actions},
+                f"{src.path}: {key}",
             )
         )
     return result
@@ -303,7 +312,7 @@ def _merged_inputs(case_dir: Path) -> _Source:
         if isinstance(data, dict):
             merged.update(data)
     if "architecture" not in merged:
-        raise SparsimError(
+        raise SpecError(
             "no aggregated_input.yaml and no YAML file with an 'architecture' key", str(case_dir)
         )
     return _Source(case_dir / "*.yaml", merged)
@@ -314,7 +323,7 @@ def load_sparseloop_case(case_dir: str | Path) -> Spec:
     content split over several YAML files) as a Spec."""
     case_dir = Path(case_dir)
     if not case_dir.is_dir():
-        raise SparsimError("not a directory", str(case_dir))
+        raise SpecError("not a directory", str(case_dir))
     aggregated = case_dir / "aggregated_input.yaml"
     if aggregated.exists():
         inputs = _Source(aggregated, load_yaml(aggregated, only_keys=MODEL_INPUT_KEYS))
@@ -325,14 +334,21 @@ def load_sparseloop_case(case_dir: str | Path) -> Spec:
     mapping_src = _Source(map_path, load_yaml(map_path)) if map_path.exists() else inputs
     for source in (inputs, ert, mapping_src):
         if not isinstance(source.data, dict):
-            raise SparsimError("expected a YAML mapping", str(source.path))
+            raise SpecError("expected a YAML mapping", str(source.path))
+    check_shape(inputs.data, INPUTS_SCHEMA, inputs.path)
+    check_shape(ert.data, ERT_SCHEMA, ert.path)
+    check_shape(mapping_src.data, MAPPING_SCHEMA, mapping_src.path)
+    check_datatype_entries(mapping_src.data.get("mapping"), mapping_src.path)
     gemm, densities = _gemm_and_densities(inputs)
     architecture = _architecture(inputs, _ert_tables(ert))
-    spec = Spec(
-        workload=gemm,
-        architecture=architecture,
-        densities=densities,
-        sparse_optimizations=_sparse_optimizations(inputs),
-        mapping=_mapping(mapping_src),
+    return validate(
+        Spec,
+        {
+            "workload": gemm,
+            "architecture": architecture,
+            "densities": densities,
+            "sparse_optimizations": _sparse_optimizations(inputs),
+            "mapping": _mapping(mapping_src),
+        },
+        str(case_dir),
     )
-    return check_references(spec, str(case_dir))

@@ -12,26 +12,29 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SpecError
+from sparsim.limits import check_elements
+from sparsim.spec.validation import Checked, Count
 
 Distribution = Literal["dense", "fixed-structured", "hypergeometric", "uniform", "measured"]
 _NM = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
 
 
-class TensorDensity(BaseModel):
+class TensorDensity(Checked):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     distribution: Distribution = "dense"
     density: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
-    n: int | None = Field(None, description="kept elements per block (N of N:M)")
-    m: int | None = Field(None, description="block size (M of N:M)")
+    n: Count | None = Field(None, description="kept elements per block (N of N:M)")
+    m: Count | None = Field(None, description="block size (M of N:M)")
     measured: str | None = Field(None, description=".npy file of the real tensor")
 
     @model_validator(mode="after")
@@ -50,12 +53,37 @@ class TensorDensity(BaseModel):
         return self
 
     def load_mask(self) -> np.ndarray:
-        """The measured tensor's nonzero mask (only for ``measured``)."""
+        """The measured tensor's nonzero mask (only for ``measured``); read once per file
+        version, as every candidate mapping of a search checks it."""
         assert self.measured is not None
+        path = Path(self.measured)
         try:
-            return np.load(Path(self.measured)) != 0
-        except (OSError, ValueError) as exc:
-            raise SparsimError(f"cannot load tensor ({exc})", self.measured) from None
+            stat = path.stat()
+        except OSError as exc:
+            raise SpecError(f"cannot load tensor ({exc.strerror})", self.measured) from None
+        return _nonzero_mask(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _nonzero_mask(path: Path, mtime_ns: int, size: int) -> np.ndarray:
+    """A real tensor's nonzero mask, read-only; ``mtime_ns`` and ``size`` key the cache."""
+    where = str(path)
+    try:
+        tensor = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise SpecError(f"cannot load tensor ({exc})", where) from None
+    if not isinstance(tensor, np.ndarray):
+        raise SpecError("holds several arrays (.npz), expected one .npy tensor", where)
+    if tensor.dtype.kind not in "biuf":
+        raise SpecError(f"expected a numeric tensor, got dtype {tensor.dtype}", where)
+    if tensor.ndim < 1 or tensor.size == 0:
+        raise SpecError(f"expected a tensor with elements, got shape {tensor.shape}", where)
+    check_elements(tensor.shape, where)
+    if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
+        raise SpecError("holds NaN or infinite values", where)
+    mask = np.asarray(tensor != 0)
+    mask.flags.writeable = False
+    return mask
 
 
 def parse_density(text: str | float, key: str = "density") -> TensorDensity:
@@ -69,7 +97,7 @@ def parse_density(text: str | float, key: str = "density") -> TensorDensity:
     if match := _NM.match(text):
         n, m = int(match.group(1)), int(match.group(2))
         if not (1 <= n <= m):
-            raise SparsimError(f"N:M needs 1 <= N <= M (N = kept elements), got {text!r}", key)
+            raise SpecError(f"N:M needs 1 <= N <= M (N = kept elements), got {text!r}", key)
         return TensorDensity(distribution="fixed-structured", density=n / m, n=n, m=m)
     if text.endswith(".npy"):
         mask = TensorDensity(distribution="measured", density=0.0, measured=text).load_mask()
@@ -78,14 +106,14 @@ def parse_density(text: str | float, key: str = "density") -> TensorDensity:
     try:
         density = float(value)
     except ValueError:
-        raise SparsimError(
+        raise SpecError(
             f"expected N:M, a density in [0, 1], 'dense' or a .npy file, got {text!r}", key
         ) from None
     if not 0.0 <= density <= 1.0:
-        raise SparsimError(f"density must be in [0, 1], got {density}", key)
+        raise SpecError(f"density must be in [0, 1], got {density}", key)
     if density == 1.0:
         return TensorDensity()
     distribution = dist or "hypergeometric"
     if distribution not in ("hypergeometric", "uniform", "fixed-structured"):
-        raise SparsimError(f"unknown distribution {distribution!r}", key)
+        raise SpecError(f"unknown distribution {distribution!r}", key)
     return TensorDensity(distribution=distribution, density=density)

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, SpecError
+from sparsim.limits import MAX_DIMENSION, MAX_MACS
+from sparsim.spec.validation import Checked, Dimension, resource_limit
 
-PositiveInt = Annotated[int, Field(gt=0)]
+PositiveInt = Dimension
 
 TENSOR_ROLES = {"A": "weights", "B": "input activations", "Z": "outputs"}
 
 
-class Gemm(BaseModel):
+class Gemm(Checked):
     """``Z[M, N] += A[M, K] * B[N, K]``, repeated ``count`` times (groups of a conv)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -35,6 +37,15 @@ class Gemm(BaseModel):
     N: PositiveInt
     K: PositiveInt
     count: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _within_mac_limit(self) -> Gemm:
+        if self.macs > MAX_MACS:
+            raise resource_limit(
+                f"M*N*K*count = {self.macs:,} multiply-accumulates is beyond sparsim's limit "
+                f"of {MAX_MACS:,} (see 'Bad input and size limits' in the README)"
+            )
+        return self
 
     @property
     def macs(self) -> int:
@@ -49,7 +60,7 @@ class Gemm(BaseModel):
         return self
 
 
-class Conv(BaseModel):
+class Conv(Checked):
     """A 2-D convolution, lowered to a GEMM by im2col (see the module docstring)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +84,12 @@ class Conv(BaseModel):
             raise ValueError(
                 f"groups={self.groups} must divide C={self.C} and out_channels={self.out_channels}"
             )
+        if self.batch * self.P * self.Q > MAX_DIMENSION or self.C * self.R * self.S > MAX_DIMENSION:
+            raise resource_limit(
+                "its GEMM (N = batch*P*Q, K = C*R*S) has a dimension beyond sparsim's limit of "
+                f"{MAX_DIMENSION:,} (see 'Bad input and size limits' in the README)"
+            )
+        self.as_gemm()  # the MAC limit
         return self
 
     def as_gemm(self) -> Gemm:
@@ -105,16 +122,19 @@ def parse_gemm_shape(text: str) -> Gemm:
         key, sep, value = part.partition("=")
         key = key.strip().upper()
         if not sep or key not in ("M", "N", "K"):
-            raise SparsimError(f"expected M=..,K=..,N=.., got {part!r}", "--gemm")
+            raise SpecError(f"expected M=..,K=..,N=.., got {part!r}", "--gemm")
+        if key in dims:
+            raise SpecError(f"{key} given twice in {text!r}", "--gemm")
         try:
             dims[key] = int(value)
         except ValueError:
-            raise SparsimError(
-                f"{key} must be a positive integer, got {value!r}", "--gemm"
-            ) from None
+            raise SpecError(f"{key} must be a positive integer, got {value!r}", "--gemm") from None
         if dims[key] <= 0:
-            raise SparsimError(f"{key} must be a positive integer, got {value!r}", "--gemm")
+            raise SpecError(f"{key} must be a positive integer, got {value!r}", "--gemm")
     missing = [d for d in ("M", "N", "K") if d not in dims]
     if missing:
-        raise SparsimError(f"missing {', '.join(missing)}", "--gemm")
-    return Gemm(name=shape_name(**dims), **dims)
+        raise SpecError(f"missing {', '.join(missing)}", "--gemm")
+    try:
+        return Gemm(name=shape_name(**dims), **dims)
+    except SparsimError as exc:
+        raise exc.located("--gemm") from None

@@ -4,8 +4,6 @@ and SVG. Every axis says its unit; every figure has a legend."""
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sparsim.processes import worker_pool
 from sparsim.study.layers import FIG15, SET_TITLES
 from sparsim.study.runner import COMPUTE
 from sparsim.study.sparsity_types import DENSE, SET, SPARSITIES
@@ -394,6 +393,6 @@ def plot_all(tables, out_dir: Path, jobs: int = 1) -> dict[str, list[Path]]:
         return {name: _draw(task) for name, task in tasks.items()}
     # The memory figure is the slowest: start it first.
     order = sorted(tasks, key=lambda name: name != "memory")
-    with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+    with worker_pool(jobs) as pool:
         drawn = dict(zip(order, pool.map(_draw, [tasks[name] for name in order]), strict=True))
     return {name: drawn[name] for name in tasks}

@@ -6,17 +6,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 from tqdm import tqdm
 
 from sparsim.cost.result import Result
 from sparsim.designs import Design, build, get_design, scheme_for
 from sparsim.designs.memory import resize
-from sparsim.errors import SparsimError
+from sparsim.errors import CapacityError, NoValidMappingError
 from sparsim.evaluate import evaluate
+from sparsim.processes import worker_pool
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Gemm, shape_name
@@ -195,7 +194,7 @@ def evaluate_point(point: Point) -> Outcome:
         if point.skip_activations:
             spec = with_activation_skipping(spec)
         result = evaluate(spec)
-    except SparsimError as exc:
+    except (CapacityError, NoValidMappingError) as exc:  # never a bad input (issue 9)
         return Outcome(error=str(exc))
     return Outcome(_metrics(result, spec.workload.name), _level_rows(result))
 
@@ -216,7 +215,7 @@ def evaluate_points(
                 bar.update()
         else:
             chunk = max(1, min(CHUNK, math.ceil(len(unique) / (jobs * 4))))
-            with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+            with worker_pool(jobs) as pool:
                 outcomes = []
                 for outcome in pool.map(evaluate_point, unique, chunksize=chunk):
                     outcomes.append(outcome)

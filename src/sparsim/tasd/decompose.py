@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, SpecError
 from sparsim.tasd._arrays import bit_view, like
 from sparsim.tasd.series import DEFAULT_MAX_TERMS, Pattern, Series, as_series
 
@@ -41,7 +41,7 @@ AxisLike = int | tuple[int, ...] | list[int]
 def normalize_axes(axis: AxisLike, ndim: int) -> tuple[int, ...]:
     """Non-negative axes in the order given; a clear error for a wrong or repeated axis."""
     if ndim == 0:
-        raise SparsimError("a 0-dimensional tensor has no axis to decompose along", "x")
+        raise SpecError("a 0-dimensional tensor has no axis to decompose along", "x")
     if isinstance(axis, int | np.integer):
         axes: tuple = (axis,)
     elif isinstance(axis, tuple | list):
@@ -55,9 +55,10 @@ def normalize_axes(axis: AxisLike, ndim: int) -> tuple[int, ...]:
         if not isinstance(a, int | np.integer) or isinstance(a, bool):
             raise SparsimError(f"axis must be an integer, got {a!r}")
         if not -ndim <= a < ndim:
-            raise SparsimError(
+            raise SpecError(
                 f"axis {a} is out of range for a {ndim}-dimensional tensor "
-                f"(valid: {-ndim}..{ndim - 1})"
+                f"(valid: {-ndim}..{ndim - 1})",
+                "axis",
             )
         normalized.append(int(a) % ndim)
     if len(set(normalized)) != len(normalized):

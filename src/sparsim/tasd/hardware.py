@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, UnknownNameError
 from sparsim.tasd.series import Pattern, Series, as_series
 
 DEFAULT_MAX_TERMS = 2
@@ -141,4 +141,6 @@ def get_hardware(name: str) -> Hardware:
     for hw in HARDWARE:
         if wanted in (n.upper() for n in hw.names):
             return hw
-    raise SparsimError(f"unknown hardware {name!r}; valid: {', '.join(hardware_names())}")
+    raise UnknownNameError(
+        f"unknown hardware {name!r}; valid: {', '.join(hardware_names())}", "hardware"
+    )

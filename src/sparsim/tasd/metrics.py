@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, SpecError
 from sparsim.tasd._arrays import as_float64
 from sparsim.tasd.decompose import Decomposition
 from sparsim.tasd.series import Pattern, Series, as_series
@@ -64,7 +64,7 @@ def relative_matmul_error(a: Any, approximation: Any, b: Any) -> float:
     exact, approx = _pair(a, approximation)
     right = as_float64(b, "b")
     if exact.ndim < 1 or right.ndim < 1 or exact.shape[-1] != right.shape[0]:
-        raise SparsimError(
+        raise SpecError(
             f"A @ B needs B of shape (K, ...) with K = {exact.shape[-1] if exact.ndim else '?'}, "
             f"got {right.shape}",
             "b",

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, SpecError
 
 DEFAULT_MAX_TERMS = 3
 
@@ -44,7 +44,7 @@ class Pattern:
 def _parse_pattern(text: str, where: str) -> Pattern:
     match = _PATTERN_RE.match(text)
     if not match:
-        raise SparsimError(
+        raise SpecError(
             f"{text.strip()!r} is not N:M; expected integers N <= M (N = elements kept per "
             "block of M), e.g. 2:4",
             where,
@@ -56,15 +56,15 @@ def _parse_pattern(text: str, where: str) -> Pattern:
 
 def _check_pattern(n: int, m: int, where: str) -> None:
     if m < 1:
-        raise SparsimError(f"block size M must be >= 1, got M={m}", where)
+        raise SpecError(f"block size M must be >= 1, got M={m}", where)
     if n < 1:
-        raise SparsimError(
+        raise SpecError(
             f"N (elements kept per block of M) must be >= 1, got N={n}; "
             "use the series 'none' to keep nothing",
             where,
         )
     if n > m:
-        raise SparsimError(
+        raise SpecError(
             f"N:M keeps N elements of every block of M, so N <= M is required; got N={n} > M={m}",
             where,
         )

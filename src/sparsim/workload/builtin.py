@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SparsimError, SpecError
 from sparsim.spec.workload import Conv, Gemm
 from sparsim.workload.table import LayerTable, LayerWorkload
 
@@ -27,8 +27,10 @@ def resnet50(batch: int = 1, image_size: int = 224, num_classes: int = 1000) -> 
     v1.5 puts the stride of a down-sampling bottleneck on its 3x3 conv (v1 put it on the
     first 1x1), which is what torchvision and most deployed ResNet-50s use.
     """
+    if batch < 1:
+        raise SpecError(f"must be a positive integer, got {batch}", "batch")
     if image_size < 32:
-        raise SparsimError(f"image size must be at least 32, got {image_size}", "image_size")
+        raise SpecError(f"image size must be at least 32, got {image_size}", "image_size")
     layers: list[LayerWorkload] = []
 
     def conv(name: str, c: int, k: int, size_in: int, kernel: int, stride: int) -> int:
@@ -87,7 +89,7 @@ def bert(
     """
     for key, value in (("seq_len", seq_len), ("batch", batch), ("layers", layers)):
         if value < 1:
-            raise SparsimError(f"must be a positive integer, got {value}", key)
+            raise SpecError(f"must be a positive integer, got {value}", key)
     if hidden % heads:
         raise SparsimError(f"heads={heads} must divide hidden={hidden}", "heads")
     tokens = batch * seq_len

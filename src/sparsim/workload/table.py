@@ -27,7 +27,7 @@ from typing import Any, Literal
 import yaml
 
 from sparsim.errors import SparsimError
-from sparsim.io import atomic_write_text, load_yaml
+from sparsim.io import atomic_write_text, load_yaml, read_text
 from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm
 
@@ -187,10 +187,8 @@ def parse_workload(entry: Any, where: str, sep: str = ".") -> Conv | Gemm:
         raise SparsimError(f"unknown kind {kind!r}; expected gemm or conv", f"{where}{sep}kind")
     try:
         return validate(SPEC_MODELS[kind], entry)
-    except SparsimError as exc:
-        raise SparsimError(
-            exc.message, f"{where}{sep}{exc.where}" if exc.where else where
-        ) from None
+    except SparsimError as exc:  # keep its type: a size limit stays a ResourceLimitError
+        raise type(exc)(exc.message, f"{where}{sep}{exc.where}" if exc.where else where) from None
 
 
 def _table_from_yaml(path: Path) -> LayerTable:
@@ -205,10 +203,7 @@ def _table_from_yaml(path: Path) -> LayerTable:
 
 
 def _table_from_csv(path: Path) -> LayerTable:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise SparsimError("file not found", str(path)) from None
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text))
     missing = [
         c for c in ("name", "op", "kind", "M", "N", "K") if c not in (reader.fieldnames or [])

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sparsim.errors import SparsimError
+from sparsim.errors import SpecError, UnknownNameError
 from sparsim.tasder.quality import (
     Accuracy,
     CosineSimilarity,
@@ -191,12 +191,14 @@ def load_real_model(
     Fashion-MNIST the evaluation set is the first ``evaluation_size`` test images.
     """
     if name not in LOADERS:
-        raise SparsimError(f"unknown model {name!r}; expected one of {', '.join(LOADERS)}", "model")
+        raise UnknownNameError(
+            f"unknown model {name!r}; expected one of {', '.join(LOADERS)}", "model"
+        )
     for key, value in (
         ("calibration_size", calibration_size),
         ("evaluation_size", evaluation_size),
         ("batch_size", batch_size),
     ):
         if value < 1:
-            raise SparsimError(f"must be a positive integer, got {value}", key)
+            raise SpecError(f"must be a positive integer, got {value}", key)
     return LOADERS[name](calibration_size, evaluation_size, batch_size, progress)
