@@ -190,6 +190,50 @@ class DensityModel:
         return _empirical(counts)
 
 
+@dataclass(frozen=True)
+class Occupancies:
+    """One tile shape's occupancy at each density point: arrays with one entry per point."""
+
+    mean: np.ndarray
+    prob_empty: np.ndarray
+    max: np.ndarray
+
+
+class DensityPoints:
+    """One tensor's density at each of several points. Occupancies are computed once per
+    distinct density and tile shape, then spread to the points: the sparse analysis works
+    on whole arrays of points, a single evaluation being one point."""
+
+    def __init__(self, specs: list[TensorDensity], shape: tuple[int, int]):
+        distinct: dict[TensorDensity, int] = {}
+        self.index = np.array([distinct.setdefault(s, len(distinct)) for s in specs], dtype=int)
+        self.models = [density_model(spec, shape) for spec in distinct]
+        self._occupancies: dict[tuple[int, int], Occupancies] = {}
+
+    @property
+    def count(self) -> int:
+        return len(self.index)
+
+    @cached_property
+    def density(self) -> np.ndarray:
+        return np.array([m.density for m in self.models])[self.index]
+
+    def occupancy(self, tile_shape: tuple[int, int]) -> Occupancies:
+        if tile_shape not in self._occupancies:
+            each = [m.occupancy(tile_shape) for m in self.models]
+            self._occupancies[tile_shape] = Occupancies(
+                np.array([o.mean for o in each])[self.index],
+                np.array([o.prob_empty for o in each])[self.index],
+                np.array([o.max for o in each], dtype=float)[self.index],
+            )
+        return self._occupancies[tile_shape]
+
+    def expect(self, tile_shape: tuple[int, int], function) -> np.ndarray:
+        """E[function(occupancy)] of a tile of ``tile_shape`` at each point."""
+        each = [m.occupancy(tile_shape).expect(function) for m in self.models]
+        return np.array(each)[self.index]
+
+
 def density_model(spec: TensorDensity, shape: tuple[int, int]) -> DensityModel:
     if spec.distribution != "measured":
         return DensityModel(spec, shape)
