@@ -22,8 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
+from sparsim.analysis import points as pts
 from sparsim.analysis.density import DensityPoints
 from sparsim.analysis.nest import RELEVANT_DIMS, Loop, Nest
 from sparsim.errors import MappingError
@@ -37,11 +36,11 @@ TENSOR_AXES = {"A": ("M", "K"), "B": ("N", "K"), "Z": ("M", "N")}
 @dataclass(frozen=True)
 class RankUnits:
     format: str
-    # Per tile, one entry per density point: expected, then worst case.
-    metadata_units: np.ndarray
-    payload_units: np.ndarray
-    metadata_capacity: np.ndarray
-    payload_capacity: np.ndarray
+    # Per tile, at each density point: expected, then worst case.
+    metadata_units: pts.Points
+    payload_units: pts.Points
+    metadata_capacity: pts.Points
+    payload_capacity: pts.Points
     metadata_bits: int  # per unit, as stored (see effective_bits)
     payload_bits: int
 
@@ -110,11 +109,11 @@ def rank_units(
     tensor: str,
     where: str = "mapping",
 ) -> list[RankUnits]:
-    """Units per rank, rank 0 (innermost) first; unit counts are arrays over the points."""
+    """Units per rank, rank 0 (innermost) first, at each of ``density``'s points."""
     inner_first = list(reversed(ranks))
     shapes = assign_ranks(inner_first, loops, where)
     scalar_tile = not loops
-    points = np.ones(density.count)
+    points = pts.ones(density.count)
     dense_fibers, fibers_max = 1.0, points
     # Walk outermost rank first: a rank has one fiber per coordinate of the ranks above (the
     # outermost: the tile), of which only the nonempty ones are stored.
@@ -136,11 +135,11 @@ def rank_units(
         )
         # At most as many nonempty coordinates per fiber as the fiber holds nonzeros.
         coords, coords_max = fibers * shape, fibers_max * shape
-        nonempty_max = np.minimum(shape, fiber_tile.max) / shape
+        nonempty_max = pts.minimum(shape, fiber_tile.max) / shape
         # Whole nonempty coordinates per fiber (CP, bitmask payload), as Timeloop rounds
         # them; the tolerance keeps an exact expectation (16 x 0.5 = 8) from rounding up on
         # floating-point noise in the density (Timeloop's does: 9, see the sparse docs §2.2).
-        whole = fibers * np.ceil(shape * nonempty - ROUNDING_TOLERANCE)
+        whole = fibers * pts.ceil(shape * nonempty - ROUNDING_TOLERANCE)
         if rank.format == "UOP":
             metadata, metadata_max = 0.0 * points, 0.0 * points
             payload, payload_max = fibers * (shape + 1), fibers_max * (shape + 1)

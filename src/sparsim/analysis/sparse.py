@@ -20,9 +20,9 @@ Order of effects:
 7. levels that only stream a tensor move the words its outer keeper actually sends.
 
 Counts here are totals over all instances; ``instances`` is the expected number of
-instances that do the work. Everything that depends on the densities is an array with one
-entry per density point: one mapping's nest and dense analysis serve a whole density sweep
-in one numpy pass, a single evaluation being the one-point case.
+instances that do the work. Everything that depends on the densities is a number at each
+density point (:mod:`sparsim.analysis.points`): one mapping's nest and dense analysis serve
+a whole density sweep in one numpy pass, a single evaluation being the one-point case.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sparsim.analysis import points as pts
 from sparsim.analysis.dense import COMPUTE, DenseAnalysis, DenseTensorLevel
 from sparsim.analysis.density import DensityPoints
 from sparsim.analysis.formats import (
@@ -45,6 +46,7 @@ from sparsim.analysis.formats import (
     tile_loops,
 )
 from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS
+from sparsim.analysis.points import Points
 from sparsim.errors import SparsimError
 from sparsim.spec.model import TENSORS, Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization
@@ -55,11 +57,11 @@ SKIPPING = ("skipping", "skipping-spatial")
 
 @dataclass(frozen=True)
 class Split:
-    """Accesses at each density point (arrays): effectual, gated and skipped."""
+    """Accesses at each density point: effectual, gated and skipped."""
 
-    actual: np.ndarray
-    gated: np.ndarray
-    skipped: np.ndarray
+    actual: Points
+    gated: Points
+    skipped: Points
 
 
 @dataclass(frozen=True)
@@ -73,19 +75,19 @@ class SparseTensorLevel:
     metadata_fill_bits: Split
     metadata_update_bits: Split
     ranks: tuple[RankUnits, ...]
-    data_capacity: np.ndarray  # words per instance, worst case
-    metadata_capacity_bits: np.ndarray
+    data_capacity: Points  # words per instance, worst case
+    metadata_capacity_bits: Points
     format: str
 
 
 @dataclass(frozen=True)
 class ComputeSplit:
     algorithmic: float
-    actual: np.ndarray
-    gated: np.ndarray
-    skipped: np.ndarray
-    instances: np.ndarray  # expected busy MACs
-    cycles: np.ndarray
+    actual: Points
+    gated: Points
+    skipped: Points
+    instances: Points  # expected busy MACs
+    cycles: Points
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> tu
                     1.0 - model.occupancy(subtile_shape(inner, leader)).prob_empty
                 )
                 fiber = model.occupancy(subtile_shape([loop, *inner], leader)).max
-                peak = peak * (np.minimum(loop.bound, fiber) / loop.bound)
+                peak = peak * (pts.minimum(loop.bound, fiber) / loop.bound)
     return expected, peak
 
 
@@ -175,7 +177,7 @@ def analyse_sparse(
     levels = spec.architecture.levels
     level_index = {level.name: i for i, level in enumerate(levels)}
     points = list(densities) if densities is not None else [spec.densities or {}]
-    ones = np.ones(len(points))
+    ones = pts.ones(len(points))
     try:
         models: dict[str, DensityPoints] = {
             t: DensityPoints(
@@ -217,7 +219,7 @@ def analyse_sparse(
             position[level].update(_position_skipping(dense, level, [action.target], models))
 
     # Ineffectual fraction of each kept tensor-level's reads/updates from gating/skipping.
-    ineffectual: dict[tuple[str, int], tuple[np.ndarray, bool]] = {}
+    ineffectual: dict[tuple[str, int], tuple[Points, bool]] = {}
     for level, action in actions:
         if action.type not in ("gating", "skipping") or not action.condition_on:
             continue
@@ -254,7 +256,7 @@ def analyse_sparse(
         fraction, skips = ineffectual.get((tensor, level), (0.0 * ones, True))
 
         def split(
-            count: float, factor: np.ndarray, fraction=fraction, skips=skips, logical=logical
+            count: float, factor: Points, fraction=fraction, skips=skips, logical=logical
         ) -> Split:
             total = count * logical * factor
             lost = total * fraction
@@ -296,7 +298,7 @@ def analyse_sparse(
             metadata_fill_bits=split(entry.fills, per_element, fraction=0.0),
             metadata_update_bits=split(entry.updates, per_element),
             ranks=tuple(units),
-            data_capacity=occupancy.max if occupancy is not None else entry.tile * ones,
+            data_capacity=(occupancy.max if occupancy is not None else entry.tile) * ones,
             metadata_capacity_bits=capacity_bits,
             format=" ".join(r.format.lower() for r in ranks_spec) or "none",
         )
@@ -308,7 +310,7 @@ def analyse_sparse(
 
     # Each operand loses, at the innermost level where it is optimized, the computes its
     # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner).
-    removed: dict[str, tuple[int, np.ndarray]] = {}
+    removed: dict[str, tuple[int, Points]] = {}
     for (tensor, keeper), (fraction, _) in ineffectual.items():
         removed[tensor] = _innermost(removed.get(tensor), keeper, fraction)
     for level, action in actions:
@@ -324,13 +326,13 @@ def analyse_sparse(
 
 
 def _innermost(
-    current: tuple[int, np.ndarray] | None, level: int, fraction: np.ndarray
-) -> tuple[int, np.ndarray]:
+    current: tuple[int, Points] | None, level: int, fraction: Points
+) -> tuple[int, Points]:
     """The removal at the innermost level (the larger fraction on a tie)."""
     if current is None or level > current[0]:
         return level, fraction
     if level == current[0]:
-        return level, np.maximum(current[1], fraction)
+        return level, pts.maximum(current[1], fraction)
     return current
 
 
@@ -373,7 +375,7 @@ def _classify_computes(dense, actions, models, operand_kept, peak, position) -> 
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
     busy = dense.compute_instances * peak * utilisation
     used = busy != 0
-    cycles = np.where(used, np.ceil(actual / np.where(used, busy, 1.0) - 1e-9), 0.0)
+    cycles = pts.where(used, pts.ceil(actual / pts.where(used, busy, 1.0) - 1e-9), 0.0)
     return ComputeSplit(
         algorithmic=algorithmic,
         actual=actual,

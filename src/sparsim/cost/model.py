@@ -13,8 +13,10 @@ Cycles: the MACs need ``compute cycles``; each level needs, per instance, its re
 
 from __future__ import annotations
 
-import numpy as np
+from functools import reduce
 
+from sparsim.analysis import points as pts
+from sparsim.analysis.points import Points
 from sparsim.analysis.sparse import SparseAnalysis, SparseTensorLevel, Split
 from sparsim.cost.result import (
     ActionCount,
@@ -31,11 +33,11 @@ from sparsim.spec.model import Spec
 EPSILON = 1e-9
 
 
-def _vectors(total: np.ndarray, instances: np.ndarray, width: float) -> np.ndarray:
+def _vectors(total: Points, instances: Points, width: float) -> Points:
     """Vector accesses over all instances, each instance rounding up to whole vectors."""
     active = (total > 0) & (instances > 0)
-    per_instance = total / np.where(active, instances, 1.0) / width
-    return np.where(active, np.ceil(per_instance - EPSILON) * instances, 0.0)
+    per_instance = total / pts.where(active, instances, 1.0) / width
+    return pts.where(active, pts.ceil(per_instance - EPSILON) * instances, 0.0)
 
 
 def _metadata_width(level: StorageLevel) -> int:
@@ -54,22 +56,25 @@ def _action_counts(entry: SparseTensorLevel) -> dict[str, tuple[Split, bool]]:
     }
 
 
-def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[np.ndarray, np.ndarray]:
+def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[Points, Points]:
     """(data, metadata) energy: every action (actual ``random``, gated, skipped) rounded to
     whole vectors per instance on its own, as Timeloop does, times its ERT energy."""
     energies = level.energy.resolved
     n = entry.instances
     zero = 0.0 * n
     totals = {False: zero, True: zero}
+    metadata_width = _metadata_width(level)
     for action, (split, metadata) in _action_counts(entry).items():
-        width = _metadata_width(level) if metadata else level.block_size
+        width = metadata_width if metadata else level.block_size
         for kind, count in (
             ("random", split.actual),
             ("gated", split.gated),
             ("skipped", split.skipped),
         ):
+            if not pts.nonzero(count):
+                continue
             vectors = _vectors(count, n, width)
-            if not vectors.any():
+            if not pts.nonzero(vectors):
                 continue
             name = f"{kind}_{action}"
             energy = energies[name]
@@ -83,10 +88,10 @@ def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[np.ndarray, 
     return totals[False], totals[True]
 
 
-def _words(level: StorageLevel, entry: SparseTensorLevel) -> tuple[np.ndarray, np.ndarray]:
+def _words(level: StorageLevel, entry: SparseTensorLevel) -> tuple[Points, Points]:
     """Read and write words of one instance (metadata counted in data words), the traffic
     the level's bandwidths must carry."""
-    n = np.where(entry.instances != 0, entry.instances, 1.0)
+    n = pts.where(entry.instances != 0, entry.instances, 1.0)
     reads = (entry.reads.actual + entry.reads.gated) / n + (
         entry.metadata_read_bits.actual + entry.metadata_read_bits.gated
     ) / n / level.word_bits
@@ -108,7 +113,7 @@ def bandwidth_cycles(level: StorageLevel, read_words, write_words):
         (read_words + write_words, level.shared_bandwidth),
     ):
         if bandwidth:
-            cycles = np.maximum(cycles, np.ceil(words / bandwidth - EPSILON))
+            cycles = pts.maximum(cycles, pts.ceil(words / bandwidth - EPSILON))
     return cycles
 
 
@@ -117,27 +122,29 @@ def _capacity_errors(level: StorageLevel, entries: list[SparseTensorLevel], erro
     if level.data_capacity is not None and entries:
         needed = sum(e.data_capacity for e in entries)
         usable = level.data_capacity / level.multiple_buffering
-        for point in np.flatnonzero(needed > usable + EPSILON):
-            worst = max(entries, key=lambda e, point=point: e.data_capacity[point])
+        for point in pts.indices(needed > usable + EPSILON):
+            worst = max(entries, key=lambda e, point=point: pts.at(e.data_capacity, point))
             _mark(
                 errors,
                 point,
                 CapacityError(
-                    f"mapping over capacity at {level.name}: tiles need {needed[point]:.0f} "
-                    f"words ({worst.dense.tensor} alone {worst.data_capacity[point]:.0f}), "
+                    f"mapping over capacity at {level.name}: tiles need "
+                    f"{pts.at(needed, point):.0f} words ({worst.dense.tensor} alone "
+                    f"{pts.at(worst.data_capacity, point):.0f}), "
                     f"capacity {usable:.0f}",
                     "mapping",
                 ),
             )
     if level.metadata_capacity_bits is not None and entries:
         needed_bits = sum(e.metadata_capacity_bits for e in entries)
-        for point in np.flatnonzero(needed_bits > level.metadata_capacity_bits + EPSILON):
+        for point in pts.indices(needed_bits > level.metadata_capacity_bits + EPSILON):
             _mark(
                 errors,
                 point,
                 CapacityError(
                     f"metadata over capacity at {level.name}: tiles need "
-                    f"{needed_bits[point]:.0f} bits, capacity {level.metadata_capacity_bits} bits",
+                    f"{pts.at(needed_bits, point):.0f} bits, "
+                    f"capacity {level.metadata_capacity_bits} bits",
                     "mapping",
                 ),
             )
@@ -150,7 +157,7 @@ def _mark(errors: list, point: int, error: SparsimError) -> None:
 
 def _tensor_columns(
     entry: SparseTensorLevel, width: int, words: tuple, energy: tuple
-) -> list[np.ndarray]:
+) -> list[Points]:
     """The arrays a TensorLevelResult takes, in its field order."""
     columns = [entry.instances]
     for split in (entry.reads, entry.fills, entry.updates):
@@ -182,9 +189,10 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
     architecture = spec.architecture
     points = analysis.points
     errors: list = [None] * points
-    zero = np.zeros(points)
-    # Per level: cycles, and per tensor (name, format, P rows of TensorLevelResult values).
-    levels = []
+    zero = 0.0 * pts.ones(points)
+    # Per level its cycles and used instances, and per tensor-level its result's columns
+    # (flat, level by level) with its (tensor, format, column count).
+    level_cycles, level_used, tensor_columns, layout = [], [], [], []
     for index, level in enumerate(architecture.levels):
         entries = [
             analysis.tensors[t, index] for t in ("A", "B", "Z") if (t, index) in analysis.tensors
@@ -192,35 +200,38 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
         _capacity_errors(level, entries, errors)
         width = _metadata_width(level)
         words = [_words(level, e) for e in entries]
-        columns = [
-            (e.dense.tensor, e.format, _tensor_columns(e, width, w, _energy(level, e)))
-            for e, w in zip(entries, words, strict=True)
-        ]
-        cycles = bandwidth_cycles(
-            level, sum((r for r, _ in words), zero), sum((w for _, w in words), zero)
+        shapes = []
+        for entry, entry_words in zip(entries, words, strict=True):
+            columns = _tensor_columns(entry, width, entry_words, _energy(level, entry))
+            tensor_columns.extend(columns)
+            shapes.append((entry.dense.tensor, entry.format, len(columns)))
+        level_cycles.append(
+            bandwidth_cycles(
+                level, sum((r for r, _ in words), zero), sum((w for _, w in words), zero)
+            )
         )
-        used = np.maximum.reduce([zero, *(e.instances for e in entries)])
-        levels.append((level, cycles, used, columns))
+        level_used.append(reduce(pts.maximum, (e.instances for e in entries), zero))
+        layout.append((level, shapes))
 
     computes = analysis.computes
     compute = architecture.compute
-    for point in np.flatnonzero(computes.instances > compute.instances + EPSILON):
+    for point in pts.indices(computes.instances > compute.instances + EPSILON):
         _mark(
             errors,
             point,
             MappingError(
-                f"mapping uses {computes.instances[point]:.0f} {compute.name} instances, "
+                f"mapping uses {pts.at(computes.instances, point):.0f} {compute.name} instances, "
                 f"the architecture has {compute.instances}",
                 "mapping",
             ),
         )
-    for level, _, used, _ in levels:
-        for point in np.flatnonzero(used > level.instances + EPSILON):
+    for level, used in zip(architecture.levels, level_used, strict=True):
+        for point in pts.indices(used > level.instances + EPSILON):
             _mark(
                 errors,
                 point,
                 MappingError(
-                    f"mapping uses {used[point]:.0f} {level.name} instances, "
+                    f"mapping uses {pts.at(used, point):.0f} {level.name} instances, "
                     f"the architecture has {level.instances}",
                     "mapping",
                 ),
@@ -228,19 +239,21 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
     # Only effectual computes reach the MACs: gating or skipping a MAC needs a compute
     # optimization, which sparsim does not model (docs: sparse semantics §5).
     compute_energy = computes.actual * compute.energy.random
-    total_cycles = np.maximum.reduce([computes.cycles, *(cycles for _, cycles, _, _ in levels)])
-    # Rows of per-point values: one transpose instead of P x fields array lookups.
-    per_point = np.stack(
+    total_cycles = reduce(pts.maximum, level_cycles, computes.cycles)
+    per_point = pts.per_point(
         [
-            total_cycles + zero,
-            *(c + zero for c in (computes.actual, computes.gated, computes.skipped)),
-            computes.instances + zero,
-            computes.cycles + zero,
-            compute_energy + zero,
-            *(cycles + zero for _, cycles, _, _ in levels),
-            *(column + zero for *_, tensors in levels for *_, cols in tensors for column in cols),
-        ]
-    ).T.tolist()
+            total_cycles,
+            computes.actual,
+            computes.gated,
+            computes.skipped,
+            computes.instances,
+            computes.cycles,
+            compute_energy,
+            *level_cycles,
+            *tensor_columns,
+        ],
+        points,
+    )
     count = spec.workload.as_gemm().count
     results: list[Result | CapacityError | MappingError] = []
     for point, values in enumerate(per_point):
@@ -248,11 +261,11 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
             results.append(errors[point])
             continue
         level_results = []
-        position = 7 + len(levels)
-        for index, (level, _, _, tensors) in enumerate(levels):
+        position = 7 + len(layout)
+        for index, (level, shapes) in enumerate(layout):
             by_tensor = {}
-            for tensor, format, columns in tensors:
-                end = position + len(columns)
+            for tensor, format, width in shapes:
+                end = position + width
                 by_tensor[tensor] = _tensor_result(tensor, values[position:end], format)
                 position = end
             level_results.append(LevelResult(level.name, values[7 + index], by_tensor))
