@@ -31,8 +31,9 @@ def evaluate_densities(
     """``spec`` (its mapping and sparse optimizations) evaluated at each density point in
     one pass: the nest and dense analysis are shared, the density-dependent counts are
     numpy arrays over the points. Per point, the result :func:`evaluate` gives for the spec
-    with those densities, or the error it would raise when the mapping does not fit the
-    point (tiles over capacity, too many instances); any other error is raised."""
+    with those densities, or the error it would raise when the mapping does not fit that
+    point (tiles over capacity, too many instances). Any other error is raised, including
+    a mapping no density fits (a format with too few ranks for the tile)."""
     points = [
         {tensor: _density(d, f"densities[{i}].{tensor}") for tensor, d in point.items()}
         for i, point in enumerate(densities)
