@@ -192,9 +192,9 @@ class DensityModel:
 
 @dataclass(frozen=True)
 class Occupancies:
-    """One tile shape's occupancy at each of several density points (arrays)."""
+    """What the analysis needs of one tile shape's occupancy, at each of several density
+    points (arrays)."""
 
-    mean: np.ndarray
     prob_empty: np.ndarray
     max: np.ndarray
 
@@ -226,7 +226,6 @@ class DensityPoints:
         if tile_shape not in self._occupancies:
             each = [m.occupancy(tile_shape) for m in self.models]
             self._occupancies[tile_shape] = Occupancies(
-                np.array([o.mean for o in each])[self.index],
                 np.array([o.prob_empty for o in each])[self.index],
                 np.array([o.max for o in each], dtype=float)[self.index],
             )

@@ -95,7 +95,7 @@ class SparseAnalysis:
     dense: DenseAnalysis
     tensors: dict[tuple[str, int], SparseTensorLevel]
     computes: ComputeSplit
-    points: int  # density points: the length of every array above
+    points: int  # density points: the length of the arrays above (plain numbers for one)
 
 
 def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
@@ -141,7 +141,7 @@ def _keeper_at_or_above(dense: DenseAnalysis, tensor: str, level: int) -> int | 
     return above[-1] if above else None
 
 
-def _position_skipping(dense, level: int, tensors, models) -> dict[str, tuple[float, float]]:
+def _position_skipping(dense, level: int, tensors, models) -> dict[str, tuple[Points, Points]]:
     """Per self-skipped tensor: (utilisation, fraction of temporal steps still needed)."""
     result = {}
     for tensor in tensors:
@@ -212,7 +212,7 @@ def analyse_sparse(
     inside_peak = math.prod(peak)
 
     # Position skipping per level.
-    position: dict[int, dict[str, tuple[float, float]]] = {}
+    position: dict[int, dict[str, tuple[Points, Points]]] = {}
     for level, action in actions:
         if action.type == "position-skipping":
             position.setdefault(level, {})
