@@ -116,8 +116,13 @@ def evaluate_unit(unit: Unit) -> list[dict[str, Any]]:
 
     if unit.mapping == "remap":
         return [remapped(densities) for densities in unit.schemes]
+    reference = _reference(unit)
     try:
-        base = build(design, unit.layer, _reference(unit), architecture=architecture)
+        base = _located(
+            unit,
+            reference,
+            lambda: build(design, unit.layer, reference, architecture=architecture),
+        )
     except MappingError:
         return [remapped(densities) for densities in unit.schemes]
     rows: list[dict[str, Any]] = [{}] * len(unit.schemes)
