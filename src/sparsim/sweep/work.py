@@ -16,6 +16,7 @@ every distinct point (what ``sparsim.build`` gives for it).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sparsim.cost.result import KEY_COLUMNS, Result
@@ -56,16 +57,18 @@ def _located(unit: Unit, densities: dict[str, str], work: Callable[[], T]) -> T:
         raise exc.located(f"{unit.design.label} on {unit.layer.name} at {point}") from None
 
 
-Group = tuple[Spec, list[tuple[int, dict[str, TensorDensity]]]]
+Members = tuple[tuple[int, dict[str, TensorDensity]], ...]  # (scheme index, densities)
 
 
-def _groups(base: Spec, design: Design, unit: Unit) -> list[Group]:
-    """The unit's schemes grouped by the sparse features the design switches on for them:
-    per group, ``base`` with those features, and its members (scheme index, densities the
-    design computes with)."""
-    groups: list[tuple[list, list[tuple[int, dict[str, TensorDensity]]]]] = []
-    for index, densities in enumerate(unit.schemes):
-        scheme = _located(unit, densities, lambda d=densities: scheme_for(design, d))
+@lru_cache(maxsize=64)
+def _grouping(builtin: str, schemes: tuple[tuple[tuple[str, str], ...], ...]):
+    """The schemes (as sorted items) grouped by the sparse features the design switches on
+    for them, with the densities the design computes with. A sweep repeats one density
+    grid over many layers: this runs once per grid and design in a worker."""
+    design = get_design(builtin)
+    groups: list[tuple[list, list]] = []
+    for index, items in enumerate(schemes):
+        scheme = scheme_for(design, dict(items))
         features = sparse_optimizations(design, scheme)
         member = (index, scheme.densities)
         for known, members in groups:
@@ -74,6 +77,20 @@ def _groups(base: Spec, design: Design, unit: Unit) -> list[Group]:
                 break
         else:
             groups.append((features, [member]))
+    return tuple((features, tuple(members)) for features, members in groups)
+
+
+def _groups(base: Spec, design: Design, unit: Unit) -> list[tuple[Spec, Members]]:
+    """Per set of sparse features the design switches on for the unit's schemes: ``base``
+    with those features, and the schemes it evaluates."""
+    try:
+        grouping = _grouping(
+            unit.design.builtin, tuple(tuple(sorted(d.items())) for d in unit.schemes)
+        )
+    except SparsimError:
+        for densities in unit.schemes:  # say which point it is
+            _located(unit, densities, lambda d=densities: scheme_for(design, d))
+        raise
     return [
         (
             _located(
@@ -86,7 +103,7 @@ def _groups(base: Spec, design: Design, unit: Unit) -> list[Group]:
             ),
             members,
         )
-        for features, members in groups
+        for features, members in grouping
     ]
 
 
