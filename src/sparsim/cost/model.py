@@ -9,6 +9,9 @@ the ERT has no ``skipped_read``). An access that occurs without any energy is an
 Cycles: the MACs need ``compute cycles``; each level needs, per instance, its read words
 (data + metadata) over its read bandwidth and its write words over its write bandwidth
 (and their sum over a shared bandwidth). The slowest of all sets the pace.
+
+Counts come as numbers at each density point (:mod:`sparsim.analysis.points`); each point
+gets its own Result, or the error that says why the mapping does not fit it.
 """
 
 from __future__ import annotations
@@ -158,7 +161,8 @@ def _mark(errors: list, point: int, error: SparsimError) -> None:
 def _tensor_columns(
     entry: SparseTensorLevel, width: int, words: tuple, energy: tuple
 ) -> list[Points]:
-    """The arrays a TensorLevelResult takes, in its field order."""
+    """The numbers (at each point) a TensorLevelResult takes after its tensor name, in
+    field order: what :func:`_tensor_result` reads back per point."""
     columns = [entry.instances]
     for split in (entry.reads, entry.fills, entry.updates):
         columns += [split.actual, split.gated, split.skipped]
