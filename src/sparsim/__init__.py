@@ -37,7 +37,7 @@ from sparsim.errors import (
 if TYPE_CHECKING:
     from sparsim.cost.result import Result, results_frame
     from sparsim.designs import build
-    from sparsim.evaluate import evaluate, load
+    from sparsim.evaluate import evaluate, evaluate_densities, load
     from sparsim.sweep import sweep
 
 __version__ = "0.1.0"
@@ -46,6 +46,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "load": "sparsim.evaluate",
     "evaluate": "sparsim.evaluate",
+    "evaluate_densities": "sparsim.evaluate",
     "build": "sparsim.designs",
     "sweep": "sparsim.sweep",
     "Result": "sparsim.cost.result",
@@ -65,6 +66,7 @@ __all__ = [
     "__version__",
     "build",
     "evaluate",
+    "evaluate_densities",
     "load",
     "results_frame",
     "sweep",

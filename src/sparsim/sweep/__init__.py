@@ -39,8 +39,9 @@ __all__ = ["SweepConfig", "load_config", "plan", "read_store", "sweep"]
 # enough that the workers stay balanced and finished rows reach the store often.
 MAX_TASK_EVALUATIONS = 64
 TASKS_PER_WORKER = 8
-# A unit with a fixed mapping is split no finer than this: each part maps again.
-MIN_FIXED_PART = 32
+# A unit with a fixed mapping is split no finer than this: each part maps again, and one
+# mapping costs about as much CPU as 100 density points evaluated together on it.
+MIN_FIXED_PART = 128
 
 
 def plan(config: str | os.PathLike[str] | dict[str, Any]) -> tuple[list[Point], list[Unit]]:
@@ -67,7 +68,7 @@ def _tasks(work: list[Unit], workers: int) -> list[list[Unit]]:
     evaluations."""
     total = sum(unit.evaluations for unit in work)
     size = max(1, min(MAX_TASK_EVALUATIONS, math.ceil(total / (workers * TASKS_PER_WORKER))))
-    few = len(work) < workers * TASKS_PER_WORKER
+    few = workers > 1 and len(work) < workers * TASKS_PER_WORKER
     tasks: list[list[Unit]] = []
     current: list[Unit] = []
     load = 0
