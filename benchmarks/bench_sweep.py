@@ -1,6 +1,8 @@
 """Sweep throughput: points per second re-mapped and on a fixed mapping, on 1 and 2
-workers, and the wall time of a 100,000-point sweep (ResNet-50 x 6 designs x a 20 x 15
-density grid) into a fresh store, then of its rerun (nothing left to compute).
+workers; density points per CPU second on one mapping (a unit's points evaluated as numpy
+arrays, issue 11's goal: 2,000 per core), with and without the unit's one mapping; and the
+wall time of a 100,000-point sweep (ResNet-50 x 6 designs x a 20 x 15 density grid) into a
+fresh store, then of its rerun (nothing left to compute).
 
     PYTHONPATH=src python benchmarks/bench_sweep.py [--quick] [--workers N]
 
@@ -17,7 +19,10 @@ import time
 from pathlib import Path
 
 import sparsim
+from sparsim.designs import build, get_design
 from sparsim.sweep import plan
+from sparsim.sweep.points import canonical, hardware
+from sparsim.sweep.work import evaluate_unit
 
 DENSITY_A = [round(0.05 * i, 2) for i in range(1, 21)]  # 20 values, 0.05 .. 1.0
 DENSITY_B = [round(0.1 + 0.06 * i, 2) for i in range(15)]  # 15 values, 0.1 .. 0.94
@@ -61,6 +66,33 @@ def _throughput(label: str, config: dict, workers_list: list[int]) -> None:
         )
 
 
+def _density_points(config: dict) -> None:
+    """CPU per point of a worker evaluating whole fixed-mapping units (each unit's mapping
+    timed apart, so the density points' own cost shows)."""
+    _, units = plan(config)
+    units = [unit for unit in units if unit.mapping == "fixed"]
+    count = sum(len(unit.schemes) for unit in units)
+    for unit in units:  # warm the hardware cache and the imports
+        hardware(unit.design, canonical(unit.memory))
+    start = time.process_time()
+    for unit in units:
+        evaluate_unit(unit)
+    total = time.process_time() - start
+    start = time.process_time()
+    for unit in units:
+        design = get_design(unit.design.builtin)
+        pattern = f"{unit.pattern[0]}:{unit.pattern[1]}" if unit.pattern else "dense"
+        architecture = hardware(unit.design, canonical(unit.memory))
+        build(design, unit.layer, {"A": pattern, "B": "dense"}, architecture=architecture)
+    mapping = time.process_time() - start
+    print(
+        f"density points on a fixed mapping: {count} points in {len(units)} units; "
+        f"{1e6 * total / count:.0f} CPU us per point with the unit's mapping "
+        f"({count / total:,.0f} points per CPU s), {1e6 * (total - mapping) / count:.0f} "
+        f"CPU us without it ({count / (total - mapping):,.0f} points per CPU s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 100,000-point sweep")
@@ -75,6 +107,9 @@ def main() -> None:
     }
     _throughput("re-mapped DSTC points", {**dstc, "mapping": "remap"}, [1, 2])
     _throughput("fixed-mapping DSTC points", {**dstc, "mapping": "fixed"}, [1, 2])
+    grid = {**dstc, "densities": {"A": DENSITY_A, "B": DENSITY_B}, "mapping": "fixed"}
+    _throughput("fixed-mapping DSTC points, a 20 x 15 grid per layer", grid, [1, 2])
+    _density_points(grid)
     if args.quick:
         return
 

@@ -144,7 +144,7 @@ class DensityModel:
     def size(self) -> int:
         return self.shape[0] * self.shape[1]
 
-    @property
+    @cached_property
     def nonzeros(self) -> int:
         """Total nonzeros; Sparseloop's hypergeometric model rounds density * size up."""
         if self.mask is not None:
@@ -188,6 +188,54 @@ class DensityModel:
             .ravel()
         )
         return _empirical(counts)
+
+
+@dataclass(frozen=True)
+class Occupancies:
+    """One tile shape's occupancy at each of several density points (arrays)."""
+
+    mean: np.ndarray
+    prob_empty: np.ndarray
+    max: np.ndarray
+
+
+class DensityPoints:
+    """One tensor's density at each point (see :mod:`sparsim.analysis.points`: a single
+    point gives plain numbers). Occupancies are computed once per distinct density and tile
+    shape, then spread to the points."""
+
+    def __init__(self, specs: list[TensorDensity], shape: tuple[int, int]):
+        self.count = len(specs)
+        self._occupancies: dict[tuple[int, int], Occupancies] = {}
+        if self.count == 1:
+            self.models = [density_model(specs[0], shape)]
+            return
+        distinct: dict[TensorDensity, int] = {}
+        self.index = np.array([distinct.setdefault(s, len(distinct)) for s in specs], dtype=int)
+        self.models = [density_model(spec, shape) for spec in distinct]
+
+    @cached_property
+    def density(self) -> float | np.ndarray:
+        if self.count == 1:
+            return self.models[0].density
+        return np.array([m.density for m in self.models])[self.index]
+
+    def occupancy(self, tile_shape: tuple[int, int]) -> Occupancy | Occupancies:
+        if self.count == 1:
+            return self.models[0].occupancy(tile_shape)
+        if tile_shape not in self._occupancies:
+            each = [m.occupancy(tile_shape) for m in self.models]
+            self._occupancies[tile_shape] = Occupancies(
+                np.array([o.mean for o in each])[self.index],
+                np.array([o.prob_empty for o in each])[self.index],
+                np.array([o.max for o in each], dtype=float)[self.index],
+            )
+        return self._occupancies[tile_shape]
+
+    def expect(self, tile_shape: tuple[int, int], function) -> float | np.ndarray:
+        """E[function(occupancy)] of a tile of ``tile_shape`` at each point."""
+        each = [m.occupancy(tile_shape).expect(function) for m in self.models]
+        return each[0] if self.count == 1 else np.array(each)[self.index]
 
 
 def density_model(spec: TensorDensity, shape: tuple[int, int]) -> DensityModel:

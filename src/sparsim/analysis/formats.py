@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sparsim.analysis.density import DensityModel
+from sparsim.analysis import points as pts
+from sparsim.analysis.density import DensityPoints
 from sparsim.analysis.nest import RELEVANT_DIMS, Loop, Nest
 from sparsim.errors import MappingError
 from sparsim.spec.sparse_optimizations import RankFormat
@@ -35,10 +36,11 @@ TENSOR_AXES = {"A": ("M", "K"), "B": ("N", "K"), "Z": ("M", "N")}
 @dataclass(frozen=True)
 class RankUnits:
     format: str
-    metadata_units: float  # expected, per tile
-    payload_units: float
-    metadata_capacity: float  # worst case, per tile
-    payload_capacity: float
+    # Per tile, at each density point: expected, then worst case.
+    metadata_units: pts.Points
+    payload_units: pts.Points
+    metadata_capacity: pts.Points
+    payload_capacity: pts.Points
     metadata_bits: int  # per unit, as stored (see effective_bits)
     payload_bits: int
 
@@ -103,15 +105,16 @@ def assign_ranks(
 def rank_units(
     ranks: list[RankFormat],
     loops: list[Loop],
-    density: DensityModel,
+    density: DensityPoints,
     tensor: str,
     where: str = "mapping",
 ) -> list[RankUnits]:
-    """Units per rank, rank 0 (innermost) first."""
+    """Units per rank, rank 0 (innermost) first, at each of ``density``'s points."""
     inner_first = list(reversed(ranks))
     shapes = assign_ranks(inner_first, loops, where)
     scalar_tile = not loops
-    dense_fibers = fibers_max = 1.0
+    points = pts.ones(density.count)
+    dense_fibers, fibers_max = 1.0, points
     # Walk outermost rank first: a rank has one fiber per coordinate of the ranks above (the
     # outermost: the tile), of which only the nonempty ones are stored.
     outer_first: list[RankUnits] = []
@@ -120,24 +123,25 @@ def rank_units(
         own = shapes[position]
         shape = math.prod(loop.bound for loop in own)
         if not own and not (scalar_tile and position == 0):
-            outer_first.append(RankUnits(rank.format, 0, 0, 0, 0, 0, 0))
+            zero = 0.0 * points
+            outer_first.append(RankUnits(rank.format, zero, zero, zero, zero, 0, 0))
             continue
         below = [loop for group in shapes[:position] for loop in group]
         fiber_tile = density.occupancy(subtile_shape(below + own, tensor))
         fibers = dense_fibers * (1.0 - fiber_tile.prob_empty)
         # A scalar tile is one fiber of one coordinate: present whenever the fiber is.
         nonempty = (
-            1.0 if not own else 1.0 - density.occupancy(subtile_shape(below, tensor)).prob_empty
+            points if not own else 1.0 - density.occupancy(subtile_shape(below, tensor)).prob_empty
         )
         # At most as many nonempty coordinates per fiber as the fiber holds nonzeros.
         coords, coords_max = fibers * shape, fibers_max * shape
-        nonempty_max = min(shape, fiber_tile.max) / shape
+        nonempty_max = pts.minimum(shape, fiber_tile.max) / shape
         # Whole nonempty coordinates per fiber (CP, bitmask payload), as Timeloop rounds
         # them; the tolerance keeps an exact expectation (16 x 0.5 = 8) from rounding up on
         # floating-point noise in the density (Timeloop's does: 9, see the sparse docs §2.2).
-        whole = fibers * math.ceil(shape * nonempty - ROUNDING_TOLERANCE)
+        whole = fibers * pts.ceil(shape * nonempty - ROUNDING_TOLERANCE)
         if rank.format == "UOP":
-            metadata, metadata_max = 0.0, 0.0
+            metadata, metadata_max = 0.0 * points, 0.0 * points
             payload, payload_max = fibers * (shape + 1), fibers_max * (shape + 1)
         elif rank.format in ("B", "UB"):
             metadata, metadata_max = coords, coords_max
@@ -149,7 +153,7 @@ def rank_units(
             metadata = payload = coords * nonempty
             metadata_max = payload_max = coords_max * nonempty_max
         if position == 0:  # the innermost rank's payload is the data itself
-            payload = payload_max = 0.0
+            payload = payload_max = 0.0 * points
         md_bits = rank.metadata_word_bits
         if md_bits is None:
             md_bits = 0 if rank.format == "UOP" else max(1, math.ceil(math.log2(max(shape, 2))))

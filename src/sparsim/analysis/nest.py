@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from sparsim.spec.model import DIMS, Spec
 
@@ -35,7 +36,14 @@ class Nest:
 
     def loops_inside(self, level: int) -> tuple[Loop, ...]:
         """Loops of ``level`` and of all levels inside it: they span the level's tile."""
-        return tuple(loop for loop in self.loops if loop.level >= level)
+        return self._inside[level]
+
+    @cached_property
+    def _inside(self) -> list[tuple[Loop, ...]]:
+        return [
+            tuple(loop for loop in self.loops if loop.level >= level)
+            for level in range(self.n_levels + 1)
+        ]
 
     def tile_shape(self, level: int) -> dict[str, int]:
         shape = dict.fromkeys(DIMS, 1)

@@ -20,18 +20,22 @@ Order of effects:
 7. levels that only stream a tensor move the words its outer keeper actually sends.
 
 Counts here are totals over all instances; ``instances`` is the expected number of
-instances that do the work.
+instances that do the work. Everything that depends on the densities is a number at each
+density point (:mod:`sparsim.analysis.points`): one mapping's nest and dense analysis serve
+a whole density sweep in one numpy pass, a single evaluation being the one-point case.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from sparsim.analysis import points as pts
 from sparsim.analysis.dense import COMPUTE, DenseAnalysis, DenseTensorLevel
-from sparsim.analysis.density import DensityModel, density_model
+from sparsim.analysis.density import DensityPoints
 from sparsim.analysis.formats import (
     TENSOR_AXES,
     RankUnits,
@@ -42,21 +46,22 @@ from sparsim.analysis.formats import (
     tile_loops,
 )
 from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS
+from sparsim.analysis.points import Points
 from sparsim.errors import SparsimError
 from sparsim.spec.model import TENSORS, Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization
+from sparsim.spec.sparsity import TensorDensity
 
 SKIPPING = ("skipping", "skipping-spatial")
 
 
 @dataclass(frozen=True)
 class Split:
-    actual: float = 0.0
-    gated: float = 0.0
-    skipped: float = 0.0
+    """Accesses at each density point: effectual, gated and skipped."""
 
-    def scaled(self, factor: float) -> Split:
-        return Split(self.actual * factor, self.gated * factor, self.skipped * factor)
+    actual: Points
+    gated: Points
+    skipped: Points
 
 
 @dataclass(frozen=True)
@@ -70,19 +75,19 @@ class SparseTensorLevel:
     metadata_fill_bits: Split
     metadata_update_bits: Split
     ranks: tuple[RankUnits, ...]
-    data_capacity: float  # words per instance, worst case
-    metadata_capacity_bits: float
+    data_capacity: Points  # words per instance, worst case
+    metadata_capacity_bits: Points
     format: str
 
 
 @dataclass(frozen=True)
 class ComputeSplit:
     algorithmic: float
-    actual: float
-    gated: float
-    skipped: float
-    instances: float  # expected busy MACs
-    cycles: float
+    actual: Points
+    gated: Points
+    skipped: Points
+    instances: Points  # expected busy MACs
+    cycles: Points
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class SparseAnalysis:
     dense: DenseAnalysis
     tensors: dict[tuple[str, int], SparseTensorLevel]
     computes: ComputeSplit
+    points: int  # density points: the length of every array above
 
 
 def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
@@ -110,9 +116,11 @@ def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> tu
         for leader in leaders:
             if loop.dim in RELEVANT_DIMS[leader]:
                 model = models[leader]
-                expected *= 1.0 - model.occupancy(subtile_shape(inner, leader)).prob_empty
+                expected = expected * (
+                    1.0 - model.occupancy(subtile_shape(inner, leader)).prob_empty
+                )
                 fiber = model.occupancy(subtile_shape([loop, *inner], leader)).max
-                peak *= min(loop.bound, fiber) / loop.bound
+                peak = peak * (pts.minimum(loop.bound, fiber) / loop.bound)
     return expected, peak
 
 
@@ -145,27 +153,37 @@ def _position_skipping(dense, level: int, tensors, models) -> dict[str, tuple[fl
             for loop in dense.nest.loops
             if loop.spatial and loop.level == level and loop.dim in RELEVANT_DIMS[tensor]
         )
-        occupancy = models[tensor].occupancy(
-            subtile_shape(tile_loops(dense.nest, level, tensor), tensor)
-        )
-        utilisation = occupancy.expect(
+        shape = subtile_shape(tile_loops(dense.nest, level, tensor), tensor)
+        utilisation = models[tensor].expect(
+            shape,
             lambda k, width=width: np.where(
                 k > 0, k / np.maximum(np.ceil(k / width) * width, 1), 1.0
-            )
+            ),
         )
-        step_fraction = occupancy.expect(lambda k, width=width: np.ceil(k / width)) / (
+        step_fraction = models[tensor].expect(shape, lambda k, width=width: np.ceil(k / width)) / (
             entry.tile / width
         )
         result[tensor] = (utilisation, step_fraction)
     return result
 
 
-def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
+def analyse_sparse(
+    spec: Spec,
+    dense: DenseAnalysis,
+    densities: Sequence[Mapping[str, TensorDensity]] | None = None,
+) -> SparseAnalysis:
+    """The sparse counts at each density point (default: the spec's own densities); the
+    spec's sparse optimizations apply to every point."""
     levels = spec.architecture.levels
     level_index = {level.name: i for i, level in enumerate(levels)}
+    points = list(densities) if densities is not None else [spec.densities or {}]
+    ones = pts.ones(len(points))
     try:
-        models: dict[str, DensityModel] = {
-            t: density_model(spec.density(t), _tensor_shape(spec, t)) for t in TENSORS
+        models: dict[str, DensityPoints] = {
+            t: DensityPoints(
+                [point.get(t, TensorDensity()) for point in points], _tensor_shape(spec, t)
+            )
+            for t in TENSORS
         }
     except ValueError as exc:
         raise SparsimError(str(exc), "densities") from None
@@ -182,14 +200,16 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
 
     # Spatial compaction per level, and its cumulative effect on the instances inside. It
     # needs the leaders' zeros to be identifiable: a format where the level gets them from.
-    compaction = [1.0] * len(levels)
-    peak = [1.0] * len(levels)
+    compaction = [ones] * len(levels)
+    peak = [ones] * len(levels)
     for level, action in actions:
         if action.type == "skipping-spatial":
             leaders = _with_metadata(dense, formats, action.condition_on, level)
             compaction[level], peak[level] = _spatial_compaction(dense, level, leaders, models)
-    inside_compaction = np.cumprod([1.0, *compaction])  # [i]: product over levels < i
-    inside_peak = float(np.prod(peak))
+    inside_compaction = [ones]  # [i]: product over levels < i
+    for factor in compaction:
+        inside_compaction.append(inside_compaction[-1] * factor)
+    inside_peak = math.prod(peak)
 
     # Position skipping per level.
     position: dict[int, dict[str, tuple[float, float]]] = {}
@@ -199,7 +219,7 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             position[level].update(_position_skipping(dense, level, [action.target], models))
 
     # Ineffectual fraction of each kept tensor-level's reads/updates from gating/skipping.
-    ineffectual: dict[tuple[str, int], tuple[float, bool]] = {}
+    ineffectual: dict[tuple[str, int], tuple[Points, bool]] = {}
     for level, action in actions:
         if action.type not in ("gating", "skipping") or not action.condition_on:
             continue
@@ -208,10 +228,12 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             continue
         entry = dense.tensors[action.target, keeper]
         group = _access_group(dense, entry)
-        effectual = 1.0
+        effectual = ones
         for leader in action.condition_on:
-            effectual *= 1.0 - models[leader].occupancy(subtile_shape(group, leader)).prob_empty
-        previous, _ = ineffectual.get((action.target, keeper), (0.0, False))
+            effectual = effectual * (
+                1.0 - models[leader].occupancy(subtile_shape(group, leader)).prob_empty
+            )
+        previous, _ = ineffectual.get((action.target, keeper), (0.0 * ones, False))
         ineffectual[action.target, keeper] = (
             1.0 - (1.0 - previous) * effectual,
             action.type == "skipping",
@@ -223,39 +245,46 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             continue
         word_bits = levels[level].word_bits
         logical = entry.instances
-        instances = logical * float(inside_compaction[level])
+        instances = logical * inside_compaction[level]
         ranks_spec = formats.get((tensor, level), [])
         compressed = is_compressed(ranks_spec)
-        rho = models[tensor].density if compressed else 1.0
+        rho = models[tensor].density if compressed else ones
         read_factor = rho
         for other, (_, steps) in position.get(level, {}).items():
             if other != tensor and tensor in position.get(level, {}):
-                read_factor *= steps
-        fraction, skips = ineffectual.get((tensor, level), (0.0, True))
+                read_factor = read_factor * steps
+        fraction, skips = ineffectual.get((tensor, level), (0.0 * ones, True))
 
         def split(
-            count: float, factor: float, fraction=fraction, skips=skips, logical=logical
+            count: float, factor: Points, fraction=fraction, skips=skips, logical=logical
         ) -> Split:
             total = count * logical * factor
             lost = total * fraction
-            return Split(total - lost, 0.0 if skips else lost, lost if skips else 0.0)
+            none = 0.0 * lost
+            return Split(total - lost, none if skips else lost, lost if skips else none)
 
         reads = split(entry.reads, read_factor)
-        fills = split(entry.fills, rho, fraction=0.0)
+        fills = split(entry.fills, rho, fraction=0.0 * ones)
         updates = split(entry.updates, rho)
 
         loops = tile_loops(dense.nest, level, tensor)
         where = f"mapping: {tensor} at {levels[level].name}"
         units = rank_units(ranks_spec, loops, models[tensor], tensor, where) if ranks_spec else []
         bits_per_tile = sum(
-            r.metadata_units * effective_bits(r.metadata_bits, word_bits)
-            + r.payload_units * effective_bits(r.payload_bits, word_bits)
-            for r in units
+            (
+                r.metadata_units * effective_bits(r.metadata_bits, word_bits)
+                + r.payload_units * effective_bits(r.payload_bits, word_bits)
+                for r in units
+            ),
+            0.0 * ones,
         )
         capacity_bits = sum(
-            r.metadata_capacity * effective_bits(r.metadata_bits, word_bits)
-            + r.payload_capacity * effective_bits(r.payload_bits, word_bits)
-            for r in units
+            (
+                r.metadata_capacity * effective_bits(r.metadata_bits, word_bits)
+                + r.payload_capacity * effective_bits(r.payload_bits, word_bits)
+                for r in units
+            ),
+            0.0 * ones,
         )
         per_element = bits_per_tile / entry.tile
         occupancy = models[tensor].occupancy(subtile_shape(loops, tensor)) if compressed else None
@@ -269,29 +298,42 @@ def analyse_sparse(spec: Spec, dense: DenseAnalysis) -> SparseAnalysis:
             metadata_fill_bits=split(entry.fills, per_element, fraction=0.0),
             metadata_update_bits=split(entry.updates, per_element),
             ranks=tuple(units),
-            data_capacity=float(occupancy.max) if occupancy is not None else float(entry.tile),
+            data_capacity=(occupancy.max if occupancy is not None else entry.tile) * ones,
             metadata_capacity_bits=capacity_bits,
             format=" ".join(r.format.lower() for r in ranks_spec) or "none",
         )
 
     for (tensor, level), entry in dense.tensors.items():
         if entry.streamed:
-            instances = entry.instances * float(inside_compaction[level])
+            instances = entry.instances * inside_compaction[level]
             tensors[tensor, level] = _streamed(entry, tensors[tensor, entry.parent], instances)
 
     # Each operand loses, at the innermost level where it is optimized, the computes its
     # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner).
-    removed: dict[str, tuple[int, float]] = {}
+    removed: dict[str, tuple[int, Points]] = {}
     for (tensor, keeper), (fraction, _) in ineffectual.items():
-        removed[tensor] = max(removed.get(tensor, (-1, 0.0)), (keeper, fraction))
+        removed[tensor] = _innermost(removed.get(tensor), keeper, fraction)
     for level, action in actions:
         if action.type == "skipping-spatial" and action.target in INPUT_TENSORS:
             leaders = _with_metadata(dense, formats, action.condition_on, level)
-            fraction = 1.0 - math.prod(models[t].density for t in leaders)
-            removed[action.target] = max(removed.get(action.target, (-1, 0.0)), (level, fraction))
-    operand_kept = math.prod(1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed)
+            fraction = 1.0 - math.prod((models[t].density for t in leaders), start=ones)
+            removed[action.target] = _innermost(removed.get(action.target), level, fraction)
+    operand_kept = math.prod(
+        (1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed), start=ones
+    )
     computes = _classify_computes(dense, actions, models, operand_kept, inside_peak, position)
-    return SparseAnalysis(dense, tensors, computes)
+    return SparseAnalysis(dense, tensors, computes, len(points))
+
+
+def _innermost(
+    current: tuple[int, Points] | None, level: int, fraction: Points
+) -> tuple[int, Points]:
+    """The removal at the innermost level (the larger fraction on a tie)."""
+    if current is None or level > current[0]:
+        return level, fraction
+    if level == current[0]:
+        return level, pts.maximum(current[1], fraction)
+    return current
 
 
 def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: float):
@@ -300,19 +342,21 @@ def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: flo
     sent = keeper.updates if entry.tensor == OUTPUT_TENSOR else keeper.reads
     dense_sent = keeper.dense.updates if entry.tensor == OUTPUT_TENSOR else keeper.dense.reads
     ratio = sent.actual / (dense_sent * keeper.dense.instances) if dense_sent else 1.0
-    words = Split(actual=entry.reads * entry.instances * ratio)
+    zero = 0.0 * sent.actual
+    words = Split(entry.reads * entry.instances * ratio + zero, zero, zero)
+    nothing = Split(zero, zero, zero)
     return SparseTensorLevel(
         dense=entry,
         instances=instances,
         reads=words,
         fills=words,
-        updates=Split(),
-        metadata_read_bits=Split(),
-        metadata_fill_bits=Split(),
-        metadata_update_bits=Split(),
+        updates=nothing,
+        metadata_read_bits=nothing,
+        metadata_fill_bits=nothing,
+        metadata_update_bits=nothing,
         ranks=(),
-        data_capacity=0.0,
-        metadata_capacity_bits=0.0,
+        data_capacity=zero,
+        metadata_capacity_bits=zero,
         format="stream",
     )
 
@@ -330,11 +374,12 @@ def _classify_computes(dense, actions, models, operand_kept, peak, position) -> 
     actual = algorithmic * operand_kept * math.prod(models[t].density for t in position_leaders)
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
     busy = dense.compute_instances * peak * utilisation
-    cycles = math.ceil(actual / busy - 1e-9) if busy else 0.0
+    used = busy != 0
+    cycles = pts.where(used, pts.ceil(actual / pts.where(used, busy, 1.0) - 1e-9), 0.0)
     return ComputeSplit(
         algorithmic=algorithmic,
         actual=actual,
-        gated=0.0,
+        gated=0.0 * actual,
         skipped=algorithmic - actual,
         instances=busy,
         cycles=cycles,

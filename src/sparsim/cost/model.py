@@ -13,8 +13,10 @@ Cycles: the MACs need ``compute cycles``; each level needs, per instance, its re
 
 from __future__ import annotations
 
-import math
+from functools import reduce
 
+from sparsim.analysis import points as pts
+from sparsim.analysis.points import Points
 from sparsim.analysis.sparse import SparseAnalysis, SparseTensorLevel, Split
 from sparsim.cost.result import (
     ActionCount,
@@ -24,18 +26,18 @@ from sparsim.cost.result import (
     Result,
     TensorLevelResult,
 )
-from sparsim.errors import CapacityError, MappingError, MissingEnergyError
+from sparsim.errors import CapacityError, MappingError, MissingEnergyError, SparsimError
 from sparsim.spec.architecture import STORAGE_ACTION_FALLBACKS, StorageLevel
 from sparsim.spec.model import Spec
 
 EPSILON = 1e-9
 
 
-def _vectors(total: float, instances: float, width: float) -> float:
+def _vectors(total: Points, instances: Points, width: float) -> Points:
     """Vector accesses over all instances, each instance rounding up to whole vectors."""
-    if total <= 0 or instances <= 0:
-        return 0.0
-    return math.ceil(total / instances / width - EPSILON) * instances
+    active = (total > 0) & (instances > 0)
+    per_instance = total / pts.where(active, instances, 1.0) / width
+    return pts.where(active, pts.ceil(per_instance - EPSILON) * instances, 0.0)
 
 
 def _metadata_width(level: StorageLevel) -> int:
@@ -54,21 +56,25 @@ def _action_counts(entry: SparseTensorLevel) -> dict[str, tuple[Split, bool]]:
     }
 
 
-def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[float, float]:
+def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[Points, Points]:
     """(data, metadata) energy: every action (actual ``random``, gated, skipped) rounded to
     whole vectors per instance on its own, as Timeloop does, times its ERT energy."""
     energies = level.energy.resolved
     n = entry.instances
-    totals = {False: 0.0, True: 0.0}
+    zero = 0.0 * n
+    totals = {False: zero, True: zero}
+    metadata_width = _metadata_width(level)
     for action, (split, metadata) in _action_counts(entry).items():
-        width = _metadata_width(level) if metadata else level.block_size
+        width = metadata_width if metadata else level.block_size
         for kind, count in (
             ("random", split.actual),
             ("gated", split.gated),
             ("skipped", split.skipped),
         ):
+            if not pts.nonzero(count):
+                continue
             vectors = _vectors(count, n, width)
-            if not vectors:
+            if not pts.nonzero(vectors):
                 continue
             name = f"{kind}_{action}"
             energy = energies[name]
@@ -78,14 +84,14 @@ def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[float, float
                     f"(none of the ERT actions {', '.join(STORAGE_ACTION_FALLBACKS[name])})",
                     f"architecture.{level.name}.energy",
                 )
-            totals[metadata] += vectors * energy
+            totals[metadata] = totals[metadata] + vectors * energy
     return totals[False], totals[True]
 
 
-def _words(level: StorageLevel, entry: SparseTensorLevel) -> tuple[float, float]:
+def _words(level: StorageLevel, entry: SparseTensorLevel) -> tuple[Points, Points]:
     """Read and write words of one instance (metadata counted in data words), the traffic
     the level's bandwidths must carry."""
-    n = entry.instances or 1.0
+    n = pts.where(entry.instances != 0, entry.instances, 1.0)
     reads = (entry.reads.actual + entry.reads.gated) / n + (
         entry.metadata_read_bits.actual + entry.metadata_read_bits.gated
     ) / n / level.word_bits
@@ -97,114 +103,186 @@ def _words(level: StorageLevel, entry: SparseTensorLevel) -> tuple[float, float]
     return reads, writes
 
 
-def bandwidth_cycles(level: StorageLevel, read_words: float, write_words: float) -> float:
-    """Cycles one instance needs to read and write these words at the level's bandwidths."""
-    cycles = 0.0
+def bandwidth_cycles(level: StorageLevel, read_words, write_words):
+    """Cycles one instance needs to read and write these words at the level's bandwidths
+    (numbers or arrays of them)."""
+    cycles = 0.0 * read_words
     for words, bandwidth in (
         (read_words, level.read_bandwidth),
         (write_words, level.write_bandwidth),
         (read_words + write_words, level.shared_bandwidth),
     ):
         if bandwidth:
-            cycles = max(cycles, math.ceil(words / bandwidth - EPSILON))
+            cycles = pts.maximum(cycles, pts.ceil(words / bandwidth - EPSILON))
     return cycles
 
 
-def _count(split: Split) -> ActionCount:
-    return ActionCount(split.actual, split.gated, split.skipped)
-
-
-def _metadata_count(split: Split, width: int) -> ActionCount:
-    return ActionCount(split.actual / width, split.gated / width, split.skipped / width)
-
-
-def _check_capacity(level: StorageLevel, entries: list[SparseTensorLevel]) -> None:
-    if level.data_capacity is not None:
+def _capacity_errors(level: StorageLevel, entries: list[SparseTensorLevel], errors: list) -> None:
+    """Marks the points whose tiles overflow the level (a point keeps its first error)."""
+    if level.data_capacity is not None and entries:
         needed = sum(e.data_capacity for e in entries)
         usable = level.data_capacity / level.multiple_buffering
-        if needed > usable + EPSILON:
-            worst = max(entries, key=lambda e: e.data_capacity)
-            raise CapacityError(
-                f"mapping over capacity at {level.name}: tiles need {needed:.0f} words "
-                f"({worst.dense.tensor} alone {worst.data_capacity:.0f}), capacity {usable:.0f}",
-                "mapping",
+        for point in pts.indices(needed > usable + EPSILON):
+            worst = max(entries, key=lambda e, point=point: pts.at(e.data_capacity, point))
+            _mark(
+                errors,
+                point,
+                CapacityError(
+                    f"mapping over capacity at {level.name}: tiles need "
+                    f"{pts.at(needed, point):.0f} words ({worst.dense.tensor} alone "
+                    f"{pts.at(worst.data_capacity, point):.0f}), "
+                    f"capacity {usable:.0f}",
+                    "mapping",
+                ),
             )
-    if level.metadata_capacity_bits is not None:
+    if level.metadata_capacity_bits is not None and entries:
         needed_bits = sum(e.metadata_capacity_bits for e in entries)
-        if needed_bits > level.metadata_capacity_bits + EPSILON:
-            raise CapacityError(
-                f"metadata over capacity at {level.name}: tiles need {needed_bits:.0f} bits, "
-                f"capacity {level.metadata_capacity_bits} bits",
-                "mapping",
+        for point in pts.indices(needed_bits > level.metadata_capacity_bits + EPSILON):
+            _mark(
+                errors,
+                point,
+                CapacityError(
+                    f"metadata over capacity at {level.name}: tiles need "
+                    f"{pts.at(needed_bits, point):.0f} bits, "
+                    f"capacity {level.metadata_capacity_bits} bits",
+                    "mapping",
+                ),
             )
 
 
-def cost(spec: Spec, analysis: SparseAnalysis) -> Result:
+def _mark(errors: list, point: int, error: SparsimError) -> None:
+    if errors[point] is None:
+        errors[point] = error
+
+
+def _tensor_columns(
+    entry: SparseTensorLevel, width: int, words: tuple, energy: tuple
+) -> list[Points]:
+    """The arrays a TensorLevelResult takes, in its field order."""
+    columns = [entry.instances]
+    for split in (entry.reads, entry.fills, entry.updates):
+        columns += [split.actual, split.gated, split.skipped]
+    for split in (entry.metadata_read_bits, entry.metadata_fill_bits, entry.metadata_update_bits):
+        columns += [split.actual / width, split.gated / width, split.skipped / width]
+    columns += [entry.data_capacity, entry.metadata_capacity_bits, *energy, *words]
+    return columns
+
+
+def _tensor_result(tensor: str, values: list[float], format: str) -> TensorLevelResult:
+    return TensorLevelResult(
+        tensor,
+        values[0],
+        ActionCount(*values[1:4]),
+        ActionCount(*values[4:7]),
+        ActionCount(*values[7:10]),
+        ActionCount(*values[10:13]),
+        ActionCount(*values[13:16]),
+        ActionCount(*values[16:19]),
+        *values[19:],
+        format=format,
+    )
+
+
+def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | MappingError]:
+    """Each density point's result, or the error saying why the mapping does not fit it (its
+    tiles overflow a buffer, or it needs more instances than the hardware has)."""
     architecture = spec.architecture
-    level_results = []
+    points = analysis.points
+    errors: list = [None] * points
+    zero = 0.0 * pts.ones(points)
+    # Per level its cycles and used instances, and per tensor-level its result's columns
+    # (flat, level by level) with its (tensor, format, column count).
+    level_cycles, level_used, tensor_columns, layout = [], [], [], []
     for index, level in enumerate(architecture.levels):
         entries = [
             analysis.tensors[t, index] for t in ("A", "B", "Z") if (t, index) in analysis.tensors
         ]
-        _check_capacity(level, entries)
+        _capacity_errors(level, entries, errors)
         width = _metadata_width(level)
         words = [_words(level, e) for e in entries]
-        tensors = {
-            e.dense.tensor: TensorLevelResult(
-                tensor=e.dense.tensor,
-                instances=e.instances,
-                reads=_count(e.reads),
-                fills=_count(e.fills),
-                updates=_count(e.updates),
-                metadata_reads=_metadata_count(e.metadata_read_bits, width),
-                metadata_fills=_metadata_count(e.metadata_fill_bits, width),
-                metadata_updates=_metadata_count(e.metadata_update_bits, width),
-                data_capacity_used=e.data_capacity,
-                metadata_capacity_used_bits=e.metadata_capacity_bits,
-                data_energy_pJ=data_energy,
-                metadata_energy_pJ=metadata_energy,
-                read_words=reads,
-                write_words=writes,
-                format=e.format,
+        shapes = []
+        for entry, entry_words in zip(entries, words, strict=True):
+            columns = _tensor_columns(entry, width, entry_words, _energy(level, entry))
+            tensor_columns.extend(columns)
+            shapes.append((entry.dense.tensor, entry.format, len(columns)))
+        level_cycles.append(
+            bandwidth_cycles(
+                level, sum((r for r, _ in words), zero), sum((w for _, w in words), zero)
             )
-            for e, (reads, writes), (data_energy, metadata_energy) in zip(
-                entries, words, [_energy(level, e) for e in entries], strict=True
-            )
-        }
-        cycles = bandwidth_cycles(level, sum(r for r, _ in words), sum(w for _, w in words))
-        level_results.append(LevelResult(level.name, cycles, tensors))
+        )
+        level_used.append(reduce(pts.maximum, (e.instances for e in entries), zero))
+        layout.append((level, shapes))
 
     computes = analysis.computes
     compute = architecture.compute
-    if computes.instances > compute.instances + EPSILON:
-        raise MappingError(
-            f"mapping uses {computes.instances:.0f} {compute.name} instances, "
-            f"the architecture has {compute.instances}",
-            "mapping",
-        )
-    for level, result in zip(architecture.levels, level_results, strict=True):
-        used = max((t.instances for t in result.tensors.values()), default=0.0)
-        if used > level.instances + EPSILON:
-            raise MappingError(
-                f"mapping uses {used:.0f} {level.name} instances, the architecture has {level.instances}",
+    for point in pts.indices(computes.instances > compute.instances + EPSILON):
+        _mark(
+            errors,
+            point,
+            MappingError(
+                f"mapping uses {pts.at(computes.instances, point):.0f} {compute.name} instances, "
+                f"the architecture has {compute.instances}",
                 "mapping",
+            ),
+        )
+    for level, used in zip(architecture.levels, level_used, strict=True):
+        for point in pts.indices(used > level.instances + EPSILON):
+            _mark(
+                errors,
+                point,
+                MappingError(
+                    f"mapping uses {pts.at(used, point):.0f} {level.name} instances, "
+                    f"the architecture has {level.instances}",
+                    "mapping",
+                ),
             )
     # Only effectual computes reach the MACs: gating or skipping a MAC needs a compute
     # optimization, which sparsim does not model (docs: sparse semantics §5).
     compute_energy = computes.actual * compute.energy.random
-    compute_result = ComputeResult(
-        name=compute.name,
-        instances=compute.instances,
-        utilized_instances=computes.instances,
-        cycles=computes.cycles,
-        energy_pJ=compute_energy,
+    total_cycles = reduce(pts.maximum, level_cycles, computes.cycles)
+    per_point = pts.per_point(
+        [
+            total_cycles,
+            computes.actual,
+            computes.gated,
+            computes.skipped,
+            computes.instances,
+            computes.cycles,
+            compute_energy,
+            *level_cycles,
+            *tensor_columns,
+        ],
+        points,
     )
-    cycles = max([computes.cycles, *(lr.cycles for lr in level_results)])
-    # The mapping covers one of the workload's `count` identical GEMMs (a conv's groups).
-    return Result(
-        name=spec.workload.name,
-        cycles=cycles,
-        computes=Computes(computes.algorithmic, computes.actual, computes.gated, computes.skipped),
-        compute=compute_result,
-        levels=tuple(level_results),
-    ).times(spec.workload.as_gemm().count)
+    count = spec.workload.as_gemm().count
+    results: list[Result | CapacityError | MappingError] = []
+    for point, values in enumerate(per_point):
+        if errors[point] is not None:
+            results.append(errors[point])
+            continue
+        level_results = []
+        position = 7 + len(layout)
+        for index, (level, shapes) in enumerate(layout):
+            by_tensor = {}
+            for tensor, format, width in shapes:
+                end = position + width
+                by_tensor[tensor] = _tensor_result(tensor, values[position:end], format)
+                position = end
+            level_results.append(LevelResult(level.name, values[7 + index], by_tensor))
+        # The mapping covers one of the workload's `count` identical GEMMs (a conv's groups).
+        results.append(
+            Result(
+                name=spec.workload.name,
+                cycles=values[0],
+                computes=Computes(computes.algorithmic, *values[1:4]),
+                compute=ComputeResult(
+                    name=compute.name,
+                    instances=compute.instances,
+                    utilized_instances=values[4],
+                    cycles=values[5],
+                    energy_pJ=values[6],
+                ),
+                levels=tuple(level_results),
+            ).times(count)
+        )
+    return results
