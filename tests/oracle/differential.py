@@ -68,10 +68,6 @@ GROUPS = {
         "the spatial loop (a 2:4 tensor whose per-PE tile holds 2 K coordinates is never "
         "empty, so K32 needs 32 columns); sparsim compacts by the scalar density"
     ),
-    "zero-capacity": (
-        "a storage depth of 0 is read by sparsim as 'no capacity limit'; Timeloop rejects "
-        "any tile there"
-    ),
 }
 KINDS = ("reads", "fills", "updates")
 OUTCOMES = ("actual", "gated", "skipped")
