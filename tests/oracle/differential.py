@@ -57,17 +57,6 @@ GROUPS = {
         "the actual computes by the average utilised instances after compaction (21 of 24), "
         "sparsim's by the maximum"
     ),
-    "partial-spatial-skipping": (
-        "only one of a level's targets (B or Z) under skipping-spatial, the other gated or "
-        "skipped: Timeloop compacts spatial instances per target tensor and provisions the "
-        "largest, so the uncompacted K fibre exceeds the fan-out and it rejects the mapping; "
-        "sparsim compacts the whole level and evaluates it"
-    ),
-    "compaction-granularity": (
-        "skipping-spatial compaction: Timeloop needs an instance per nonempty child tile along "
-        "the spatial loop (a 2:4 tensor whose per-PE tile holds 2 K coordinates is never "
-        "empty, so K32 needs 32 columns); sparsim compacts by the scalar density"
-    ),
 }
 KINDS = ("reads", "fills", "updates")
 OUTCOMES = ("actual", "gated", "skipped")

@@ -45,7 +45,7 @@ from sparsim.analysis.formats import (
     subtile_shape,
     tile_loops,
 )
-from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS
+from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS, Loop
 from sparsim.analysis.points import Points
 from sparsim.errors import SparsimError
 from sparsim.spec.model import TENSORS, Spec
@@ -96,6 +96,7 @@ class SparseAnalysis:
     tensors: dict[tuple[str, int], SparseTensorLevel]
     computes: ComputeSplit
     points: int  # density points: the length of every array above
+    fanouts: tuple[FanoutNeed, ...] = ()
 
 
 def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
@@ -104,13 +105,17 @@ def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
     return dims[rows], dims[cols]
 
 
-def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> tuple[float, float]:
-    """(expected, peak) fraction of a level's spatial fan-out still used after
-    skipping-spatial. Expected: a child is idle when its leader sub-tile is empty. Peak: the
-    most non-empty sub-tiles a fan-out fiber can hold (Timeloop sizes the array, hence the
-    compute cycles, by this worst case: a hypergeometric fiber can be full)."""
+def _spatial_compaction(
+    dense: DenseAnalysis, level: int, leaders, models
+) -> tuple[Points, dict[Loop, Points]]:
+    """(expected fraction of a level's spatial fan-out still used after skipping-spatial,
+    per spatial loop the peak fraction of its bound used). Expected: a child is idle when its
+    leader sub-tile is empty. Peak: the most non-empty sub-tiles a fan-out fiber can hold
+    (Timeloop sizes the array, hence the compute cycles, by this worst case: a
+    hypergeometric fiber can be full)."""
     spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
-    expected = peak = 1.0
+    expected = 1.0
+    peaks = dict.fromkeys(spatial, 1.0)
     for position, loop in enumerate(spatial):
         inner = spatial[position + 1 :]
         for leader in leaders:
@@ -120,8 +125,49 @@ def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> tu
                     1.0 - model.occupancy(subtile_shape(inner, leader)).prob_empty
                 )
                 fiber = model.occupancy(subtile_shape([loop, *inner], leader)).max
-                peak = peak * (pts.minimum(loop.bound, fiber) / loop.bound)
-    return expected, peak
+                peaks[loop] = peaks[loop] * (pts.minimum(loop.bound, fiber) / loop.bound)
+    return expected, peaks
+
+
+@dataclass(frozen=True)
+class FanoutNeed:
+    """Instances of the next level inward one instance of ``level`` needs along a mesh
+    axis to spread its share of ``tensor``."""
+
+    level: int
+    axis: str
+    tensor: str
+    extent: Points
+
+
+def _fanout_needs(dense: DenseAnalysis, formats, actions, models) -> list[FanoutNeed]:
+    """Each tensor's spatial extent per level and mesh axis. Once any level skips spatially,
+    Timeloop compacts every tensor separately: by its own peak occupancy where a format lets
+    the level see its zeros, and as a skipping-spatial target by its leaders' peak. A tensor
+    compacted by neither needs the whole extent, so gating B while Z is skipped spatially over
+    a K32 loop needs 32 columns (``InitializeSpatialInstances`` and the fan-out check in
+    ``storage-gs-analyzer.cpp``)."""
+    targets = {(level, a.target): a for level, a in actions if a.type == "skipping-spatial"}
+    needs = []
+    for level in range(dense.nest.n_levels):
+        spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
+        for tensor in TENSORS if spatial else ():
+            factors = dict.fromkeys(spatial, 1.0)
+            sources = []
+            if targets:
+                sources.append(_with_metadata(dense, formats, [tensor], level))
+            if (level, tensor) in targets:
+                leaders = targets[level, tensor].condition_on
+                sources.append(_with_metadata(dense, formats, leaders, level))
+            for leaders in sources:
+                _, peaks = _spatial_compaction(dense, level, leaders, models)
+                factors = {loop: factors[loop] * peaks[loop] for loop in spatial}
+            for axis in ("X", "Y"):
+                on_axis = [loop for loop in spatial if loop.mesh_axis == axis]
+                if on_axis:
+                    extent = math.prod(loop.bound * factors[loop] for loop in on_axis)
+                    needs.append(FanoutNeed(level, axis, tensor, extent))
+    return needs
 
 
 def _access_group(dense: DenseAnalysis, entry: DenseTensorLevel):
@@ -205,7 +251,8 @@ def analyse_sparse(
     for level, action in actions:
         if action.type == "skipping-spatial":
             leaders = _with_metadata(dense, formats, action.condition_on, level)
-            compaction[level], peak[level] = _spatial_compaction(dense, level, leaders, models)
+            compaction[level], peaks = _spatial_compaction(dense, level, leaders, models)
+            peak[level] = math.prod(peaks.values(), start=ones)
     inside_compaction = [ones]  # [i]: product over levels < i
     for factor in compaction:
         inside_compaction.append(inside_compaction[-1] * factor)
@@ -322,7 +369,8 @@ def analyse_sparse(
         (1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed), start=ones
     )
     computes = _classify_computes(dense, actions, models, operand_kept, inside_peak, position)
-    return SparseAnalysis(dense, tensors, computes, len(points))
+    fanouts = tuple(_fanout_needs(dense, formats, actions, models))
+    return SparseAnalysis(dense, tensors, computes, len(points), fanouts)
 
 
 def _innermost(
