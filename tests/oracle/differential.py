@@ -47,10 +47,11 @@ GROUPS = {
         "compaction) and gates Z only when a whole A tile is empty; sparsim removes or gates "
         "computes and Z accesses by A's scalar density"
     ),
-    "outer-level-saf": (
-        "gating or skipping of B conditioned on A at SMEM or DRAM: Timeloop counts no gated "
-        "or skipped B reads there; sparsim gates or skips them by the probability that A's "
-        "tile is empty"
+    "innermost-condition-tile": (
+        "gating or skipping of B conditioned on A at the innermost level keeping B: public "
+        "Timeloop widens the A tile by every spatial loop below that level (M64 x K16), the "
+        "artifact's build (fig15 DSTC, RF Z on A and B) by none that index the target; sparsim "
+        "follows the artifact and gates the accesses of an empty M64 x K1 A tile (at most 0.005%)"
     ),
     "compaction-average": (
         "skipping-spatial over a fixed-structured leader: Timeloop's compute cycles divide "

@@ -182,6 +182,54 @@ def _access_group(dense: DenseAnalysis, entry: DenseTensorLevel):
     ]
 
 
+def _condition_tile(
+    dense: DenseAnalysis, entry: DenseTensorLevel, leader: str, block_size: int
+) -> tuple[int, int] | None:
+    """(rows, cols) of the leader tile whose emptiness makes an access of ``entry``
+    ineffectual, or None when the leader cannot condition it. An innermost keeper (its child
+    is the compute) conditions each access on the leader tile its multicast / reduction group
+    touches. A keeper with a storage child reuses the target across the child's tile, so
+    Timeloop (``ComputeIneffectualReadImpact``) conditions on the operation space of the first
+    loop above the child that indexes the target, widened by the spatial loops above it up to
+    the keeper, one iteration of each loop the two tensors share, and at least a block."""
+    if entry.child == COMPUTE:
+        return subtile_shape(_access_group(dense, entry), leader)
+    target_dims, leader_dims = RELEVANT_DIMS[entry.tensor], RELEVANT_DIMS[leader]
+    above_child = [loop for loop in dense.nest.loops if entry.level <= loop.level < entry.child]
+    inner_first = above_child[::-1]
+    rows, cols = TENSOR_AXES[leader]
+    found = next((i for i, loop in enumerate(inner_first) if loop.dim in target_dims), None)
+    if found is None:  # no loop above the child indexes the target: the keeper's whole tile
+        mold = dense.nest.tile_shape(entry.level)
+        return mold[rows], mold[cols]
+    mold = dict(dense.nest.tile_shape(entry.child))
+    for loop in inner_first[: found + 1]:
+        mold[loop.dim] *= loop.bound
+    target = inner_first[found]
+    relevant = [target]
+    reached_temporal = not target.spatial
+    for loop in inner_first[found + 1 :]:
+        if loop.spatial or (not reached_temporal and loop.dim not in target_dims):
+            mold[loop.dim] *= loop.bound
+            relevant.append(loop)
+        if target.spatial and not loop.spatial and loop.dim in target_dims:
+            reached_temporal = True
+    target_tile = math.prod(mold[d] for d in target_dims)
+    shared: dict[str, int] = {}
+    for loop in relevant:
+        if target.spatial and shared and loop.dim in leader_dims:
+            return None  # discordant traversal of the leader: the optimization is ineffective
+        if loop.dim in target_dims & leader_dims:
+            shared[loop.dim] = shared.get(loop.dim, 1) * loop.bound
+    scaling = math.ceil(block_size / (target_tile / math.prod(shared.values())))
+    for dim, factor in sorted(shared.items()):
+        mold[dim] = math.ceil(mold[dim] / (factor / scaling))
+        scaling = scaling / factor
+    if scaling > 1:
+        mold[target.dim] *= scaling
+    return mold[rows], mold[cols]
+
+
 def _keeper_at_or_above(dense: DenseAnalysis, tensor: str, level: int) -> int | None:
     above = [kept for kept in dense.keeps[tensor] if kept <= level]
     return above[-1] if above else None
@@ -274,12 +322,11 @@ def analyse_sparse(
         if keeper is None:
             continue
         entry = dense.tensors[action.target, keeper]
-        group = _access_group(dense, entry)
         effectual = ones
         for leader in action.condition_on:
-            effectual = effectual * (
-                1.0 - models[leader].occupancy(subtile_shape(group, leader)).prob_empty
-            )
+            shape = _condition_tile(dense, entry, leader, levels[keeper].block_size)
+            if shape is not None:
+                effectual = effectual * (1.0 - models[leader].occupancy(shape).prob_empty)
         previous, _ = ineffectual.get((action.target, keeper), (0.0 * ones, False))
         ineffectual[action.target, keeper] = (
             1.0 - (1.0 - previous) * effectual,
