@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 import numpy as np
 
@@ -140,15 +141,15 @@ class FanoutNeed:
     extent: Points
 
 
-def _fanout_needs(dense: DenseAnalysis, formats, actions, models) -> list[FanoutNeed]:
-    """Each tensor's spatial extent per level and mesh axis. Once any level skips spatially,
-    Timeloop compacts every tensor separately: by its own peak occupancy where a format lets
-    the level see its zeros, and as a skipping-spatial target by its leaders' peak. A tensor
-    compacted by neither needs the whole extent, so gating B while Z is skipped spatially over
-    a K32 loop needs 32 columns (``InitializeSpatialInstances`` and the fan-out check in
-    ``storage-gs-analyzer.cpp``)."""
+def _tensor_compaction(dense: DenseAnalysis, formats, actions, models) -> dict:
+    """(level, tensor) -> {spatial loop of the level: peak fraction of its bound the tensor
+    needs}. Once any level skips spatially, Timeloop compacts every tensor separately: by its
+    own peak occupancy where a format lets the level see its zeros, and as a skipping-spatial
+    target by its leaders' peak (``InitializeSpatialInstances``,
+    ``CalculateSpatialOptimizationImpact`` in ``storage-gs-analyzer.cpp``); a tensor
+    compacted by neither needs every instance."""
     targets = {(level, a.target): a for level, a in actions if a.type == "skipping-spatial"}
-    needs = []
+    result = {}
     for level in range(dense.nest.n_levels):
         spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
         for tensor in TENSORS if spatial else ():
@@ -162,11 +163,20 @@ def _fanout_needs(dense: DenseAnalysis, formats, actions, models) -> list[Fanout
             for leaders in sources:
                 _, peaks = _spatial_compaction(dense, level, leaders, models)
                 factors = {loop: factors[loop] * peaks[loop] for loop in spatial}
-            for axis in ("X", "Y"):
-                on_axis = [loop for loop in spatial if loop.mesh_axis == axis]
-                if on_axis:
-                    extent = math.prod(loop.bound * factors[loop] for loop in on_axis)
-                    needs.append(FanoutNeed(level, axis, tensor, extent))
+            result[level, tensor] = factors
+    return result
+
+
+def _fanout_needs(compacted: dict) -> list[FanoutNeed]:
+    """Each tensor's spatial extent per level and mesh axis after its own compaction: gating
+    B while Z is skipped spatially over a K32 loop leaves B needing 32 columns."""
+    needs = []
+    for (level, tensor), factors in compacted.items():
+        for axis in ("X", "Y"):
+            on_axis = [loop for loop in factors if loop.mesh_axis == axis]
+            if on_axis:
+                extent = math.prod(loop.bound * factors[loop] for loop in on_axis)
+                needs.append(FanoutNeed(level, axis, tensor, extent))
     return needs
 
 
@@ -295,16 +305,20 @@ def analyse_sparse(
     # Spatial compaction per level, and its cumulative effect on the instances inside. It
     # needs the leaders' zeros to be identifiable: a format where the level gets them from.
     compaction = [ones] * len(levels)
-    peak = [ones] * len(levels)
     for level, action in actions:
         if action.type == "skipping-spatial":
             leaders = _with_metadata(dense, formats, action.condition_on, level)
-            compaction[level], peaks = _spatial_compaction(dense, level, leaders, models)
-            peak[level] = math.prod(peaks.values(), start=ones)
+            compaction[level], _ = _spatial_compaction(dense, level, leaders, models)
     inside_compaction = [ones]  # [i]: product over levels < i
     for factor in compaction:
         inside_compaction.append(inside_compaction[-1] * factor)
-    inside_peak = math.prod(peak)
+    # The array is sized for the tensor that needs the most instances (Timeloop takes the
+    # largest expansion over the tensors): B gated while Z skips spatially keeps every MAC.
+    compacted = _tensor_compaction(dense, formats, actions, models)
+    needed = dict.fromkeys(TENSORS, ones)
+    for (_, tensor), factors in compacted.items():
+        needed[tensor] = needed[tensor] * math.prod(factors.values(), start=ones)
+    inside_peak = reduce(pts.maximum, needed.values())
 
     # Position skipping per level.
     position: dict[int, dict[str, tuple[float, float]]] = {}
@@ -416,7 +430,7 @@ def analyse_sparse(
         (1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed), start=ones
     )
     computes = _classify_computes(dense, actions, models, operand_kept, inside_peak, position)
-    fanouts = tuple(_fanout_needs(dense, formats, actions, models))
+    fanouts = tuple(_fanout_needs(compacted))
     return SparseAnalysis(dense, tensors, computes, len(points), fanouts)
 
 
