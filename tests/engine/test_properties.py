@@ -130,3 +130,23 @@ def test_occupancy_distributions_match_scipy(total, data):
     density = data.draw(st.sampled_from([0.0, 1.0]) | st.floats(1e-6, 1 - 1e-6))
     values, probabilities = _binomial(size, density)._pmf
     np.testing.assert_allclose(probabilities, stats.binom(size, density).pmf(values), atol=1e-9)
+
+
+def test_emptiness_in_the_fullest_tile_is_a_draw_of_its_most_nonzeros():
+    """Hypergeometric 2 of 8 over a 2 x 2 tile: the fullest tile holds 2 nonzeros, so a
+    1 x 1 sub-tile of it is empty with probability 2/4 and a 1 x 2 row with 1/6 (C(2,2)/C(4,2));
+    a fixed-structured tensor keeps its plain emptiness, unconditioned."""
+    from sparsim.analysis.density import DensityPoints
+
+    hyper = DensityPoints([TensorDensity(distribution="hypergeometric", density=0.25)], (2, 4))
+    assert hyper.empty_in_fullest((2, 2), (1, 1)) == (0.5, 1.0)
+    assert hyper.empty_in_fullest((2, 2), (1, 2)) == pytest.approx((1 / 6, 1.0))
+    both = DensityPoints(
+        [
+            TensorDensity(distribution="hypergeometric", density=0.25),
+            TensorDensity(distribution="fixed-structured", density=0.5),
+        ],
+        (2, 4),
+    )
+    empty, conditioned = both.empty_in_fullest((2, 2), (1, 1))
+    assert list(empty) == [0.5, 0.5] and list(conditioned) == [1.0, 0.0]

@@ -30,11 +30,6 @@ TOLERANCE = 0.01
 # one or more of these (issue 9's groups 1-3 and the rules docs/sparseloop-semantics-*.md
 # describe agree now).
 GROUPS = {
-    "hypergeometric-metadata-capacity": (
-        "sparsim sizes a compressed hypergeometric tensor's metadata for every fibre full at "
-        "once (the dense count) and raises CapacityError; Timeloop sizes it for the tile's "
-        "maximum nonzero count and evaluates the case"
-    ),
     "innermost-condition-tile": (
         "gating or skipping conditioned on A at the innermost level keeping the target (its "
         "child is the compute): public Timeloop widens A's tile by every spatial loop below "
