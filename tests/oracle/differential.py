@@ -39,15 +39,16 @@ GROUPS = {
         "empty: 0.88^16 = 12.9% of RF Z accesses for hypergeometric A 0.12, Timeloop 4 reads"
     ),
     "compressed-vector-rounding": (
-        "small compressed tiles at a level with a multi-word block: Timeloop charges "
-        "E[ceil(nnz / block)] vector accesses instead of E[nnz] / block when the tile is "
-        "under a density-dependent threshold of blocks (the oracle build's block-64 row of "
-        "that table is extrapolated; upstream Timeloop has no such row)"
+        "small compressed tiles at a level with a 64-word block: the oracle build counts "
+        "E[ceil(nnz / 64)] vector accesses instead of E[nnz] / 64 from a block-64 threshold "
+        "row it made up (upstream's table stops at 32 and crashes); sparsim keeps the naive "
+        "count at every block size, as the artifact's DSTC outputs need at block 2"
     ),
     "compaction-average": (
-        "skipping-spatial over a fixed-structured leader: Timeloop's compute cycles divide "
-        "the actual computes by the average utilised instances after compaction (21 of 24), "
-        "sparsim's by the maximum"
+        "skipping-spatial over a fixed-structured 1:3 leader on an M-only fan-out: Timeloop's "
+        "compute cycles divide the computes by its average utilised instances (21 of 64), "
+        "sparsim's by the peak (24, which Timeloop reports as its maximum); the 21 is not "
+        "reproduced (64 x P(A scalar nonempty) = 21.33)"
     ),
 }
 KINDS = ("reads", "fills", "updates")
