@@ -44,12 +44,6 @@ GROUPS = {
         "row it made up (upstream's table stops at 32 and crashes); sparsim keeps the naive "
         "count at every block size, as the artifact's DSTC outputs need at block 2"
     ),
-    "compaction-average": (
-        "skipping-spatial over a fixed-structured 1:3 leader on an M-only fan-out: Timeloop's "
-        "compute cycles divide the computes by its average utilised instances (21 of 64), "
-        "sparsim's by the peak (24, which Timeloop reports as its maximum); the 21 is not "
-        "reproduced (64 x P(A scalar nonempty) = 21.33)"
-    ),
 }
 KINDS = ("reads", "fills", "updates")
 OUTCOMES = ("actual", "gated", "skipped")

@@ -154,6 +154,7 @@ def _tensor_compaction(dense: DenseAnalysis, formats, actions, models) -> dict:
         spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
         for tensor in TENSORS if spatial else ():
             factors = dict.fromkeys(spatial, 1.0)
+            expected = 1.0
             sources = []
             if targets:
                 sources.append(_with_metadata(dense, formats, [tensor], level))
@@ -161,17 +162,37 @@ def _tensor_compaction(dense: DenseAnalysis, formats, actions, models) -> dict:
                 leaders = targets[level, tensor].condition_on
                 sources.append(_with_metadata(dense, formats, leaders, level))
             for leaders in sources:
-                _, peaks = _spatial_compaction(dense, level, leaders, models)
+                # A target's expected use replaces its own-format one; peaks multiply.
+                expected, peaks = _spatial_compaction(dense, level, leaders, models)
                 factors = {loop: factors[loop] * peaks[loop] for loop in spatial}
-            result[level, tensor] = factors
+            result[level, tensor] = (factors, expected)
     return result
+
+
+def _average_use(compacted: dict, n_levels: int, ones: Points) -> Points:
+    """Largest over the tensors of the average fraction of the MACs in use, as Timeloop
+    propagates it (``InitializeSpatialInstances``): a level's expected use reaches the MACs
+    only where it shrinks the tensor's peak fan-out, and no further out than the innermost
+    level that compacts the tensor at all."""
+    average = []
+    for tensor in TENSORS:
+        use, stopped = ones, 0.0 * ones
+        for level in reversed(range(n_levels)):
+            if (level, tensor) not in compacted:
+                continue
+            factors, expected = compacted[level, tensor]
+            shrinks = math.prod(factors.values(), start=ones) < 1.0 - 1e-12
+            use = pts.where((stopped == 0) & shrinks, use * expected, use)
+            stopped = pts.where(expected != 1.0, 1.0 + 0.0 * ones, stopped)
+        average.append(use)
+    return reduce(pts.maximum, average)
 
 
 def _fanout_needs(compacted: dict) -> list[FanoutNeed]:
     """Each tensor's spatial extent per level and mesh axis after its own compaction: gating
     B while Z is skipped spatially over a K32 loop leaves B needing 32 columns."""
     needs = []
-    for (level, tensor), factors in compacted.items():
+    for (level, tensor), (factors, _) in compacted.items():
         for axis in ("X", "Y"):
             on_axis = [loop for loop in factors if loop.mesh_axis == axis]
             if on_axis:
@@ -316,9 +337,10 @@ def analyse_sparse(
     # largest expansion over the tensors): B gated while Z skips spatially keeps every MAC.
     compacted = _tensor_compaction(dense, formats, actions, models)
     needed = dict.fromkeys(TENSORS, ones)
-    for (_, tensor), factors in compacted.items():
+    for (_, tensor), (factors, _) in compacted.items():
         needed[tensor] = needed[tensor] * math.prod(factors.values(), start=ones)
     inside_peak = reduce(pts.maximum, needed.values())
+    average_use = _average_use(compacted, len(levels), ones)
 
     # Position skipping per level.
     position: dict[int, dict[str, tuple[float, float]]] = {}
@@ -429,7 +451,9 @@ def analyse_sparse(
     operand_kept = math.prod(
         (1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed), start=ones
     )
-    computes = _classify_computes(dense, actions, models, operand_kept, inside_peak, position)
+    computes = _classify_computes(
+        dense, actions, models, operand_kept, (inside_peak, average_use), position
+    )
     fanouts = tuple(_fanout_needs(compacted))
     return SparseAnalysis(dense, tensors, computes, len(points), fanouts)
 
@@ -470,11 +494,14 @@ def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: flo
     )
 
 
-def _classify_computes(dense, actions, models, operand_kept, peak, position) -> ComputeSplit:
+def _classify_computes(dense, actions, models, operand_kept, use, position) -> ComputeSplit:
     """Computes left after the operands' storage optimizations (``operand_kept``) and
     position skipping; the rest never reach the MACs (Timeloop's "nonexistent" computes,
     reported as skipped, free). Gating a storage access never gates a MAC: that needs a
-    compute optimization, which sparsim does not model."""
+    compute optimization, which sparsim does not model. ``use`` is the (peak, average)
+    fraction of the MACs spatial skipping leaves in use: the peak sizes the array, the
+    average (whole MACs, as Timeloop keeps it in an integer) paces the computes."""
+    peak, average = use
     position_leaders: set[str] = set()
     for _, action in actions:
         if action.type == "position-skipping":
@@ -483,8 +510,9 @@ def _classify_computes(dense, actions, models, operand_kept, peak, position) -> 
     actual = algorithmic * operand_kept * math.prod(models[t].density for t in position_leaders)
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
     busy = dense.compute_instances * peak * utilisation
-    used = busy != 0
-    cycles = pts.where(used, pts.ceil(actual / pts.where(used, busy, 1.0) - 1e-9), 0.0)
+    pacing = pts.floor(dense.compute_instances * average + 1e-9) * utilisation
+    used = pacing != 0
+    cycles = pts.where(used, pts.ceil(actual / pts.where(used, pacing, 1.0) - 1e-9), 0.0)
     return ComputeSplit(
         algorithmic=algorithmic,
         actual=actual,
