@@ -150,3 +150,28 @@ def test_emptiness_in_the_fullest_tile_is_a_draw_of_its_most_nonzeros():
     )
     empty, conditioned = both.empty_in_fullest((2, 2), (1, 1))
     assert list(empty) == [0.5, 0.5] and list(conditioned) == [1.0, 0.0]
+
+
+def test_fan_out_is_checked_per_tensor_and_mesh_axis():
+    """The oracle's TC RF feeds a 16 x 16 LRF mesh per instance: a tensor spread 32 wide along
+    Y overflows it even though 32 x 8 fits the 256 instances; 16 along X fits."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from sparsim.analysis.sparse import FanoutNeed
+    from sparsim.cost.model import _fanout_errors, _mesh_fanout
+    from sparsim.errors import MappingError
+    from sparsim.evaluate import load
+
+    case = Path(__file__).parents[1] / "oracle" / "cases" / "s1-571-TC-density-saf"
+    architecture = load(case).architecture
+    assert [_mesh_fanout(architecture, 2, axis) for axis in "XY"] == [16, 16]
+    assert _mesh_fanout(architecture, 0, "X") is None  # DRAM and SMEM give no mesh
+    errors = [None]
+    fits = SimpleNamespace(fanouts=(FanoutNeed(2, "X", "B", 16.0), FanoutNeed(2, "Y", "A", 8.0)))
+    _fanout_errors(architecture, fits, errors)
+    assert errors == [None]
+    too_tall = SimpleNamespace(fanouts=(FanoutNeed(2, "Y", "A", 32.0),))
+    _fanout_errors(architecture, too_tall, errors)
+    assert isinstance(errors[0], MappingError)
+    assert "A needs a fan-out of 32 along mesh Y below RF, the mesh has 16" in str(errors[0])
