@@ -130,3 +130,48 @@ def test_occupancy_distributions_match_scipy(total, data):
     density = data.draw(st.sampled_from([0.0, 1.0]) | st.floats(1e-6, 1 - 1e-6))
     values, probabilities = _binomial(size, density)._pmf
     np.testing.assert_allclose(probabilities, stats.binom(size, density).pmf(values), atol=1e-9)
+
+
+def test_emptiness_in_the_fullest_tile_is_a_draw_of_its_most_nonzeros():
+    """Hypergeometric 2 of 8 over a 2 x 2 tile: the fullest tile holds 2 nonzeros, so a
+    1 x 1 sub-tile of it is empty with probability 2/4 and a 1 x 2 row with 1/6 (C(2,2)/C(4,2));
+    a fixed-structured tensor keeps its plain emptiness, unconditioned."""
+    from sparsim.analysis.density import DensityPoints
+
+    hyper = DensityPoints([TensorDensity(distribution="hypergeometric", density=0.25)], (2, 4))
+    assert hyper.empty_in_fullest((2, 2), (1, 1)) == (0.5, 1.0)
+    assert hyper.empty_in_fullest((2, 2), (1, 2)) == pytest.approx((1 / 6, 1.0))
+    both = DensityPoints(
+        [
+            TensorDensity(distribution="hypergeometric", density=0.25),
+            TensorDensity(distribution="fixed-structured", density=0.5),
+        ],
+        (2, 4),
+    )
+    empty, conditioned = both.empty_in_fullest((2, 2), (1, 1))
+    assert list(empty) == [0.5, 0.5] and list(conditioned) == [1.0, 0.0]
+
+
+def test_fan_out_is_checked_per_tensor_and_mesh_axis():
+    """The oracle's TC RF feeds a 16 x 16 LRF mesh per instance: a tensor spread 32 wide along
+    Y overflows it even though 32 x 8 fits the 256 instances; 16 along X fits."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from sparsim.analysis.sparse import FanoutNeed
+    from sparsim.cost.model import _fanout_errors, _mesh_fanout
+    from sparsim.errors import MappingError
+    from sparsim.evaluate import load
+
+    case = Path(__file__).parents[1] / "oracle" / "cases" / "s1-571-TC-density-saf"
+    architecture = load(case).architecture
+    assert [_mesh_fanout(architecture, 2, axis) for axis in "XY"] == [16, 16]
+    assert _mesh_fanout(architecture, 0, "X") is None  # DRAM and SMEM give no mesh
+    errors = [None]
+    fits = SimpleNamespace(fanouts=(FanoutNeed(2, "X", "B", 16.0), FanoutNeed(2, "Y", "A", 8.0)))
+    _fanout_errors(architecture, fits, errors)
+    assert errors == [None]
+    too_tall = SimpleNamespace(fanouts=(FanoutNeed(2, "Y", "A", 32.0),))
+    _fanout_errors(architecture, too_tall, errors)
+    assert isinstance(errors[0], MappingError)
+    assert "A needs a fan-out of 32 along mesh Y below RF, the mesh has 16" in str(errors[0])

@@ -231,6 +231,26 @@ class DensityPoints:
             )
         return self._occupancies[tile_shape]
 
+    def empty_in_fullest(self, tile_shape: tuple[int, int], sub_shape: tuple[int, int]):
+        """(P(a sub-tile is empty), whether that is conditioned) at each point, in a tile
+        holding its most nonzeros. Timeloop sizes hypergeometric metadata this way (the
+        nonzeros of the fullest tile drawn at random, ``GetMaxMetaDataTileOccupancyByConfidence``);
+        other models give their plain emptiness, unconditioned."""
+        each = []
+        for model in self.models:
+            sub = model.occupancy(sub_shape)
+            if model.spec.distribution == "hypergeometric" and model.spec.density < 1.0:
+                size = tile_shape[0] * tile_shape[1]
+                fullest = model.occupancy(tile_shape).max
+                sub = _hypergeometric(size, fullest, sub_shape[0] * sub_shape[1])
+                each.append((sub.prob_empty, 1.0))
+            else:
+                each.append((sub.prob_empty, 0.0))
+        if self.count == 1:
+            return each[0]
+        empty, conditioned = np.array(each).T
+        return empty[self.index], conditioned[self.index]
+
     def expect(self, tile_shape: tuple[int, int], function) -> float | np.ndarray:
         """E[function(occupancy)] of a tile of ``tile_shape`` at each point."""
         each = [m.occupancy(tile_shape).expect(function) for m in self.models]

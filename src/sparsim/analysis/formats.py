@@ -113,6 +113,7 @@ def rank_units(
     inner_first = list(reversed(ranks))
     shapes = assign_ranks(inner_first, loops, where)
     scalar_tile = not loops
+    tile = subtile_shape(loops, tensor)
     points = pts.ones(density.count)
     dense_fibers, fibers_max = 1.0, points
     # Walk outermost rank first: a rank has one fiber per coordinate of the ranks above (the
@@ -140,18 +141,37 @@ def rank_units(
         # them; the tolerance keeps an exact expectation (16 x 0.5 = 8) from rounding up on
         # floating-point noise in the density (Timeloop's does: 9, see the sparse docs §2.2).
         whole = fibers * pts.ceil(shape * nonempty - ROUNDING_TOLERANCE)
+        # The same counts in the fullest tile, where the density model can say how its
+        # nonzeros spread (hypergeometric); elsewhere every fiber's fullest case.
+        fiber_empty, conditioned = density.empty_in_fullest(
+            tile, subtile_shape(below + own, tensor)
+        )
+        fibers_full = dense_fibers * (1.0 - fiber_empty)
+        nonempty_full = (
+            points
+            if not own
+            else 1.0 - density.empty_in_fullest(tile, subtile_shape(below, tensor))[0]
+        )
+        whole_full = fibers_full * pts.ceil(shape * nonempty_full - ROUNDING_TOLERANCE)
         if rank.format == "UOP":
             metadata, metadata_max = 0.0 * points, 0.0 * points
             payload, payload_max = fibers * (shape + 1), fibers_max * (shape + 1)
+            payload_max = pts.where(conditioned, fibers_full * (shape + 1), payload_max)
         elif rank.format in ("B", "UB"):
             metadata, metadata_max = coords, coords_max
             payload, payload_max = whole, coords_max * nonempty_max
+            metadata_max = pts.where(conditioned, fibers_full * shape, metadata_max)
+            payload_max = pts.where(conditioned, whole_full, payload_max)
         elif rank.format == "CP":
             metadata = payload = whole
-            metadata_max = payload_max = coords_max * nonempty_max
+            metadata_max = payload_max = pts.where(
+                conditioned, whole_full, coords_max * nonempty_max
+            )
         else:  # RLE
             metadata = payload = coords * nonempty
-            metadata_max = payload_max = coords_max * nonempty_max
+            metadata_max = payload_max = pts.where(
+                conditioned, fibers_full * shape * nonempty_full, coords_max * nonempty_max
+            )
         if position == 0:  # the innermost rank's payload is the data itself
             payload = payload_max = 0.0 * points
         md_bits = rank.metadata_word_bits

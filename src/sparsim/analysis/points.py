@@ -24,6 +24,10 @@ def ceil(x: Points) -> Points:
     return np.ceil(x) if isinstance(x, np.ndarray) else math.ceil(x)
 
 
+def floor(x: Points) -> Points:
+    return np.floor(x) if isinstance(x, np.ndarray) else math.floor(x)
+
+
 def minimum(a: Points, b: Points) -> Points:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.minimum(a, b)

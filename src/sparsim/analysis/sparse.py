@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 import numpy as np
 
@@ -45,7 +46,7 @@ from sparsim.analysis.formats import (
     subtile_shape,
     tile_loops,
 )
-from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS
+from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS, Loop
 from sparsim.analysis.points import Points
 from sparsim.errors import SparsimError
 from sparsim.spec.model import TENSORS, Spec
@@ -96,6 +97,7 @@ class SparseAnalysis:
     tensors: dict[tuple[str, int], SparseTensorLevel]
     computes: ComputeSplit
     points: int  # density points: the length of the arrays above (plain numbers for one)
+    fanouts: tuple[FanoutNeed, ...] = ()
 
 
 def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
@@ -104,13 +106,17 @@ def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
     return dims[rows], dims[cols]
 
 
-def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> tuple[float, float]:
-    """(expected, peak) fraction of a level's spatial fan-out still used after
-    skipping-spatial. Expected: a child is idle when its leader sub-tile is empty. Peak: the
-    most non-empty sub-tiles a fan-out fiber can hold (Timeloop sizes the array, hence the
-    compute cycles, by this worst case: a hypergeometric fiber can be full)."""
+def _spatial_compaction(
+    dense: DenseAnalysis, level: int, leaders, models
+) -> tuple[Points, dict[Loop, Points]]:
+    """(expected fraction of a level's spatial fan-out still used after skipping-spatial,
+    per spatial loop the peak fraction of its bound used). Expected: a child is idle when its
+    leader sub-tile is empty. Peak: the most non-empty sub-tiles a fan-out fiber can hold
+    (Timeloop sizes the array, hence the compute cycles, by this worst case: a
+    hypergeometric fiber can be full)."""
     spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
-    expected = peak = 1.0
+    expected = 1.0
+    peaks = dict.fromkeys(spatial, 1.0)
     for position, loop in enumerate(spatial):
         inner = spatial[position + 1 :]
         for leader in leaders:
@@ -120,8 +126,79 @@ def _spatial_compaction(dense: DenseAnalysis, level: int, leaders, models) -> tu
                     1.0 - model.occupancy(subtile_shape(inner, leader)).prob_empty
                 )
                 fiber = model.occupancy(subtile_shape([loop, *inner], leader)).max
-                peak = peak * (pts.minimum(loop.bound, fiber) / loop.bound)
-    return expected, peak
+                peaks[loop] = peaks[loop] * (pts.minimum(loop.bound, fiber) / loop.bound)
+    return expected, peaks
+
+
+@dataclass(frozen=True)
+class FanoutNeed:
+    """Instances of the next level inward one instance of ``level`` needs along a mesh
+    axis to spread its share of ``tensor``."""
+
+    level: int
+    axis: str
+    tensor: str
+    extent: Points
+
+
+def _tensor_compaction(dense: DenseAnalysis, formats, actions, models) -> dict:
+    """(level, tensor) -> {spatial loop of the level: peak fraction of its bound the tensor
+    needs}. Once any level skips spatially, Timeloop compacts every tensor separately: by its
+    own peak occupancy where a format lets the level see its zeros, and as a skipping-spatial
+    target by its leaders' peak (``InitializeSpatialInstances``,
+    ``CalculateSpatialOptimizationImpact`` in ``storage-gs-analyzer.cpp``); a tensor
+    compacted by neither needs every instance."""
+    targets = {(level, a.target): a for level, a in actions if a.type == "skipping-spatial"}
+    result = {}
+    for level in range(dense.nest.n_levels):
+        spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
+        for tensor in TENSORS if spatial else ():
+            factors = dict.fromkeys(spatial, 1.0)
+            expected = 1.0
+            sources = []
+            if targets:
+                sources.append(_with_metadata(dense, formats, [tensor], level))
+            if (level, tensor) in targets:
+                leaders = targets[level, tensor].condition_on
+                sources.append(_with_metadata(dense, formats, leaders, level))
+            for leaders in sources:
+                # A target's expected use replaces its own-format one; peaks multiply.
+                expected, peaks = _spatial_compaction(dense, level, leaders, models)
+                factors = {loop: factors[loop] * peaks[loop] for loop in spatial}
+            result[level, tensor] = (factors, expected)
+    return result
+
+
+def _average_use(compacted: dict, n_levels: int, ones: Points) -> Points:
+    """Largest over the tensors of the average fraction of the MACs in use, as Timeloop
+    propagates it (``InitializeSpatialInstances``): a level's expected use reaches the MACs
+    only where it shrinks the tensor's peak fan-out, and no further out than the innermost
+    level that compacts the tensor at all."""
+    average = []
+    for tensor in TENSORS:
+        use, stopped = ones, 0.0 * ones
+        for level in reversed(range(n_levels)):
+            if (level, tensor) not in compacted:
+                continue
+            factors, expected = compacted[level, tensor]
+            shrinks = math.prod(factors.values(), start=ones) < 1.0 - 1e-12
+            use = pts.where((stopped == 0) & shrinks, use * expected, use)
+            stopped = pts.where(expected != 1.0, 1.0 + 0.0 * ones, stopped)
+        average.append(use)
+    return reduce(pts.maximum, average)
+
+
+def _fanout_needs(compacted: dict) -> list[FanoutNeed]:
+    """Each tensor's spatial extent per level and mesh axis after its own compaction: gating
+    B while Z is skipped spatially over a K32 loop leaves B needing 32 columns."""
+    needs = []
+    for (level, tensor), (factors, _) in compacted.items():
+        for axis in ("X", "Y"):
+            on_axis = [loop for loop in factors if loop.mesh_axis == axis]
+            if on_axis:
+                extent = math.prod(loop.bound * factors[loop] for loop in on_axis)
+                needs.append(FanoutNeed(level, axis, tensor, extent))
+    return needs
 
 
 def _access_group(dense: DenseAnalysis, entry: DenseTensorLevel):
@@ -134,6 +211,54 @@ def _access_group(dense: DenseAnalysis, entry: DenseTensorLevel):
         and entry.level <= loop.level < last
         and loop.dim not in RELEVANT_DIMS[entry.tensor]
     ]
+
+
+def _condition_tile(
+    dense: DenseAnalysis, entry: DenseTensorLevel, leader: str, block_size: int
+) -> tuple[int, int] | None:
+    """(rows, cols) of the leader tile whose emptiness makes an access of ``entry``
+    ineffectual, or None when the leader cannot condition it. An innermost keeper (its child
+    is the compute) conditions each access on the leader tile its multicast / reduction group
+    touches. A keeper with a storage child reuses the target across the child's tile, so
+    Timeloop (``ComputeIneffectualReadImpact``) conditions on the operation space of the first
+    loop above the child that indexes the target, widened by the spatial loops above it up to
+    the keeper, one iteration of each loop the two tensors share, and at least a block."""
+    if entry.child == COMPUTE:
+        return subtile_shape(_access_group(dense, entry), leader)
+    target_dims, leader_dims = RELEVANT_DIMS[entry.tensor], RELEVANT_DIMS[leader]
+    above_child = [loop for loop in dense.nest.loops if entry.level <= loop.level < entry.child]
+    inner_first = above_child[::-1]
+    rows, cols = TENSOR_AXES[leader]
+    found = next((i for i, loop in enumerate(inner_first) if loop.dim in target_dims), None)
+    if found is None:  # no loop above the child indexes the target: the keeper's whole tile
+        mold = dense.nest.tile_shape(entry.level)
+        return mold[rows], mold[cols]
+    mold = dict(dense.nest.tile_shape(entry.child))
+    for loop in inner_first[: found + 1]:
+        mold[loop.dim] *= loop.bound
+    target = inner_first[found]
+    relevant = [target]
+    reached_temporal = not target.spatial
+    for loop in inner_first[found + 1 :]:
+        if loop.spatial or (not reached_temporal and loop.dim not in target_dims):
+            mold[loop.dim] *= loop.bound
+            relevant.append(loop)
+        if target.spatial and not loop.spatial and loop.dim in target_dims:
+            reached_temporal = True
+    target_tile = math.prod(mold[d] for d in target_dims)
+    shared: dict[str, int] = {}
+    for loop in relevant:
+        if target.spatial and shared and loop.dim in leader_dims:
+            return None  # discordant traversal of the leader: the optimization is ineffective
+        if loop.dim in target_dims & leader_dims:
+            shared[loop.dim] = shared.get(loop.dim, 1) * loop.bound
+    scaling = math.ceil(block_size / (target_tile / math.prod(shared.values())))
+    for dim, factor in sorted(shared.items()):
+        mold[dim] = math.ceil(mold[dim] / (factor / scaling))
+        scaling = scaling / factor
+    if scaling > 1:
+        mold[target.dim] *= scaling
+    return mold[rows], mold[cols]
 
 
 def _keeper_at_or_above(dense: DenseAnalysis, tensor: str, level: int) -> int | None:
@@ -201,15 +326,21 @@ def analyse_sparse(
     # Spatial compaction per level, and its cumulative effect on the instances inside. It
     # needs the leaders' zeros to be identifiable: a format where the level gets them from.
     compaction = [ones] * len(levels)
-    peak = [ones] * len(levels)
     for level, action in actions:
         if action.type == "skipping-spatial":
             leaders = _with_metadata(dense, formats, action.condition_on, level)
-            compaction[level], peak[level] = _spatial_compaction(dense, level, leaders, models)
+            compaction[level], _ = _spatial_compaction(dense, level, leaders, models)
     inside_compaction = [ones]  # [i]: product over levels < i
     for factor in compaction:
         inside_compaction.append(inside_compaction[-1] * factor)
-    inside_peak = math.prod(peak)
+    # The array is sized for the tensor that needs the most instances (Timeloop takes the
+    # largest expansion over the tensors): B gated while Z skips spatially keeps every MAC.
+    compacted = _tensor_compaction(dense, formats, actions, models)
+    needed = dict.fromkeys(TENSORS, ones)
+    for (_, tensor), (factors, _) in compacted.items():
+        needed[tensor] = needed[tensor] * math.prod(factors.values(), start=ones)
+    inside_peak = reduce(pts.maximum, needed.values())
+    average_use = _average_use(compacted, len(levels), ones)
 
     # Position skipping per level.
     position: dict[int, dict[str, tuple[Points, Points]]] = {}
@@ -227,12 +358,11 @@ def analyse_sparse(
         if keeper is None:
             continue
         entry = dense.tensors[action.target, keeper]
-        group = _access_group(dense, entry)
         effectual = ones
         for leader in action.condition_on:
-            effectual = effectual * (
-                1.0 - models[leader].occupancy(subtile_shape(group, leader)).prob_empty
-            )
+            shape = _condition_tile(dense, entry, leader, levels[keeper].block_size)
+            if shape is not None:
+                effectual = effectual * (1.0 - models[leader].occupancy(shape).prob_empty)
         previous, _ = ineffectual.get((action.target, keeper), (0.0 * ones, False))
         ineffectual[action.target, keeper] = (
             1.0 - (1.0 - previous) * effectual,
@@ -321,8 +451,11 @@ def analyse_sparse(
     operand_kept = math.prod(
         (1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed), start=ones
     )
-    computes = _classify_computes(dense, actions, models, operand_kept, inside_peak, position)
-    return SparseAnalysis(dense, tensors, computes, len(points))
+    computes = _classify_computes(
+        dense, actions, models, operand_kept, (inside_peak, average_use), position
+    )
+    fanouts = tuple(_fanout_needs(compacted))
+    return SparseAnalysis(dense, tensors, computes, len(points), fanouts)
 
 
 def _innermost(
@@ -361,11 +494,14 @@ def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: flo
     )
 
 
-def _classify_computes(dense, actions, models, operand_kept, peak, position) -> ComputeSplit:
+def _classify_computes(dense, actions, models, operand_kept, use, position) -> ComputeSplit:
     """Computes left after the operands' storage optimizations (``operand_kept``) and
     position skipping; the rest never reach the MACs (Timeloop's "nonexistent" computes,
     reported as skipped, free). Gating a storage access never gates a MAC: that needs a
-    compute optimization, which sparsim does not model."""
+    compute optimization, which sparsim does not model. ``use`` is the (peak, average)
+    fraction of the MACs spatial skipping leaves in use: the peak sizes the array, the
+    average (whole MACs, as Timeloop keeps it in an integer) paces the computes."""
+    peak, average = use
     position_leaders: set[str] = set()
     for _, action in actions:
         if action.type == "position-skipping":
@@ -374,8 +510,9 @@ def _classify_computes(dense, actions, models, operand_kept, peak, position) -> 
     actual = algorithmic * operand_kept * math.prod(models[t].density for t in position_leaders)
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
     busy = dense.compute_instances * peak * utilisation
-    used = busy != 0
-    cycles = pts.where(used, pts.ceil(actual / pts.where(used, busy, 1.0) - 1e-9), 0.0)
+    pacing = pts.floor(dense.compute_instances * average + 1e-9) * utilisation
+    used = pacing != 0
+    cycles = pts.where(used, pts.ceil(actual / pts.where(used, pacing, 1.0) - 1e-9), 0.0)
     return ComputeSplit(
         algorithmic=algorithmic,
         actual=actual,

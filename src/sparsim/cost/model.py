@@ -30,7 +30,7 @@ from sparsim.cost.result import (
     TensorLevelResult,
 )
 from sparsim.errors import CapacityError, MappingError, MissingEnergyError, SparsimError
-from sparsim.spec.architecture import STORAGE_ACTION_FALLBACKS, StorageLevel
+from sparsim.spec.architecture import STORAGE_ACTION_FALLBACKS, Architecture, StorageLevel
 from sparsim.spec.model import Spec
 
 EPSILON = 1e-9
@@ -153,6 +153,38 @@ def _capacity_errors(level: StorageLevel, entries: list[SparseTensorLevel], erro
             )
 
 
+def _mesh_fanout(architecture: Architecture, level: int, axis: str) -> int | None:
+    """Instances of the next level inward one instance of ``level`` feeds along a mesh axis
+    (Timeloop's fan-out X or Y); None when the spec gives no mesh for them."""
+    outer = architecture.levels[level]
+    inner = [*architecture.levels, architecture.compute][level + 1]
+    if inner.mesh_x is None or (outer.mesh_x is None and outer.instances > 1):
+        return None
+    outer_x = outer.mesh_x or 1
+    if axis == "X":
+        return inner.mesh_x // outer_x
+    return (inner.instances // inner.mesh_x) // (outer.instances // outer_x)
+
+
+def _fanout_errors(architecture: Architecture, analysis: SparseAnalysis, errors: list) -> None:
+    """Marks the points where a tensor's spatial extent exceeds the mesh along an axis."""
+    for need in analysis.fanouts:
+        limit = _mesh_fanout(architecture, need.level, need.axis)
+        if limit is None:
+            continue
+        for point in pts.indices(need.extent > limit + EPSILON):
+            level = architecture.levels[need.level].name
+            _mark(
+                errors,
+                point,
+                MappingError(
+                    f"{need.tensor} needs a fan-out of {pts.at(need.extent, point):.0f} along "
+                    f"mesh {need.axis} below {level}, the mesh has {limit}",
+                    "mapping",
+                ),
+            )
+
+
 def _mark(errors: list, point: int, error: SparsimError) -> None:
     if errors[point] is None:
         errors[point] = error
@@ -240,6 +272,7 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
                     "mapping",
                 ),
             )
+    _fanout_errors(architecture, analysis, errors)
     # Only effectual computes reach the MACs: gating or skipping a MAC needs a compute
     # optimization, which sparsim does not model (docs: sparse semantics §5).
     compute_energy = computes.actual * compute.energy.random

@@ -127,7 +127,9 @@ class StorageLevel(BaseModel):
     name: str
     instances: PositiveInt = 1
     mesh_x: PositiveInt | None = None
-    data_capacity: PositiveInt | None = Field(None, description="words per instance")
+    data_capacity: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="words per instance (0: holds nothing, any kept tile overflows)"
+    )
     word_bits: PositiveInt = 8
     block_size: PositiveInt = Field(1, description="words per vector access")
     metadata_capacity_bits: Annotated[int, Field(ge=0)] | None = None

@@ -119,7 +119,7 @@ def _storage_level(
             "name": name,
             "instances": instances,
             "mesh_x": int(mesh_x) if mesh_x else None,
-            "data_capacity": int(depth) * block_size if depth else None,
+            "data_capacity": int(depth) * block_size if depth is not None else None,
             "word_bits": word_bits,
             "block_size": block_size,
             "metadata_capacity_bits": (
