@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,6 +28,9 @@ from sparsim.spec.validation import validate
 from sparsim.tasd import Series, get_hardware, parse_series
 
 MAX_TERMS = 3
+# Which entries a term keeps in each block: the largest magnitudes, or the largest output
+# impact (TASD-A: |x_c| times the norm of the weights input channel c feeds).
+KEEP_SCORES = ("magnitude", "output")
 
 
 def normalise_series(text: str) -> str:
@@ -113,6 +116,7 @@ class SearchResult(BaseModel):
     macs: int
     evaluations: int = 0
     alpha: float | None = None
+    objective: str = Field("macs", description="what the search minimised: macs, energy, edp")
     cost: CostSummary | None = Field(None, description="engine cost (sparsim.tasder.cost_config)")
 
     @property
@@ -131,6 +135,10 @@ class TasderConfig(BaseModel):
     hardware: str | None = None
     model: str | None = Field(None, description="the model it was found for (informative)")
     layers: dict[str, LayerConfig] = Field(default_factory=dict)
+    keep: Literal["magnitude", "output"] = Field(
+        "magnitude",
+        description="TASD-A: which entries a term keeps (largest magnitude or output impact)",
+    )
     result: SearchResult | None = None
 
     @field_validator("hardware")
@@ -171,6 +179,8 @@ class TasderConfig(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(exclude_none=True)
+        if self.keep == "magnitude":
+            del data["keep"]  # the default; files stay as they were
         data["layers"] = {
             name: layer.model_dump(exclude_none=True) for name, layer in self.layers.items()
         }

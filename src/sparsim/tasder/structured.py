@@ -38,6 +38,11 @@ from sparsim.spec.workload import Conv, Gemm
 from sparsim.tasd import Series, decompose
 
 
+def module_name(call_name: str) -> str:
+    """``layer#2`` (second call of a shared layer) -> ``layer``."""
+    return call_name.split("#", 1)[0]
+
+
 def block_axis(module: nn.Module) -> int:
     """The input-channel axis of the layer's weight and of its input."""
     return 1 if isinstance(module, nn.Conv2d) else -1
