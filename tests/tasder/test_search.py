@@ -306,6 +306,8 @@ def test_activation_layerwise_greedy(cnn, images, hook_count):
     assert hook_count(cnn) == 0
     assert all(torch.equal(before[n], p) for n, p in cnn.named_parameters())
     assert result.method == "TASD-A layer-wise" and result.quality >= 0.8
+    assert 0 < result.evaluation_seconds < result.seconds == outcome.seconds
+    assert result.search_seconds == pytest.approx(result.seconds - result.evaluation_seconds)
     assert result.evaluations == len(outcome.trace.rows) > 0
     assert result.macs == count_macs(table, outcome.config) < result.dense_macs
     assert_ranked(outcome.trace.rows)

@@ -117,12 +117,21 @@ class SearchResult(BaseModel):
     evaluations: int = 0
     alpha: float | None = None
     objective: str = Field("macs", description="what the search minimised: macs, energy, edp")
+    seconds: float | None = Field(None, description="search time, quality evaluations included")
+    evaluation_seconds: float | None = Field(None, description="time in quality evaluations")
     cost: CostSummary | None = Field(None, description="engine cost (sparsim.tasder.cost_config)")
 
     @property
     def mac_reduction(self) -> float:
         """Fraction of the dense MACs removed (0.4 = 40% fewer MACs)."""
         return 1 - self.macs / self.dense_macs if self.dense_macs else 0.0
+
+    @property
+    def search_seconds(self) -> float | None:
+        """Search time without the quality evaluations."""
+        if self.seconds is None or self.evaluation_seconds is None:
+            return None
+        return self.seconds - self.evaluation_seconds
 
     @property
     def relative_quality(self) -> float:

@@ -46,7 +46,8 @@ class Tasder:
     ``evaluator`` measures quality; it is fitted on the original model if it is not yet.
     After :meth:`fit`: ``config_`` (re-appliable, with ``result``), ``trace_`` (every
     evaluation, with energy, cycles and EDP reduction when costed), ``table_`` (the
-    model's workloads and calibration statistics), ``seconds_`` and ``pareto_`` (quality
+    model's workloads and calibration statistics), ``seconds_`` (search time) and
+    ``evaluation_seconds_`` (its part in quality evaluations), ``pareto_`` (quality
     against EDP reduction, the non-dominated configurations evaluated); with ``cost``
     (default) also ``cost_``, the configuration's per-layer energy and cycles on the TASD
     tensor core, the dense TC and the plain design (``result_.cost`` holds the totals).
@@ -170,6 +171,7 @@ class Tasder:
         self.config_: TasderConfig = outcome.config
         self.trace_: Trace = outcome.trace
         self.seconds_: float = outcome.seconds
+        self.evaluation_seconds_: float = outcome.evaluation_seconds
         if costs is not None:
             points = pd.DataFrame(self.trace_.rows)
             dense = {"quality": original, "edp_reduction": costs.edp_reduction({})}

@@ -211,11 +211,36 @@ class Outcome:
     config: TasderConfig
     trace: Trace
     seconds: float
+    evaluation_seconds: float = 0.0
 
     @property
     def result(self) -> SearchResult:
         assert self.config.result is not None
         return self.config.result
+
+
+class _TimedScore:
+    """A score function that adds up the time spent in it (the quality evaluations)."""
+
+    def __init__(self, score: Score):
+        self.score = score
+        self.seconds = 0.0
+
+    def __call__(self, model: nn.Module) -> float:
+        started = time.perf_counter()
+        try:
+            return self.score(model)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def _outcome(
+    config: TasderConfig, result: SearchResult, trace: Trace, started: float, score: _TimedScore
+) -> Outcome:
+    """The configuration with its result, timed with and without the quality evaluations."""
+    seconds = time.perf_counter() - started
+    result = result.model_copy(update={"seconds": seconds, "evaluation_seconds": score.seconds})
+    return Outcome(config.model_copy(update={"result": result}), trace, seconds, score.seconds)
 
 
 def _check_target(target: float) -> None:
@@ -322,7 +347,7 @@ def search_weights_network(
     at the target, the one with the lowest ``objective`` (MACs, energy or EDP) wins."""
     _check_target(target)
     _check_objective(objective, costs)
-    started = time.perf_counter()
+    started, score = time.perf_counter(), _TimedScore(score)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
     weights = WeightTasd().prepare(model, sorted({c.layer for c in candidates}))
     trace = Trace()
@@ -361,9 +386,7 @@ def search_weights_network(
         "TASD-W network-wise", metric, target, original, quality, table, config, evaluations,
         objective=objective,
     )  # fmt: skip
-    return Outcome(
-        config.model_copy(update={"result": result}), trace, time.perf_counter() - started
-    )
+    return _outcome(config, result, trace, started, score)
 
 
 @dataclass
@@ -448,7 +471,7 @@ def search_weights_layerwise(
     _check_target(target)
     _check_patience(patience)
     _check_objective(objective, costs)
-    started = time.perf_counter()
+    started, score = time.perf_counter(), _TimedScore(score)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
     order = rank_candidates(_with_gains(candidates, objective, costs))
     weights = WeightTasd().prepare(model, sorted({c.layer for c in candidates}))
@@ -460,7 +483,7 @@ def search_weights_layerwise(
     finally:
         weights.restore()
     return _layerwise_outcome(
-        "weights", found, started, hardware=hardware, metric=metric, target=target,
+        "weights", found, started, score, hardware=hardware, metric=metric, target=target,
         original=original, table=table, objective=objective,
     )  # fmt: skip
 
@@ -469,6 +492,7 @@ def _layerwise_outcome(
     operand: str,
     found: tuple[dict[str, Series], float, Trace, int],
     started: float,
+    score: _TimedScore,
     *,
     hardware: str,
     metric: str,
@@ -489,9 +513,7 @@ def _layerwise_outcome(
         method, metric, target, original, quality, table, config, evaluations,
         objective=objective,
     )  # fmt: skip
-    return Outcome(
-        config.model_copy(update={"result": result}), trace, time.perf_counter() - started
-    )
+    return _outcome(config, result, trace, started, score)
 
 
 def activation_layers(model: nn.Module) -> list[str]:
@@ -567,7 +589,7 @@ def search_activations(
     check_keep(keep)
     if not alphas:
         raise SparsimError("give at least one alpha", "alphas")
-    started = time.perf_counter()
+    started, score = time.perf_counter(), _TimedScore(score)
     for name, module in find_layers(model, layers).items():
         check_activation_layer(name, module)
     sparsity = activation_sparsity(table, layers, pseudo)
@@ -603,9 +625,7 @@ def search_activations(
         "TASD-A", metric, target, original, quality, table, config, len(trace.rows), alpha,
         objective,
     )  # fmt: skip
-    return Outcome(
-        config.model_copy(update={"result": result}), trace, time.perf_counter() - started
-    )
+    return _outcome(config, result, trace, started, score)
 
 
 @dataclass(frozen=True)
@@ -716,7 +736,7 @@ def search_activations_layerwise(
     _check_patience(patience)
     _check_objective(objective, costs)
     check_keep(keep)
-    started = time.perf_counter()
+    started, score = time.perf_counter(), _TimedScore(score)
     for name, module in find_layers(model, layers).items():
         check_activation_layer(name, module)
     options = hardware_series(hardware)
@@ -735,6 +755,6 @@ def search_activations_layerwise(
     finally:
         hooks.remove()
     return _layerwise_outcome(
-        "activations", found, started, hardware=hardware, metric=metric, target=target,
+        "activations", found, started, score, hardware=hardware, metric=metric, target=target,
         original=original, table=table, objective=objective, keep=keep,
     )  # fmt: skip
