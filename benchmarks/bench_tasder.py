@@ -14,7 +14,8 @@ reduction at the same quality target.
 EDP reductions are against the dense TC on the same layers (the engine's energy and cycles,
 fused schedule). Search time is given with and without the quality evaluations.
 
-    python benchmarks/bench_tasder.py [--evaluation-size 1000] [--target 0.99] [--real]
+    python benchmarks/bench_tasder.py [--evaluation-size 1000] [--target 0.99]
+        [--patience 1|all] [--only weights|activations] [--no-keep] [--real]
 """
 
 from __future__ import annotations
@@ -34,22 +35,26 @@ ALPHAS = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
 REAL = ("mobilenet-v2", "resnet50-thin", "minilm-l6")
 
 
-def runs(activations: bool) -> list[tuple[str, dict]]:
+def runs(activations: bool, patience: int | None, keep: bool) -> list[tuple[str, dict]]:
     """(label, Tasder options) of the three searches compared, plus the keep score."""
     if activations:
+        layerwise = {"method": "activations-layer-wise", "patience": patience}
         return [
             ("network-wise (alpha sweep)", {"method": "activations", "alphas": ALPHAS}),
-            ("layer-wise, MAC objective", {"method": "activations-layer-wise"}),
-            ("layer-wise, EDP objective", {"method": "activations-layer-wise", "objective": "edp"}),
-            (
-                "layer-wise, MAC objective, keep output",
-                {"method": "activations-layer-wise", "keep": "output"},
-            ),
-        ]
+            ("layer-wise, MAC objective", layerwise),
+            ("layer-wise, EDP objective", {**layerwise, "objective": "edp"}),
+        ] + (
+            [("layer-wise, MAC objective, keep output", {**layerwise, "keep": "output"})]
+            if keep
+            else []
+        )
     return [
         ("network-wise", {"method": "network-wise"}),
-        ("layer-wise, MAC objective", {"method": "layer-wise"}),
-        ("layer-wise, EDP objective", {"method": "layer-wise", "objective": "edp"}),
+        ("layer-wise, MAC objective", {"method": "layer-wise", "patience": patience}),
+        (
+            "layer-wise, EDP objective",
+            {"method": "layer-wise", "patience": patience, "objective": "edp"},
+        ),
     ]
 
 
@@ -68,7 +73,7 @@ def bench_model(name: str, activations: bool, args: argparse.Namespace) -> list[
     rows, checks = [], []
     for hardware in HARDWARE:
         edp = {}
-        for label, options in runs(activations):
+        for label, options in runs(activations, args.patience, not args.no_keep):
             if activations and "layers" not in options:
                 options = {**options, "layers": real.activation_layers}
             search = Tasder(
@@ -110,6 +115,13 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--real", action="store_true", help="also the installed real models")
+    parser.add_argument(
+        "--patience",
+        type=lambda text: None if text == "all" else int(text),
+        default=1,
+        help="layer-wise: rejections before stopping (default 1; 'all': every candidate)",
+    )
+    parser.add_argument("--no-keep", action="store_true", help="skip the keep-output run")
     parser.add_argument(
         "--only", choices=("weights", "activations"), help="only the TASD-W or TASD-A part"
     )
