@@ -1,132 +1,150 @@
-"""TASDER search speed on a ResNet-50-sized model (target: under 2 s, quality evaluations
-excluded).
+"""TASDER figures per model: MAC and EDP reduction and quality after, for network-wise,
+layer-wise with the MAC objective and layer-wise with the EDP objective, on TTC-VEGETA-M8
+and TTC-STC-M4; checks that the EDP objective reaches at least the MAC objective's EDP
+reduction at the same quality target.
 
-The model has the 53 convolutions and the FC of ResNet-50 v1.5 (25.5 M weights, shapes
-from sparsim's built-in table) with 95% of the weights removed by magnitude, like the
-seed paper's sparse ResNet-50. The score function answers at once from a fixed budget
-(the first ``--accept`` evaluations pass, the rest fail), so what is timed is the search:
-measuring the dropped nonzeros of every (layer, series), sorting, applying each candidate
-to the weights and undoing it. Time spent inside the score function is subtracted.
+* TASD-W on the 90%-pruned Fashion-MNIST ResNet (``fmnist-resnet-pruned``): network-wise
+  (one series for all layers), layer-wise greedy.
+* TASD-A on the dense Fashion-MNIST ResNet (``fmnist-resnet``): the TASD paper's rule
+  with an alpha sweep (one alpha for the whole model) and the layer-wise greedy; the
+  layer-wise MAC search is also run with the output-impact keep score (``--keep output``).
+* With ``--real``, the installed real models (``scripts/install-models.sh``) the same
+  way (TASD-A; keep their data sizes small: every evaluation runs the whole network).
 
-    python benchmarks/bench_tasder.py [--hardware TTC-VEGETA-M8] [--repeat 3]
+EDP reductions are against the dense TC on the same layers (the engine's energy and cycles,
+fused schedule). Search time is given with and without the quality evaluations.
+
+    python benchmarks/bench_tasder.py [--evaluation-size 1000] [--target 0.99]
+        [--patience 1|all] [--only weights|activations] [--no-keep] [--real]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
-from torch import nn
 
-from sparsim.tasder import search_weights_layerwise, search_weights_network, weight_candidates
-from sparsim.tasder.search import hardware_series
-from sparsim.workload import LayerTable, resnet50
+from sparsim.errors import SparsimError
+from sparsim.report.tables import format_table
+from sparsim.tasder import Tasder
+from sparsim.tasder.models import load_real_model
+
+HARDWARE = ("TTC-VEGETA-M8", "TTC-STC-M4")
+ALPHAS = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
+REAL = ("mobilenet-v2", "resnet50-thin", "minilm-l6")
 
 
-def model_from_table(table: LayerTable, sparsity: float, seed: int = 0) -> nn.Module:
-    """Modules named and shaped as the table's layers (no forward pass is needed)."""
-    generator = torch.Generator().manual_seed(seed)
-    root = nn.Module()
-    for layer in table:
-        workload = layer.workload
-        if layer.op == "conv2d":
-            module: nn.Module = nn.Conv2d(
-                workload.C, workload.out_channels, workload.R, groups=workload.groups, bias=False
+def runs(activations: bool, patience: int | None, keep: bool) -> list[tuple[str, dict]]:
+    """(label, Tasder options) of the three searches compared, plus the keep score."""
+    if activations:
+        layerwise = {"method": "activations-layer-wise", "patience": patience}
+        return [
+            ("network-wise (alpha sweep)", {"method": "activations", "alphas": ALPHAS}),
+            ("layer-wise, MAC objective", layerwise),
+            ("layer-wise, EDP objective", {**layerwise, "objective": "edp"}),
+        ] + (
+            [("layer-wise, MAC objective, keep output", {**layerwise, "keep": "output"})]
+            if keep
+            else []
+        )
+    return [
+        ("network-wise", {"method": "network-wise"}),
+        ("layer-wise, MAC objective", {"method": "layer-wise", "patience": patience}),
+        (
+            "layer-wise, EDP objective",
+            {"method": "layer-wise", "patience": patience, "objective": "edp"},
+        ),
+    ]
+
+
+def bench_model(name: str, activations: bool, args: argparse.Namespace) -> list[list[str]]:
+    started = time.perf_counter()
+    real = load_real_model(
+        name, calibration_size=args.calibration_size, evaluation_size=args.evaluation_size
+    )
+    batches = len(real.evaluator.batches)
+    print(
+        f"\n{name}: {'TASD-A' if activations else 'TASD-W'}, quality {real.evaluator.metric} "
+        f"{real.evaluator.quality_:.4f} on its evaluation set ({batches} batches), loaded in "
+        f"{time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    rows, checks = [], []
+    for hardware in HARDWARE:
+        edp = {}
+        for label, options in runs(activations, args.patience, not args.no_keep):
+            if activations and "layers" not in options:
+                options = {**options, "layers": real.activation_layers}
+            search = Tasder(
+                hardware, real.evaluator, target=args.target, pseudo=real.activation == "gelu",
+                **options,
+            ).fit(real.model, real.calibration, example=real.example)  # fmt: skip
+            result = search.result_
+            edp[label] = result.cost.edp_reduction("tc")
+            rows.append(
+                [
+                    name,
+                    hardware,
+                    label,
+                    f"{100 * result.mac_reduction:.1f}%",
+                    f"{100 * edp[label]:.1f}%",
+                    f"{100 * result.cost.energy_reduction('tc'):.1f}%",
+                    f"{result.quality:.4f} ({100 * result.relative_quality:.2f}%)",
+                    str(result.evaluations),
+                    f"{result.seconds:.1f} / {result.search_seconds:.2f}",
+                ]
             )
-        else:
-            module = nn.Linear(workload.K, workload.M, bias=False)
-        with torch.no_grad():
-            weight = torch.randn(module.weight.shape, generator=generator)
-            threshold = weight.abs().flatten().kthvalue(round(sparsity * weight.numel())).values
-            module.weight.copy_(weight * (weight.abs() > threshold))
-        parent = root
-        *path, leaf = layer.name.split(".")
-        for part in path:
-            if not hasattr(parent, part):
-                parent.add_module(part, nn.Module())
-            parent = getattr(parent, part)
-        parent.add_module(leaf, module)
-    return root
-
-
-class BudgetScore:
-    """Passes the first ``accept`` evaluations, fails the others; times itself."""
-
-    def __init__(self, accept: int):
-        self.accept = accept
-        self.calls = 0
-        self.seconds = 0.0
-
-    def __call__(self, model: nn.Module) -> float:
-        started = time.perf_counter()
-        self.calls += 1
-        quality = 1.0 if self.calls <= self.accept else 0.0
-        self.seconds += time.perf_counter() - started
-        return quality
+            print(" | ".join(rows[-1]), flush=True)
+        mac, energy_aware = edp["layer-wise, MAC objective"], edp["layer-wise, EDP objective"]
+        verdict = "yes" if energy_aware >= mac - 1e-9 else "NO"
+        checks.append(
+            f"{name} on {hardware}: EDP objective {100 * energy_aware:.1f}% >= MAC objective "
+            f"{100 * mac:.1f}%: {verdict}"
+        )
+    print("\n".join(checks), flush=True)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--hardware", default="TTC-VEGETA-M8")
-    parser.add_argument("--sparsity", type=float, default=0.95)
-    parser.add_argument("--accept", type=int, default=10**9, help="evaluations that pass")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--evaluation-size", type=int, default=1000)
+    parser.add_argument("--calibration-size", type=int, default=64)
+    parser.add_argument("--target", type=float, default=0.99)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--real", action="store_true", help="also the installed real models")
+    parser.add_argument(
+        "--patience",
+        type=lambda text: None if text == "all" else int(text),
+        default=1,
+        help="layer-wise: rejections before stopping (default 1; 'all': every candidate)",
+    )
+    parser.add_argument("--no-keep", action="store_true", help="skip the keep-output run")
+    parser.add_argument(
+        "--only", choices=("weights", "activations"), help="only the TASD-W or TASD-A part"
+    )
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
-    table = resnet50()
-    started = time.perf_counter()
-    model = model_from_table(table, args.sparsity)
-    build = time.perf_counter() - started
-    weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear))
-    options = hardware_series(args.hardware)
-    print(
-        f"ResNet-50 v1.5: {len(table)} layers, {weights / 1e6:.1f} M weights, "
-        f"{args.sparsity:.0%} sparse (built in {build:.1f} s); {args.hardware}: "
-        f"{', '.join(map(str, options))}"
-    )
-
-    started = time.perf_counter()
-    candidates = weight_candidates(model, table, options)
-    print(
-        f"measuring dropped nonzeros of {len(candidates)} (layer, series): "
-        f"{time.perf_counter() - started:.2f} s"
-    )
-
-    for label, run in (
-        (
-            "layer-wise, every candidate",
-            lambda s: search_weights_layerwise(
-                model, table, s, 1.0, hardware=args.hardware, patience=None
-            ),
-        ),
-        (
-            "layer-wise, stop at first failure",
-            lambda s: search_weights_layerwise(
-                model, table, s, 1.0, hardware=args.hardware, patience=1
-            ),
-        ),
-        (
-            "network-wise",
-            lambda s: search_weights_network(model, table, s, 1.0, hardware=args.hardware),
-        ),
-    ):
-        times, evaluations = [], 0
-        for _ in range(args.repeat):
-            score = BudgetScore(args.accept)
-            started = time.perf_counter()
-            outcome = run(score)
-            times.append(time.perf_counter() - started - score.seconds)
-            evaluations = score.calls
-        result = outcome.result
-        print(
-            f"{label:36s} {statistics.median(times):6.2f} s (median of {args.repeat}, quality "
-            f"evaluations excluded; {evaluations} evaluations, "
-            f"{100 * result.mac_reduction:.1f}% MACs removed)"
-        )
+    plan = [("fmnist-resnet-pruned", False), ("fmnist-resnet", True)]
+    if args.only:
+        plan = [(name, act) for name, act in plan if act == (args.only == "activations")]
+    if args.real:
+        plan += [(name, True) for name in REAL]
+    rows = []
+    for name, activations in plan:
+        try:
+            rows += bench_model(name, activations, args)
+        except SparsimError as exc:
+            print(f"\n{name}: skipped ({exc})")
+    headers = [
+        "model", "hardware", "search", "MAC red.", "EDP red. vs TC", "energy red. vs TC",
+        "quality after (of original)", "evals", "time s (total / w/o evals)",
+    ]  # fmt: skip
+    print()
+    print(format_table(rows, headers))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ The search runs on a tiny model registered in place of the real ones."""
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 import torch
@@ -124,6 +125,30 @@ def test_search_writes_config_trace_and_workloads(tmp_path, tiny_model, capsys):
     assert code == 0
     applied = capsys.readouterr().out
     assert f"{config['result']['quality']:.4f}" in applied
+
+
+def test_layerwise_activation_search_with_edp_objective_writes_the_pareto_front(
+    tmp_path, tiny_model, capsys
+):
+    out = tmp_path / "edp"
+    argv = ["tasder", "search", "--model", "tiny", "--hardware", "TTC-VEGETA-M8"]
+    argv += ["--method", "activations-layer-wise", "--objective", "edp", "--keep", "output"]
+    argv += ["--layers", "Conv2d,fc", "--target", "0.5", "--patience", "all"]
+    assert main([*argv, "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    seconds = re.search(r"search time\s+\|?\s*([\d.]+) s \(([\d.]+) s in quality", printed)
+    assert seconds and float(seconds.group(2)) <= float(seconds.group(1))
+    assert "without them" in printed and "edp" in printed
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["keep"] == "output" and config["result"]["objective"] == "edp"
+    assert set(config.get("layers", {})) <= {"stem", "conv", "fc"}  # depthwise: grouped
+    front = list(csv.DictReader((out / "pareto.csv").open()))
+    assert front and {"quality", "edp_reduction"} <= set(front[0])
+    reductions = [float(row["edp_reduction"]) for row in front]
+    assert reductions == sorted(reductions)
+    assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    trace = list(csv.DictReader((out / "trace.csv").open()))
+    assert {"energy_uJ", "cycles", "edp_reduction", "saving"} <= set(trace[0])
 
 
 def test_activation_search_uses_the_models_layers(tmp_path, tiny_model, capsys):

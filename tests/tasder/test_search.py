@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
 from sparsim.errors import SparsimError
 from sparsim.tasd import decompose, parse_series
 from sparsim.tasder import (
+    ActivationTasd,
+    LayerConfig,
     Tasder,
+    TasderConfig,
     Top1Agreement,
     apply_config,
     calibrate,
     choose_series,
     count_macs,
     hardware_series,
+    load_config,
     search_activations,
     search_weights_layerwise,
     search_weights_network,
     weight_candidates,
 )
+from sparsim.tasder.costing import LayerCosts, cost_config, pareto_front
+from sparsim.tasder.search import (
+    activation_statistics,
+    search_activations_layerwise,
+    select_layers,
+)
+from sparsim.tasder.structured import approximate
 from sparsim.workload import extract_workloads
 
 VEGETA_M8 = hardware_series("TTC-VEGETA-M8")
@@ -80,7 +92,7 @@ def test_candidates_count_dropped_nonzeros_and_skip_useless_layers(pruned_cnn, i
         approximation = decompose(weight.numpy(), series, 1, pad=True).approximation
         lost = int(((weight.numpy() != 0) & (approximation == 0)).sum())
         assert candidate.dropped == lost
-        assert candidate.nonzeros == int(weight.count_nonzero())
+        assert candidate.total == int(weight.count_nonzero())
 
 
 class KeptMagnitude:
@@ -123,8 +135,15 @@ def test_layerwise_greedy_keeps_quality_and_restores_the_model(pruned_cnn, image
     rejected = [row for row in stop.trace.rows if not row["accepted"]]
     assert len(rejected) == 1 and stop.trace.rows[-1] is rejected[0]
     assert keep_going.result.mac_reduction >= stop.result.mac_reduction
-    fractions = [row["dropped_fraction"] for row in keep_going.trace.rows]
-    assert fractions == sorted(fractions)
+    assert_ranked(keep_going.trace.rows)
+
+
+def assert_ranked(rows):
+    """Trace rows come by saving per dropped share, the free candidates first."""
+    free = [row["dropped_fraction"] == 0 for row in rows]
+    assert free == sorted(free, reverse=True)
+    ratios = [row["saving"] / row["dropped_fraction"] for row in rows if row["dropped_fraction"]]
+    assert ratios == sorted(ratios, reverse=True)
 
 
 def test_network_wise_takes_the_most_aggressive_passing_series(pruned_cnn, images):
@@ -228,3 +247,159 @@ def test_search_errors_are_one_line(cnn, images):
 
 def test_parse_series_of_config_matches_hardware_density():
     assert parse_series("4:8+2:8").density == pytest.approx(0.75)
+
+
+def test_select_layers_by_name_pattern_and_type(cnn):
+    assert select_layers(cnn, None) is None
+    assert select_layers(cnn, ["fc", "conv"]) == ["fc", "conv"]
+    assert select_layers(cnn, ["Conv2d"]) == ["stem", "conv", "depthwise"]
+    assert select_layers(cnn, ["Conv2d"], activations=True) == ["stem", "conv"]
+    assert select_layers(cnn, ["*e*", "Linear", "stem"]) == ["stem", "depthwise", "fc"]
+    with pytest.raises(SparsimError, match=r"layers: pattern 'attn\.\*' matches no"):
+        select_layers(cnn, ["attn.*"])
+    with pytest.raises(SparsimError, match="layers: unknown layer name 'conv7'"):
+        select_layers(cnn, ["conv7"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(-4, 4), min_size=40, max_size=40),
+    st.sampled_from([str(s) for s in VEGETA_M8]),
+)
+def test_rank_mass_prices_every_series_like_the_decomposition(values, series):
+    """The calibration's dropped input magnitude equals what the approximation drops."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 3)).eval()
+    x = torch.tensor(values, dtype=torch.float32).view(4, 10)
+    parsed = parse_series(series)
+    stats = activation_statistics(model, [x[:2], x[2:]], ["0"], [8])["0"]
+    dropped, total = stats.dropped(parsed)
+    kept = approximate(x, parsed, -1)
+    assert total == pytest.approx(float(x.abs().sum()))
+    assert dropped == pytest.approx(float((x.abs() - kept.abs()).sum()))
+
+
+def test_output_keep_prefers_channels_that_feed_large_weights():
+    layer = nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, 100.0, 1.0, 1.0]]))
+    x = torch.tensor([[3.0, 1.0, 2.0, 0.5]])
+    seen = {}
+    layer.register_forward_hook(lambda m, args, out: seen.update(x=args[0]))
+    for keep, expected in (("magnitude", [3.0, 0.0, 0.0, 0.0]), ("output", [0.0, 1.0, 0.0, 0.0])):
+        wrapper = nn.Sequential(layer)
+        hooks = ActivationTasd({"0": "1:4"}, keep=keep).prepare(wrapper)
+        wrapper(x)
+        hooks.remove()
+        assert seen["x"].tolist() == [expected]
+
+
+def test_activation_layerwise_greedy(cnn, images, hook_count):
+    evaluator = Top1Agreement(images).fit(cnn)
+    table = calibrate(cnn, images)
+    before = {n: p.detach().clone() for n, p in cnn.named_parameters()}
+    outcome = search_activations_layerwise(
+        cnn, table, evaluator.score, 1.0, hardware="TTC-VEGETA-M8", layers=["conv", "fc"],
+        calibration=images, target=0.8, patience=None,
+    )  # fmt: skip
+    result = outcome.result
+    assert hook_count(cnn) == 0
+    assert all(torch.equal(before[n], p) for n, p in cnn.named_parameters())
+    assert result.method == "TASD-A layer-wise" and result.quality >= 0.8
+    assert 0 < result.evaluation_seconds < result.seconds == outcome.seconds
+    assert result.search_seconds == pytest.approx(result.seconds - result.evaluation_seconds)
+    assert result.evaluations == len(outcome.trace.rows) > 0
+    assert result.macs == count_macs(table, outcome.config) < result.dense_macs
+    assert_ranked(outcome.trace.rows)
+    with apply_config(cnn, outcome.config):
+        assert evaluator.score(cnn) == result.quality
+    # a layer only ever moves to a more aggressive series
+    accepted = [row for row in outcome.trace.rows if row["accepted"]]
+    for layer in {row["layer"] for row in accepted}:
+        densities = [parse_series(r["series"]).density for r in accepted if r["layer"] == layer]
+        assert densities == sorted(densities, reverse=True)
+
+
+def test_layer_costs_agree_with_cost_config(pruned_cnn, images):
+    table = extract_workloads(pruned_cnn, images[0])
+    costs = LayerCosts(table, "TTC-VEGETA-M8", "weights")
+    series = {"conv": parse_series("2:8"), "fc": parse_series("4:8+1:8")}
+    config = TasderConfig(
+        hardware="TTC-VEGETA-M8", layers={n: LayerConfig(weights=str(s)) for n, s in series.items()}
+    )
+    summary = cost_config(table, config).summary()
+    assert costs.totals(series) == pytest.approx((summary.energy_uJ, summary.cycles))
+    assert costs.tc_totals() == pytest.approx((summary.tc_energy_uJ, summary.tc_cycles))
+    assert costs.edp_reduction(series) == pytest.approx(summary.edp_reduction("tc"))
+    energy, cycles = costs.totals({})
+    after = costs.totals({"conv": series["conv"]})
+    assert costs.saving("energy", "conv", series["conv"]) == pytest.approx(energy - after[0])
+    assert costs.saving("edp", "conv", series["conv"]) == pytest.approx(
+        energy * cycles - after[0] * after[1]
+    )
+
+
+@pytest.mark.parametrize("objective", ["energy", "edp"])
+def test_objectives_rank_by_accelerator_savings(pruned_cnn, images, objective):
+    table = extract_workloads(pruned_cnn, images[0])
+    costs = LayerCosts(table, "TTC-VEGETA-M8", "weights")
+    outcome = search_weights_layerwise(
+        pruned_cnn, table, KeptMagnitude(pruned_cnn), 1.0, hardware="TTC-VEGETA-M8",
+        target=0.9, patience=None, objective=objective, costs=costs,
+    )  # fmt: skip
+    rows = outcome.trace.rows
+    assert outcome.result.objective == objective
+    for row in rows:
+        layer, series = row["layer"], parse_series(row["series"])
+        assert (
+            row["saving"] == pytest.approx(costs.saving(objective, layer, series))
+            and row["saving"] > 0
+        )
+    assert_ranked(rows)
+    chosen = {n: c.series for n, c in outcome.config.layers.items()}
+    assert rows[-1]["edp_reduction"] <= 1
+    assert costs.edp_reduction(chosen) == pytest.approx(
+        max(r["edp_reduction"] for r in rows if r["accepted"])
+    )
+    with pytest.raises(SparsimError, match="objective: the edp objective needs"):
+        search_weights_layerwise(
+            pruned_cnn, table, KeptMagnitude(pruned_cnn), 1.0, hardware="TTC-VEGETA-M8",
+            objective="edp",
+        )  # fmt: skip
+
+
+def test_pareto_front_by_hand():
+    points = pd.DataFrame(
+        {
+            "quality": [1.0, 0.99, 0.995, 0.97, 0.98, 0.98],
+            "edp_reduction": [0.0, 0.2, 0.1, 0.3, 0.15, 0.35],
+            "accepted": [True] * 6,
+        }
+    )
+    front = pareto_front(points)
+    assert front[["quality", "edp_reduction"]].values.tolist() == [
+        [1.0, 0.0], [0.995, 0.1], [0.99, 0.2], [0.98, 0.35],
+    ]  # fmt: skip
+
+
+def test_estimator_with_objective_and_pareto(pruned_cnn, images, tmp_path):
+    evaluator = Top1Agreement(images)
+    search = Tasder(
+        "TTC-STC-M4", evaluator, method="activations-layer-wise", layers=["Conv2d", "Linear"],
+        objective="edp", keep="output", target=0.5, patience=None,
+    ).fit(pruned_cnn, images)  # fmt: skip
+    assert search.config_.keep == "output" and search.result_.objective == "edp"
+    assert "depthwise" not in search.config_.layers
+    front = search.pareto_
+    assert front["quality"].is_monotonic_decreasing
+    assert front["edp_reduction"].is_monotonic_increasing
+    assert front.iloc[0]["quality"] == search.points_["quality"].max()
+    assert front.iloc[-1]["edp_reduction"] == search.points_["edp_reduction"].max()
+    path = search.config_.save(tmp_path / "config.yaml")
+    assert "keep: output" in path.read_text()
+    with apply_config(pruned_cnn, load_config(path)):
+        assert evaluator.score(pruned_cnn) == search.result_.quality
+    with pytest.raises(SparsimError, match="keep: keep='output' applies to TASD-A"):
+        Tasder("TTC-STC-M4", evaluator, keep="output")
+    with pytest.raises(SparsimError, match="objective: unknown objective 'watts'"):
+        Tasder("TTC-STC-M4", evaluator, objective="watts")

@@ -9,12 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from sparsim.errors import SparsimError
 from sparsim.spec.workload import Conv, Gemm
 from sparsim.tasd import decompose, dropped_nonzeros, parse_series
 from sparsim.tasder import hardware_series
 from sparsim.tasder.structured import (
+    BlockRanks,
     approximate,
     dropped_nonzeros_by_kept,
+    keep_largest,
     nonzeros_per_block,
     structured_macs,
 )
@@ -49,6 +52,52 @@ def test_histogram_counts_the_dropped_nonzeros(x, series):
     dropped = dropped_nonzeros_by_kept(nonzeros_per_block(torch.from_numpy(x), -1, m))[kept]
     approximation = decompose(x, parsed, -1, pad=True).approximation
     assert dropped == round(dropped_nonzeros(x, approximation) * np.count_nonzero(x))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    x=arrays(
+        np.float32,
+        st.tuples(st.integers(1, 3), st.integers(1, 19), st.integers(1, 4), st.integers(1, 4)),
+        elements=st.integers(-3, 3).map(float),
+    ),
+    dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]),
+    layout=st.sampled_from(["nchw", "channels_last", "transposed"]),
+    m=st.sampled_from([4, 8]),
+    data=st.data(),
+)
+def test_kernels_equal_the_sort_in_every_layout_and_dtype(x, dtype, layout, m, data):
+    """Both kernels (strided blocks, contiguous blocks) against the sort, bit for bit."""
+    n = data.draw(st.integers(0, m))
+    tensor = torch.from_numpy(x).to(dtype)
+    if layout == "channels_last":
+        tensor = tensor.contiguous(memory_format=torch.channels_last)
+    elif layout == "transposed":
+        tensor = tensor.transpose(0, 3)  # not contiguous: copied first
+    for axis in (1, -1):
+        fast = keep_largest(tensor, n, m, axis)
+        assert fast.dtype == dtype and fast.shape == tensor.shape
+        assert torch.equal(fast, BlockRanks.of(tensor, axis, m).keep(n))
+    if layout == "channels_last":
+        assert keep_largest(tensor, n, m, 1).is_contiguous(memory_format=torch.channels_last)
+
+
+def test_key_ranks_by_another_score():
+    x = torch.tensor([[4.0, -1.0, 3.0, 2.0, 0.5, 0.0, -6.0, 1.0]])
+    key = x.abs() * torch.tensor([0.1, 10.0, 1.0, 1.0, 10.0, 1.0, 0.1, 1.0])
+    # scores 0.4, 10, 3, 2 | 5, 0, 0.6, 1: the two best of each block of 4
+    expected = torch.tensor([[0.0, -1.0, 3.0, 0.0, 0.5, 0.0, 0.0, 1.0]])
+    assert torch.equal(keep_largest(x, 2, 4, -1, key), expected)
+    assert torch.equal(BlockRanks.of(x, -1, 4, key).keep(2), expected)
+    with pytest.raises(SparsimError, match="does not match"):
+        keep_largest(x, 2, 4, -1, key[:, :4])
+
+
+def test_autograd_inputs_take_the_sort():
+    x = torch.randn(2, 8, requires_grad=True)
+    kept = keep_largest(x, 3, 8, -1)
+    kept.sum().backward()
+    assert x.grad is not None and int(x.grad.sum()) == 6
 
 
 def test_mixed_block_sizes_use_tasd():

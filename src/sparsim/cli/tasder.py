@@ -91,9 +91,33 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--hardware", required=True, help=HARDWARE_HELP)
     parser.add_argument(
         "--method",
-        choices=("layer-wise", "network-wise", "activations"),
+        choices=("layer-wise", "network-wise", "activations", "activations-layer-wise"),
         default="layer-wise",
-        help="search method (default layer-wise)",
+        help="search method (default layer-wise; 'activations-layer-wise': TASD-A greedy per "
+        "layer instead of one alpha for the whole model)",
+    )
+    parser.add_argument(
+        "--objective",
+        choices=("macs", "energy", "edp"),
+        default="macs",
+        help="what the search saves (default macs): layer-wise methods rank (layer, series) "
+        "candidates by this saving per unit of quality lost; energy and edp come from the "
+        "accelerator model (the TASD tensor core, --schedule); network-wise and the alpha "
+        "sweep keep the passing configuration that saves most",
+    )
+    parser.add_argument(
+        "--keep",
+        choices=("magnitude", "output"),
+        default="magnitude",
+        help="TASD-A: which entries each term keeps: the largest magnitudes (default, the "
+        "TASD paper) or the largest output impact (|x| times the norm of the weights the "
+        "input channel feeds)",
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=SCHEDULES[0],
+        help="how the TTC runs a series' terms in the cost model: fused (default) or sequential",
     )
     parser.add_argument(
         "--target",
@@ -103,8 +127,10 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--layers",
-        help="comma-separated layer names to consider (default: all Conv2d/Linear for TASD-W; "
-        "the model's ReLU/GELU-fed layers for TASD-A)",
+        help="comma-separated layer names, shell patterns ('*.attention.*') or layer types "
+        "(Linear, Conv2d) to consider (default: all Conv2d/Linear for TASD-W; the model's "
+        "ReLU/GELU-fed layers for TASD-A; 'Linear' gives a transformer's attention "
+        "projections too)",
     )
     parser.add_argument(
         "--alphas",
@@ -277,7 +303,7 @@ def _search(args: argparse.Namespace) -> int:
         raise SpecError(f"must be in (0, 1], got {args.target}", "--target")
     _check_mass(args.mass)
     real = _load(args)
-    if args.method == "activations" and layers is None:
+    if args.method.startswith("activations") and layers is None:
         layers = real.activation_layers
     search = Tasder(
         hardware,
@@ -289,6 +315,9 @@ def _search(args: argparse.Namespace) -> int:
         pseudo=real.activation == "gelu",
         mass=args.mass,
         patience=patience,
+        objective=args.objective,
+        keep=args.keep,
+        schedule=args.schedule,
         cost=not args.no_cost,
         progress=not args.no_progress,
     ).fit(real.model, real.calibration, example=real.example)
@@ -301,8 +330,15 @@ def _search(args: argparse.Namespace) -> int:
         if not args.no_cost:
             search.cost_.to_frame().to_csv(scratch / "cost.csv", index=False)
             written.append("cost.csv")
+        if hasattr(search, "pareto_"):
+            from sparsim.tasder.costing import plot_pareto
+
+            search.pareto_.to_csv(scratch / "pareto.csv", index=False)
+            title = f"{real.name} on {hardware}: {search.result_.method}, {args.objective}"
+            plot_pareto(search.points_, search.pareto_, scratch / "pareto.png", title)
+            written += ["pareto.csv", "pareto.png"]
     result = search.result_
-    print(_summary(real.name, hardware, result, search.seconds_))
+    print(_summary(real.name, hardware, result))
     extra = _extra_quality(real, search)
     if extra:
         print(extra)
@@ -320,7 +356,7 @@ def _extra_quality(real: Any, search: Any) -> str:
     return "\n".join(lines)
 
 
-def _summary(model: str, hardware: str, result: Any, seconds: float) -> str:
+def _summary(model: str, hardware: str, result: Any) -> str:
     rows = [
         ["model", model],
         ["hardware", hardware],
@@ -335,8 +371,13 @@ def _summary(model: str, hardware: str, result: Any, seconds: float) -> str:
         ["TASD MACs", f"{result.macs:,}"],
         ["MAC reduction", f"{100 * result.mac_reduction:.1f}%"],
         *_cost_rows(result.cost),
+        ["objective", result.objective],
         ["quality evaluations", str(result.evaluations)],
-        ["search time", f"{seconds:.1f} s"],
+        [
+            "search time",
+            f"{result.seconds:.1f} s ({result.evaluation_seconds:.1f} s in quality "
+            f"evaluations, {result.search_seconds:.2f} s without them)",
+        ],
     ]
     return format_table(rows, ["figure", "value"])
 

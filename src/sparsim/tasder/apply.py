@@ -7,7 +7,10 @@
   which is what the greedy search does.
 * :class:`ActivationTasd` (TASD-A, at run time): ``prepare(model)`` registers forward
   pre-hooks that replace the inputs of the configured layers by their TASD approximation;
-  ``remove()`` takes the hooks away.
+  ``set(layer, series)`` changes one layer (the greedy search), ``remove()`` takes the
+  hooks away. Which entries a term keeps: the largest magnitudes (``keep="magnitude"``,
+  the TASD paper) or the largest output impact (``keep="output"``: ``|x_c|`` times the
+  norm of the weights that input channel ``c`` feeds).
 * :func:`apply_config` does both from a :class:`~sparsim.tasder.config.TasderConfig` and
   returns a handle that undoes it; as a context manager it undoes on exit.
 
@@ -25,12 +28,13 @@ from torch import nn
 
 from sparsim.errors import SparsimError
 from sparsim.tasd import Series, parse_series
-from sparsim.tasder.config import MAX_TERMS, TasderConfig
+from sparsim.tasder.config import KEEP_SCORES, MAX_TERMS, TasderConfig
 from sparsim.tasder.structured import (
     BlockRanks,
     approximate,
     block_axis,
     check_activation_layer,
+    keep_largest,
     kept_per_block,
     single_block_size,
 )
@@ -113,32 +117,70 @@ class WeightTasd:
         return self.layers[name]
 
 
+def check_keep(keep: str) -> str:
+    if keep not in KEEP_SCORES:
+        raise SparsimError(
+            f"unknown score {keep!r}; expected one of {', '.join(KEEP_SCORES)}", "keep"
+        )
+    return keep
+
+
+def output_impact_scale(module: nn.Module) -> torch.Tensor:
+    """Per input channel, the L2 norm of the weights it feeds (over outputs and filter
+    positions): ``|x_c|`` times it bounds how much dropping ``x_c`` moves the outputs."""
+    weight = module.weight.detach()
+    channel = 1 if isinstance(module, nn.Conv2d) else weight.dim() - 1
+    return weight.float().pow(2).sum([d for d in range(weight.dim()) if d != channel]).sqrt()
+
+
 class ActivationTasd:
     """Replace the inputs of chosen layers by their TASD approximation while prepared."""
 
-    def __init__(self, series: Mapping[str, str | Series | None] | None = None):
+    def __init__(
+        self, series: Mapping[str, str | Series | None] | None = None, *, keep: str = "magnitude"
+    ):
         self.series = _series_map(series or {})
+        self.keep = check_keep(keep)
         self._handles: list[Any] = []
 
-    def prepare(self, model: nn.Module) -> ActivationTasd:
+    def prepare(self, model: nn.Module, layers: list[str] | None = None) -> ActivationTasd:
+        """Hook the configured layers (and ``layers``, which :meth:`set` may configure
+        later; a hooked layer without a series passes its input through)."""
         self.remove()
-        layers = find_layers(model, list(self.series))
-        for name, module in layers.items():
+        modules = find_layers(model, sorted(set(self.series) | set(layers or [])))
+        for name, module in modules.items():
             check_activation_layer(name, module)
         try:
-            for name, module in layers.items():
+            for name, module in modules.items():
                 self._handles.append(module.register_forward_pre_hook(self._hook(name, module)))
         except BaseException:
             self.remove()
             raise
         return self
 
+    def set(self, name: str, series: Series | str | None) -> None:
+        """Give one hooked layer ``series`` (None: its inputs pass unchanged)."""
+        if series is None:
+            self.series.pop(name, None)
+        else:
+            self.series[name] = _series_map({name: series})[name]
+
     def _hook(self, name: str, module: nn.Module) -> Any:
         axis = block_axis(module)
+        scale = output_impact_scale(module) if self.keep == "output" else None
 
         def hook(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
-            series = self.series[name]
-            return (approximate(args[0], series, axis), *args[1:])
+            series = self.series.get(name)
+            if series is None:
+                return args
+            x = args[0]
+            m = single_block_size(series)
+            if scale is None or m is None or series.is_dense or not series.patterns:
+                return (approximate(x, series, axis), *args[1:])
+            shape = [1] * x.dim()
+            shape[axis] = -1
+            key = x.abs() * scale.to(x.dtype).view(shape)
+            return (keep_largest(x, kept_per_block(series), m, axis, key), *args[1:])
 
         return hook
 
@@ -178,7 +220,7 @@ def apply_config(
     """
     find_layers(model, list(config.layers))  # every name must exist before anything changes
     weights = WeightTasd(config.weight_series).prepare(model)
-    activations = ActivationTasd(config.activation_series)
+    activations = ActivationTasd(config.activation_series, keep=config.keep)
     try:
         weights.step()
         activations.prepare(model)

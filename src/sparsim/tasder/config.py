@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,6 +28,9 @@ from sparsim.spec.validation import validate
 from sparsim.tasd import Series, get_hardware, parse_series
 
 MAX_TERMS = 3
+# Which entries a term keeps in each block: the largest magnitudes, or the largest output
+# impact (TASD-A: |x_c| times the norm of the weights input channel c feeds).
+KEEP_SCORES = ("magnitude", "output")
 
 
 def normalise_series(text: str) -> str:
@@ -113,12 +116,22 @@ class SearchResult(BaseModel):
     macs: int
     evaluations: int = 0
     alpha: float | None = None
+    objective: str = Field("macs", description="what the search minimised: macs, energy, edp")
+    seconds: float | None = Field(None, description="search time, quality evaluations included")
+    evaluation_seconds: float | None = Field(None, description="time in quality evaluations")
     cost: CostSummary | None = Field(None, description="engine cost (sparsim.tasder.cost_config)")
 
     @property
     def mac_reduction(self) -> float:
         """Fraction of the dense MACs removed (0.4 = 40% fewer MACs)."""
         return 1 - self.macs / self.dense_macs if self.dense_macs else 0.0
+
+    @property
+    def search_seconds(self) -> float | None:
+        """Search time without the quality evaluations."""
+        if self.seconds is None or self.evaluation_seconds is None:
+            return None
+        return self.seconds - self.evaluation_seconds
 
     @property
     def relative_quality(self) -> float:
@@ -131,6 +144,10 @@ class TasderConfig(BaseModel):
     hardware: str | None = None
     model: str | None = Field(None, description="the model it was found for (informative)")
     layers: dict[str, LayerConfig] = Field(default_factory=dict)
+    keep: Literal["magnitude", "output"] = Field(
+        "magnitude",
+        description="TASD-A: which entries a term keeps (largest magnitude or output impact)",
+    )
     result: SearchResult | None = None
 
     @field_validator("hardware")
@@ -171,6 +188,8 @@ class TasderConfig(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(exclude_none=True)
+        if self.keep == "magnitude":
+            del data["keep"]  # the default; files stay as they were
         data["layers"] = {
             name: layer.model_dump(exclude_none=True) for name, layer in self.layers.items()
         }

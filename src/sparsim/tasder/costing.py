@@ -19,8 +19,9 @@ cached (:func:`sparsim.designs.ttc.evaluate_pass`), so a ResNet-50 costs well un
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
@@ -28,9 +29,9 @@ from tqdm import tqdm
 from sparsim.designs.ttc import evaluate_pass, evaluate_series, structured_gemm, ttc_hardware
 from sparsim.errors import SparsimError
 from sparsim.spec.sparsity import TensorDensity
+from sparsim.tasd import Series
 from sparsim.tasder.config import CostSummary, LayerConfig, TasderConfig
-from sparsim.tasder.search import module_name
-from sparsim.tasder.structured import structured_macs
+from sparsim.tasder.structured import module_name, structured_macs
 from sparsim.workload.table import LayerTable, LayerWorkload
 
 DENSE = TensorDensity()
@@ -182,3 +183,126 @@ def cost_config(
         except SparsimError as exc:
             raise exc.located(f"layers.{module}") from None
     return ConfigCost(ttc, tuple(layers))
+
+
+OBJECTIVES = ("macs", "energy", "edp")
+
+
+class LayerCosts:
+    """Energy (uJ) and cycles of every (layer, series) on a TTC, summed over the layer's
+    calls and cached, so a search can rank its candidates and cost each configuration it
+    tries by the accelerator model without re-evaluating a layer it has seen."""
+
+    def __init__(self, table: LayerTable, hardware: str, operand: str, *, schedule: str = "fused"):
+        self.hardware = ttc_hardware(hardware).ttc_name
+        self.operand = operand
+        self.schedule = schedule
+        self.calls: dict[str, list[LayerWorkload]] = {}
+        for row in table:
+            self.calls.setdefault(module_name(row.name), []).append(row)
+        self._cache: dict[tuple[str, str], tuple[float, float]] = {}
+        self._dense: tuple[float, float] | None = None
+        self._tc: tuple[float, float] | None = None
+
+    def layer(self, name: str, series: Series | None) -> tuple[float, float]:
+        """Energy and cycles of all calls of ``name`` under ``series`` (None: dense)."""
+        key = (name, "dense" if series is None else str(series))
+        if key not in self._cache:
+            try:
+                results = [
+                    evaluate_series(
+                        self.hardware,
+                        row.workload,
+                        key[1],
+                        operand=self.operand,
+                        schedule=self.schedule,
+                    )
+                    for row in self.calls[name]
+                ]
+            except SparsimError as exc:
+                raise exc.located(f"layers.{name}") from None
+            self._cache[key] = (
+                sum(r.energy_uJ for r in results),
+                sum(r.cycles for r in results),
+            )
+        return self._cache[key]
+
+    def totals(self, series: Mapping[str, Series]) -> tuple[float, float]:
+        """The model's energy and cycles on the TTC with ``series`` (other layers dense)."""
+        if self._dense is None:
+            dense = [self.layer(name, None) for name in self.calls]
+            self._dense = (sum(e for e, _ in dense), sum(c for _, c in dense))
+        energy, cycles = self._dense
+        for name, chosen in series.items():
+            (e0, c0), (e1, c1) = self.layer(name, None), self.layer(name, chosen)
+            energy, cycles = energy - e0 + e1, cycles - c0 + c1
+        return energy, cycles
+
+    def tc_totals(self) -> tuple[float, float]:
+        """Energy and cycles of every layer call dense on the dense TC (the baseline)."""
+        if self._tc is None:
+            results = [
+                evaluate_pass("tc", structured_gemm(row.workload, None, "weights"), None, DENSE)[1]
+                for rows in self.calls.values()
+                for row in rows
+            ]
+            self._tc = (sum(r.energy_uJ for r in results), sum(r.cycles for r in results))
+        return self._tc
+
+    def edp_reduction(self, series: Mapping[str, Series]) -> float:
+        """EDP saved against the dense TC (as :meth:`CostSummary.edp_reduction`)."""
+        energy, cycles = self.totals(series)
+        tc_energy, tc_cycles = self.tc_totals()
+        return 1 - energy * cycles / (tc_energy * tc_cycles)
+
+    def saving(self, objective: str, name: str, series: Series) -> float:
+        """What giving ``name`` alone ``series`` saves on the dense model: energy (uJ) or
+        EDP (uJ x cycles)."""
+        energy, cycles = self.totals({})
+        after_energy, after_cycles = self.totals({name: series})
+        if objective == "energy":
+            return energy - after_energy
+        if objective == "edp":
+            return energy * cycles - after_energy * after_cycles
+        raise SparsimError(
+            f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}",
+            "objective",
+        )
+
+
+def pareto_front(points: pd.DataFrame) -> pd.DataFrame:
+    """The rows no other row beats on both quality (higher) and ``edp_reduction`` (higher),
+    by increasing EDP reduction; duplicates collapse to one."""
+    ordered = points.sort_values(["edp_reduction", "quality"], ascending=[False, False])
+    front, best = [], -float("inf")
+    for index, row in ordered.iterrows():
+        if row["quality"] > best:
+            front.append(index)
+            best = row["quality"]
+    return points.loc[front].iloc[::-1].reset_index(drop=True)
+
+
+def plot_pareto(points: pd.DataFrame, front: pd.DataFrame, path: str | Path, title: str) -> Path:
+    """Quality against EDP reduction (PNG): every configuration evaluated, the accepted
+    ones, and the front as a line. Written where the caller says (the CLI writes into its
+    all-or-nothing output folder)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.scatter(100 * points["edp_reduction"], points["quality"], s=14, c="0.6", label="evaluated")
+    accepted = points[points["accepted"].astype(bool)]
+    axes.scatter(
+        100 * accepted["edp_reduction"], accepted["quality"], s=14, c="tab:blue", label="kept"
+    )
+    axes.plot(
+        100 * front["edp_reduction"], front["quality"], "-o", c="tab:red", ms=4, label="front"
+    )
+    axes.set_xlabel("EDP reduction vs the dense TC (%)")
+    axes.set_ylabel("quality")
+    axes.set_title(title, fontsize=9)
+    axes.legend(fontsize=8)
+    figure.savefig(path, dpi=120)
+    return Path(path)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 from torch import nn
 
 from sparsim.errors import SparsimError
 from sparsim.tasd import get_hardware
-from sparsim.tasder.apply import AppliedConfig, apply_config
+from sparsim.tasder.apply import AppliedConfig, apply_config, check_keep
 from sparsim.tasder.config import SearchResult, TasderConfig
-from sparsim.tasder.costing import ConfigCost, cost_config
+from sparsim.tasder.costing import OBJECTIVES, ConfigCost, LayerCosts, cost_config, pareto_front
 from sparsim.tasder.quality import Evaluator
 from sparsim.tasder.search import (
     DEFAULT_TARGET,
@@ -20,26 +21,36 @@ from sparsim.tasder.search import (
     activation_layers,
     calibrate,
     search_activations,
+    search_activations_layerwise,
     search_weights_layerwise,
     search_weights_network,
+    select_layers,
 )
 from sparsim.workload.extract import extract_workloads
-from sparsim.workload.probe import find_layers
 
-METHODS = ("layer-wise", "network-wise", "activations")
+METHODS = ("layer-wise", "network-wise", "activations", "activations-layer-wise")
+ACTIVATION_METHODS = ("activations", "activations-layer-wise")
 
 
 class Tasder:
     """Search a per-layer TASD configuration for one hardware design.
 
-    ``method`` is ``layer-wise`` or ``network-wise`` (TASD-W) or ``activations`` (TASD-A,
-    with an ``alphas`` sweep; ``pseudo`` uses pseudo-density, for GELU/Swish models).
+    ``method`` is ``layer-wise`` or ``network-wise`` (TASD-W), ``activations`` (TASD-A,
+    the TASD paper's rule with an ``alphas`` sweep; ``pseudo`` uses pseudo-density, for
+    GELU/Swish models) or ``activations-layer-wise`` (TASD-A, greedy per layer).
+    ``layers`` takes names, shell-style patterns (``*.attention.*``) or layer types
+    (``Linear``, ``Conv2d``). ``objective`` (``macs``, ``energy``, ``edp``) is what the
+    search saves: layer-wise methods rank candidates by its saving per unit of quality
+    lost, on the accelerator model (the TTC, ``schedule``) for energy and EDP. ``keep``
+    (TASD-A): which entries a term keeps, the largest ``magnitude`` or ``output`` impact.
     ``evaluator`` measures quality; it is fitted on the original model if it is not yet.
-    After :meth:`fit`: ``config_`` (re-appliable, with ``result``), ``trace_``,
-    ``table_`` (the model's workloads and calibration statistics) and ``seconds_``; with
-    ``cost`` (default) also ``cost_``, the configuration's per-layer energy and cycles on
-    the TASD tensor core, the dense TC and the plain design (``result_.cost`` holds the
-    totals).
+    After :meth:`fit`: ``config_`` (re-appliable, with ``result``), ``trace_`` (every
+    evaluation, with energy, cycles and EDP reduction when costed), ``table_`` (the
+    model's workloads and calibration statistics), ``seconds_`` (search time) and
+    ``evaluation_seconds_`` (its part in quality evaluations), ``pareto_`` (quality
+    against EDP reduction, the non-dominated configurations evaluated); with ``cost``
+    (default) also ``cost_``, the configuration's per-layer energy and cycles on the TASD
+    tensor core, the dense TC and the plain design (``result_.cost`` holds the totals).
     """
 
     def __init__(
@@ -54,12 +65,26 @@ class Tasder:
         pseudo: bool = False,
         mass: float = 0.99,
         patience: int | None = 1,
+        objective: str = "macs",
+        keep: str = "magnitude",
+        schedule: str = "fused",
         cost: bool = True,
         progress: bool = False,
     ):
         if method not in METHODS:
             raise SparsimError(
                 f"unknown method {method!r}; expected one of {', '.join(METHODS)}", "method"
+            )
+        if objective not in OBJECTIVES:
+            raise SparsimError(
+                f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}",
+                "objective",
+            )
+        check_keep(keep)
+        if keep != "magnitude" and method not in ACTIVATION_METHODS:
+            raise SparsimError(
+                f"keep={keep!r} applies to TASD-A (methods {', '.join(ACTIVATION_METHODS)})",
+                "keep",
             )
         get_hardware(hardware)
         self.hardware = hardware
@@ -71,6 +96,9 @@ class Tasder:
         self.pseudo = pseudo
         self.mass = mass
         self.patience = patience
+        self.objective = objective
+        self.keep = keep
+        self.schedule = schedule
         self.cost = cost
         self.progress = progress
 
@@ -79,9 +107,9 @@ class Tasder:
     ) -> Tasder:
         """Search on ``model`` (left unchanged). TASD-A needs ``calibration`` batches; TASD-W
         needs one ``example`` batch (or the first calibration batch) for the shapes."""
-        if self.layers is not None:
-            find_layers(model, self.layers)
-        if self.method == "activations":
+        activations = self.method in ACTIVATION_METHODS
+        layers = select_layers(model, self.layers, activations=activations)
+        if activations:
             self.table_ = calibrate(
                 model, calibration or [], layers=None, mass=self.mass, progress=self.progress
             )
@@ -94,44 +122,66 @@ class Tasder:
         if self.evaluator.quality_ is None:
             self.evaluator.fit(model)
         original = float(self.evaluator.quality_)  # type: ignore[arg-type]
+        costs = None
+        if self.cost or self.objective != "macs":
+            operand = "activations" if activations else "weights"
+            costs = LayerCosts(self.table_, self.hardware, operand, schedule=self.schedule)
         common = {
             "hardware": self.hardware,
             "target": self.target,
             "metric": self.evaluator.metric,
+            "objective": self.objective,
+            "costs": costs,
             "progress": self.progress,
         }
         score = self.evaluator.score
         if self.method == "network-wise":
             outcome = search_weights_network(
-                model, self.table_, score, original, layers=self.layers, **common
+                model, self.table_, score, original, layers=layers, **common
             )
         elif self.method == "layer-wise":
             outcome = search_weights_layerwise(
-                model,
-                self.table_,
-                score,
-                original,
-                layers=self.layers,
-                patience=self.patience,
+                model, self.table_, score, original, layers=layers, patience=self.patience,
                 **common,
-            )
-        else:
-            layers = self.layers if self.layers is not None else activation_layers(model)
+            )  # fmt: skip
+        elif self.method == "activations":
             outcome = search_activations(
                 model,
                 self.table_,
                 score,
                 original,
-                layers=layers,
+                layers=layers if layers is not None else activation_layers(model),
                 alphas=self.alphas,
                 pseudo=self.pseudo,
+                keep=self.keep,
+                **common,
+            )
+        else:
+            outcome = search_activations_layerwise(
+                model,
+                self.table_,
+                score,
+                original,
+                layers=layers if layers is not None else activation_layers(model),
+                calibration=calibration or [],
+                patience=self.patience,
+                keep=self.keep,
                 **common,
             )
         self.config_: TasderConfig = outcome.config
         self.trace_: Trace = outcome.trace
         self.seconds_: float = outcome.seconds
+        self.evaluation_seconds_: float = outcome.evaluation_seconds
+        if costs is not None:
+            points = pd.DataFrame(self.trace_.rows)
+            dense = {"quality": original, "edp_reduction": costs.edp_reduction({})}
+            points = pd.concat([pd.DataFrame([{**dense, "accepted": True}]), points])
+            self.points_ = points.reset_index(drop=True)
+            self.pareto_: pd.DataFrame = pareto_front(self.points_)
         if self.cost:
-            self.cost_: ConfigCost = cost_config(self.table_, self.config_, progress=self.progress)
+            self.cost_: ConfigCost = cost_config(
+                self.table_, self.config_, schedule=self.schedule, progress=self.progress
+            )
             result = self.result_.model_copy(update={"cost": self.cost_.summary()})
             self.config_ = self.config_.model_copy(update={"result": result})
         return self

@@ -1,48 +1,61 @@
 """TASDER: find per-layer TASD configurations that keep a model's quality.
 
 * TASD-W network-wise: one series for every layer, tried exhaustively over the hardware's
-  series; the one removing most MACs at ``quality >= target * original`` wins.
-* TASD-W layer-wise greedy: measure the nonzeros each (layer, series) drops, sort the
-  candidates by the dropped fraction (ascending; ties: more MACs saved first), then apply
-  them in that order, keeping each one while the quality stays at the target. A candidate
-  that breaks the target is undone; after ``patience`` such failures the search stops
-  (``patience=None`` tries every candidate).
-* TASD-A: per layer, the seed paper's sparsity-degree rule (Listing 1): the most
+  series; of those at ``quality >= target * original``, the one with the lowest objective
+  (MACs, energy or EDP) wins.
+* Layer-wise greedy (TASD-W and TASD-A): every (layer, series) candidate gets a
+  quality-loss proxy, the share of the layer's operand it drops (nonzero weights for
+  TASD-W; for TASD-A the summed magnitude or output impact of the calibration inputs,
+  measured once per layer for every series), and a saving (MACs, or the energy or EDP the
+  accelerator model saves on the TTC: :class:`~sparsim.tasder.costing.LayerCosts`).
+  Candidates are ranked by saving per unit of proxy loss (energy-aware ordering when the
+  objective is energy or EDP) and applied in that order, each kept while the quality
+  stays at the target. A candidate that breaks the target is undone; after ``patience``
+  such failures the search stops (``patience=None`` tries every candidate).
+* TASD-A with the TASD paper's sparsity-degree rule (Listing 1): per layer, the most
   aggressive series the hardware runs whose sparsity ``1 - density`` is at most the
   measured input sparsity plus ``alpha``. For GELU/Swish models the measured sparsity is
   ``1 - pseudo-density``. An alpha sweep traces quality against MAC reduction.
 
 MACs are counted per layer call on the model's workloads (:mod:`sparsim.workload`): a
 layer whose weights or inputs follow a series executes ``series.density`` of its dense
-MACs on a TASD tensor core. Candidate measurement uses one histogram of nonzeros per block
-and layer, so the search itself is fast; the quality evaluations dominate.
+MACs on a TASD tensor core. Candidate measurement uses one histogram (TASD-W) or one
+ranked sum (TASD-A) per block size and layer, so the search itself is fast; the quality
+evaluations dominate.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 from tqdm import tqdm
 
 from sparsim.errors import SparsimError
 from sparsim.tasd import Series, get_hardware
-from sparsim.tasder.apply import ActivationTasd, WeightTasd
+from sparsim.tasder.apply import ActivationTasd, WeightTasd, check_keep, output_impact_scale
 from sparsim.tasder.config import LayerConfig, SearchResult, TasderConfig
+from sparsim.tasder.costing import OBJECTIVES, LayerCosts
 from sparsim.tasder.structured import (
+    _blocks,
     block_axis,
     check_activation_layer,
     dropped_nonzeros_by_kept,
     is_activation_layer,
     kept_per_block,
+    module_name,
     nonzeros_per_block,
+    single_block_size,
     structured_macs,
 )
 from sparsim.workload.extract import extract_workloads
-from sparsim.workload.probe import find_layers
+from sparsim.workload.probe import find_layers, inference, run_model
 from sparsim.workload.table import LayerTable
 
 DEFAULT_TARGET = 0.99
@@ -74,18 +87,9 @@ def calibrate(
     )
 
 
-def module_name(call_name: str) -> str:
-    """``layer#2`` (second call of a shared layer) -> ``layer``."""
-    return call_name.split("#", 1)[0]
-
-
 def count_macs(table: LayerTable, config: TasderConfig) -> int:
     """MACs of the model's layers on a TASD tensor core under ``config``."""
-    total = 0
-    for layer in table:
-        entry = config.layers.get(module_name(layer.name))
-        total += layer.macs if entry is None else structured_macs(layer.workload, entry.series)
-    return total
+    return _macs(table, {name: entry.series for name, entry in config.layers.items()})
 
 
 def macs_saved(table: LayerTable) -> dict[str, Callable[[Series], int]]:
@@ -102,15 +106,69 @@ def macs_saved(table: LayerTable) -> dict[str, Callable[[Series], int]]:
 
 @dataclass(frozen=True)
 class Candidate:
+    """One layer under one series: what it drops of ``total`` (nonzero weights for TASD-W,
+    the calibration inputs' summed score for TASD-A: the quality-loss proxy) and what it
+    saves (``gain``: MACs, or the objective's energy or EDP)."""
+
     layer: str
     series: Series
-    dropped: int
-    nonzeros: int
+    dropped: float
+    total: float
     macs_saved: int
+    gain: float | None = None
 
     @property
     def dropped_fraction(self) -> float:
-        return self.dropped / self.nonzeros if self.nonzeros else 0.0
+        return self.dropped / self.total if self.total else 0.0
+
+    @property
+    def saving(self) -> float:
+        return float(self.macs_saved if self.gain is None else self.gain)
+
+
+def rank_candidates(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """Best saving per unit of quality lost first (the lost share estimated by the
+    dropped fraction); candidates that drop nothing come first, by saving."""
+
+    def key(c: Candidate) -> tuple[bool, float, str, str]:
+        loss = c.dropped_fraction
+        return (loss > 0, -(c.saving / loss) if loss > 0 else -c.saving, c.layer, str(c.series))
+
+    return sorted(candidates, key=key)
+
+
+def select_layers(
+    model: nn.Module, patterns: Sequence[str] | None, *, activations: bool = False
+) -> list[str] | None:
+    """Layer names from exact names, shell-style patterns over the qualified names
+    (``*.attention.*``) or layer types (``Conv2d``, ``Linear``); None stays None (the
+    method's default). For TASD-A, patterns and types skip grouped convs (a name given
+    exactly is checked, and refused, later)."""
+    if patterns is None:
+        return None
+    layers = find_layers(model)
+    chosen: list[str] = []
+    for pattern in patterns:
+        if pattern in layers:
+            matched = [pattern]
+        elif pattern in ("Conv2d", "Linear") or any(ch in pattern for ch in "*?["):
+            matched = [
+                name
+                for name, module in layers.items()
+                if (type(module).__name__ == pattern or fnmatchcase(name, pattern))
+                and (not activations or is_activation_layer(module))
+            ]
+            if not matched:
+                raise SparsimError(
+                    f"pattern {pattern!r} matches no Conv2d/Linear layer"
+                    + (" TASD-A applies to" if activations else ""),
+                    "layers",
+                )
+        else:
+            find_layers(model, [pattern])  # the unknown-name error
+            matched = []
+        chosen += [name for name in matched if name not in chosen]
+    return chosen
 
 
 def weight_candidates(
@@ -134,7 +192,7 @@ def weight_candidates(
             if gain <= 0:
                 continue  # too few channels per block: N:M cannot save anything here
             dropped = dropped_by_size[series.patterns[0].m][kept_per_block(series)]
-            candidates.append(Candidate(name, series, int(dropped), nonzeros, gain))
+            candidates.append(Candidate(name, series, int(dropped), nonzeros, int(gain)))
     return candidates
 
 
@@ -153,6 +211,7 @@ class Outcome:
     config: TasderConfig
     trace: Trace
     seconds: float
+    evaluation_seconds: float = 0.0
 
     @property
     def result(self) -> SearchResult:
@@ -160,9 +219,88 @@ class Outcome:
         return self.config.result
 
 
+class _TimedScore:
+    """A score function that adds up the time spent in it (the quality evaluations)."""
+
+    def __init__(self, score: Score):
+        self.score = score
+        self.seconds = 0.0
+
+    def __call__(self, model: nn.Module) -> float:
+        started = time.perf_counter()
+        try:
+            return self.score(model)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def _outcome(
+    config: TasderConfig, result: SearchResult, trace: Trace, started: float, score: _TimedScore
+) -> Outcome:
+    """The configuration with its result, timed with and without the quality evaluations."""
+    seconds = time.perf_counter() - started
+    result = result.model_copy(update={"seconds": seconds, "evaluation_seconds": score.seconds})
+    return Outcome(config.model_copy(update={"result": result}), trace, seconds, score.seconds)
+
+
 def _check_target(target: float) -> None:
     if not 0 < target <= 1:
         raise SparsimError(f"must be in (0, 1], got {target}", "target")
+
+
+def _check_objective(objective: str, costs: LayerCosts | None) -> None:
+    if objective not in OBJECTIVES:
+        raise SparsimError(
+            f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}",
+            "objective",
+        )
+    if objective != "macs" and costs is None:
+        raise SparsimError(
+            f"the {objective} objective needs the accelerator model (costs)", "objective"
+        )
+
+
+def _macs(table: LayerTable, series: Mapping[str, Series]) -> int:
+    total = 0
+    for layer in table:
+        chosen = series.get(module_name(layer.name))
+        total += layer.macs if chosen is None else structured_macs(layer.workload, chosen)
+    return total
+
+
+def _cost_columns(costs: LayerCosts | None, series: Mapping[str, Series]) -> dict[str, float]:
+    """The accelerator model's figures of a configuration, for the trace (none without a
+    cost model)."""
+    if costs is None:
+        return {}
+    energy, cycles = costs.totals(series)
+    return {"energy_uJ": energy, "cycles": cycles, "edp_reduction": costs.edp_reduction(series)}
+
+
+def _objective_value(
+    objective: str, table: LayerTable, costs: LayerCosts | None, series: Mapping[str, Series]
+) -> float:
+    """What the objective minimises: MACs, energy or EDP."""
+    if objective == "macs" or costs is None:
+        return float(_macs(table, series))
+    energy, cycles = costs.totals(series)
+    return energy if objective == "energy" else energy * cycles
+
+
+def _with_gains(
+    candidates: list[Candidate], objective: str, costs: LayerCosts | None
+) -> list[Candidate]:
+    """Candidates with the objective's saving; those that save nothing on the accelerator
+    (a series costing more than the dense layer) are dropped."""
+    if objective == "macs":
+        return candidates
+    assert costs is not None
+    gained = [
+        Candidate(c.layer, c.series, c.dropped, c.total, c.macs_saved,
+                  costs.saving(objective, c.layer, c.series))
+        for c in candidates
+    ]  # fmt: skip
+    return [c for c in gained if c.saving > 0]
 
 
 def _result(
@@ -175,6 +313,7 @@ def _result(
     config: TasderConfig,
     evaluations: int,
     alpha: float | None = None,
+    objective: str = "macs",
 ) -> SearchResult:
     return SearchResult(
         method=method,
@@ -186,6 +325,7 @@ def _result(
         macs=count_macs(table, config),
         evaluations=evaluations,
         alpha=alpha,
+        objective=objective,
     )
 
 
@@ -199,15 +339,19 @@ def search_weights_network(
     target: float = DEFAULT_TARGET,
     layers: list[str] | None = None,
     metric: str = "quality",
+    objective: str = "macs",
+    costs: LayerCosts | None = None,
     progress: bool = False,
 ) -> Outcome:
-    """TASD-W, one series for all ``layers`` (default: every Conv2d/Linear)."""
+    """TASD-W, one series for all ``layers`` (default: every Conv2d/Linear); of the series
+    at the target, the one with the lowest ``objective`` (MACs, energy or EDP) wins."""
     _check_target(target)
-    started = time.perf_counter()
+    _check_objective(objective, costs)
+    started, score = time.perf_counter(), _TimedScore(score)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
     weights = WeightTasd().prepare(model, sorted({c.layer for c in candidates}))
     trace = Trace()
-    best: tuple[TasderConfig, float] | None = None
+    best: tuple[TasderConfig, float, float] | None = None
     try:
         for series in tqdm(hardware_series(hardware), desc="network-wise", disable=not progress):
             # Every layer the series saves MACs on; the others stay dense.
@@ -216,10 +360,12 @@ def search_weights_network(
             for name in names:
                 weights.set(name, series)
             quality = score(model)
+            chosen = dict.fromkeys(names, series)
             config = TasderConfig(
                 hardware=hardware, layers={n: LayerConfig(weights=str(series)) for n in names}
             )
-            macs = count_macs(table, config)
+            macs = _macs(table, chosen)
+            value = _objective_value(objective, table, costs, chosen)
             passed = quality >= target * original
             trace.add(
                 series=str(series),
@@ -227,20 +373,82 @@ def search_weights_network(
                 quality=quality,
                 macs=macs,
                 mac_reduction=1 - macs / table.macs,
+                **_cost_columns(costs, chosen),
                 accepted=passed,
             )
-            if passed and (best is None or macs < count_macs(table, best[0])):
-                best = (config, quality)
+            if passed and (best is None or value < best[2]):
+                best = (config, quality, value)
     finally:
         weights.restore()
     evaluations = len(trace.rows)
-    config, quality = best if best is not None else (TasderConfig(hardware=hardware), original)
+    config, quality = best[:2] if best is not None else (TasderConfig(hardware=hardware), original)
     result = _result(
-        "TASD-W network-wise", metric, target, original, quality, table, config, evaluations
-    )
-    return Outcome(
-        config.model_copy(update={"result": result}), trace, time.perf_counter() - started
-    )
+        "TASD-W network-wise", metric, target, original, quality, table, config, evaluations,
+        objective=objective,
+    )  # fmt: skip
+    return _outcome(config, result, trace, started, score)
+
+
+@dataclass
+class _Greedy:
+    """Apply candidates in order, each kept while the quality stays at the target; a
+    layer only ever moves to a more aggressive series. After ``patience`` rejections the
+    search stops (None: never)."""
+
+    apply: Callable[[str, Series | None], None]
+    score: Callable[[], float]
+    original: float
+    target: float
+    patience: int | None
+    # TASD-W: a candidate dropping no nonzero leaves the weights as they are, so it needs
+    # no evaluation; TASD-A's drops are measured on calibration data, not the evaluation's.
+    free_when_nothing_dropped: bool
+    table: LayerTable
+    costs: LayerCosts | None
+
+    def run(
+        self, order: Sequence[Candidate], progress: bool, desc: str
+    ) -> tuple[dict[str, Series], float, Trace, int]:
+        chosen: dict[str, Series] = {}
+        trace = Trace()
+        quality, failures, evaluations = self.original, 0, 0
+        for candidate in tqdm(order, desc=desc, disable=not progress):
+            current = chosen.get(candidate.layer)
+            if current is not None and current.density <= candidate.series.density:
+                continue  # the layer already runs something at least as aggressive
+            trying = {**chosen, candidate.layer: candidate.series}
+            if candidate.dropped == 0 and self.free_when_nothing_dropped:
+                new_quality = quality
+            else:
+                self.apply(candidate.layer, candidate.series)
+                new_quality = self.score()
+                evaluations += 1
+            accepted = new_quality >= self.target * self.original
+            macs = _macs(self.table, trying)
+            trace.add(
+                layer=candidate.layer,
+                series=str(candidate.series),
+                dropped_fraction=candidate.dropped_fraction,
+                saving=candidate.saving,
+                quality=new_quality,
+                macs=macs,
+                mac_reduction=1 - macs / self.table.macs,
+                **_cost_columns(self.costs, trying),
+                accepted=accepted,
+            )
+            if accepted:
+                chosen, quality = trying, new_quality
+                continue
+            self.apply(candidate.layer, current)
+            failures += 1
+            if self.patience is not None and failures >= self.patience:
+                break
+        return chosen, quality, trace, evaluations
+
+
+def _check_patience(patience: int | None) -> None:
+    if patience is not None and patience < 1:
+        raise SparsimError(f"must be a positive integer or None, got {patience}", "patience")
 
 
 def search_weights_layerwise(
@@ -254,58 +462,58 @@ def search_weights_layerwise(
     layers: list[str] | None = None,
     patience: int | None = 1,
     metric: str = "quality",
+    objective: str = "macs",
+    costs: LayerCosts | None = None,
     progress: bool = False,
 ) -> Outcome:
-    """TASD-W, greedy per layer in ascending order of dropped nonzeros."""
+    """TASD-W, greedy per layer: candidates by saving (``objective``) per dropped share of
+    the layer's nonzero weights."""
     _check_target(target)
-    if patience is not None and patience < 1:
-        raise SparsimError(f"must be a positive integer or None, got {patience}", "patience")
-    started = time.perf_counter()
+    _check_patience(patience)
+    _check_objective(objective, costs)
+    started, score = time.perf_counter(), _TimedScore(score)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
-    order = sorted(candidates, key=lambda c: (c.dropped_fraction, -c.macs_saved, c.layer))
+    order = rank_candidates(_with_gains(candidates, objective, costs))
     weights = WeightTasd().prepare(model, sorted({c.layer for c in candidates}))
-    chosen: dict[str, Series] = {}
-    trace = Trace()
-    quality, failures, evaluations = original, 0, 0
+    greedy = _Greedy(
+        weights.set, lambda: score(model), original, target, patience, True, table, costs
+    )
     try:
-        for candidate in tqdm(order, desc="layer-wise", disable=not progress):
-            current = chosen.get(candidate.layer)
-            if current is not None and current.density <= candidate.series.density:
-                continue  # the layer already runs something at least as aggressive
-            if candidate.dropped == 0:
-                # The approximation is the original weights (and so is the layer now: any
-                # less aggressive series drops at most as much): nothing to apply.
-                new_quality = quality
-            else:
-                weights.set(candidate.layer, candidate.series)
-                new_quality = score(model)
-                evaluations += 1
-            accepted = new_quality >= target * original
-            trace.add(
-                layer=candidate.layer,
-                series=str(candidate.series),
-                dropped_fraction=candidate.dropped_fraction,
-                quality=new_quality,
-                accepted=accepted,
-            )
-            if accepted:
-                chosen[candidate.layer], quality = candidate.series, new_quality
-                continue
-            weights.set(candidate.layer, current)
-            failures += 1
-            if patience is not None and failures >= patience:
-                break
+        found = greedy.run(order, progress, "layer-wise")
     finally:
         weights.restore()
+    return _layerwise_outcome(
+        "weights", found, started, score, hardware=hardware, metric=metric, target=target,
+        original=original, table=table, objective=objective,
+    )  # fmt: skip
+
+
+def _layerwise_outcome(
+    operand: str,
+    found: tuple[dict[str, Series], float, Trace, int],
+    started: float,
+    score: _TimedScore,
+    *,
+    hardware: str,
+    metric: str,
+    target: float,
+    original: float,
+    table: LayerTable,
+    objective: str,
+    keep: str = "magnitude",
+) -> Outcome:
+    chosen, quality, trace, evaluations = found
     config = TasderConfig(
-        hardware=hardware, layers={n: LayerConfig(weights=str(s)) for n, s in chosen.items()}
+        hardware=hardware,
+        layers={n: LayerConfig(**{operand: str(s)}) for n, s in chosen.items()},
+        keep=keep,
     )
+    method = "TASD-W layer-wise" if operand == "weights" else "TASD-A layer-wise"
     result = _result(
-        "TASD-W layer-wise", metric, target, original, quality, table, config, evaluations
-    )
-    return Outcome(
-        config.model_copy(update={"result": result}), trace, time.perf_counter() - started
-    )
+        method, metric, target, original, quality, table, config, evaluations,
+        objective=objective,
+    )  # fmt: skip
+    return _outcome(config, result, trace, started, score)
 
 
 def activation_layers(model: nn.Module) -> list[str]:
@@ -369,44 +577,184 @@ def search_activations(
     pseudo: bool,
     target: float = DEFAULT_TARGET,
     metric: str = "quality",
+    objective: str = "macs",
+    costs: LayerCosts | None = None,
+    keep: str = "magnitude",
     progress: bool = False,
 ) -> Outcome:
-    """TASD-A with an alpha sweep; the chosen configuration removes the most MACs among those
-    at the target (the dense model if none is)."""
+    """TASD-A with an alpha sweep; the chosen configuration has the lowest ``objective``
+    (MACs, energy or EDP) among those at the target (the dense model if none is)."""
     _check_target(target)
+    _check_objective(objective, costs)
+    check_keep(keep)
     if not alphas:
         raise SparsimError("give at least one alpha", "alphas")
-    started = time.perf_counter()
+    started, score = time.perf_counter(), _TimedScore(score)
     for name, module in find_layers(model, layers).items():
         check_activation_layer(name, module)
     sparsity = activation_sparsity(table, layers, pseudo)
     trace = Trace()
-    best: tuple[TasderConfig, float, float] | None = None
+    best: tuple[TasderConfig, float, float, float] | None = None
     for alpha in tqdm(sorted(alphas), desc="alpha sweep", disable=not progress):
         config = activation_config(sparsity, table, hardware, alpha)
-        hooks = ActivationTasd(config.activation_series).prepare(model)
+        chosen = {name: entry.series for name, entry in config.layers.items()}
+        hooks = ActivationTasd(config.activation_series, keep=keep).prepare(model)
         try:
             quality = score(model)
         finally:
             hooks.remove()
         macs = count_macs(table, config)
+        value = _objective_value(objective, table, costs, chosen)
         passed = quality >= target * original
         trace.add(
             alpha=alpha,
             quality=quality,
             macs=macs,
             mac_reduction=1 - macs / table.macs,
+            **_cost_columns(costs, chosen),
             layers=len(config.layers),
             accepted=passed,
         )
-        if passed and (best is None or macs < count_macs(table, best[0])):
-            best = (config, quality, alpha)
+        if passed and (best is None or value < best[3]):
+            best = (config, quality, alpha, value)
     config, quality, alpha = (
-        best if best is not None else (TasderConfig(hardware=hardware), original, None)
+        best[:3] if best is not None else (TasderConfig(hardware=hardware), original, None)
     )
+    config = config.model_copy(update={"keep": keep})
     result = _result(
-        "TASD-A", metric, target, original, quality, table, config, len(trace.rows), alpha
+        "TASD-A", metric, target, original, quality, table, config, len(trace.rows), alpha,
+        objective,
+    )  # fmt: skip
+    return _outcome(config, result, trace, started, score)
+
+
+@dataclass(frozen=True)
+class RankMass:
+    """One layer's calibration inputs: per block size M, the summed score of the r-th
+    largest entry of every block (r = 0 .. M-1). Keeping N per block drops
+    ``mass[N:].sum()`` of ``mass.sum()``: one pass over the calibration data prices every
+    series, and the greedy search reuses it for all candidates."""
+
+    mass: dict[int, np.ndarray]
+
+    def dropped(self, series: Series) -> tuple[float, float]:
+        """Score dropped by ``series`` and the total (a single-block-size series)."""
+        ranked = self.mass[series.patterns[0].m]
+        return float(ranked[kept_per_block(series) :].sum()), float(ranked.sum())
+
+
+def activation_statistics(
+    model: nn.Module,
+    batches: Iterable[Any],
+    layers: list[str],
+    sizes: Iterable[int],
+    *,
+    keep: str = "magnitude",
+    progress: bool = False,
+) -> dict[str, RankMass]:
+    """:class:`RankMass` of each layer's inputs over ``batches``, ranked by magnitude or
+    by output impact (``keep``)."""
+    check_keep(keep)
+    modules = find_layers(model, layers)
+    sizes = sorted(set(sizes))
+    sums = {name: {m: np.zeros(m) for m in sizes} for name in modules}
+
+    def observe(name: str, module: nn.Module) -> Callable[..., None]:
+        axis = block_axis(module)
+        scale = output_impact_scale(module) if keep == "output" else None
+
+        def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
+            score = args[0].detach().float().abs()
+            if scale is not None:
+                shape = [1] * score.dim()
+                shape[axis] = -1
+                score = score * scale.view(shape)
+            for m in sizes:
+                blocks = _blocks(score, axis, m)[0].reshape(-1, m)
+                ranked = torch.sort(blocks, dim=-1, descending=True).values
+                sums[name][m] += ranked.sum(0, dtype=torch.float64).numpy()
+
+        return hook
+
+    handles = [
+        module.register_forward_pre_hook(observe(n, module)) for n, module in modules.items()
+    ]
+    seen = 0
+    try:
+        with inference(model):
+            for batch in tqdm(batches, desc="activation statistics", disable=not progress):
+                run_model(model, batch)
+                seen += 1
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not seen:
+        raise SparsimError("no calibration batches; TASD-A needs calibration data", "calibration")
+    return {name: RankMass(by_size) for name, by_size in sums.items()}
+
+
+def activation_candidates(
+    table: LayerTable, options: Sequence[Series], statistics: Mapping[str, RankMass]
+) -> list[Candidate]:
+    """Every (layer, series) that saves MACs, with the calibration inputs' score it drops."""
+    saved = macs_saved(table)
+    candidates = []
+    for name, ranks in statistics.items():
+        if name not in saved:
+            raise SparsimError(f"layer {name!r} is not in the calibration table", "layers")
+        for series in options:
+            gain = saved[name](series)
+            if gain <= 0 or single_block_size(series) is None:
+                continue
+            dropped, total = ranks.dropped(series)
+            candidates.append(Candidate(name, series, dropped, total, int(gain)))
+    return candidates
+
+
+def search_activations_layerwise(
+    model: nn.Module,
+    table: LayerTable,
+    score: Score,
+    original: float,
+    *,
+    hardware: str,
+    layers: list[str],
+    calibration: Iterable[Any],
+    target: float = DEFAULT_TARGET,
+    patience: int | None = 1,
+    metric: str = "quality",
+    objective: str = "macs",
+    costs: LayerCosts | None = None,
+    keep: str = "magnitude",
+    progress: bool = False,
+) -> Outcome:
+    """TASD-A, greedy per layer: the share of each layer's input score (magnitude or
+    output impact, ``keep``) every series drops is measured once on ``calibration``; the
+    candidates are ranked by saving (``objective``) per dropped share and applied in that
+    order while the quality holds, as for TASD-W."""
+    _check_target(target)
+    _check_patience(patience)
+    _check_objective(objective, costs)
+    check_keep(keep)
+    started, score = time.perf_counter(), _TimedScore(score)
+    for name, module in find_layers(model, layers).items():
+        check_activation_layer(name, module)
+    options = hardware_series(hardware)
+    statistics = activation_statistics(
+        model, calibration, layers, {s.patterns[0].m for s in options}, keep=keep,
+        progress=progress,
+    )  # fmt: skip
+    candidates = activation_candidates(table, options, statistics)
+    order = rank_candidates(_with_gains(candidates, objective, costs))
+    hooks = ActivationTasd(keep=keep).prepare(model, layers)
+    greedy = _Greedy(
+        hooks.set, lambda: score(model), original, target, patience, False, table, costs
     )
-    return Outcome(
-        config.model_copy(update={"result": result}), trace, time.perf_counter() - started
-    )
+    try:
+        found = greedy.run(order, progress, "layer-wise TASD-A")
+    finally:
+        hooks.remove()
+    return _layerwise_outcome(
+        "activations", found, started, score, hardware=hardware, metric=metric, target=target,
+        original=original, table=table, objective=objective, keep=keep,
+    )  # fmt: skip

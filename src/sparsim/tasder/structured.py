@@ -15,8 +15,11 @@ GEMMs reduce over the filter positions of one channel, not across channels.
 Every series a TASD tensor core runs uses one block size M (its native patterns share
 it). For such a series the sum of the greedy terms keeps, in each block, the
 ``N1 + N2 + ...`` entries of largest magnitude, ties to the lower index: that is computed
-here in torch in one pass (:func:`approximate`), which matters for activations, decomposed
-on every forward pass. Series mixing block sizes go through :func:`sparsim.tasd.decompose`.
+here in one pass (:func:`approximate`), which matters for activations, decomposed on
+every forward pass: floating-point CPU tensors go through numba kernels that rank each
+block by counting, without sorting or moving the channel axis (:func:`keep_largest`;
+several times faster than a sort), others through a torch sort. Series mixing block sizes
+go through :func:`sparsim.tasd.decompose`.
 The dropped nonzeros of every such series follow from one histogram of nonzeros per block
 (:func:`dropped_nonzeros_by_kept`).
 """
@@ -33,6 +36,11 @@ from torch import nn
 from sparsim.errors import SparsimError
 from sparsim.spec.workload import Conv, Gemm
 from sparsim.tasd import Series, decompose
+
+
+def module_name(call_name: str) -> str:
+    """``layer#2`` (second call of a shared layer) -> ``layer``."""
+    return call_name.split("#", 1)[0]
 
 
 def block_axis(module: nn.Module) -> int:
@@ -96,9 +104,11 @@ class BlockRanks:
     length: int
 
     @classmethod
-    def of(cls, x: torch.Tensor, axis: int, m: int) -> BlockRanks:
+    def of(cls, x: torch.Tensor, axis: int, m: int, key: torch.Tensor | None = None) -> BlockRanks:
+        """Ranks by ``|x|``, or by ``key`` (nonnegative, shaped like ``x``)."""
         blocks, length = _blocks(x, axis, m)
-        order = torch.sort(blocks.abs(), dim=-1, descending=True, stable=True).indices
+        scores = blocks.abs() if key is None else _blocks(key, axis, m)[0]
+        order = torch.sort(scores, dim=-1, descending=True, stable=True).indices
         positions = torch.arange(m, dtype=torch.uint8).expand_as(order)
         ranks = torch.empty(order.shape, dtype=torch.uint8).scatter_(-1, order, positions)
         return cls(blocks, ranks, axis, length)
@@ -128,7 +138,62 @@ def approximate(x: torch.Tensor, series: Series, axis: int) -> torch.Tensor:
     kept = kept_per_block(series)
     if kept == m:
         return x
-    return BlockRanks.of(x, axis, m).keep(kept)
+    return keep_largest(x, kept, m, axis)
+
+
+# torch float dtype -> (integer dtype of the same width, mask clearing the sign bit)
+_BITS = {
+    torch.float16: (torch.int16, 0x7FFF),
+    torch.bfloat16: (torch.int16, 0x7FFF),
+    torch.float32: (torch.int32, 0x7FFF_FFFF),
+    torch.float64: (torch.int64, 0x7FFF_FFFF_FFFF_FFFF),
+}
+
+
+def keep_largest(
+    x: torch.Tensor, n: int, m: int, axis: int, key: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``x`` with only the ``n`` entries of largest ``key`` (default ``|x|``; ties to the
+    lower index) of every block of ``m`` along ``axis``, the others zero.
+
+    ``key`` (same shape and dtype, nonnegative) ranks the entries by another score, e.g.
+    their output impact. Floating-point CPU tensors without autograd use the numba
+    kernels; others sort."""
+    if key is not None and (key.shape != x.shape or key.dtype != x.dtype):
+        raise SparsimError(
+            f"key {tuple(key.shape)} {key.dtype} does not match x {tuple(x.shape)} {x.dtype}",
+            "key",
+        )
+    if x.dtype not in _BITS or x.device.type != "cpu" or x.requires_grad or x.dim() == 0:
+        return BlockRanks.of(x, axis, m, key).keep(n)
+    from sparsim.tasder import _kernels  # numba takes ~0.1 s to import
+
+    bits, mask = _BITS[x.dtype]
+    axis = axis % x.dim()
+    channels_last = (
+        axis == 1 and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+    )
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    x = x.contiguous(memory_format=layout)
+    key = x if key is None else key.contiguous(memory_format=layout)
+    out = torch.empty_like(x, memory_format=layout)
+    views = [_kernel_view(t, axis, bits, channels_last) for t in (key, x, out)]
+    kernel = _kernels.keep_largest_rows if views[0].ndim == 2 else _kernels.keep_largest_strided
+    kernel(*views, np.array(mask, dtype=views[0].dtype), m, n)
+    return out
+
+
+def _kernel_view(x: torch.Tensor, axis: int, bits: torch.dtype, channels_last: bool) -> np.ndarray:
+    """The integer bits of ``x``, sharing memory: ``[rows, length]`` when the blocks are
+    contiguous (channels-last conv input, blocks along the last axis), else ``[outer,
+    length, inner]``, with ``length`` along ``axis``."""
+    if channels_last:
+        return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]).view(bits).numpy()
+    outer = math.prod(x.shape[:axis])
+    inner = math.prod(x.shape[axis + 1 :])
+    if inner == 1:
+        return x.reshape(outer, x.shape[axis]).view(bits).numpy()
+    return x.view(bits).numpy().reshape(outer, x.shape[axis], inner)
 
 
 def nonzeros_per_block(x: torch.Tensor, axis: int, m: int) -> np.ndarray:
