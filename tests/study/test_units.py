@@ -11,17 +11,28 @@ from hypothesis import strategies as st
 
 from sparsim.errors import SparsimError
 from sparsim.study.checks import breakeven_sparsity
+from sparsim.study.config import load_definition
 from sparsim.study.runner import evaluate_point, point_for
 from sparsim.study.sparsity_types import aggregate
-from sparsim.study.strategies import BY_NAME, structured_density, unstructured_density
+from sparsim.study.strategies import structured_density, unstructured_density
+
+BY_NAME = load_definition().by_name
 
 
-def test_structured_density_is_two_of_m():
-    assert (structured_density(0.25, "A").n, structured_density(0.25, "A").m) == (2, 8)
-    assert structured_density(1 / 3, "A").m == 6
+def test_structured_density_is_two_of_m_else_the_smallest_block():
+    def pattern(density):
+        found = structured_density(density, "A")
+        return found.n, found.m
+
+    assert pattern(0.25) == (2, 8)
+    assert pattern(1 / 3) == (2, 6)
+    assert pattern(0.5) == (2, 4)
+    assert pattern(15 / 16) == (15, 16)
+    assert pattern(7 / 8) == (7, 8)
+    assert pattern(0.75) == (3, 4)
     assert structured_density(1.0, "A").distribution == "dense"
     with pytest.raises(SparsimError, match="density A"):
-        structured_density(0.3, "A")
+        structured_density(0.31, "A")
     with pytest.raises(SparsimError, match="density B"):
         unstructured_density(0.0, "B")
 

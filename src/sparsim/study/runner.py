@@ -7,7 +7,7 @@ import math
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from tqdm import tqdm
@@ -18,6 +18,7 @@ from sparsim.designs.memory import resize
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
+from sparsim.spec.model import Spec
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Gemm, shape_name
 from sparsim.study.strategies import Strategy, with_activation_skipping
@@ -78,7 +79,10 @@ def point_for(
     scheme = scheme_for(design, strategy.densities(weights, activations))
     if skip and scheme.activations.distribution == "dense":
         # Nothing to skip: the dual-sided core is its single-sided base design.
-        design, skip = get_design("stc-flexible"), False
+        design, skip = (
+            replace(get_design("stc-flexible"), weight_patterns=design.weight_patterns),
+            False,
+        )
         scheme = scheme_for(design, strategy.densities(weights, activations))
     runs_as = (
         design.architecture_name,
@@ -184,16 +188,20 @@ def _level_rows(result: Result) -> tuple[dict, ...]:
     return tuple(rows)
 
 
-def evaluate_point(point: Point) -> Outcome:
-    """Build (map) the design on the shape and evaluate it; a point no mapping fits is an
-    outcome with an error, not a failure of the study."""
+def build_spec(point: Point) -> Spec:
+    """The mapped spec a point evaluates (what the report's hardware tables describe)."""
     m, k, n = point.shape
     gemm = Gemm(name=shape_name(m, k, n), M=m, K=k, N=n)
     densities = {"A": point.weights, "B": point.activations}
+    spec = build(point.design, gemm, densities, architecture=_architecture(point))
+    return with_activation_skipping(spec) if point.skip_activations else spec
+
+
+def evaluate_point(point: Point) -> Outcome:
+    """Build (map) the design on the shape and evaluate it; a point no mapping fits is an
+    outcome with an error, not a failure of the study."""
     try:
-        spec = build(point.design, gemm, densities, architecture=_architecture(point))
-        if point.skip_activations:
-            spec = with_activation_skipping(spec)
+        spec = build_spec(point)
         result = evaluate(spec)
     except SparsimError as exc:
         return Outcome(error=str(exc))
