@@ -417,7 +417,6 @@ def low_sparsity_rows(tables: StudyTables) -> pd.DataFrame:
                 {
                     "structure": structure,
                     "sparsity": s,
-                    "pattern": a.loc[s, "weights_run_as"] if "weights_run_as" in a else "",
                     "single_energy_vs_dense": a.loc[s, "energy_vs_dense"],
                     "dual_energy_vs_dense": b.loc[s, "energy_vs_dense"],
                     "dual_vs_single_energy": b.loc[s, "energy_uJ"] / a.loc[s, "energy_uJ"],

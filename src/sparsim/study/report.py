@@ -36,7 +36,7 @@ from sparsim.study.checks import (
 from sparsim.study.layers import BASELINE_LAYER, FIG15, layer_sets
 from sparsim.study.runner import COMPUTE, build_spec, point_for
 from sparsim.study.sparsity_types import DENSE, LEVELS, SET, StudyTables
-from sparsim.study.strategies import DUAL_PAIR, SINGLE_PAIR
+from sparsim.study.strategies import DUAL_PAIR, SINGLE_PAIR, structured_density
 
 TABLES = ("layers", "totals", "breakdown", "adjusted", "fine", "low", "memory", "bandwidth")
 FAILURE_COLUMNS = (SET, "layer", "strategy", "weight_sparsity", "activation_sparsity", "error")
@@ -57,6 +57,11 @@ EXPONENT_BAND = (0.41, 0.73)
 MEMORY_LEVELS = {"smem-data": "SMEM", "rf-data": "RF"}
 
 
+def axis_text(value: float) -> str:
+    """A sparsity as a chart category ("50% zeros"): never read as a number by the chart."""
+    return f"{sparsity_text(value)} zeros"
+
+
 def _label(tables: StudyTables, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(design=frame["strategy"].map(tables.title))
 
@@ -74,7 +79,7 @@ def _diagonal(tables: StudyTables, layer_set: str) -> pd.DataFrame:
             ]
             if panel == DUAL_PANEL:
                 at = at[at["strategy"].isin(CONTENDERS)]
-            parts.append(at.assign(panel=panel, sparsity=sparsity_text(s)))
+            parts.append(at.assign(panel=panel, sparsity=axis_text(s)))
     return _label(tables, pd.concat(parts, ignore_index=True))
 
 
@@ -182,6 +187,10 @@ def _modelled(tables: StudyTables) -> tuple[Table, ...]:
 
 def _assumptions(tables: StudyTables) -> tuple[str, ...]:
     ratios = energy_at_equal_accesses(tables)
+    dense_runs = {
+        name: float(select(tables.totals, FIG15, name, 0.0, 0.0)["energy_vs_dense"].iloc[0])
+        for name in (SINGLE_PAIR[0], DUAL_PAIR[1])
+    }
     return (
         "Cycles are the slowest of the MACs and each level's bandwidth bound (no overlap "
         "penalty, no stalls); energy is the engine's action counts times the fig15 energy "
@@ -196,7 +205,9 @@ def _assumptions(tables: StudyTables) -> tuple[str, ...]:
         "The dense and structured cores use different energy tables: priced on the dense "
         f"TC's own accesses (fig15 layers), the structured core's tables cost "
         f"{ratios[SINGLE_PAIR[0]]:.2f}x the TC's and the unstructured core's (DSTC) "
-        f"{ratios[DUAL_PAIR[1]]:.2f}x (measured from the specs).",
+        f"{ratios[DUAL_PAIR[1]]:.2f}x (measured from the specs); run on dense tensors with "
+        f"their own mappings and dataflows they cost {dense_runs[SINGLE_PAIR[0]]:.2f}x and "
+        f"{dense_runs[DUAL_PAIR[1]]:.2f}x the dense TC.",
         f"Per-layer cycles rise as one operand gets sparser at {rising_cycles(tables)} "
         "grid points (the mapper picks another tiling, or a level's bound moves); set "
         "totals are sums over layers run one after another.",
@@ -220,7 +231,7 @@ def _computes(tables: StudyTables, layer_set: str) -> pd.DataFrame:
             performed = float((at["actual_computes"] * at["occurrences"]).sum())
             algorithmic = float((at["algorithmic_computes"] * at["occurrences"]).sum())
             dense = float((at["dense_macs"] * at["occurrences"]).sum())
-            point = {"design": tables.title(strategy), "sparsity": sparsity_text(s)}
+            point = {"design": tables.title(strategy), "sparsity": axis_text(s)}
             rows += [
                 {**point, "part": "effectual", "MACs": effectual},
                 {**point, "part": "performed, ineffectual", "MACs": performed - effectual},
@@ -236,7 +247,7 @@ def _work(tables: StudyTables, layer_set: str) -> pd.DataFrame:
     totals = _diagonal(tables, layer_set)
     own_panel = totals["strategy"].isin(DUAL_PAIR) == (totals["panel"] == DUAL_PANEL)
     rows = totals[
-        (totals["sparsity"] == sparsity_text(0.5)) & totals["strategy"].isin(CONTENDERS) & own_panel
+        (totals["sparsity"] == axis_text(0.5)) & totals["strategy"].isin(CONTENDERS) & own_panel
     ].copy()
     rows["effectual"] = rows["dense_macs"] * rows["total_density"]
     work = work_decomposition(
@@ -265,19 +276,35 @@ def _breakdown(tables: StudyTables) -> pd.DataFrame:
         ws = 0.0 if strategy == DENSE else 0.5
         rows = select(tables.breakdown, FIG15, strategy, ws, sa)
         grouped = rows.groupby("level", sort=False)[["data_uJ", "metadata_uJ"]].sum()
-        for level, row in grouped.iterrows():
-            parts.append(
-                {"design": tables.title(strategy), "part": f"{level} data", "uJ": row["data_uJ"]}
-            )
-            if level != COMPUTE:
-                parts.append(
-                    {
-                        "design": tables.title(strategy),
-                        "part": f"{level} metadata",
-                        "uJ": row["metadata_uJ"],
-                    }
-                )
+        design = tables.title(strategy)
+        parts += [
+            {"design": design, "part": f"{level} data", "uJ": row["data_uJ"]}
+            for level, row in grouped.iterrows()
+        ]
+        parts.append(
+            {"design": design, "part": "metadata (all levels)", "uJ": grouped["metadata_uJ"].sum()}
+        )
     return pd.DataFrame(parts)
+
+
+def _low_table(low: pd.DataFrame) -> pd.DataFrame:
+    """The low-sparsity comparison as a reader wants it: pattern, ratios to dense and
+    dual / single."""
+    pattern = []
+    for structure, s in zip(low["structure"], low["sparsity"], strict=True):
+        found = structured_density(1 - s, "A") if structure == "structured" else None
+        pattern.append(f"{found.n}:{found.m}" if found else "uniform")
+    return pd.DataFrame(
+        {
+            "structure": low["structure"],
+            "sparsity": low["sparsity"].map(sparsity_text),
+            "pattern": pattern,
+            "single / dense energy": low["single_energy_vs_dense"].round(3),
+            "dual / dense energy": low["dual_energy_vs_dense"].round(3),
+            "dual / single energy": low["dual_vs_single_energy"].round(3),
+            "dual / single cycles": low["dual_vs_single_cycles"].round(3),
+        }
+    )
 
 
 def _cycle_parts(tables: StudyTables) -> pd.DataFrame:
@@ -393,11 +420,11 @@ def report(
     hover = ("energy_uJ", "cycles", "edp_J_cycles", "bound_by")
     winners = _winners(tables, main)
     fine = _label(tables, tables.fine[tables.fine["layer"] == FINE_TOTAL]).assign(
-        sparsity=lambda f: f["sweep_sparsity"].map(sparsity_text)
+        sparsity=lambda f: f["sweep_sparsity"].map(axis_text)
     )
     low = low_sparsity_rows(tables)
     low_chart = _label(tables, tables.low[tables.low["strategy"] != DENSE]).assign(
-        sparsity=lambda f: f["sweep_sparsity"].map(sparsity_text),
+        sparsity=lambda f: f["sweep_sparsity"].map(axis_text),
         structure=lambda f: f["strategy"].map(lambda s: tables.definition.by_name[s].structure),
     )
     memory = _memory_frame(tables)
@@ -482,14 +509,15 @@ def report(
             (
                 Chart(
                     "breakdown",
-                    "Energy per level at 50% sparsity, fig15 layers (data and metadata)",
+                    "Energy per level at 50% sparsity, fig15 layers (metadata of every level in one segment)",
                     _breakdown(tables),
                     x="design",
                     y="uJ",
                     y_label="energy [uJ]",
                     color="part",
                     kind="stacked",
-                    caption="Metadata segments are small: hover a bar for every part.",
+                    caption="Single-sided designs at 50% weight sparsity, dual-sided at 50% of both; "
+                    "breakdown.csv has each level's metadata apart.",
                 ),
             ),
         ),
@@ -569,7 +597,7 @@ def report(
         Section(
             SECTION_SIDES,
             paragraphs(SECTION_SIDES),
-            (Table("Low sparsity, fig15 layers", low.round(3)),),
+            (Table("Low sparsity, fig15 layers", _low_table(low)),),
             (
                 Chart(
                     "low_sparsity",

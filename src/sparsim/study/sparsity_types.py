@@ -1,19 +1,17 @@
-"""The structured vs unstructured, single- vs dual-sided sparsity study: its sweeps, run as
-one batch of distinct points, and the tidy tables they give.
+"""The structured vs unstructured, single- vs dual-sided sparsity study: the sweeps its
+config defines (:mod:`sparsim.study.config`; the shipped default in
+``configs/sparsity-types.yaml``), run as one batch of distinct points, and the tidy tables
+they give. ``quick`` leaves out the layer sets marked full-only (ResNet-50).
 
-Sweeps (``quick`` keeps only the four fig15 layers):
-
-* grid: every strategy at weight and activation sparsity 0, 50, 66.7 and 75% on the fig15
-  layers and on every layer of ResNet-50;
-* adjusted: the single-sided strategies at the total density ``dw * da`` of each grid
-  point, to compare dual-sided at (dw, da) with single-sided at the same effectual work;
-* fine: the unstructured strategies from 0 to 95% sparsity in 5% steps (fig15 layers),
-  to find where they break even with the dense tensor core;
-* memory: SMEM and RF data capacity (with energy per access rescaled by the memory model,
-  and fixed, to separate reuse from access cost), SMEM metadata capacity and LRF metadata
-  width, each alone, re-mapped at every size (fig15 layers, 50% sparsity);
-* bandwidth: the SMEM read bandwidth doubled (fig15 layers), the counterfactual that shows
-  what bounds the cycles of the structured cores.
+* grid: the grid strategies at every weight x activation sparsity pair, every layer set;
+* adjusted: single-sided strategies at the total density ``dw * da`` of each grid point,
+  to compare dual-sided at (dw, da) with single-sided at the same effectual work;
+* fine: the unstructured strategies on a fine grid (fig15 layers): break-even with dense;
+* low: single vs dual sided at low sparsity (N:M 15:16, 7:8, 3:4; unstructured 5-30%);
+* memory: hardware sweeps (capacities and widths, energy per access from the memory model
+  or fixed), re-mapped at every size (fig15 layers);
+* bandwidth: the SMEM read bandwidth doubled, the counterfactual that shows what bounds
+  the cycles of the structured cores.
 """
 
 from __future__ import annotations
