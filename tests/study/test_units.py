@@ -58,12 +58,12 @@ def test_dual_structured_skips_a_quarter_of_the_macs_at_2_of_4_each():
     m, k, n = 64, 256, 128
     outcome = evaluate_point(point_for(BY_NAME["struct-dual"], (m, k, n), 0.5, 0.5))
     metrics = outcome.metrics
-    assert metrics["algorithmic_computes"] == m * k * n
-    assert metrics["actual_computes"] == m * k * n / 4
+    assert metrics["computes_algorithmic"] == m * k * n
+    assert metrics["computes_actual"] == m * k * n / 4
     # skipped MACs take no cycle: 1024 MACs do the effectual quarter
-    assert metrics["cycles_MAC"] == m * k * n / 4 / 1024
+    assert metrics["MAC.cycles"] == m * k * n / 4 / 1024
     single = evaluate_point(point_for(BY_NAME["struct-flexible"], (m, k, n), 0.5, 0.5)).metrics
-    assert single["actual_computes"] == m * k * n / 2
+    assert single["computes_actual"] == m * k * n / 2
 
 
 def test_breakeven_interpolates_the_first_crossing():
@@ -88,7 +88,7 @@ def _layer_frame(energy, cycles, occurrences, errors) -> pd.DataFrame:
             "cycles": cycles,
             "occurrences": occurrences,
             "dense_macs": [10] * len(energy),
-            "bound_by": ["MAC"] * len(energy),
+            "bounding_level": ["MAC"] * len(energy),
             "error": errors,
         }
     )
@@ -112,7 +112,7 @@ def test_aggregate_weights_layers_by_occurrences(layers):
         np.dot(energy, occurrences) * 1e-6 * np.dot(cycles, occurrences)
     )
     assert row["layers"] == sum(occurrences) and row["complete"]
-    assert row["bound_by"] == "MAC" and row["bound_share"] == pytest.approx(1.0)
+    assert row["bounding_level"] == "MAC" and row["bound_share"] == pytest.approx(1.0)
 
 
 def test_aggregate_leaves_a_set_with_an_unmapped_layer_empty():

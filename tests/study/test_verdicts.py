@@ -78,7 +78,7 @@ def test_same_computes_verdict_separates_padding(quick_study):
                 & np.isclose(layers["activation_sparsity"], sa)
             ]
             for _, pair in at.groupby("layer"):
-                macs = pair.set_index("strategy")["actual_computes"]
+                macs = pair.set_index("strategy")["computes_actual"]
                 ratio = macs[dual_] / macs[single] - 1
                 (padded if pair["padded"].any() else clean).append(abs(ratio))
     assert max(clean) <= 1e-3  # equal where nothing is padded

@@ -228,8 +228,8 @@ def _computes(tables: StudyTables, layer_set: str) -> pd.DataFrame:
             sa = s if strategy in DUAL_PAIR else 0.0
             at = select(layers, layer_set, strategy, s, sa)
             effectual = float((at["dense_macs"] * at["occurrences"]).sum() * (1 - s) * (1 - sa))
-            performed = float((at["actual_computes"] * at["occurrences"]).sum())
-            algorithmic = float((at["algorithmic_computes"] * at["occurrences"]).sum())
+            performed = float((at["computes_actual"] * at["occurrences"]).sum())
+            algorithmic = float((at["computes_algorithmic"] * at["occurrences"]).sum())
             dense = float((at["dense_macs"] * at["occurrences"]).sum())
             point = {"design": tables.title(strategy), "sparsity": axis_text(s)}
             rows += [
@@ -252,7 +252,7 @@ def _work(tables: StudyTables, layer_set: str) -> pd.DataFrame:
     rows["effectual"] = rows["dense_macs"] * rows["total_density"]
     work = work_decomposition(
         rows,
-        {"algorithmic": "dense_macs", "performed": "actual_computes"},
+        {"algorithmic": "dense_macs", "performed": "computes_actual"},
     )
     return pd.DataFrame(
         {
@@ -318,7 +318,7 @@ def _cycle_parts(tables: StudyTables) -> pd.DataFrame:
         row = select(tables.totals, FIG15, strategy, ws, sa).iloc[0]
         for part in (COMPUTE, *LEVELS):
             rows.append(
-                {"design": tables.title(strategy), "part": part, "cycles": row[f"cycles_{part}"]}
+                {"design": tables.title(strategy), "part": part, "cycles": row[f"{part}.cycles"]}
             )
     return pd.DataFrame(rows)
 
@@ -334,7 +334,7 @@ def _layer_drilldown(tables: StudyTables, layer_set: str) -> pd.DataFrame:
         at = select(layers, layer_set, strategy, s, sa).set_index("layer")
         cells[tables.title(strategy)] = [
             f"{speedup:.2f}x {bound}"
-            for speedup, bound in zip(at["speedup_vs_dense"], at["bound_by"], strict=True)
+            for speedup, bound in zip(at["speedup_vs_dense"], at["bounding_level"], strict=True)
         ]
         index = at.index
     frame = pd.DataFrame(cells, index=index).reset_index()
@@ -365,10 +365,8 @@ def exponent_band(tables: StudyTables) -> pd.DataFrame:
     for sweep, level in MEMORY_LEVELS.items():
         fixed = memory[memory["sweep"] == f"{sweep}-fixed-energy"]
         model = memory[memory["sweep"] == sweep].set_index(["strategy", "scale"])
-        for row in fixed[fixed["scale"] != 1.0].itertuples():
-            level_energy = getattr(row, f"energy_{level}_data_uJ") + getattr(
-                row, f"energy_{level}_metadata_uJ"
-            )
+        for _, row in fixed[fixed["scale"] != 1.0].iterrows():
+            level_energy = row[f"{level}.data_uJ"] + row[f"{level}.metadata_uJ"]
             band = [
                 (row.energy_uJ - level_energy + level_energy * row.scale**x)
                 / row.baseline_energy_uJ
@@ -417,7 +415,7 @@ def report(
     main = _main_set(tables)
     diagonal = _diagonal(tables, main)
     dense = diagonal[diagonal["strategy"] == DENSE].iloc[0]
-    hover = ("energy_uJ", "cycles", "edp_J_cycles", "bound_by")
+    hover = ("energy_uJ", "cycles", "edp_J_cycles", "bounding_level")
     winners = _winners(tables, main)
     fine = _label(tables, tables.fine[tables.fine["layer"] == FINE_TOTAL]).assign(
         sparsity=lambda f: f["sweep_sparsity"].map(axis_text)

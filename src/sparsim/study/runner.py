@@ -12,7 +12,7 @@ from multiprocessing import get_context
 
 from tqdm import tqdm
 
-from sparsim.cost.result import Result
+from sparsim.cost.result import KEY_COLUMNS, Result
 from sparsim.designs import Design, build, get_design, scheme_for
 from sparsim.designs.memory import resize
 from sparsim.errors import SparsimError
@@ -125,35 +125,13 @@ def _with_level(architecture: Architecture, name: str, **update) -> Architecture
     return architecture.model_copy(update={"levels": levels})
 
 
-def _bound_by(result: Result) -> str:
-    """The part whose cycles set the total: the MACs, or a level's bandwidth."""
-    if result.compute.cycles >= result.cycles:
-        return COMPUTE
-    return max(result.levels, key=lambda level: level.cycles).name
-
-
 def _metrics(result: Result, evaluated: str) -> dict:
-    computes = result.computes
-    metrics = {
-        "evaluated_workload": evaluated,
-        "padded": "padded" in evaluated,
-        "energy_uJ": result.energy_uJ,
-        "cycles": result.cycles,
-        "edp_J_cycles": result.edp,
-        "utilization": result.utilization,
-        "algorithmic_computes": computes.algorithmic,
-        "actual_computes": computes.actual,
-        "gated_computes": computes.gated,
-        "skipped_computes": computes.skipped,
-        "bound_by": _bound_by(result),
-        f"cycles_{COMPUTE}": result.compute.cycles,
-        f"energy_{COMPUTE}_uJ": result.compute.energy_pJ * 1e-6,
-    }
-    for level in result.levels:
-        metrics[f"cycles_{level.name}"] = level.cycles
-        metrics[f"energy_{level.name}_data_uJ"] = level.data_energy_pJ * 1e-6
-        metrics[f"energy_{level.name}_metadata_uJ"] = level.metadata_energy_pJ * 1e-6
-    return metrics
+    """The results-schema row (:meth:`Result.to_row`) without its identity columns (the
+    study names its points itself), and whether the evaluated shape was padded."""
+    row = result.to_row()
+    for key in KEY_COLUMNS:
+        row.pop(key)
+    return {"evaluated_workload": evaluated, "padded": "padded" in evaluated, **row}
 
 
 def _level_rows(result: Result) -> tuple[dict, ...]:

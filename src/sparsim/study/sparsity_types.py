@@ -37,8 +37,21 @@ from sparsim.study.strategies import Strategy
 DENSE = "dense"
 SET = "layer_set"
 LEVELS = ("DRAM", "SMEM", "RF", "LRF")
-# Metrics that add up over the layers of a set (weighted by occurrences).
-ADDITIVE_PREFIXES = ("energy_", "cycles", "algorithmic_", "actual_", "gated_", "skipped_")
+# Metrics (results-schema columns, Result.to_row) that add up over the layers of a set,
+# weighted by occurrences: totals, computes, each level's energy split and cycles.
+ADDITIVE_TOTALS = ("energy_uJ", "cycles")
+ADDITIVE_PREFIXES = ("computes_",)
+ADDITIVE_SUFFIXES = (".data_uJ", ".metadata_uJ", ".cycles")
+
+
+def additive(column: str) -> bool:
+    return (
+        column in ADDITIVE_TOTALS
+        or column.startswith(ADDITIVE_PREFIXES)
+        or column.endswith(ADDITIVE_SUFFIXES)
+    )
+
+
 DESCRIPTIVE = (
     SET,
     "strategy_title",
@@ -256,26 +269,28 @@ def aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group, the occurrence-weighted sums of additive metrics (layers run one after
     the other), EDP of the sums, which part bounds most cycles; NaN totals (and
     ``complete`` False) where a layer had no mapping."""
-    additive = [c for c in frame.columns if c.startswith(ADDITIVE_PREFIXES)]
-    weighted = frame[additive].mul(frame["occurrences"], axis=0)
+    summed = [c for c in frame.columns if additive(c)]
+    weighted = frame[summed].mul(frame["occurrences"], axis=0)
     weighted[keys] = frame[keys]
     weighted["failed"] = frame["error"].ne("")
     weighted["layers"] = frame["occurrences"]
     weighted["dense_macs"] = frame["dense_macs"] * frame["occurrences"]
     parts = (COMPUTE, *LEVELS)
     for part in parts:
-        bound = frame["bound_by"].eq(part) if "bound_by" in frame else False
+        bound = frame["bounding_level"].eq(part) if "bounding_level" in frame else False
         weighted[f"bound_{part}"] = frame["cycles"].where(bound, 0.0) * frame["occurrences"]
     grouped = weighted.groupby(keys, sort=False, as_index=False)
     totals = grouped.sum(numeric_only=True)
     failed = grouped["failed"].sum()["failed"].to_numpy() > 0
     totals["complete"] = ~failed
-    metrics = [c for c in totals.columns if c.startswith(ADDITIVE_PREFIXES)]
+    metrics = [c for c in totals.columns if additive(c)]
     totals.loc[failed, metrics] = np.nan
     totals["edp_J_cycles"] = totals["energy_uJ"] * 1e-6 * totals["cycles"]
     bound = [f"bound_{part}" for part in parts]
     shares = totals[bound].div(totals["cycles"], axis=0).fillna(0.0)
-    totals["bound_by"] = np.where(failed, "", np.array(parts)[shares.to_numpy().argmax(axis=1)])
+    totals["bounding_level"] = np.where(
+        failed, "", np.array(parts)[shares.to_numpy().argmax(axis=1)]
+    )
     totals["bound_share"] = shares.max(axis=1).where(~failed)
     return totals.drop(columns=["failed", *bound])
 
