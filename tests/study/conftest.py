@@ -11,5 +11,5 @@ from sparsim.study import StudyConfig, run_study, write_study
 def quick_study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     tables = run_study(StudyConfig(quick=True, jobs=2, progress=False))
-    paths, checks = write_study(tables, out, jobs=2)
+    paths, checks = write_study(tables, out)
     return tables, checks, paths, out

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import numpy as np
 import pandas as pd
+import pytest
 
+from sparsim.report.browser import find_browser, open_page, rendered_charts
 from sparsim.study.checks import CHECKS
-from sparsim.study.layers import FIG15_SHAPES
-from sparsim.study.sparsity_types import SPARSITIES
-from sparsim.study.strategies import DUAL_PAIR, SINGLE_PAIR, STRATEGIES
+from sparsim.study.config import load_definition
+from sparsim.study.strategies import DUAL_PAIR, SINGLE_PAIR
+
+DEFINITION = load_definition()
+STRATEGIES = [DEFINITION.by_name[name] for name in DEFINITION.grid]
+SPARSITIES = DEFINITION.sparsities
+FIG15_SHAPES = DEFINITION.layer_sets[0].gemms
 
 SKIPPING = [s.name for s in STRATEGIES if s.name != "dense"]
 TENSOR_CORES = [s.name for s in STRATEGIES if s.name.startswith("struct")]
-SAME = ["energy_uJ", "cycles", "actual_computes", "algorithmic_computes"]
+SAME = ["energy_uJ", "cycles", "computes_actual", "computes_algorithmic"]
 
 
 def _at(frame: pd.DataFrame, ws: float, sa: float) -> pd.DataFrame:
@@ -47,11 +56,11 @@ def test_structured_and_unstructured_do_the_same_computes(quick_study):
         for s in SPARSITIES:
             sa = s if pair == DUAL_PAIR else 0.0
             at = _at(layers[layers["strategy"].isin(pair)], s, sa)
-            wide = at.pivot(index="layer", columns="strategy", values="actual_computes")
+            wide = at.pivot(index="layer", columns="strategy", values="computes_actual")
             unpadded = at.groupby("layer")["padded"].sum() == 0
             expected = (1 - s) * (1 - sa)
             done = at.set_index(["layer", "strategy"])
-            fraction = done["actual_computes"] / done["algorithmic_computes"]
+            fraction = done["computes_actual"] / done["computes_algorithmic"]
             np.testing.assert_allclose(fraction, expected, rtol=1e-4)
             structured, unstructured = wide.loc[unpadded, pair[0]], wide.loc[unpadded, pair[1]]
             np.testing.assert_allclose(unstructured, structured, rtol=1e-4)
@@ -73,8 +82,8 @@ def test_energy_never_rises_as_density_falls_for_skipping_strategies(quick_study
 def test_actual_computes_at_most_algorithmic_and_totals_add_up(quick_study):
     tables = quick_study[0]
     layers, totals = tables.layers, tables.totals
-    assert (layers["actual_computes"] <= layers["algorithmic_computes"]).all()
-    assert (layers["cycles"] >= layers["cycles_MAC"]).all()
+    assert (layers["computes_actual"] <= layers["computes_algorithmic"]).all()
+    assert (layers["cycles"] >= layers["MAC.cycles"]).all()
     point = _at(totals[totals["strategy"] == "unstruct-dual"], 0.5, 0.5).iloc[0]
     rows = _at(layers[layers["strategy"] == "unstruct-dual"], 0.5, 0.5)
     assert point["energy_uJ"] == rows["energy_uJ"].sum()
@@ -119,30 +128,57 @@ def test_all_files_written(quick_study):
         "breakdown",
         "adjusted",
         "fine",
+        "low",
         "memory",
         "bandwidth",
         "checks",
         "failures",
     ):
         assert {f"{table}.csv", f"{table}.parquet"} <= names
-    for figure in (
-        "energy_vs_sparsity",
-        "cycles_vs_sparsity",
-        "memory_sweeps",
-        "adjusted_total_sparsity",
-    ):
-        assert {f"{figure}.png", f"{figure}.svg"} <= names
+    figures = {p.name for p in (out / "figures").iterdir()}
+    for figure in ("energy", "cycles", "memory", "adjusted", "low_sparsity", "computes"):
+        assert {f"{figure}.png", f"{figure}.svg"} <= figures
     assert {"report.md", "report.html"} <= names
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     assert pd.read_parquet(out / "totals.parquet").shape == pd.read_csv(out / "totals.csv").shape
 
 
-def test_report_states_every_check_and_embeds_its_figures(quick_study):
+def test_report_states_every_check_names_the_paper_and_hides_internal_names(quick_study):
     _, checks, _, out = quick_study
-    assert len(checks) == len(CHECKS)
+    assert list(checks) == list(CHECKS)
     markdown, page = (out / "report.md").read_text(), (out / "report.html").read_text()
-    for check in checks:
-        assert check.seed in markdown and check.verdict in markdown
-        assert check.claim in page
-    assert "data:image/png;base64," in page and "![](" not in markdown
-    assert 'src="energy_vs_sparsity.png"' not in page  # self-contained
+    for check in checks.values():
+        assert check.claim in markdown and check.verdict in markdown
+        assert html.escape(check.claim) in page
+    prose = re.sub(r"<script>.*?</script>", "", page, flags=re.S)  # plotly.js aside
+    for text in (markdown, prose):
+        assert "Sparseloop: An Analytical Approach to Sparse Tensor Accelerator Modeling" in text
+        assert "Yannan Nellie Wu" in text
+        assert "sparsim study sparsity-types" in text
+        assert "seed" not in text.lower()
+        for name in DEFINITION.by_name:
+            if name != "dense":
+                assert name not in text, name
+
+
+@pytest.mark.skipif(
+    find_browser() is None, reason="no headless Chromium on PATH (apt-get install chromium)"
+)
+def test_report_renders_in_chromium_with_every_chart(quick_study):
+    out = quick_study[3]
+    page = open_page(out / "report.html")
+    assert page.console == ()
+    charts = rendered_charts(page.dom)
+    assert set(charts) == {
+        "energy",
+        "edp",
+        "breakdown",
+        "breakeven",
+        "computes",
+        "cycles",
+        "cycle_parts",
+        "low_sparsity",
+        "adjusted",
+        "memory",
+    }
+    assert all(drawn == panels and panels >= 1 for panels, drawn in charts.values())

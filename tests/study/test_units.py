@@ -11,17 +11,28 @@ from hypothesis import strategies as st
 
 from sparsim.errors import SparsimError
 from sparsim.study.checks import breakeven_sparsity
+from sparsim.study.config import load_definition
 from sparsim.study.runner import evaluate_point, point_for
 from sparsim.study.sparsity_types import aggregate
-from sparsim.study.strategies import BY_NAME, structured_density, unstructured_density
+from sparsim.study.strategies import structured_density, unstructured_density
+
+BY_NAME = load_definition().by_name
 
 
-def test_structured_density_is_two_of_m():
-    assert (structured_density(0.25, "A").n, structured_density(0.25, "A").m) == (2, 8)
-    assert structured_density(1 / 3, "A").m == 6
+def test_structured_density_is_two_of_m_else_the_smallest_block():
+    def pattern(density):
+        found = structured_density(density, "A")
+        return found.n, found.m
+
+    assert pattern(0.25) == (2, 8)
+    assert pattern(1 / 3) == (2, 6)
+    assert pattern(0.5) == (2, 4)
+    assert pattern(15 / 16) == (15, 16)
+    assert pattern(7 / 8) == (7, 8)
+    assert pattern(0.75) == (3, 4)
     assert structured_density(1.0, "A").distribution == "dense"
     with pytest.raises(SparsimError, match="density A"):
-        structured_density(0.3, "A")
+        structured_density(0.31, "A")
     with pytest.raises(SparsimError, match="density B"):
         unstructured_density(0.0, "B")
 
@@ -47,12 +58,12 @@ def test_dual_structured_skips_a_quarter_of_the_macs_at_2_of_4_each():
     m, k, n = 64, 256, 128
     outcome = evaluate_point(point_for(BY_NAME["struct-dual"], (m, k, n), 0.5, 0.5))
     metrics = outcome.metrics
-    assert metrics["algorithmic_computes"] == m * k * n
-    assert metrics["actual_computes"] == m * k * n / 4
+    assert metrics["computes_algorithmic"] == m * k * n
+    assert metrics["computes_actual"] == m * k * n / 4
     # skipped MACs take no cycle: 1024 MACs do the effectual quarter
-    assert metrics["cycles_MAC"] == m * k * n / 4 / 1024
+    assert metrics["MAC.cycles"] == m * k * n / 4 / 1024
     single = evaluate_point(point_for(BY_NAME["struct-flexible"], (m, k, n), 0.5, 0.5)).metrics
-    assert single["actual_computes"] == m * k * n / 2
+    assert single["computes_actual"] == m * k * n / 2
 
 
 def test_breakeven_interpolates_the_first_crossing():
@@ -77,7 +88,7 @@ def _layer_frame(energy, cycles, occurrences, errors) -> pd.DataFrame:
             "cycles": cycles,
             "occurrences": occurrences,
             "dense_macs": [10] * len(energy),
-            "bound_by": ["MAC"] * len(energy),
+            "bounding_level": ["MAC"] * len(energy),
             "error": errors,
         }
     )
@@ -101,7 +112,7 @@ def test_aggregate_weights_layers_by_occurrences(layers):
         np.dot(energy, occurrences) * 1e-6 * np.dot(cycles, occurrences)
     )
     assert row["layers"] == sum(occurrences) and row["complete"]
-    assert row["bound_by"] == "MAC" and row["bound_share"] == pytest.approx(1.0)
+    assert row["bounding_level"] == "MAC" and row["bound_share"] == pytest.approx(1.0)
 
 
 def test_aggregate_leaves_a_set_with_an_unmapped_layer_empty():

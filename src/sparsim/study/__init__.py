@@ -1,8 +1,9 @@
 """Studies that answer one question with many evaluations, and write a report.
 
 ``sparsity-types``: structured vs unstructured, single- vs dual-sided sparsity on the fig15
-int8 hardware (:mod:`sparsim.study.sparsity_types`), with its checks of the seed study's
-claims (:mod:`sparsim.study.checks`), figures and report (:mod:`sparsim.study.report`)::
+int8 hardware (:mod:`sparsim.study.sparsity_types`), with the Sparseloop paper's
+claims checked (:mod:`sparsim.study.checks`) in a report on the shared template
+(:mod:`sparsim.study.report`)::
 
     from sparsim.study import StudyConfig, run_study, write_study
 
@@ -10,7 +11,8 @@ claims (:mod:`sparsim.study.checks`), figures and report (:mod:`sparsim.study.re
     paths, checks = write_study(tables, Path("out"))
 """
 
+from sparsim.study.config import load_definition
 from sparsim.study.report import write_study
 from sparsim.study.sparsity_types import StudyConfig, StudyTables, run_study
 
-__all__ = ["StudyConfig", "StudyTables", "run_study", "write_study"]
+__all__ = ["StudyConfig", "StudyTables", "load_definition", "run_study", "write_study"]

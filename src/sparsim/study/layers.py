@@ -1,5 +1,6 @@
-"""The workloads of the study: the four ResNet50 layers of the Sparseloop MICRO'22 fig15
-study, and every layer of ResNet-50 (the built-in table), each distinct GEMM shape once."""
+"""The workloads of the study, from its config: GEMM shapes given directly (the four
+ResNet50 layers of the Sparseloop MICRO'22 fig15 study) or every layer of a built-in
+network table (ResNet-50), each distinct GEMM shape once."""
 
 from __future__ import annotations
 
@@ -9,17 +10,9 @@ from dataclasses import dataclass
 from sparsim.spec.workload import Gemm, shape_name
 from sparsim.workload import builtin_table
 
-# (M, K, N, input activation density the artifact measured) of the fig15 layers.
-FIG15_SHAPES = (
-    (128, 1152, 1024, 0.44),
-    (512, 1024, 256, 0.27),
-    (512, 128, 1024, 0.56),
-    (512, 256, 1024, 0.82),
-)
-FIG15 = "fig15"
+FIG15 = "fig15"  # the paper's own four layers: the set the checks take verdicts on
 RESNET50 = "resnet50"
-SET_TITLES = {FIG15: "fig15 ResNet50 layers (4)", RESNET50: "ResNet-50 (all 54 layers)"}
-# The layer the seed study quotes its dense baseline on (276.58 uJ on the dense TC).
+# The layer the MICRO'22 artifact quotes its dense baseline on (276.58 uJ on the dense TC).
 BASELINE_LAYER = "M128-K1152-N1024"
 
 
@@ -37,16 +30,16 @@ class Layer:
         return self.gemm.name
 
 
-def fig15_layers() -> tuple[Layer, ...]:
+def gemm_layers(layer_set: str, shapes) -> tuple[Layer, ...]:
     return tuple(
-        Layer(FIG15, Gemm(name=shape_name(m, k, n), M=m, K=k, N=n), 1, f"fig15 IAD {iad}")
-        for m, k, n, iad in FIG15_SHAPES
+        Layer(layer_set, Gemm(name=shape_name(m, k, n), M=m, K=k, N=n), 1) for m, k, n in shapes
     )
 
 
-def resnet50_layers() -> tuple[Layer, ...]:
-    """The distinct GEMM shapes of ResNet-50 v1.5 (batch 1, 224x224), by first appearance."""
-    table = builtin_table("resnet50")
+def builtin_layers(layer_set: str, network: str) -> tuple[Layer, ...]:
+    """The distinct GEMM shapes of a built-in network table, by first appearance, each
+    weighted by how often it occurs."""
+    table = builtin_table(network)
     shapes = [(g.M, g.K, g.N) for g in (layer.gemm for layer in table)]
     counts = Counter(shapes)
     members: dict[tuple[int, int, int], list[str]] = {}
@@ -54,7 +47,7 @@ def resnet50_layers() -> tuple[Layer, ...]:
         members.setdefault(shape, []).append(layer.name)
     return tuple(
         Layer(
-            RESNET50,
+            layer_set,
             Gemm(name=shape_name(*shape), M=shape[0], K=shape[1], N=shape[2]),
             counts[shape],
             ", ".join(names),
@@ -63,8 +56,15 @@ def resnet50_layers() -> tuple[Layer, ...]:
     )
 
 
-def layer_sets(quick: bool) -> dict[str, tuple[Layer, ...]]:
-    sets = {FIG15: fig15_layers()}
-    if not quick:
-        sets[RESNET50] = resnet50_layers()
-    return sets
+def layer_sets(specs, quick: bool) -> dict[str, tuple[Layer, ...]]:
+    """The config's layer sets (:class:`sparsim.study.config.LayerSetSpec`); ``quick``
+    leaves out the ones marked full-only."""
+    return {
+        spec.name: (
+            builtin_layers(spec.name, spec.builtin)
+            if spec.builtin
+            else gemm_layers(spec.name, spec.gemms)
+        )
+        for spec in specs
+        if not (quick and spec.full_only)
+    }

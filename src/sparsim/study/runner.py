@@ -6,17 +6,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tqdm import tqdm
 
-from sparsim.cost.result import Result
+from sparsim.cost.result import KEY_COLUMNS, Result
 from sparsim.designs import Design, build, get_design, scheme_for
 from sparsim.designs.memory import resize
 from sparsim.errors import CapacityError, NoValidMappingError
 from sparsim.evaluate import evaluate
 from sparsim.processes import worker_pool
 from sparsim.spec.architecture import Architecture
+from sparsim.spec.model import Spec
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Gemm, shape_name
 from sparsim.study.strategies import Strategy, with_activation_skipping
@@ -77,7 +78,10 @@ def point_for(
     scheme = scheme_for(design, strategy.densities(weights, activations))
     if skip and scheme.activations.distribution == "dense":
         # Nothing to skip: the dual-sided core is its single-sided base design.
-        design, skip = get_design("stc-flexible"), False
+        design, skip = (
+            replace(get_design("stc-flexible"), weight_patterns=design.weight_patterns),
+            False,
+        )
         scheme = scheme_for(design, strategy.densities(weights, activations))
     runs_as = (
         design.architecture_name,
@@ -120,35 +124,13 @@ def _with_level(architecture: Architecture, name: str, **update) -> Architecture
     return architecture.model_copy(update={"levels": levels})
 
 
-def _bound_by(result: Result) -> str:
-    """The part whose cycles set the total: the MACs, or a level's bandwidth."""
-    if result.compute.cycles >= result.cycles:
-        return COMPUTE
-    return max(result.levels, key=lambda level: level.cycles).name
-
-
 def _metrics(result: Result, evaluated: str) -> dict:
-    computes = result.computes
-    metrics = {
-        "evaluated_workload": evaluated,
-        "padded": "padded" in evaluated,
-        "energy_uJ": result.energy_uJ,
-        "cycles": result.cycles,
-        "edp_J_cycles": result.edp,
-        "utilization": result.utilization,
-        "algorithmic_computes": computes.algorithmic,
-        "actual_computes": computes.actual,
-        "gated_computes": computes.gated,
-        "skipped_computes": computes.skipped,
-        "bound_by": _bound_by(result),
-        f"cycles_{COMPUTE}": result.compute.cycles,
-        f"energy_{COMPUTE}_uJ": result.compute.energy_pJ * 1e-6,
-    }
-    for level in result.levels:
-        metrics[f"cycles_{level.name}"] = level.cycles
-        metrics[f"energy_{level.name}_data_uJ"] = level.data_energy_pJ * 1e-6
-        metrics[f"energy_{level.name}_metadata_uJ"] = level.metadata_energy_pJ * 1e-6
-    return metrics
+    """The results-schema row (:meth:`Result.to_row`) without its identity columns (the
+    study names its points itself), and whether the evaluated shape was padded."""
+    row = result.to_row()
+    for key in KEY_COLUMNS:
+        row.pop(key)
+    return {"evaluated_workload": evaluated, "padded": "padded" in evaluated, **row}
 
 
 def _level_rows(result: Result) -> tuple[dict, ...]:
@@ -183,16 +165,20 @@ def _level_rows(result: Result) -> tuple[dict, ...]:
     return tuple(rows)
 
 
-def evaluate_point(point: Point) -> Outcome:
-    """Build (map) the design on the shape and evaluate it; a point no mapping fits is an
-    outcome with an error, not a failure of the study."""
+def build_spec(point: Point) -> Spec:
+    """The mapped spec a point evaluates (what the report's hardware tables describe)."""
     m, k, n = point.shape
     gemm = Gemm(name=shape_name(m, k, n), M=m, K=k, N=n)
     densities = {"A": point.weights, "B": point.activations}
+    spec = build(point.design, gemm, densities, architecture=_architecture(point))
+    return with_activation_skipping(spec) if point.skip_activations else spec
+
+
+def evaluate_point(point: Point) -> Outcome:
+    """Build (map) the design on the shape and evaluate it; a point no mapping fits is an
+    outcome with an error, not a failure of the study."""
     try:
-        spec = build(point.design, gemm, densities, architecture=_architecture(point))
-        if point.skip_activations:
-            spec = with_activation_skipping(spec)
+        spec = build_spec(point)
         result = evaluate(spec)
     except (CapacityError, NoValidMappingError) as exc:  # never a bad input (issue 9)
         return Outcome(error=str(exc))

@@ -1,19 +1,17 @@
-"""The structured vs unstructured, single- vs dual-sided sparsity study: its sweeps, run as
-one batch of distinct points, and the tidy tables they give.
+"""The structured vs unstructured, single- vs dual-sided sparsity study: the sweeps its
+config defines (:mod:`sparsim.study.config`; the shipped default in
+``configs/sparsity-types.yaml``), run as one batch of distinct points, and the tidy tables
+they give. ``quick`` leaves out the layer sets marked full-only (ResNet-50).
 
-Sweeps (``quick`` keeps only the four fig15 layers):
-
-* grid: every strategy at weight and activation sparsity 0, 50, 66.7 and 75% on the fig15
-  layers and on every layer of ResNet-50;
-* adjusted: the single-sided strategies at the total density ``dw * da`` of each grid
-  point, to compare dual-sided at (dw, da) with single-sided at the same effectual work;
-* fine: the unstructured strategies from 0 to 95% sparsity in 5% steps (fig15 layers),
-  to find where they break even with the dense tensor core;
-* memory: SMEM and RF data capacity (with energy per access rescaled by the memory model,
-  and fixed, to separate reuse from access cost), SMEM metadata capacity and LRF metadata
-  width, each alone, re-mapped at every size (fig15 layers, 50% sparsity);
-* bandwidth: the SMEM read bandwidth doubled (fig15 layers), the counterfactual that shows
-  what bounds the cycles of the structured cores.
+* grid: the grid strategies at every weight x activation sparsity pair, every layer set;
+* adjusted: single-sided strategies at the total density ``dw * da`` of each grid point,
+  to compare dual-sided at (dw, da) with single-sided at the same effectual work;
+* fine: the unstructured strategies on a fine grid (fig15 layers): break-even with dense;
+* low: single vs dual sided at low sparsity (N:M 15:16, 7:8, 3:4; unstructured 5-30%);
+* memory: hardware sweeps (capacities and widths, energy per access from the memory model
+  or fixed), re-mapped at every size (fig15 layers);
+* bandwidth: the SMEM read bandwidth doubled, the counterfactual that shows what bounds
+  the cycles of the structured cores.
 """
 
 from __future__ import annotations
@@ -23,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sparsim.study.layers import FIG15, Layer, fig15_layers, layer_sets
+from sparsim.study.config import HardwareSweep, StudyDefinition, load_definition
+from sparsim.study.layers import FIG15, Layer, layer_sets
 from sparsim.study.runner import (
     COMPUTE,
     DEFAULT_JOBS,
@@ -33,18 +32,26 @@ from sparsim.study.runner import (
     evaluate_points,
     point_for,
 )
-from sparsim.study.strategies import BY_NAME, STRATEGIES, Strategy
+from sparsim.study.strategies import Strategy
 
-SPARSITIES = (0.0, 0.5, 2 / 3, 0.75)
-FINE_SPARSITIES = tuple(float(s) for s in np.round(np.arange(0.0, 0.951, 0.05), 2))
-FINE_STRATEGIES = ("unstruct-single", "unstruct-dual")
-ADJUSTED_STRATEGIES = ("struct-flexible", "unstruct-single")
-SWEPT_STRATEGIES = ("struct-flexible", "struct-dual", "unstruct-single", "unstruct-dual")
 DENSE = "dense"
 SET = "layer_set"
 LEVELS = ("DRAM", "SMEM", "RF", "LRF")
-# Metrics that add up over the layers of a set (weighted by occurrences).
-ADDITIVE_PREFIXES = ("energy_", "cycles", "algorithmic_", "actual_", "gated_", "skipped_")
+# Metrics (results-schema columns, Result.to_row) that add up over the layers of a set,
+# weighted by occurrences: totals, computes, each level's energy split and cycles.
+ADDITIVE_TOTALS = ("energy_uJ", "cycles")
+ADDITIVE_PREFIXES = ("computes_",)
+ADDITIVE_SUFFIXES = (".data_uJ", ".metadata_uJ", ".cycles")
+
+
+def additive(column: str) -> bool:
+    return (
+        column in ADDITIVE_TOTALS
+        or column.startswith(ADDITIVE_PREFIXES)
+        or column.endswith(ADDITIVE_SUFFIXES)
+    )
+
+
 DESCRIPTIVE = (
     SET,
     "strategy_title",
@@ -61,64 +68,9 @@ DESCRIPTIVE = (
 )
 
 
-MEMORY_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
-
-
-@dataclass(frozen=True)
-class HardwareSweep:
-    """One hardware parameter of one level, scaled around each design's own value."""
-
-    name: str
-    title: str
-    level: str
-    parameter: str  # a field of HardwareChange
-    unit: str
-    scales: tuple[float, ...] = MEMORY_SCALES
-    sparsities: tuple[float, ...] = (0.5,)
-    rescale_energy: bool = True
-
-
-MEMORY_SWEEPS = (
-    HardwareSweep("smem-data", "SMEM data capacity", "SMEM", "data_capacity", "words"),
-    HardwareSweep("rf-data", "RF data capacity", "RF", "data_capacity", "words"),
-    HardwareSweep(
-        "smem-data-fixed-energy",
-        "SMEM data capacity, energy per access fixed",
-        "SMEM",
-        "data_capacity",
-        "words",
-        scales=(1.0, 2.0, 4.0),
-        rescale_energy=False,
-    ),
-    HardwareSweep(
-        "rf-data-fixed-energy",
-        "RF data capacity, energy per access fixed",
-        "RF",
-        "data_capacity",
-        "words",
-        scales=(1.0, 2.0, 4.0),
-        rescale_energy=False,
-    ),
-    HardwareSweep(
-        "smem-metadata", "SMEM metadata capacity", "SMEM", "metadata_capacity_bits", "bits"
-    ),
-    HardwareSweep(
-        "lrf-metadata-width", "LRF metadata word width", "LRF", "metadata_word_bits", "bits"
-    ),
-)
-BANDWIDTH_SWEEP = HardwareSweep(
-    "smem-read-bandwidth",
-    "SMEM read bandwidth",
-    "SMEM",
-    "read_bandwidth",
-    "words/cycle",
-    (1.0, 2.0),
-    SPARSITIES[1:],
-)
-
-
 @dataclass(frozen=True)
 class StudyConfig:
+    definition: StudyDefinition | None = None  # None: the shipped default config
     quick: bool = False
     jobs: int = DEFAULT_JOBS
     progress: bool = True
@@ -133,10 +85,22 @@ class StudyTables:
     breakdown: pd.DataFrame  # grid totals per level and tensor, data vs metadata
     adjusted: pd.DataFrame  # dual-sided totals next to single-sided at the same dw * da
     fine: pd.DataFrame  # unstructured vs dense on the fine sweep, per layer and total
+    low: pd.DataFrame  # single vs dual sided at low sparsity (fig15 totals)
     memory: pd.DataFrame  # fig15 totals per memory size
     bandwidth: pd.DataFrame  # fig15 totals with the SMEM read bandwidth doubled
     failures: pd.DataFrame  # points no mapping fitted
     quick: bool
+    definition: StudyDefinition
+
+    @property
+    def sparsities(self) -> tuple[float, ...]:
+        return self.definition.sparsities
+
+    def title(self, strategy: str) -> str:
+        return self.definition.by_name[strategy].title
+
+    def set_title(self, layer_set: str) -> str:
+        return next(s.title for s in self.definition.layer_sets if s.name == layer_set)
 
 
 @dataclass(frozen=True)
@@ -193,45 +157,59 @@ def _activation_sparsity(strategy: Strategy, sparsity: float) -> float:
     return sparsity if strategy.sides == "dual" else 0.0
 
 
-def _grid_entries(sets: dict[str, tuple[Layer, ...]]) -> list[_Entry]:
+def _grid_entries(d: StudyDefinition, sets: dict[str, tuple[Layer, ...]]) -> list[_Entry]:
     return [
-        _entry(layer, strategy, ws, sa)
+        _entry(layer, d.by_name[name], ws, sa)
         for layers in sets.values()
         for layer in layers
-        for strategy in STRATEGIES
-        for ws in SPARSITIES
-        for sa in SPARSITIES
+        for name in d.grid
+        for ws in d.sparsities
+        for sa in d.sparsities
     ]
 
 
-def _adjusted_entries(sets: dict[str, tuple[Layer, ...]]) -> list[_Entry]:
+def _adjusted_entries(d: StudyDefinition, sets: dict[str, tuple[Layer, ...]]) -> list[_Entry]:
     """Single-sided strategies at each total density dw * da of the grid."""
-    totals = sorted({(1 - ws) * (1 - sa) for ws in SPARSITIES for sa in SPARSITIES})
+    totals = sorted({(1 - ws) * (1 - sa) for ws in d.sparsities for sa in d.sparsities})
     return [
-        _entry(layer, BY_NAME[name], 1 - total, 0.0)
+        _entry(layer, d.by_name[name], 1 - total, 0.0)
         for layers in sets.values()
         for layer in layers
-        for name in ADJUSTED_STRATEGIES
+        for name in d.adjusted
         for total in totals
     ]
 
 
-def _fine_entries(layers: tuple[Layer, ...]) -> list[_Entry]:
-    entries = [_entry(layer, BY_NAME[DENSE], 0.0, 0.0, sweep_sparsity=0.0) for layer in layers]
+def _fine_entries(d: StudyDefinition, layers: tuple[Layer, ...]) -> list[_Entry]:
+    entries = [_entry(layer, d.by_name[DENSE], 0.0, 0.0, sweep_sparsity=0.0) for layer in layers]
     for layer in layers:
-        for name in FINE_STRATEGIES:
-            strategy = BY_NAME[name]
-            for s in FINE_SPARSITIES:
+        for name in d.fine_strategies:
+            strategy = d.by_name[name]
+            for s in d.fine_sparsities:
                 sa = _activation_sparsity(strategy, s)
                 entries.append(_entry(layer, strategy, s, sa, sweep_sparsity=s))
     return entries
 
 
-def _sweep_entries(sweeps: tuple[HardwareSweep, ...], layers: tuple[Layer, ...]) -> list[_Entry]:
+def _low_entries(d: StudyDefinition, layers: tuple[Layer, ...]) -> list[_Entry]:
+    """Single- and dual-sided strategies at low sparsity of each operand (dense run too)."""
+    entries = [_entry(layer, d.by_name[DENSE], 0.0, 0.0, sweep_sparsity=0.0) for layer in layers]
+    for names, sparsities in d.low.values():
+        for name in names:
+            strategy = d.by_name[name]
+            for s in sparsities:
+                sa = _activation_sparsity(strategy, s)
+                entries += [_entry(layer, strategy, s, sa, sweep_sparsity=s) for layer in layers]
+    return entries
+
+
+def _sweep_entries(
+    d: StudyDefinition, sweeps: tuple[HardwareSweep, ...], layers: tuple[Layer, ...]
+) -> list[_Entry]:
     entries = []
     for sweep in sweeps:
-        for name in SWEPT_STRATEGIES:
-            strategy = BY_NAME[name]
+        for name in d.swept:
+            strategy = d.by_name[name]
             baseline = getattr(strategy.design.architecture.level(sweep.level), sweep.parameter)
             for scale in sweep.scales:
                 value = baseline * scale
@@ -291,26 +269,28 @@ def aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group, the occurrence-weighted sums of additive metrics (layers run one after
     the other), EDP of the sums, which part bounds most cycles; NaN totals (and
     ``complete`` False) where a layer had no mapping."""
-    additive = [c for c in frame.columns if c.startswith(ADDITIVE_PREFIXES)]
-    weighted = frame[additive].mul(frame["occurrences"], axis=0)
+    summed = [c for c in frame.columns if additive(c)]
+    weighted = frame[summed].mul(frame["occurrences"], axis=0)
     weighted[keys] = frame[keys]
     weighted["failed"] = frame["error"].ne("")
     weighted["layers"] = frame["occurrences"]
     weighted["dense_macs"] = frame["dense_macs"] * frame["occurrences"]
     parts = (COMPUTE, *LEVELS)
     for part in parts:
-        bound = frame["bound_by"].eq(part) if "bound_by" in frame else False
+        bound = frame["bounding_level"].eq(part) if "bounding_level" in frame else False
         weighted[f"bound_{part}"] = frame["cycles"].where(bound, 0.0) * frame["occurrences"]
     grouped = weighted.groupby(keys, sort=False, as_index=False)
     totals = grouped.sum(numeric_only=True)
     failed = grouped["failed"].sum()["failed"].to_numpy() > 0
     totals["complete"] = ~failed
-    metrics = [c for c in totals.columns if c.startswith(ADDITIVE_PREFIXES)]
+    metrics = [c for c in totals.columns if additive(c)]
     totals.loc[failed, metrics] = np.nan
     totals["edp_J_cycles"] = totals["energy_uJ"] * 1e-6 * totals["cycles"]
     bound = [f"bound_{part}" for part in parts]
     shares = totals[bound].div(totals["cycles"], axis=0).fillna(0.0)
-    totals["bound_by"] = np.where(failed, "", np.array(parts)[shares.to_numpy().argmax(axis=1)])
+    totals["bounding_level"] = np.where(
+        failed, "", np.array(parts)[shares.to_numpy().argmax(axis=1)]
+    )
     totals["bound_share"] = shares.max(axis=1).where(~failed)
     return totals.drop(columns=["failed", *bound])
 
@@ -333,7 +313,7 @@ def _relative_to_dense(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _paired(totals: pd.DataFrame, single: pd.DataFrame) -> pd.DataFrame:
+def _paired(d: StudyDefinition, totals: pd.DataFrame, single: pd.DataFrame) -> pd.DataFrame:
     """Each dual-sided total next to the single-sided strategies at the same total density
     (the fraction of MACs that are effectual, ``dw * da``)."""
     dual = totals[totals["sides"] == "dual"]
@@ -350,7 +330,7 @@ def _paired(totals: pd.DataFrame, single: pd.DataFrame) -> pd.DataFrame:
         "speedup_vs_dense",
     ]
     paired = dual[columns]
-    for name in ADJUSTED_STRATEGIES:
+    for name in d.adjusted:
         counterpart = single[single["strategy"] == name].set_index([SET, "total_density"])
         counterpart = counterpart[["energy_uJ", "cycles"]].add_prefix(f"{name}_")
         paired = paired.join(counterpart, on=[SET, "total_density"])
@@ -371,14 +351,16 @@ def _relative_to_baseline(totals: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_study(config: StudyConfig = StudyConfig()) -> StudyTables:
-    sets = layer_sets(config.quick)
-    fig15 = fig15_layers()
-    grid = _grid_entries(sets)
-    adjusted = _adjusted_entries(sets)
-    fine = _fine_entries(fig15)
-    memory = _sweep_entries(MEMORY_SWEEPS, fig15)
-    bandwidth = _sweep_entries((BANDWIDTH_SWEEP,), fig15)
-    every = (*grid, *adjusted, *fine, *memory, *bandwidth)
+    d = config.definition or load_definition()
+    sets = layer_sets(d.layer_sets, config.quick)
+    fig15 = sets[FIG15]
+    grid = _grid_entries(d, sets)
+    adjusted = _adjusted_entries(d, sets)
+    fine = _fine_entries(d, fig15)
+    low = _low_entries(d, fig15)
+    memory = _sweep_entries(d, d.memory, fig15)
+    bandwidth = _sweep_entries(d, d.bandwidth, fig15)
+    every = (*grid, *adjusted, *fine, *low, *memory, *bandwidth)
     outcomes = evaluate_points((e.point for e in every), config.jobs, config.progress)
 
     grid_keys = [SET, "strategy", "weight_sparsity", "activation_sparsity"]
@@ -391,10 +373,15 @@ def run_study(config: StudyConfig = StudyConfig()) -> StudyTables:
         layers=_relative_to_dense(_frame(grid, outcomes), [SET, "layer"]),
         totals=totals,
         breakdown=_breakdown(grid, outcomes),
-        adjusted=_paired(totals, _totals(_frame(adjusted, outcomes), grid_keys)),
+        adjusted=_paired(d, totals, _totals(_frame(adjusted, outcomes), grid_keys)),
         fine=_relative_to_dense(pd.concat([fine_layers, fine_total], ignore_index=True), ["layer"]),
+        low=_relative_to_dense(
+            _totals(_frame(low, outcomes), ["strategy", "sweep_sparsity"]).assign(layer=FIG15),
+            ["layer"],
+        ),
         memory=_relative_to_baseline(_totals(_frame(memory, outcomes), sweep_keys)),
         bandwidth=_relative_to_baseline(_totals(_frame(bandwidth, outcomes), sweep_keys)),
         failures=pd.DataFrame([row for row in failures if row["error"]]),
         quick=config.quick,
+        definition=d,
     )

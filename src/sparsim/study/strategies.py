@@ -8,50 +8,52 @@ The design then exploits what its hardware can (:func:`sparsim.designs.scheme_fo
 single-sided design treats B as dense, a fixed-pattern design runs a sparser N:M tensor
 with its own (denser) pattern and a denser one dense.
 
-Three strategies need hardware the catalog does not have; they are variants of catalog
-designs, defined here:
-
-* ``struct-2:6``, ``struct-2:8``: STC-flexible restricted to one pattern (3-bit CP offsets),
-  the 2:6 and 2:8 counterparts of the 2:4-only STC.
-* ``struct-dual``: STC-flexible that also skips zero activations. Weights are N:M (CP) and
-  spatially skipped as in STC; activations are N:M, kept compressed (bitmask, which for
-  2:M blocks costs the same bits as CP offsets) in DRAM and SMEM, and each PE skips the
-  MAC (and its weight-register read) when its activation is zero: ``skipping`` of A at the
-  LRF conditioned on B. Skipped MACs take no cycle, so this is the ideal dual-sided
-  structured core (no load imbalance between PEs). With dense activations it is STC-flexible.
-* ``unstruct-single``: DSTC that exploits only weight sparsity (bitmask weights, position
-  skipping and output skipping on A; activations dense, uncompressed).
+The strategies themselves (designs and their overrides) are data: the study's config
+(``configs/sparsity-types.yaml``, :mod:`sparsim.study.config`). The dual-sided structured
+core adds, to the flexible N:M core, each PE skipping the MAC (and its weight-register
+read) when its activation is zero (:func:`with_activation_skipping`): skipped MACs take no
+cycle, the ideal dual-sided structured core.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
-from sparsim.designs import Design, get_design
+from sparsim.designs import Design
 from sparsim.errors import SparsimError
 from sparsim.spec.model import Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization, LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
+STRUCTURES = ("dense", "structured", "unstructured")
+SIDES = ("none", "single", "dual")
 Structure = Literal["dense", "structured", "unstructured"]
 Sides = Literal["none", "single", "dual"]
 
 STRUCTURED_N = 2  # the study's structured patterns keep 2 of every M
+LARGEST_BLOCK = 16  # N:M blocks up to 16 (15:16 = 6.25% sparsity)
 TOLERANCE = 1e-6
 
 
 def structured_density(density: float, tensor: str) -> TensorDensity:
-    """``2:M`` with ``2 / M = density`` (dense at 1)."""
+    """``N:M`` with ``N / M = density`` (dense at 1): ``2:M`` where ``2 / density`` is a
+    whole number (the study's 2:4, 2:6, 2:8), else the smallest block up to
+    :data:`LARGEST_BLOCK` that gives it exactly (15:16, 7:8, 3:4 below 50% sparsity)."""
     if density >= 1.0 - TOLERANCE:
         return TensorDensity()
-    m = round(STRUCTURED_N / density)
-    if m < STRUCTURED_N or abs(STRUCTURED_N / m - density) > TOLERANCE:
-        raise SparsimError(
-            f"structured sparsity needs a density 2/M (2:4, 2:6, 2:8, ...), got {density:.6g}",
-            f"density {tensor}",
-        )
-    return parse_density(f"{STRUCTURED_N}:{m}")
+    m = round(STRUCTURED_N / density) if density > 0 else 0
+    if m >= STRUCTURED_N and abs(STRUCTURED_N / m - density) <= TOLERANCE:
+        return parse_density(f"{STRUCTURED_N}:{m}")
+    for m in range(2, LARGEST_BLOCK + 1):
+        n = round(density * m)
+        if 0 < n < m and abs(n / m - density) <= TOLERANCE:
+            return parse_density(f"{n}:{m}")
+    raise SparsimError(
+        f"structured sparsity needs a density N/M with M <= {LARGEST_BLOCK} "
+        f"(2:4, 2:6, 7:8, 15:16, ...), got {density:.6g}",
+        f"density {tensor}",
+    )
 
 
 def unstructured_density(density: float, tensor: str) -> TensorDensity:
@@ -80,60 +82,6 @@ class Strategy:
         return {"A": form(weights, "A"), "B": form(activations, "B")}
 
 
-def _one_pattern(n: int, m: int) -> Design:
-    return replace(
-        get_design("stc-flexible"),
-        name=f"stc-{n}of{m}",
-        title=f"STC-{n}:{m}",
-        description=f"sparse tensor core that skips {n}:{m} pruned weights only (3-bit CP)",
-        weight_patterns=((n, m),),
-    )
-
-
-DUAL_STRUCTURED = replace(
-    get_design("stc-flexible"),
-    name="stc-flexible-dual-skip",
-    title="STC-flexible dual-skip",
-    description=(
-        "flexible N:M sparse tensor core that also skips zero activations "
-        "(N:M weights and activations, both exploited)"
-    ),
-    exploits_activations=True,
-)
-WEIGHTS_ONLY_DSTC = replace(
-    get_design("dstc"),
-    name="dstc-weights-only",
-    title="DSTC weights-only",
-    description="dual-side sparse tensor core that exploits only weight sparsity (bitmask)",
-    exploits_activations=False,
-)
-
-STRATEGIES: tuple[Strategy, ...] = (
-    Strategy("dense", "dense TC", "dense", "none", get_design("tc")),
-    Strategy("struct-2:4", "single 2:4 (STC)", "structured", "single", get_design("stc")),
-    Strategy("struct-2:6", "single 2:6", "structured", "single", _one_pattern(2, 6)),
-    Strategy("struct-2:8", "single 2:8", "structured", "single", _one_pattern(2, 8)),
-    Strategy(
-        "struct-flexible",
-        "single STC-flexible",
-        "structured",
-        "single",
-        get_design("stc-flexible"),
-    ),
-    Strategy(
-        "struct-dual",
-        "dual structured",
-        "structured",
-        "dual",
-        DUAL_STRUCTURED,
-        skip_activations=True,
-    ),
-    Strategy("unstruct-single", "single unstructured", "unstructured", "single", WEIGHTS_ONLY_DSTC),
-    Strategy(
-        "unstruct-dual", "dual unstructured (DSTC)", "unstructured", "dual", get_design("dstc")
-    ),
-)
-BY_NAME = {strategy.name: strategy for strategy in STRATEGIES}
 # The pairs the study compares: (structured, unstructured) of the same sidedness.
 SINGLE_PAIR = ("struct-flexible", "unstruct-single")
 DUAL_PAIR = ("struct-dual", "unstruct-dual")
