@@ -76,7 +76,7 @@ def test_fashion_mnist_splits_are_disjoint_halves_of_the_test_set():
 
 @models
 def test_mobilenet_v2_linear_head_and_agreement_on_all_inputs():
-    real = load_real_model("mobilenet-v2", calibration_size=8, evaluation_size=200)
+    real = load_real_model("mobilenet-v2", calibration_size=8, evaluation_size=200, head_size=500)
     assert real.evaluator.metric == "accuracy" and real.evaluator.split == "validation"
     assert real.evaluator.quality_ > 0.6 and real.evaluator.collapse_margin() > 0.4
     agreement = real.extra_evaluators["top-1 agreement (all inputs), test split"]
@@ -100,7 +100,7 @@ def test_pruned_mobilenet_checkpoint_keeps_its_accuracy():
 
 @models
 def test_resnet50_thin_features_and_head():
-    real = load_real_model("resnet50-thin", calibration_size=4, evaluation_size=100)
+    real = load_real_model("resnet50-thin", calibration_size=4, evaluation_size=100, head_size=300)
     with torch.no_grad():
         features = real.model(real.example)
     assert features.shape == (4, 1024)
@@ -111,7 +111,7 @@ def test_resnet50_thin_features_and_head():
 
 @models
 def test_minilm_wordnet_supersense_task():
-    real = load_real_model("minilm-l6", calibration_size=16, evaluation_size=100)
+    real = load_real_model("minilm-l6", calibration_size=16, evaluation_size=100, head_size=300)
     assert real.evaluator.quality_ > 0.6 and real.evaluator.collapse_margin() > 0.4
     assert real.info["classes"][0] == "noun.act"
     similarity = real.extra_evaluators["cosine similarity, test split"]

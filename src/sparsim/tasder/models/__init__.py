@@ -160,6 +160,7 @@ class Sizes:
     test: int | None
     batch: int
     progress: bool
+    head: int = HEAD_SIZE
 
 
 def _fmnist(variant: str, sizes: Sizes) -> RealModel:
@@ -186,7 +187,7 @@ def _mobilenet(sizes: Sizes) -> RealModel:
         fmnist_rgb,
         "relu6",
         sizes,
-        head_size=HEAD_SIZE,
+        head_size=sizes.head,
         agreement=True,
     )
 
@@ -207,7 +208,7 @@ def _resnet50_thin(sizes: Sizes) -> RealModel:
         fmnist_bgr,
         "relu",
         sizes,
-        head_size=HEAD_SIZE,
+        head_size=sizes.head,
     )
 
 
@@ -217,7 +218,7 @@ def _minilm(sizes: Sizes) -> RealModel:
 
     model, tokenizer = load_minilm()
     evaluation_size, test_size = _split_sizes(sizes.evaluation, sizes.test)
-    counts = [sizes.calibration, HEAD_SIZE, evaluation_size, test_size]
+    counts = [sizes.calibration, sizes.head, evaluation_size, test_size]
     sentences, labels, names = wordnet_glosses(-(-sum(counts) // len(SUPERSENSES)))
     ends = torch.tensor(counts).cumsum(0).tolist()
     parts = [slice(start, end) for start, end in zip([0, *ends[:-1]], ends, strict=True)]
@@ -273,13 +274,14 @@ def load_real_model(
     batch_size: int = 32,
     progress: bool = False,
     test_size: int | None = None,
+    head_size: int = HEAD_SIZE,
 ) -> RealModel:
     """Load a real model with its data; calibration, head, validation and test sets are
     disjoint.
 
     ``calibration_size``, ``evaluation_size`` (validation: what the search scores) and
-    ``test_size`` (what is reported; default ``evaluation_size``) count samples (images or
-    sentences). Fashion-MNIST's validation and test splits hold 5,000 images each.
+    ``test_size`` (what is reported; default ``evaluation_size``) and ``head_size`` (the
+    linear heads' fit) count samples (images or sentences). Fashion-MNIST's validation and test splits hold 5,000 images each.
     """
     if name not in LOADERS:
         raise SparsimError(f"unknown model {name!r}; expected one of {', '.join(LOADERS)}", "model")
@@ -288,6 +290,7 @@ def load_real_model(
         ("evaluation_size", evaluation_size),
         ("batch_size", batch_size),
         ("test_size", 1 if test_size is None else test_size),
+        ("head_size", head_size),
     ):
         if value < 1:
             raise SparsimError(f"must be a positive integer, got {value}", key)
