@@ -28,7 +28,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="fmnist-resnet-pruned")
     parser.add_argument("--hardware", default="TTC-STC-M4,TTC-VEGETA-M8")
-    parser.add_argument("--methods", default="network-wise,layer-wise,activations")
+    parser.add_argument(
+        "--methods", default="network-wise,layer-wise,activations", help="'' for the baseline only"
+    )
+    parser.add_argument("--head-size", type=int, default=2000)
     parser.add_argument("--alphas", default="-0.1,-0.05,0,0.05,0.1")
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--calibration-size", type=int, default=256)
@@ -46,14 +49,18 @@ def main() -> None:
         evaluation_size=args.evaluation_size,
         test_size=args.test_size,
         batch_size=args.batch_size,
+        head_size=args.head_size,
     )
     test = next(e for e in real.extra_evaluators.values() if e.split == "test")
     print(f"model {real.name}: loaded in {time.perf_counter() - started:.0f} s")
     print(f"validation ({real.evaluator.metric}): {real.evaluator.estimate_}")
     print(f"test: {test.estimate_}; best constant output: {test.chance_:.4f}")
+    for name, evaluator in real.extra_evaluators.items():
+        print(f"{name}: {evaluator.estimate_}; best constant output: {evaluator.chance_:.4f}")
     rows = []
-    for hardware in args.hardware.split(","):
-        for method in args.methods.split(","):
+    methods = [method for method in args.methods.split(",") if method]
+    for hardware in args.hardware.split(",") if methods else []:
+        for method in methods:
             alphas = [float(a) for a in args.alphas.split(",")]
             tic = time.perf_counter()
             search = Tasder(
@@ -85,6 +92,8 @@ def main() -> None:
                 }
             )
             print(" | ".join(str(value) for value in rows[-1].values()), flush=True)
+    if not rows:
+        return
     header = list(rows[0])
     print("\n| " + " | ".join(header) + " |")
     print("|" + " --- |" * len(header))

@@ -112,7 +112,7 @@ def _image_model(
     train_images, train_labels = fashion_mnist_split("train")
     validation_images, validation_labels = fashion_mnist_split("validation")
     test_images, test_labels = fashion_mnist_split("test")
-    evaluation_size, test_size = _split_sizes(sizes.evaluation, sizes.test)
+    evaluation_size, test_size = _split_sizes(sizes.evaluation, sizes.test_size)
 
     def batches(images: torch.Tensor) -> list[torch.Tensor]:
         return [to_input(part) for part in images.split(sizes.batch)]
@@ -155,12 +155,15 @@ def _image_model(
 
 @dataclass(frozen=True)
 class Sizes:
+    """A loader's arguments: ``LOADERS[name](calibration_size, evaluation_size, batch_size,
+    progress, test_size=None, head_size=HEAD_SIZE)``."""
+
     calibration: int
     evaluation: int
-    test: int | None
     batch: int
     progress: bool
-    head: int = HEAD_SIZE
+    test_size: int | None = None
+    head_size: int = HEAD_SIZE
 
 
 def _fmnist(variant: str, sizes: Sizes) -> RealModel:
@@ -187,7 +190,7 @@ def _mobilenet(sizes: Sizes) -> RealModel:
         fmnist_rgb,
         "relu6",
         sizes,
-        head_size=sizes.head,
+        head_size=sizes.head_size,
         agreement=True,
     )
 
@@ -208,7 +211,7 @@ def _resnet50_thin(sizes: Sizes) -> RealModel:
         fmnist_bgr,
         "relu",
         sizes,
-        head_size=sizes.head,
+        head_size=sizes.head_size,
     )
 
 
@@ -217,8 +220,8 @@ def _minilm(sizes: Sizes) -> RealModel:
     from sparsim.tasder.models.minilm import ffn_output_layers, load_minilm, tokenize
 
     model, tokenizer = load_minilm()
-    evaluation_size, test_size = _split_sizes(sizes.evaluation, sizes.test)
-    counts = [sizes.calibration, sizes.head, evaluation_size, test_size]
+    evaluation_size, test_size = _split_sizes(sizes.evaluation, sizes.test_size)
+    counts = [sizes.calibration, sizes.head_size, evaluation_size, test_size]
     sentences, labels, names = wordnet_glosses(-(-sum(counts) // len(SUPERSENSES)))
     ends = torch.tensor(counts).cumsum(0).tolist()
     parts = [slice(start, end) for start, end in zip([0, *ends[:-1]], ends, strict=True)]
@@ -256,13 +259,17 @@ def _minilm(sizes: Sizes) -> RealModel:
     )
 
 
-LOADERS: dict[str, Callable[[Sizes], RealModel]] = {
-    "fmnist-resnet": lambda sizes: _fmnist("dense", sizes),
-    "fmnist-resnet-pruned": lambda sizes: _fmnist("pruned", sizes),
-    "mobilenet-v2": _mobilenet,
-    "mobilenet-v2-fmnist-pruned": _mobilenet_fmnist_pruned,
-    "resnet50-thin": _resnet50_thin,
-    "minilm-l6": _minilm,
+def _loader(build: Callable[[Sizes], RealModel]) -> Callable[..., RealModel]:
+    return lambda *args, **kwargs: build(Sizes(*args, **kwargs))
+
+
+LOADERS: dict[str, Callable[..., RealModel]] = {
+    "fmnist-resnet": _loader(lambda sizes: _fmnist("dense", sizes)),
+    "fmnist-resnet-pruned": _loader(lambda sizes: _fmnist("pruned", sizes)),
+    "mobilenet-v2": _loader(_mobilenet),
+    "mobilenet-v2-fmnist-pruned": _loader(_mobilenet_fmnist_pruned),
+    "resnet50-thin": _loader(_resnet50_thin),
+    "minilm-l6": _loader(_minilm),
 }
 
 
@@ -294,4 +301,11 @@ def load_real_model(
     ):
         if value < 1:
             raise SparsimError(f"must be a positive integer, got {value}", key)
-    return LOADERS[name](Sizes(calibration_size, evaluation_size, test_size, batch_size, progress))
+    # Only what differs from the defaults is passed on: a loader registered with the
+    # four positional arguments alone keeps working.
+    split_sizes: dict[str, int] = {}
+    if test_size is not None:
+        split_sizes["test_size"] = test_size
+    if head_size != HEAD_SIZE:
+        split_sizes["head_size"] = head_size
+    return LOADERS[name](calibration_size, evaluation_size, batch_size, progress, **split_sizes)
