@@ -92,7 +92,7 @@ def test_pruned_mobilenet_checkpoint_keeps_its_accuracy():
     real = load_real_model("mobilenet-v2-fmnist-pruned", calibration_size=8, evaluation_size=500)
     assert 0.5 <= real.info["weight_sparsity"] <= 0.9
     record = real.info["record"]
-    assert real.evaluator.quality_ > record["dense"]["validation"]["value"] - 0.03
+    assert real.evaluator.quality_ > record["dense"]["validation"]["value"] - 0.05
     table = extract_workloads(real.model, real.example)
     weights = [layer for layer in table if layer.weight_density < 0.6]
     assert len(weights) >= 30
