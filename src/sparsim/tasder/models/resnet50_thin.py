@@ -62,3 +62,35 @@ def to_model_input(images: torch.Tensor) -> torch.Tensor:
     """``[n, 3, H, W]`` RGB in [0, 1] -> the network's NHWC, BGR, mean-subtracted input."""
     bgr = images.flip(1) * 255.0
     return (bgr.permute(0, 2, 3, 1) - MEAN_BGR).contiguous()
+
+
+FMNIST_SIZE = 64
+
+
+def features_of(network: nn.Module) -> nn.Module:
+    """The network cut after its pooling: it returns the 1024 pooled features (the input
+    of its NSFW classifier), and its fixed 7 x 7 average pool (224 x 224 inputs only)
+    becomes a global one, equal at 224 x 224 and defined for smaller images."""
+    graph = network.graph
+    matmul = next(
+        node for node in graph.nodes if node.op == "call_module" and "MatMul" in str(node.target)
+    )
+    features = matmul.args[0]
+    output = next(node for node in graph.nodes if node.op == "output")
+    output.args = (features,)
+    graph.eliminate_dead_code()
+    for name, module in list(network.named_children()):
+        if isinstance(module, nn.AvgPool2d):
+            setattr(network, name, nn.AdaptiveAvgPool2d(1))
+    network.delete_all_unused_submodules()
+    network.recompile()
+    return network.eval()
+
+
+def fmnist_bgr(images: torch.Tensor) -> torch.Tensor:
+    """Normalised Fashion-MNIST ``[n, 1, 28, 28]`` -> the network's input at 64 x 64."""
+    from sparsim.tasder.models.fmnist import PIXEL_MEAN, PIXEL_STD
+
+    pixels = images * PIXEL_STD + PIXEL_MEAN
+    resized = nn.functional.interpolate(pixels, size=(FMNIST_SIZE, FMNIST_SIZE), mode="bilinear")
+    return to_model_input(resized.expand(-1, 3, -1, -1))
