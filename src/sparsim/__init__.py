@@ -10,6 +10,7 @@ The one entry point::
     spec = sparsim.load("case_dir/")            # or sparsim.build("stc", gemm, densities)
     result = sparsim.evaluate(spec)             # a sparsim.Result
     frame = sparsim.results_frame([result])     # the results schema as a DataFrame
+    mapped = sparsim.map("case_dir/")           # the best mapping (edp) and its result
     sparsim.sweep("sweep.yaml", out="runs/a")   # a design-space sweep into a Parquet store
 
 Everything but the errors is imported on first use, so ``import sparsim`` (and
@@ -37,17 +38,20 @@ from sparsim.errors import (
 if TYPE_CHECKING:
     from sparsim.cost.result import Result, results_frame
     from sparsim.designs import build
+    from sparsim.designs.mapper import map_spec as map
     from sparsim.evaluate import evaluate, evaluate_densities, load
     from sparsim.sweep import sweep
 
 __version__ = "0.1.0"
 
-# Public name -> the module that defines it, imported on first access.
+# Public name -> the module that defines it (``module:attribute`` when the names differ),
+# imported on first access.
 _LAZY = {
     "load": "sparsim.evaluate",
     "evaluate": "sparsim.evaluate",
     "evaluate_densities": "sparsim.evaluate",
     "build": "sparsim.designs",
+    "map": "sparsim.designs.mapper:map_spec",
     "sweep": "sparsim.sweep",
     "Result": "sparsim.cost.result",
     "results_frame": "sparsim.cost.result",
@@ -68,6 +72,7 @@ __all__ = [
     "evaluate",
     "evaluate_densities",
     "load",
+    "map",
     "results_frame",
     "sweep",
 ]
@@ -79,7 +84,10 @@ class _Package(types.ModuleType):
     sets a submodule as an attribute of its package)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__:
+        if (
+            isinstance(value, types.ModuleType)
+            and _LAZY.get(name, ":").split(":")[0] == value.__name__
+        ):
             return
         super().__setattr__(name, value)
 
@@ -90,7 +98,8 @@ sys.modules[__name__].__class__ = _Package
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
+    module, _, attribute = _LAZY[name].partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value  # later accesses skip this hook
     return value
 

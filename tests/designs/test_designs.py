@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparsim.designs import build, design_names, get_design, scheme_for
-from sparsim.designs.mapper import split
+from sparsim.designs.heuristic import split
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate, load_sparseloop_case
 from sparsim.spec.workload import Conv, Gemm

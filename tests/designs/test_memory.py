@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparsim.designs import build, get_design, resize
-from sparsim.designs.mapper import smem_tile_limit
+from sparsim.designs.heuristic import smem_tile_limit
 from sparsim.designs.memory import ARTIFACT_ANCHORS, data_shape, metadata_shape
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate

@@ -159,14 +159,14 @@ def test_fan_out_is_checked_per_tensor_and_mesh_axis():
     from types import SimpleNamespace
 
     from sparsim.analysis.sparse import FanoutNeed
-    from sparsim.cost.model import _fanout_errors, _mesh_fanout
+    from sparsim.cost.model import _fanout_errors
     from sparsim.errors import MappingError
     from sparsim.evaluate import load
 
     case = Path(__file__).parents[1] / "oracle" / "cases" / "s1-571-TC-density-saf"
     architecture = load(case).architecture
-    assert [_mesh_fanout(architecture, 2, axis) for axis in "XY"] == [16, 16]
-    assert _mesh_fanout(architecture, 0, "X") is None  # DRAM and SMEM give no mesh
+    assert [architecture.mesh_fanout(2, axis) for axis in "XY"] == [16, 16]
+    assert architecture.mesh_fanout(0, "X") is None  # DRAM and SMEM give no mesh
     errors = [None]
     fits = SimpleNamespace(fanouts=(FanoutNeed(2, "X", "B", 16.0), FanoutNeed(2, "Y", "A", 8.0)))
     _fanout_errors(architecture, fits, errors)

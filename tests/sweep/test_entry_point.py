@@ -55,4 +55,4 @@ def test_lazy_help_lists_what_the_modules_register():
     full = _summaries(build_parser())
     assert _summaries(build_parser("")) == full
     assert full == {name: SUBCOMMANDS[name] for name in full}
-    assert list(full)[:3] == ["evaluate", "compare", "sweep"]
+    assert list(full)[:4] == ["evaluate", "map", "compare", "sweep"]

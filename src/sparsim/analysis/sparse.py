@@ -106,7 +106,7 @@ def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
     return dims[rows], dims[cols]
 
 
-def _spatial_compaction(
+def spatial_compaction(
     dense: DenseAnalysis, level: int, leaders, models
 ) -> tuple[Points, dict[Loop, Points]]:
     """(expected fraction of a level's spatial fan-out still used after skipping-spatial,
@@ -163,7 +163,7 @@ def _tensor_compaction(dense: DenseAnalysis, formats, actions, models) -> dict:
                 sources.append(_with_metadata(dense, formats, leaders, level))
             for leaders in sources:
                 # A target's expected use replaces its own-format one; peaks multiply.
-                expected, peaks = _spatial_compaction(dense, level, leaders, models)
+                expected, peaks = spatial_compaction(dense, level, leaders, models)
                 factors = {loop: factors[loop] * peaks[loop] for loop in spatial}
             result[level, tensor] = (factors, expected)
     return result
@@ -329,7 +329,7 @@ def analyse_sparse(
     for level, action in actions:
         if action.type == "skipping-spatial":
             leaders = _with_metadata(dense, formats, action.condition_on, level)
-            compaction[level], _ = _spatial_compaction(dense, level, leaders, models)
+            compaction[level], _ = spatial_compaction(dense, level, leaders, models)
     inside_compaction = [ones]  # [i]: product over levels < i
     for factor in compaction:
         inside_compaction.append(inside_compaction[-1] * factor)

@@ -28,6 +28,7 @@ from sparsim.processes import exit_on_terminate
 # there yet (work in progress on another issue) is skipped.
 SUBCOMMANDS = {
     "evaluate": "energy, cycles and computes of a workload on an accelerator",
+    "map": "find the best mapping of a workload on an accelerator (sparse-aware mapper)",
     "compare": "compare the built-in designs on one layer",
     "sweep": "evaluate a design-space sweep into a resumable Parquet store",
     "tasd": "structured decomposition of tensors into N:M series (TASD)",

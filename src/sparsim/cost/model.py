@@ -153,23 +153,10 @@ def _capacity_errors(level: StorageLevel, entries: list[SparseTensorLevel], erro
             )
 
 
-def _mesh_fanout(architecture: Architecture, level: int, axis: str) -> int | None:
-    """Instances of the next level inward one instance of ``level`` feeds along a mesh axis
-    (Timeloop's fan-out X or Y); None when the spec gives no mesh for them."""
-    outer = architecture.levels[level]
-    inner = [*architecture.levels, architecture.compute][level + 1]
-    if inner.mesh_x is None or (outer.mesh_x is None and outer.instances > 1):
-        return None
-    outer_x = outer.mesh_x or 1
-    if axis == "X":
-        return inner.mesh_x // outer_x
-    return (inner.instances // inner.mesh_x) // (outer.instances // outer_x)
-
-
 def _fanout_errors(architecture: Architecture, analysis: SparseAnalysis, errors: list) -> None:
     """Marks the points where a tensor's spatial extent exceeds the mesh along an axis."""
     for need in analysis.fanouts:
-        limit = _mesh_fanout(architecture, need.level, need.axis)
+        limit = architecture.mesh_fanout(need.level, need.axis)
         if limit is None:
             continue
         for point in pts.indices(need.extent > limit + EPSILON):

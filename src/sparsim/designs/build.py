@@ -6,9 +6,13 @@ from __future__ import annotations
 import math
 
 from sparsim.designs.catalog import Design, get_design
-from sparsim.designs.mapper import (
+from sparsim.designs.heuristic import (
+    ACCUMULATOR,
+    BACKING_STORE,
     CANDIDATES_EVALUATED,
     CYCLE_TOLERANCE,
+    PE_REGISTER,
+    SHARED_BUFFER,
     TC_PE_COLUMNS,
     Candidate,
     dstc_inners,
@@ -16,10 +20,12 @@ from sparsim.designs.mapper import (
     smem_tile_limit,
     tensor_core_inners,
 )
+from sparsim.designs.mapper import Problem
 from sparsim.designs.schemes import Scheme, parse_densities, scheme_for, sparse_optimizations
 from sparsim.errors import CapacityError, NoValidMappingError, SpecError
 from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
+from sparsim.spec.mapping import Mapping
 from sparsim.spec.model import Spec, check_measured_shape
 from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm, shape_name
@@ -45,28 +51,34 @@ def _spec(
             "architecture": arch,
             "densities": scheme.densities,
             "sparse_optimizations": sparse_optimizations(design, scheme),
-            "mapping": candidate.mapping,
+            "mapping": Mapping(
+                levels=[
+                    level.model_copy(update={"level": design.level_name(level.level)})
+                    for level in candidate.mapping.levels
+                ]
+            ),
         },
         f"design {design.name}",
     )
 
 
 def _candidates(design: Design, arch: Architecture, gemm: Gemm, scheme: Scheme) -> list[Candidate]:
-    smem, dram = arch.level("SMEM"), arch.level("DRAM")
+    smem = arch.level(design.level_name(SHARED_BUFFER))
+    dram = arch.level(design.level_name(BACKING_STORE))
     word_pj = {
-        "DRAM": dram.energy.read / dram.block_size,
-        "SMEM": smem.energy.read / smem.block_size,
+        BACKING_STORE: dram.energy.of("random_read", dram.name) / dram.block_size,
+        SHARED_BUFFER: smem.energy.of("random_read", smem.name) / smem.block_size,
         "MAC": arch.compute.energy.random,
     }
     density_a, density_b = scheme.weights.density, scheme.activations.density
-    rf_words = arch.level("RF").data_capacity or 0
+    rf_words = arch.level(design.level_name(ACCUMULATOR)).data_capacity or 0
     if design.dataflow == "output-stationary":
         inners = dstc_inners(
             gemm.dims,
             density_a,
             density_b,
             rf_words=rf_words,
-            lrf_words=arch.level("LRF").data_capacity or 0,
+            lrf_words=arch.level(design.level_name(PE_REGISTER)).data_capacity or 0,
         )
         limit = None
     else:
@@ -87,7 +99,7 @@ def build(
     architecture: Architecture | None = None,
 ) -> Spec:
     """A built-in design on ``workload`` with the densities it can exploit, mapped by the
-    heuristic of :mod:`sparsim.designs.mapper`.
+    heuristic of :mod:`sparsim.designs.heuristic`.
 
     ``architecture`` replaces the design's hardware by a variant with the same levels (for
     example :func:`sparsim.designs.memory.resize`'d buffers); the heuristic maps for its
@@ -130,6 +142,25 @@ def build(
             f"no mapping of {gemm.name} fits the buffers of {design.name}", "mapping"
         )
     return best[2]
+
+
+def design_problem(
+    design: str | Design,
+    workload: Gemm | Conv,
+    densities: dict | None = None,
+    *,
+    architecture: Architecture | None = None,
+) -> Problem:
+    """A built-in design on ``workload`` as a problem for :func:`sparsim.designs.mapper.map_spec`
+    (with ``design.constraints``): the densities it exploits and its sparse features."""
+    design = get_design(design)
+    scheme = scheme_for(design, densities)
+    return Problem(
+        workload=workload,
+        architecture=_hardware(design, architecture),
+        densities=scheme.densities,
+        sparse_optimizations=sparse_optimizations(design, scheme),
+    )
 
 
 def _hardware(design: Design, architecture: Architecture | None) -> Architecture:

@@ -17,6 +17,7 @@ import yaml
 
 from sparsim.errors import SparsimError, UnknownNameError
 from sparsim.spec.architecture import Architecture
+from sparsim.spec.constraints import MapspaceConstraints, parse_constraints
 from sparsim.spec.validation import validate
 
 Dataflow = Literal["tensor-core", "output-stationary"]
@@ -35,10 +36,25 @@ class Design:
     weight_patterns: tuple[tuple[int, int], ...] | Literal["any"] | None
     weight_format: str | None
     exploits_activations: bool
+    constraints_name: str  # constraints/NAME.yaml: the mapper's mapspace for this design
+    roles: tuple[tuple[str, str], ...]  # (role, level name): backing-store, shared-buffer, ...
 
     @property
     def architecture(self) -> Architecture:
         return _architecture(self.architecture_name)
+
+    def level_name(self, role: str) -> str:
+        """The name of the level playing ``role`` in this design."""
+        roles = dict(self.roles)
+        if role not in roles:
+            raise UnknownNameError(
+                f"design {self.name} has no {role} level (roles: {', '.join(roles)})", "design"
+            )
+        return roles[role]
+
+    @property
+    def constraints(self) -> MapspaceConstraints:
+        return _constraints(self.constraints_name)
 
     @property
     def exploits_weights(self) -> bool:
@@ -62,6 +78,21 @@ def _architecture(name: str) -> Architecture:
     return validate(
         Architecture, yaml.safe_load(_resource_text("architectures", f"{name}.yaml")), where
     )
+
+
+@cache
+def _constraints(name: str) -> MapspaceConstraints:
+    where = f"sparsim/designs/constraints/{name}.yaml"
+    return parse_constraints(yaml.safe_load(_resource_text("constraints", f"{name}.yaml")), where)
+
+
+ROLES = ("backing-store", "shared-buffer", "accumulator", "pe-register")
+
+
+def _roles(value: object, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or set(value) != set(ROLES):
+        raise SparsimError(f"roles must name a level for each of {', '.join(ROLES)}", where)
+    return tuple((role, str(value[role])) for role in ROLES)
 
 
 def _weight_patterns(value: object, where: str) -> tuple[tuple[int, int], ...] | str | None:
@@ -94,6 +125,8 @@ def _catalog() -> dict[str, Design]:
             weight_patterns=_weight_patterns(entry["weights"], where),  # type: ignore[arg-type]
             weight_format=entry.get("weight_format"),
             exploits_activations=entry["activations"] == "any",
+            constraints_name=entry["constraints"],
+            roles=_roles(entry.get("roles"), where),
         )
     return designs
 

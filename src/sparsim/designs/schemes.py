@@ -119,25 +119,27 @@ def _bitmask_ranks(outer_uop: int) -> list[RankFormat]:
 def _tensor_core_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
     if not design.exploits_weights:
         return []
-    formats: dict[str, dict[str, list[RankFormat]]] = {"DRAM": {}, "SMEM": {}, "LRF": {}}
+    dram, smem = design.level_name("backing-store"), design.level_name("shared-buffer")
+    rf, lrf = design.level_name("accumulator"), design.level_name("pe-register")
+    formats: dict[str, dict[str, list[RankFormat]]] = {dram: {}, smem: {}, lrf: {}}
     if scheme.pattern is not None:
         bits = metadata_bits(design, scheme.pattern)
         coordinate = RankFormat(format=design.weight_format, metadata_word_bits=bits)  # type: ignore[arg-type]
-        formats["DRAM"]["A"] = [*_uop(6), coordinate]
-        formats["SMEM"]["A"] = [*_uop(4), coordinate]
-        formats["LRF"]["A"] = [coordinate]
+        formats[dram]["A"] = [*_uop(6), coordinate]
+        formats[smem]["A"] = [*_uop(4), coordinate]
+        formats[lrf]["A"] = [coordinate]
     if design.exploits_activations:
-        formats["DRAM"]["B"] = _bitmask_ranks(6)
-        formats["SMEM"]["B"] = _bitmask_ranks(4)
+        formats[dram]["B"] = _bitmask_ranks(6)
+        formats[smem]["B"] = _bitmask_ranks(4)
     skip = [
         ActionOptimization(type="skipping-spatial", target=target, condition_on=["A"])
         for target in ("B", "Z")
     ]
     return [
-        LevelSparseOptimization(level="DRAM", formats=formats["DRAM"]),
-        LevelSparseOptimization(level="SMEM", formats=formats["SMEM"]),
-        LevelSparseOptimization(level="RF", actions=skip),
-        LevelSparseOptimization(level="LRF", formats=formats["LRF"]),
+        LevelSparseOptimization(level=dram, formats=formats[dram]),
+        LevelSparseOptimization(level=smem, formats=formats[smem]),
+        LevelSparseOptimization(level=rf, actions=skip),
+        LevelSparseOptimization(level=lrf, formats=formats[lrf]),
     ]
 
 
@@ -156,17 +158,18 @@ def _dstc_ranks(tensor: str, outer_uop: int | None) -> list[RankFormat]:
     ]
 
 
-def _dstc_optimizations(scheme: Scheme) -> list[LevelSparseOptimization]:
+def _dstc_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
     sparse = [t for t, d in scheme.densities.items() if d.density < 1.0 - TOLERANCE]
+    dram, smem = design.level_name("backing-store"), design.level_name("shared-buffer")
     return [
-        LevelSparseOptimization(level="DRAM", formats={t: _dstc_ranks(t, 5) for t in sparse}),
-        LevelSparseOptimization(level="SMEM", formats={t: _dstc_ranks(t, 3) for t in sparse}),
+        LevelSparseOptimization(level=dram, formats={t: _dstc_ranks(t, 5) for t in sparse}),
+        LevelSparseOptimization(level=smem, formats={t: _dstc_ranks(t, 3) for t in sparse}),
         LevelSparseOptimization(
-            level="RF",
+            level=design.level_name("accumulator"),
             actions=[ActionOptimization(type="skipping", target="Z", condition_on=["A", "B"])],
         ),
         LevelSparseOptimization(
-            level="LRF",
+            level=design.level_name("pe-register"),
             formats={t: _dstc_ranks(t, None) for t in sparse},
             actions=[
                 ActionOptimization(type="position-skipping", target=t, condition_on=[])
@@ -178,5 +181,5 @@ def _dstc_optimizations(scheme: Scheme) -> list[LevelSparseOptimization]:
 
 def sparse_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
     if design.dataflow == "output-stationary":
-        return _dstc_optimizations(scheme)
+        return _dstc_optimizations(design, scheme)
     return _tensor_core_optimizations(design, scheme)

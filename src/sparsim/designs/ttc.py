@@ -5,7 +5,7 @@ structured tensor core, every pass accumulating into the same outputs.
 * **One pass per term.** Each term is evaluated as a GEMM on the catalog's TTC design
   (``ttc-stc-m4``, ``ttc-stc-m8``, ``ttc-vegeta-m4``, ``ttc-vegeta-m8``: the fig15 STC
   hardware with the TASD design's native N:M patterns), mapped by the heuristic of
-  :mod:`sparsim.designs.mapper`. Compute and the structured operand's traffic of the
+  :mod:`sparsim.designs.heuristic`. Compute and the structured operand's traffic of the
   passes add up; what happens to the dense operand and the outputs depends on the schedule.
 * **Fused schedule (default), the TTC of the TASD paper.** The terms run back to back on
   each tile of the dense operand while the partial sums stay in the accumulators (the RF
@@ -59,7 +59,6 @@ SCHEDULES = ("fused", "sequential")
 STRUCTURED = "A"  # in the pass's GEMM (transposed for activations)
 OUTPUT = "Z"
 # Where a fused TTC keeps the partial sums of all terms (the tensor-core dataflow's RF).
-ACCUMULATOR_LEVEL = "RF"
 EPSILON = 1e-9
 PASS_CACHE_SIZE = 4096
 
@@ -245,7 +244,7 @@ def partial_sums(spec: Spec, result: Result) -> PartialSums:
     return PartialSums(
         level=level.name,
         words=z.updates.actual,
-        energy_pJ=vectors * level.energy.read * runs,
+        energy_pJ=vectors * level.energy.of("random_read", level.name) * runs,
         cycles=max(result.cycles, cycles),
     )
 
@@ -256,7 +255,8 @@ def fused(series: SeriesResult, passes: list[tuple[Spec, Result]]) -> SeriesResu
         return series
     spec = passes[0][0]
     names = [level.name for level in spec.architecture.levels]
-    shared = range(names.index(ACCUMULATOR_LEVEL) if ACCUMULATOR_LEVEL in names else 0)
+    accumulator = get_design(series.hardware).level_name("accumulator")
+    shared = range(names.index(accumulator) if accumulator in names else 0)
     dense_and_output = [t for t in ("A", "B", "Z") if t != STRUCTURED]
 
     def shared_energy(result: Result) -> float:

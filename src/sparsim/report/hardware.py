@@ -42,9 +42,9 @@ def level_table(architecture: Architecture) -> pd.DataFrame:
                 "words per access": level.block_size,
                 "read bandwidth (words/cycle)": _bandwidth(level.read_bandwidth),
                 "write bandwidth (words/cycle)": _bandwidth(level.write_bandwidth),
-                "read pJ": energy.read,
-                "write pJ": energy.write,
-                "metadata read pJ": energy.metadata_read,
+                "read pJ": energy.resolved["random_read"],
+                "write pJ": energy.resolved["random_fill"],
+                "metadata read pJ": energy.resolved["random_metadata_read"],
             }
         )
     compute = architecture.compute

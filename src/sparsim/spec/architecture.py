@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sparsim.errors import MissingEnergyError
+
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0)]
 Energy = NonNegative | None
@@ -93,6 +95,17 @@ class StorageEnergy(BaseModel):
     def resolved(self) -> dict[str, float | None]:
         """Energy of every counted action after the fallbacks (None: no ERT name given)."""
         return _resolved_storage(self)
+
+    def of(self, action: str, level: str) -> float:
+        """pJ per vector access of a counted action, or a MissingEnergyError naming it."""
+        value = self.resolved[action]
+        if value is None:
+            chain = ", ".join(STORAGE_ACTION_FALLBACKS[action])
+            raise MissingEnergyError(
+                f"no energy for {action} (the energy table gives none of: {chain})",
+                f"architecture.{level}.energy",
+            )
+        return value
 
 
 class ComputeEnergy(BaseModel):
@@ -201,3 +214,16 @@ class Architecture(BaseModel):
     @property
     def level_names(self) -> list[str]:
         return [level.name for level in self.levels]
+
+    def mesh_fanout(self, level: int, axis: str) -> int | None:
+        """Instances of the next level inward one instance of level ``level`` feeds along
+        mesh axis ``axis`` ("X" or "Y", Timeloop's fan-out X / Y); None when the spec gives
+        no mesh for them."""
+        outer = self.levels[level]
+        inner = [*self.levels, self.compute][level + 1]
+        if inner.mesh_x is None or (outer.mesh_x is None and outer.instances > 1):
+            return None
+        outer_x = outer.mesh_x or 1
+        if axis == "X":
+            return inner.mesh_x // outer_x
+        return (inner.instances // inner.mesh_x) // (outer.instances // outer_x)

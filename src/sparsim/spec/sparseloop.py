@@ -318,25 +318,47 @@ def _merged_inputs(case_dir: Path) -> _Source:
     return _Source(case_dir / "*.yaml", merged)
 
 
-def load_sparseloop_case(case_dir: str | Path) -> Spec:
-    """A Sparseloop case directory (aggregated_input.yaml, ERT.yaml, map.yaml, or the same
-    content split over several YAML files) as a Spec."""
-    case_dir = Path(case_dir)
+CONSTRAINT_KEYS = ("architecture_constraints", "mapspace_constraints")
+
+
+def _case_inputs(case_dir: Path, extra_keys: tuple[str, ...] = ()) -> tuple[_Source, _Source]:
+    """The model inputs and the energy table of a case directory."""
     if not case_dir.is_dir():
         raise SpecError("not a directory", str(case_dir))
     aggregated = case_dir / "aggregated_input.yaml"
     if aggregated.exists():
-        inputs = _Source(aggregated, load_yaml(aggregated, only_keys=MODEL_INPUT_KEYS))
+        keys = (*MODEL_INPUT_KEYS, *extra_keys)
+        inputs = _Source(aggregated, load_yaml(aggregated, only_keys=keys))
     else:
         inputs = _merged_inputs(case_dir)
     ert = _Source(case_dir / "ERT.yaml", load_yaml(case_dir / "ERT.yaml"))
-    map_path = case_dir / "map.yaml"
-    mapping_src = _Source(map_path, load_yaml(map_path)) if map_path.exists() else inputs
-    for source in (inputs, ert, mapping_src):
+    for source in (inputs, ert):
         if not isinstance(source.data, dict):
             raise SpecError("expected a YAML mapping", str(source.path))
     check_shape(inputs.data, INPUTS_SCHEMA, inputs.path)
     check_shape(ert.data, ERT_SCHEMA, ert.path)
+    return inputs, ert
+
+
+def load_sparseloop_problem(case_dir: str | Path):
+    """What a mapper needs from a case directory, without any mapping: (workload,
+    architecture, densities, sparse optimisations, the constraint sections or None)."""
+    inputs, ert = _case_inputs(Path(case_dir), CONSTRAINT_KEYS)
+    gemm, densities = _gemm_and_densities(inputs)
+    architecture = _architecture(inputs, _ert_tables(ert))
+    constraints = {k: inputs.data[k] for k in CONSTRAINT_KEYS if k in inputs.data} or None
+    return gemm, architecture, densities, _sparse_optimizations(inputs), constraints
+
+
+def load_sparseloop_case(case_dir: str | Path) -> Spec:
+    """A Sparseloop case directory (aggregated_input.yaml, ERT.yaml, map.yaml, or the same
+    content split over several YAML files) as a Spec."""
+    case_dir = Path(case_dir)
+    inputs, ert = _case_inputs(case_dir)
+    map_path = case_dir / "map.yaml"
+    mapping_src = _Source(map_path, load_yaml(map_path)) if map_path.exists() else inputs
+    if not isinstance(mapping_src.data, dict):
+        raise SpecError("expected a YAML mapping", str(mapping_src.path))
     check_shape(mapping_src.data, MAPPING_SCHEMA, mapping_src.path)
     check_datatype_entries(mapping_src.data.get("mapping"), mapping_src.path)
     gemm, densities = _gemm_and_densities(inputs)

@@ -130,7 +130,9 @@ def energy_at_equal_accesses(tables: StudyTables) -> dict[str, float]:
         )
         for level in reference.levels:
             ours = architecture.level(level.name)
-            per_word = (ours.energy.read / ours.block_size) / (level.energy.read / level.block_size)
+            per_word = (ours.energy.of("random_read", ours.name) / ours.block_size) / (
+                level.energy.of("random_read", level.name) / level.block_size
+            )
             priced += by_level.get(level.name, 0.0) * per_word
         out[strategy] = float(priced / by_level.sum())
     return out

@@ -1,0 +1,278 @@
+"""A mapping heuristic for the built-in designs: a valid, good mapping for any GEMM.
+
+It is not a mapspace search (that is :mod:`sparsim.designs.mapper`); it fixes what each design's dataflow fixes
+and chooses the rest from a handful of candidates:
+
+1. **Spatial factors are the hardware's.** Tensor-core designs spread M16 x K(16 / weight
+   density: 16 dense, 32 for 2:4, 48 for 2:6, 64 for 2:8) over the PE array of each of the
+   4 subpartitions, and M4 over the subpartitions; DSTC spreads M16 x N16 (outer products)
+   per subpartition and M2 x N2 over the subpartitions.
+2. **Dimensions that do not divide are padded, minimally.** A dimension of size ``s`` with
+   a spatial (or register reuse) limit ``L`` is cut into the fewest chunks that fit,
+   ``c = ceil(s / L)``, each as even as possible, ``f = ceil(s / c)`` (rounded up to the
+   N:M block for the K of a structured design), and padded to ``c * f``. The padding is
+   real work: the evaluated GEMM is the padded one (its algorithmic computes include it)
+   and the spatial under-use of small dimensions (M = 1 uses 1 of 16 rows) shows in the
+   utilisation.
+3. **Reuse in the register files first.** Tensor cores keep a weight in each PE while up
+   to RF words / 16 columns (N) of activations stream by (128 for the 2048-word
+   accumulator RF: each of the 16 PE rows accumulates that many outputs); DSTC keeps the
+   largest M x N output tile its RF holds, split between M and N so that the cheaper
+   (sparser) operand is the one re-read.
+4. **Outer tiles by memory traffic.** K stays inside the RF (no partial sums leave it, as
+   the artifact's constraints demand); the shared memory tile and the DRAM loop order are
+   chosen to minimise estimated DRAM and shared memory traffic, bypassing the shared
+   memory for a tensor whose tiles do not fit. For the tensor cores the artifact caps the
+   shared-memory temporal M and N factors at 8 for its 256 KB SMEM; the cap grows in
+   proportion to a larger SMEM (:func:`smem_tile_limit`) so that bigger buffers can hold
+   bigger tiles, and the capacity alone bounds smaller ones.
+5. **Confirmed by the model.** Candidates are evaluated by the engine in the order of
+   that estimate until a few fit (the estimate sizes tiles by mean density, the engine by
+   worst-case occupancy); the fastest (then least energy) of those wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sparsim.errors import SparsimError
+from sparsim.spec.mapping import LevelMapping, Mapping
+
+SMEM_TILE_LIMIT = 8  # tensor cores: shared-memory temporal M and N factors ...
+SMEM_TILE_LIMIT_WORDS = 262144  # ... for the artifact's 256 KB shared memory
+TC_PE_ROWS = 16  # PE rows per subpartition (M)
+TC_PE_COLUMNS = 16  # physical PE columns per subpartition (K)
+TC_MAX_SPATIAL_K = 64
+SUBPARTITIONS = 4
+DSTC_PE_SIDE = 16
+DSTC_SUBPARTITION_SIDE = 2
+CANDIDATES_EVALUATED = 8
+# Mappings name levels by their role; build() puts the design's level names in.
+BACKING_STORE, SHARED_BUFFER = "backing-store", "shared-buffer"
+ACCUMULATOR, PE_REGISTER = "accumulator", "pe-register"
+CYCLE_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class Split:
+    """A dimension cut into ``chunks`` pieces of ``factor``; padded size = product."""
+
+    factor: int
+    chunks: int
+
+
+def split(size: int, limit: int, granule: int = 1) -> Split:
+    """The fewest chunks of at most ``limit`` (a multiple of ``granule``), as even as possible."""
+    limit = max(granule, limit // granule * granule)
+    chunks = math.ceil(size / limit)
+    factor = math.ceil(math.ceil(size / chunks) / granule) * granule
+    return Split(factor, chunks)
+
+
+def smem_tile_limit(smem_words: int) -> int:
+    """The artifact's cap on the tensor cores' SMEM temporal M and N factors, scaled up with
+    the SMEM: a k-times larger SMEM may take k-times larger factors."""
+    return max(SMEM_TILE_LIMIT, SMEM_TILE_LIMIT * smem_words // SMEM_TILE_LIMIT_WORDS)
+
+
+def divisors(n: int, cap: int | None = None) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0 and (cap is None or d <= cap)]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    dims: dict[str, int]  # padded GEMM
+    mapping: Mapping
+    estimate: float  # pJ of DRAM + shared memory traffic, for ranking only
+
+
+@dataclass(frozen=True)
+class _Inner:
+    """What the levels below the shared memory fix, per shared-memory iteration."""
+
+    dims: dict[str, int]  # padded M, N, K
+    m_inner: int  # M covered below the SMEM temporal loops (incl. its spatial fan-out)
+    n_inner: int
+    a_reads_per_element: float  # SMEM (or DRAM) reads of each A element feeding below
+    b_reads_per_element: float
+    levels: list[LevelMapping]  # RF and LRF
+    smem_spatial: dict[str, int]
+    smem_spatial_permutation: str
+    smem_permutation: str
+
+
+def _outer_candidates(
+    inner: _Inner,
+    density_a: float,
+    density_b: float,
+    word_pj: dict[str, float],
+    smem_capacity: int,
+    smem_limit: int | None,
+) -> Iterator[Candidate]:
+    """Shared-memory tiles, DRAM loop orders and SMEM keep/bypass choices."""
+    dims = inner.dims
+    m_outer = dims["M"] // inner.m_inner
+    n_outer = dims["N"] // inner.n_inner
+    size_a = dims["M"] * dims["K"] * density_a
+    size_b = dims["N"] * dims["K"] * density_b
+    for m_s, n_s in itertools.product(divisors(m_outer, smem_limit), divisors(n_outer, smem_limit)):
+        m_d, n_d = m_outer // m_s, n_outer // n_s
+        tile_a = m_s * inner.m_inner * dims["K"] * density_a
+        tile_b = n_s * inner.n_inner * dims["K"] * density_b
+        for keep in (("A", "B"), ("B",), ("A",), ()):
+            if sum(t for t, name in ((tile_a, "A"), (tile_b, "B")) if name in keep) > smem_capacity:
+                continue
+            for permutation in ("NMK", "MNK"):  # innermost first
+                n_inner_loop = permutation[0] == "N"
+                # DRAM traffic: a tile held in SMEM is refetched only by DRAM loops that
+                # enclose a loop indexing it; a bypassed tensor streams from DRAM.
+                dram_a = size_a * (1 if n_inner_loop else n_d)
+                dram_b = size_b * (m_d if n_inner_loop else 1)
+                below_a = size_a * inner.a_reads_per_element
+                below_b = size_b * inner.b_reads_per_element
+                dram = (dram_a if "A" in keep else below_a) + (dram_b if "B" in keep else below_b)
+                smem = (below_a if "A" in keep else 0) + (below_b if "B" in keep else 0)
+                estimate = dram * word_pj[BACKING_STORE] + smem * word_pj[SHARED_BUFFER]
+                levels = [
+                    LevelMapping(
+                        level=BACKING_STORE,
+                        temporal={"M": m_d, "N": n_d},
+                        temporal_permutation=permutation,
+                        keep=["A", "B", "Z"],
+                    ),
+                    LevelMapping(
+                        level=SHARED_BUFFER,
+                        temporal={"M": m_s, "N": n_s},
+                        temporal_permutation=inner.smem_permutation,
+                        spatial=inner.smem_spatial,
+                        spatial_permutation=inner.smem_spatial_permutation,
+                        split=0,
+                        keep=list(keep),
+                    ),
+                    *inner.levels,
+                ]
+                yield Candidate(dict(dims), Mapping(levels=levels), estimate)
+
+
+def tensor_core_inners(
+    dims: dict[str, int], spatial_k: int, k_granule: int, rf_words: int
+) -> Iterator[_Inner]:
+    """RF/LRF choices of the tensor-core dataflow, largest register reuse first."""
+    rows = split(dims["M"], TC_PE_ROWS)
+    subpartitions = split(rows.chunks, SUBPARTITIONS)
+    cols = split(dims["K"], min(spatial_k, TC_MAX_SPATIAL_K), k_granule)
+    m_padded = rows.factor * subpartitions.factor * subpartitions.chunks
+    k_padded = cols.factor * cols.chunks
+    seen = set()
+    limit = max(1, rf_words // TC_PE_ROWS)  # every PE row accumulates `limit` outputs in the RF
+    while limit >= 1:
+        reuse = split(dims["N"], limit)
+        limit //= 2
+        if reuse.factor in seen:
+            continue
+        seen.add(reuse.factor)
+        padded = {"M": m_padded, "N": reuse.factor * reuse.chunks, "K": k_padded}
+        levels = [
+            LevelMapping(
+                level=ACCUMULATOR,
+                temporal={"K": cols.chunks},
+                temporal_permutation="KMN",
+                spatial={"M": rows.factor, "K": cols.factor},
+                spatial_permutation="KMN",
+                split=1,
+                keep=["Z"],
+            ),
+            LevelMapping(
+                level=PE_REGISTER,
+                temporal={"N": reuse.factor},
+                temporal_permutation="NMK",
+                keep=["A"],
+            ),
+        ]
+        yield _Inner(
+            dims=padded,
+            m_inner=rows.factor * subpartitions.factor,
+            n_inner=reuse.factor,
+            a_reads_per_element=padded["N"] / reuse.factor,
+            b_reads_per_element=padded["M"] / (rows.factor * subpartitions.factor),
+            levels=levels,
+            smem_spatial={"M": subpartitions.factor},
+            smem_spatial_permutation="MNK",
+            smem_permutation="MNK",
+        )
+
+
+def dstc_inners(
+    dims: dict[str, int], density_a: float, density_b: float, rf_words: int, lrf_words: int
+) -> Iterator[_Inner]:
+    """Output-stationary LRF tiles (M_t x N_t outer products), cheapest operand re-read first."""
+    rows, cols = split(dims["M"], DSTC_PE_SIDE), split(dims["N"], DSTC_PE_SIDE)
+    sub_m = split(rows.chunks, DSTC_SUBPARTITION_SIDE)
+    sub_n = split(cols.chunks, DSTC_SUBPARTITION_SIDE)
+    padded = {
+        "M": rows.factor * sub_m.factor * sub_m.chunks,
+        "N": cols.factor * sub_n.factor * sub_n.chunks,
+        "K": dims["K"],
+    }
+    options = []
+    for m_t, n_t in itertools.product(divisors(sub_m.chunks), divisors(sub_n.chunks)):
+        m_tile, n_tile = rows.factor * m_t, cols.factor * n_t
+        if m_tile * n_tile > rf_words or m_tile + n_tile > lrf_words:
+            continue
+        # SMEM re-reads: A once per LRF N tile, B once per LRF M tile (multicast over
+        # the subpartitions that share them).
+        a_reads = padded["N"] / (n_tile * sub_n.factor)
+        b_reads = padded["M"] / (m_tile * sub_m.factor)
+        options.append((density_a * a_reads + density_b * b_reads, m_t, n_t, a_reads, b_reads))
+    for _, m_t, n_t, a_reads, b_reads in sorted(options):
+        levels = [
+            LevelMapping(
+                level=ACCUMULATOR, temporal={"K": dims["K"]}, temporal_permutation="KMN", keep=["Z"]
+            ),
+            LevelMapping(
+                level=PE_REGISTER,
+                temporal={"M": m_t, "N": n_t},
+                temporal_permutation="NMK",
+                spatial={"M": rows.factor, "N": cols.factor},
+                spatial_permutation="NMK",
+                split=1,
+                keep=["A", "B"],
+            ),
+        ]
+        yield _Inner(
+            dims=padded,
+            m_inner=rows.factor * m_t * sub_m.factor,
+            n_inner=cols.factor * n_t * sub_n.factor,
+            a_reads_per_element=a_reads,
+            b_reads_per_element=b_reads,
+            levels=levels,
+            smem_spatial={"M": sub_m.factor, "N": sub_n.factor},
+            smem_spatial_permutation="NMK",
+            smem_permutation="NMK",
+        )
+
+
+def ranked_candidates(
+    inners: Iterator[_Inner],
+    density_a: float,
+    density_b: float,
+    word_pj: dict[str, float],
+    smem_capacity: int,
+    smem_limit: int | None,
+) -> list[Candidate]:
+    """All candidates, cheapest first by estimated traffic plus (padded) compute energy."""
+    candidates = [
+        candidate
+        for inner in inners
+        for candidate in _outer_candidates(
+            inner, density_a, density_b, word_pj, smem_capacity, smem_limit
+        )
+    ]
+    if not candidates:
+        raise SparsimError("no mapping of this GEMM fits the design's buffers", "mapping")
+    return sorted(
+        candidates, key=lambda c: c.estimate + math.prod(c.dims.values()) * word_pj["MAC"]
+    )
