@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sparsim.cost.model import bandwidth_cycles
 from sparsim.designs import build, get_design
-from sparsim.designs.schemes import metadata_bits, scheme_for
+from sparsim.designs.schemes import scheme_for
 from sparsim.designs.ttc import evaluate_series, level_words
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
@@ -201,7 +201,7 @@ def test_catalog_ttc_designs_run_the_native_patterns(hardware):
     assert set(design.weight_patterns) == {(p.n, p.m) for p in hardware.native}
     for pattern in hardware.native:
         assert scheme_for(design, {"A": str(pattern)}).pattern == (pattern.n, pattern.m)
-        assert metadata_bits(design, (pattern.n, pattern.m)) == {4: 2, 8: 3}[pattern.m]
+        assert design.pattern_bits((pattern.n, pattern.m)) == {4: 2, 8: 3}[pattern.m]
 
 
 def test_to_dict_is_json_with_the_totals():

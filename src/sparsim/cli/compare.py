@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--designs",
         default=",".join(design_names()),
-        help=f"comma-separated designs (default all: {','.join(design_names())})",
+        help=(
+            "comma-separated built-in designs or design files (docs/designs.md); "
+            f"default all: {','.join(design_names())}"
+        ),
     )
     parser.add_argument(
         "--json",
@@ -56,14 +59,13 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
     the design ran the tensors as and ratios against TC (when TC is included)."""
     gemm = parse_gemm_shape(gemm_text)
     densities = _densities(density_items)
-    names = [get_design(n).name for n in filter(None, (s.strip() for s in design_text.split(",")))]
-    if not names:
+    chosen = [get_design(n) for n in filter(None, (s.strip() for s in design_text.split(",")))]
+    if not chosen:
         raise SpecError("no design given", "--designs")
     rows = []
-    for name in dict.fromkeys(names):
-        design = get_design(name)
+    for design in dict.fromkeys(chosen):
         spec = build(design, gemm, densities)
-        result = replace(evaluate(spec), design=name, densities=densities)
+        result = replace(evaluate(spec), design=design.name, densities=densities)
         scheme = scheme_for(design, densities)
         rows.append(
             {

@@ -1,5 +1,5 @@
-"""``build(design, workload, densities) -> Spec``: a built-in design ready to evaluate, on
-its own hardware or on a resized copy of it (:func:`sparsim.designs.memory.resize`)."""
+"""``build(design, workload, densities) -> Spec``: a design ready to evaluate, on its own
+hardware or on a resized copy of it (:func:`sparsim.designs.memory.resize`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sparsim.designs.heuristic import (
     smem_tile_limit,
     tensor_core_inners,
 )
-from sparsim.designs.mapper import Problem
+from sparsim.designs.mapper import Problem, map_spec, padded_problem
 from sparsim.designs.schemes import Scheme, parse_densities, scheme_for, sparse_optimizations
 from sparsim.errors import CapacityError, NoValidMappingError, SpecError
 from sparsim.evaluate import evaluate
@@ -97,12 +97,20 @@ def build(
     densities: dict | None = None,
     *,
     architecture: Architecture | None = None,
+    objective: str | None = None,
 ) -> Spec:
-    """A built-in design on ``workload`` with the densities it can exploit, mapped by the
-    heuristic of :mod:`sparsim.designs.heuristic`.
+    """A design (a built-in name or a design file's path) on ``workload`` with the densities
+    it can exploit, mapped.
+
+    A design whose dataflow has a mapping heuristic (:mod:`sparsim.designs.heuristic`: the
+    fig15 tensor-core and output-stationary dataflows) is mapped by it, reproducing the
+    artifact's mapping choices; any other design, or any design given an ``objective``
+    (``edp``, ``energy``, ``cycles``), is mapped by :func:`sparsim.designs.mapper.map_spec`
+    under the design's constraints, with dimensions padded to the constraints' fixed
+    factors.
 
     ``architecture`` replaces the design's hardware by a variant with the same levels (for
-    example :func:`sparsim.designs.memory.resize`'d buffers); the heuristic maps for its
+    example :func:`sparsim.designs.memory.resize`'d buffers); the mapping follows its
     capacities and energies, so bigger buffers get bigger tiles.
 
     ``densities`` maps ``A`` (weights) and ``B`` (input activations) to a density model or
@@ -110,11 +118,21 @@ def build(
     :mod:`sparsim.designs.schemes` for what each design makes of them.
     """
     design = get_design(design)
-    arch = _hardware(design, architecture)
     gemm = workload.as_gemm()
     for tensor, density in parse_densities(densities).items():
         # Even where the design runs it as dense: a wrong tensor is a wrong input.
         check_measured_shape(tensor, density, gemm, density.measured or f"density {tensor}")
+    if objective is not None or not design.has_heuristic:
+        problem = design_problem(design, workload, densities, architecture=architecture)
+        problem = padded_problem(problem, design.constraints)
+        return map_spec(problem, design.constraints, objective=objective or "edp").spec
+    return _heuristic(design, _hardware(design, architecture), workload, densities)
+
+
+def _heuristic(
+    design: Design, arch: Architecture, workload: Gemm | Conv, densities: dict | None
+) -> Spec:
+    gemm = workload.as_gemm()
     scheme = scheme_for(design, densities)
     best: tuple[float, float, Spec] | None = None
     fitting = 0

@@ -1,64 +1,193 @@
-"""The built-in designs: what each one is and which sparsity its hardware can exploit.
+"""Designs as data: one YAML file per design says what the hardware is, which mappings it
+allows, which sparsity it exploits and with which sparse features.
 
-The catalog and the architectures ship as YAML inside the package (``catalog.yaml``,
-``architectures/*.yaml``); their numbers come from the fig15 int8 designs of the
-Sparseloop MICRO'22 artifact, so no Timeloop files are needed at run time.
+The built-in designs (``src/sparsim/designs/builtin/*.yaml``: the fig15 int8 designs of the
+Sparseloop MICRO'22 artifact and the TASD paper's tensor cores) are such files, and so is
+a user's own design, given by path wherever a design name is accepted. The keys are
+documented in ``docs/designs.md``; every problem is a typed error naming the file and key.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sparsim.errors import SparsimError, UnknownNameError
+from sparsim.errors import SpecError, UnknownNameError
+from sparsim.io import load_yaml
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.constraints import MapspaceConstraints, parse_constraints
+from sparsim.spec.sparse_optimizations import (
+    ActionOptimization,
+    LevelSparseOptimization,
+    RankFormat,
+    RankFormatName,
+)
 from sparsim.spec.validation import validate
 
-Dataflow = Literal["tensor-core", "output-stationary"]
+# Dataflows with a mapping heuristic (sparsim.designs.heuristic) that reproduces the
+# artifact's mapping choices; a design with another dataflow is mapped by the mapper.
+HEURISTIC_DATAFLOWS = ("tensor-core", "output-stationary")
+ROLES = ("backing-store", "shared-buffer", "accumulator", "pe-register")
+PATTERN_BITS = "pattern"  # metadata_word_bits of a rank: the bits of the N:M pattern run
 _NM = re.compile(r"^(\d+):(\d+)$")
+
+
+class RankTemplate(BaseModel):
+    """A format rank; ``metadata_word_bits: pattern`` takes the bits the design's weight
+    patterns give the N:M pattern being run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: RankFormatName
+    metadata_word_bits: Annotated[int, Field(ge=0)] | Literal["pattern"] | None = None
+    payload_word_bits: Annotated[int, Field(ge=0)] | None = None
+    flattened_ranks: list[str] | None = None
+
+    def resolve(self, pattern_bits: int | None) -> RankFormat:
+        bits = pattern_bits if self.metadata_word_bits == PATTERN_BITS else self.metadata_word_bits
+        return RankFormat(
+            format=self.format,
+            metadata_word_bits=bits,
+            payload_word_bits=self.payload_word_bits,
+            flattened_ranks=self.flattened_ranks,
+        )
+
+
+class FormatTemplate(BaseModel):
+    """A tensor's format at a level: its ranks (outermost first, by name from the file's
+    ``ranks`` table) and whether it applies always or only when the tensor runs sparse."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    when: Literal["always", "sparse"] = "always"
+    ranks: list[str] = Field(min_length=1)
+
+
+class OptimizationTemplate(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    level: str
+    formats: dict[Literal["A", "B", "Z"], FormatTemplate] = {}
+    actions: list[ActionOptimization] = []
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _list_means_always(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"ranks": v} if isinstance(v, list) else v for k, v in value.items()}
+        return value
+
+
+class WeightSupport(BaseModel):
+    """N:M patterns (each with its metadata bits per nonzero) or ``any`` pattern."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    patterns: dict[str, int] | Literal["any"]
+    format: str
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_are_n_m(cls, value: Any) -> Any:
+        for text, bits in value.items() if isinstance(value, dict) else ():
+            match = _NM.match(text)
+            if not match or not 0 < int(match[1]) < int(match[2]):
+                raise ValueError(f"{text!r} is not an N:M pattern with 0 < N < M")
+            if bits < 1:
+                raise ValueError(f"metadata bits of {text} must be at least 1")
+        return value
+
+
+class DesignFile(BaseModel):
+    """The keys of a design file (docs/designs.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str
+    description: str
+    artifact: str | None = Field(None, description="the fig15 design this one reproduces")
+    architecture: str | Architecture = Field(description="a built-in name or the architecture")
+    constraints: str | dict | None = Field(
+        None, description="a built-in name or Timeloop v0.3 constraints"
+    )
+    dataflow: str | None = Field(None, description="tensor-core, output-stationary or a label")
+    roles: dict[Literal[ROLES], str] | None = None  # type: ignore[valid-type]
+    weights: Literal["dense"] | WeightSupport = "dense"
+    activations: Literal["dense", "any"] = "dense"
+    ranks: dict[str, RankTemplate] = {}
+    sparse_optimizations: list[OptimizationTemplate] = []
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> DesignFile:
+        if self.dataflow in HEURISTIC_DATAFLOWS and set(self.roles or ()) != set(ROLES):
+            raise ValueError(
+                f"dataflow {self.dataflow} maps by roles: give roles for {', '.join(ROLES)}"
+            )
+        patterns = isinstance(self.weights, WeightSupport) and self.weights.patterns != "any"
+        for name, rank in self.ranks.items():
+            if rank.metadata_word_bits == PATTERN_BITS and not patterns:
+                raise ValueError(
+                    f"rank {name!r} takes its bits from the N:M pattern, but the design "
+                    "runs no N:M weights"
+                )
+        for entry in self.sparse_optimizations:
+            for tensor, template in entry.formats.items():
+                for name in template.ranks:
+                    if name not in self.ranks:
+                        raise ValueError(
+                            f"{entry.level} format of {tensor}: unknown rank {name!r} "
+                            f"(ranks: {', '.join(self.ranks) or 'none given'})"
+                        )
+        return self
 
 
 @dataclass(frozen=True)
 class Design:
+    """A design, loaded from its file. Compared and hashed by what it is, not by the
+    objects it carries."""
+
     name: str
     title: str
     description: str
-    artifact: str  # the fig15 design this one reproduces
+    artifact: str | None
     architecture_name: str
-    dataflow: Dataflow
+    dataflow: str | None
     # None: dense only; "any": unstructured; else the supported N:M patterns (n, m).
     weight_patterns: tuple[tuple[int, int], ...] | Literal["any"] | None
     weight_format: str | None
     exploits_activations: bool
-    constraints_name: str  # constraints/NAME.yaml: the mapper's mapspace for this design
     roles: tuple[tuple[str, str], ...]  # (role, level name): backing-store, shared-buffer, ...
-
-    @property
-    def architecture(self) -> Architecture:
-        return _architecture(self.architecture_name)
+    metadata_bits: tuple[tuple[tuple[int, int], int], ...] = ()  # ((n, m), bits)
+    source: str = ""
+    architecture: Architecture = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    constraints: MapspaceConstraints | None = field(default=None, compare=False, repr=False)
+    optimizations: tuple[OptimizationTemplate, ...] = field(default=(), compare=False, repr=False)
+    ranks: dict[str, RankTemplate] = field(default_factory=dict, compare=False, repr=False)
 
     def level_name(self, role: str) -> str:
         """The name of the level playing ``role`` in this design."""
         roles = dict(self.roles)
         if role not in roles:
             raise UnknownNameError(
-                f"design {self.name} has no {role} level (roles: {', '.join(roles)})", "design"
+                f"design {self.name} has no {role} level (roles: {', '.join(roles) or 'none'})",
+                self.source or "design",
             )
         return roles[role]
 
     @property
-    def constraints(self) -> MapspaceConstraints:
-        return _constraints(self.constraints_name)
-
-    @property
     def exploits_weights(self) -> bool:
         return self.weight_patterns is not None
+
+    @property
+    def has_heuristic(self) -> bool:
+        return self.dataflow in HEURISTIC_DATAFLOWS
 
     def weight_support(self) -> str:
         if self.weight_patterns is None:
@@ -67,13 +196,42 @@ class Design:
             return "any"
         return "/".join(f"{n}:{m}" for n, m in self.weight_patterns)
 
+    def pattern_bits(self, pattern: tuple[int, int]) -> int:
+        bits = dict(self.metadata_bits)
+        if pattern not in bits:
+            raise UnknownNameError(
+                f"design {self.name} has no metadata bits for {pattern[0]}:{pattern[1]}",
+                self.source or "design",
+            )
+        return bits[pattern]
+
+    def sparse_optimizations(
+        self, sparse: set[str], pattern: tuple[int, int] | None
+    ) -> list[LevelSparseOptimization]:
+        """The design's sparse features when the tensors ``sparse`` run sparse and weights
+        run as ``pattern`` (a format given ``when: sparse`` is left out for a dense tensor)."""
+        bits = self.pattern_bits(pattern) if pattern else None
+        return [
+            LevelSparseOptimization(
+                level=entry.level,
+                formats={
+                    tensor: [self.ranks[name].resolve(bits) for name in template.ranks]
+                    for tensor, template in entry.formats.items()
+                    if template.when == "always" or tensor in sparse
+                },
+                actions=entry.actions,
+            )
+            for entry in self.optimizations
+        ]
+
 
 def _resource_text(*parts: str) -> str:
     return resources.files("sparsim.designs").joinpath(*parts).read_text()
 
 
 @cache
-def _architecture(name: str) -> Architecture:
+def builtin_architecture(name: str) -> Architecture:
+    """``architectures/NAME.yaml``: hardware shared by several built-in designs."""
     where = f"sparsim/designs/architectures/{name}.yaml"
     return validate(
         Architecture, yaml.safe_load(_resource_text("architectures", f"{name}.yaml")), where
@@ -81,54 +239,112 @@ def _architecture(name: str) -> Architecture:
 
 
 @cache
-def _constraints(name: str) -> MapspaceConstraints:
+def builtin_constraints(name: str) -> MapspaceConstraints:
+    """``constraints/NAME.yaml``: a built-in dataflow's mapspace constraints."""
     where = f"sparsim/designs/constraints/{name}.yaml"
     return parse_constraints(yaml.safe_load(_resource_text("constraints", f"{name}.yaml")), where)
 
 
-ROLES = ("backing-store", "shared-buffer", "accumulator", "pe-register")
+def _builtin(folder: str, name: str, where: str) -> str:
+    """``name`` if ``folder`` ships it, else an error naming the key that asked for it."""
+    names = _names(folder)
+    if name not in names:
+        raise UnknownNameError(
+            f"unknown built-in {folder[:-1]} {name!r} ({', '.join(names)}; or give it inline)",
+            where,
+        )
+    return name
 
 
-def _roles(value: object, where: str) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, dict) or set(value) != set(ROLES):
-        raise SparsimError(f"roles must name a level for each of {', '.join(ROLES)}", where)
-    return tuple((role, str(value[role])) for role in ROLES)
+def _names(folder: str) -> list[str]:
+    files = resources.files("sparsim.designs").joinpath(folder).iterdir()
+    return sorted(p.name[: -len(".yaml")] for p in files if p.name.endswith(".yaml"))
 
 
-def _weight_patterns(value: object, where: str) -> tuple[tuple[int, int], ...] | str | None:
-    if value == "dense":
-        return None
-    if value == "any":
-        return "any"
-    patterns = []
-    for text in value:  # type: ignore[union-attr]
-        match = _NM.match(str(text))
-        if not match:
-            raise SparsimError(f"bad N:M pattern {text!r}", where)
-        patterns.append((int(match[1]), int(match[2])))
-    return tuple(sorted(patterns, key=lambda p: p[0] / p[1], reverse=True))
+def _weight_patterns(weights: Literal["dense"] | WeightSupport):
+    if weights == "dense":
+        return None, None, ()
+    assert isinstance(weights, WeightSupport)
+    if weights.patterns == "any":
+        return "any", weights.format, ()
+    bits = {}
+    for text, count in weights.patterns.items():
+        n, m = (int(x) for x in text.split(":"))
+        bits[n, m] = count
+    # Densest first: a tensor runs as the sparsest pattern at least as dense as it.
+    ordered = tuple(sorted(bits, key=lambda p: p[0] / p[1], reverse=True))
+    return ordered, weights.format, tuple((p, bits[p]) for p in ordered)
+
+
+def design_from_data(name: str, data: Any, where: str) -> Design:
+    """A design from a design file's content; cross-checks against its architecture and
+    constraints (levels named in roles, formats, actions and constraints must exist)."""
+    spec = validate(DesignFile, data, where)
+    if isinstance(spec.architecture, str):
+        architecture_name = _builtin("architectures", spec.architecture, f"{where}: architecture")
+        architecture = builtin_architecture(architecture_name)
+    else:
+        architecture_name, architecture = spec.architecture.name, spec.architecture
+    constraints = None
+    if isinstance(spec.constraints, str):
+        constraints = builtin_constraints(
+            _builtin("constraints", spec.constraints, f"{where}: constraints")
+        )
+    elif spec.constraints is not None:
+        constraints = parse_constraints(spec.constraints, f"{where}: constraints")
+    levels = architecture.level_names
+    if constraints is not None:
+        constraints.check_levels(levels)
+    named = [(f"roles.{role}", level) for role, level in (spec.roles or {}).items()]
+    named += [
+        (f"sparse_optimizations[{i}].level", entry.level)
+        for i, entry in enumerate(spec.sparse_optimizations)
+    ]
+    for key, level in named:
+        if level not in levels:
+            raise UnknownNameError(
+                f"unknown level {level!r} (levels: {', '.join(levels)})", f"{where}: {key}"
+            )
+    patterns, weight_format, bits = _weight_patterns(spec.weights)
+    return Design(
+        name=name,
+        title=spec.title,
+        description=spec.description,
+        artifact=spec.artifact,
+        architecture_name=architecture_name,
+        dataflow=spec.dataflow,
+        weight_patterns=patterns,
+        weight_format=weight_format,
+        exploits_activations=spec.activations == "any",
+        roles=tuple(
+            (role, (spec.roles or {})[role]) for role in ROLES if role in (spec.roles or {})
+        ),
+        metadata_bits=bits,
+        source=where,
+        architecture=architecture,
+        constraints=constraints,
+        optimizations=tuple(spec.sparse_optimizations),
+        ranks=dict(spec.ranks),
+    )
+
+
+def _listing_order(design: Design) -> tuple:
+    """Dense designs first, then structured (N:M), then unstructured, by name."""
+    kind = 0 if design.weight_patterns is None else 2 if design.weight_patterns == "any" else 1
+    return kind, design.name
 
 
 @cache
 def _catalog() -> dict[str, Design]:
-    data = yaml.safe_load(_resource_text("catalog.yaml"))
-    designs = {}
-    for name, entry in data.items():
-        where = f"sparsim/designs/catalog.yaml: {name}"
-        designs[name] = Design(
-            name=name,
-            title=entry["title"],
-            description=entry["description"],
-            artifact=entry["artifact"],
-            architecture_name=entry["architecture"],
-            dataflow=entry["dataflow"],
-            weight_patterns=_weight_patterns(entry["weights"], where),  # type: ignore[arg-type]
-            weight_format=entry.get("weight_format"),
-            exploits_activations=entry["activations"] == "any",
-            constraints_name=entry["constraints"],
-            roles=_roles(entry.get("roles"), where),
+    found = [
+        design_from_data(
+            name,
+            yaml.safe_load(_resource_text("builtin", f"{name}.yaml")),
+            f"sparsim/designs/builtin/{name}.yaml",
         )
-    return designs
+        for name in _names("builtin")
+    ]
+    return {design.name: design for design in sorted(found, key=_listing_order)}
 
 
 def design_names() -> list[str]:
@@ -139,12 +355,27 @@ def designs() -> list[Design]:
     return list(_catalog().values())
 
 
-def get_design(name: str | Design) -> Design:
-    """A design by name, case-insensitively (``_`` and ``-`` are the same)."""
+@cache
+def load_design(path: str | Path) -> Design:
+    """A user's design file (docs/designs.md); the design is named after the file."""
+    path = Path(path)
+    return design_from_data(path.stem, load_yaml(path), str(path))
+
+
+def get_design(name: str | Path | Design) -> Design:
+    """A built-in design by name, case-insensitively (``_`` and ``-`` are the same), or a
+    design file by path (``.yaml`` / ``.yml``)."""
     if isinstance(name, Design):
         return name
-    key = str(name).strip().lower().replace("_", "-")
+    text = str(name).strip()
+    if isinstance(name, Path) or text.lower().endswith((".yaml", ".yml")):
+        if not Path(text).is_file():
+            raise SpecError("design file not found", text)
+        return load_design(Path(text).resolve())
+    key = text.lower().replace("_", "-")
     catalog = _catalog()
     if key not in catalog:
-        raise UnknownNameError(f"unknown design {name!r} (designs: {', '.join(catalog)})", "design")
+        raise UnknownNameError(
+            f"unknown design {name!r} (designs: {', '.join(catalog)}, or a design file)", "design"
+        )
     return catalog[key]

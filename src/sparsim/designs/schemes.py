@@ -13,21 +13,14 @@ The rules follow the artifact's design-to-scheme table (see ``docs/designs.md``)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from sparsim.designs.catalog import Design
 from sparsim.errors import UnknownNameError
-from sparsim.spec.sparse_optimizations import (
-    ActionOptimization,
-    LevelSparseOptimization,
-    RankFormat,
-)
+from sparsim.spec.sparse_optimizations import LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
 TOLERANCE = 1e-9
-# RLE run-length bits per pattern block size, as in the artifact (2:6 runs in 2 bits).
-RLE_BITS = {4: 2, 6: 2, 8: 3}
 INPUT_ROLES = {"A": "weights", "B": "input activations"}
 
 DENSE = TensorDensity()
@@ -95,91 +88,8 @@ def scheme_for(design: Design, densities: dict | None) -> Scheme:
     return Scheme(weights, activations, pattern)
 
 
-def metadata_bits(design: Design, pattern: tuple[int, int]) -> int:
-    """Bits per weight coordinate: CP offsets address a block of M, RLE as in the artifact."""
-    block = pattern[1]
-    if design.weight_format == "RLE" and block in RLE_BITS:
-        return RLE_BITS[block]
-    return max(1, math.ceil(math.log2(block)))
-
-
-def _uop(count: int) -> list[RankFormat]:
-    return [RankFormat(format="UOP", payload_word_bits=0) for _ in range(count)]
-
-
-def _bitmask_ranks(outer_uop: int) -> list[RankFormat]:
-    """UOP offsets above two bitmask ranks (the innermost carries the 1-bit mask)."""
-    return [
-        *_uop(outer_uop),
-        RankFormat(format="B", metadata_word_bits=0, payload_word_bits=0),
-        RankFormat(format="B", metadata_word_bits=1, payload_word_bits=0),
-    ]
-
-
-def _tensor_core_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
-    if not design.exploits_weights:
-        return []
-    dram, smem = design.level_name("backing-store"), design.level_name("shared-buffer")
-    rf, lrf = design.level_name("accumulator"), design.level_name("pe-register")
-    formats: dict[str, dict[str, list[RankFormat]]] = {dram: {}, smem: {}, lrf: {}}
-    if scheme.pattern is not None:
-        bits = metadata_bits(design, scheme.pattern)
-        coordinate = RankFormat(format=design.weight_format, metadata_word_bits=bits)  # type: ignore[arg-type]
-        formats[dram]["A"] = [*_uop(6), coordinate]
-        formats[smem]["A"] = [*_uop(4), coordinate]
-        formats[lrf]["A"] = [coordinate]
-    if design.exploits_activations:
-        formats[dram]["B"] = _bitmask_ranks(6)
-        formats[smem]["B"] = _bitmask_ranks(4)
-    skip = [
-        ActionOptimization(type="skipping-spatial", target=target, condition_on=["A"])
-        for target in ("B", "Z")
-    ]
-    return [
-        LevelSparseOptimization(level=dram, formats=formats[dram]),
-        LevelSparseOptimization(level=smem, formats=formats[smem]),
-        LevelSparseOptimization(level=rf, actions=skip),
-        LevelSparseOptimization(level=lrf, formats=formats[lrf]),
-    ]
-
-
-def _dstc_ranks(tensor: str, outer_uop: int | None) -> list[RankFormat]:
-    row = "M" if tensor == "A" else "N"
-    ranks = [
-        RankFormat(format="B", metadata_word_bits=0, payload_word_bits=0, flattened_ranks=[row]),
-        RankFormat(format="B", metadata_word_bits=1, flattened_ranks=[row]),
-    ]
-    if outer_uop is None:
-        return ranks
-    return [
-        *_uop(outer_uop),
-        RankFormat(format="B", metadata_word_bits=1, payload_word_bits=0, flattened_ranks=["K"]),
-        *ranks,
-    ]
-
-
-def _dstc_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
-    sparse = [t for t, d in scheme.densities.items() if d.density < 1.0 - TOLERANCE]
-    dram, smem = design.level_name("backing-store"), design.level_name("shared-buffer")
-    return [
-        LevelSparseOptimization(level=dram, formats={t: _dstc_ranks(t, 5) for t in sparse}),
-        LevelSparseOptimization(level=smem, formats={t: _dstc_ranks(t, 3) for t in sparse}),
-        LevelSparseOptimization(
-            level=design.level_name("accumulator"),
-            actions=[ActionOptimization(type="skipping", target="Z", condition_on=["A", "B"])],
-        ),
-        LevelSparseOptimization(
-            level=design.level_name("pe-register"),
-            formats={t: _dstc_ranks(t, None) for t in sparse},
-            actions=[
-                ActionOptimization(type="position-skipping", target=t, condition_on=[])
-                for t in ("A", "B")
-            ],
-        ),
-    ]
-
-
 def sparse_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
-    if design.dataflow == "output-stationary":
-        return _dstc_optimizations(design, scheme)
-    return _tensor_core_optimizations(design, scheme)
+    """The design file's sparse features for what the design runs: formats given
+    ``when: sparse`` only for tensors that run sparse, pattern bits of the pattern run."""
+    sparse = {t for t, d in scheme.densities.items() if d.density < 1.0 - TOLERANCE}
+    return design.sparse_optimizations(sparse, scheme.pattern)
