@@ -14,10 +14,12 @@ from sparsim.study.checks import CHECKS
 from sparsim.study.config import load_definition
 from sparsim.study.report import (
     CONTENDERS,
+    _breakdown,
     _computes,
     _memory_frame,
     crossing_marks,
     layer_drilldown,
+    metadata_table,
     padding_table,
     structured_vs_unstructured,
 )
@@ -264,3 +266,18 @@ def test_memory_panels_name_absolute_sizes_beside_their_fixed_energy_twin(quick_
     for index, sweep in enumerate(sweeps):
         if sweep.endswith("-fixed-energy"):
             assert sweeps[index - 1] == sweep.removesuffix("-fixed-energy")
+
+
+def test_metadata_table_is_the_breakdown_in_numbers(quick_study):
+    tables = quick_study[0]
+    breakdown = tables.breakdown[tables.breakdown["layer_set"] == "fig15"]
+    table = metadata_table(_breakdown(tables)).set_index("design")
+    for strategy in CONTENDERS:
+        ws = 0.0 if strategy == "dense" else 0.5
+        sa = 0.5 if strategy in DUAL_PAIR else 0.0
+        rows = _at(breakdown[breakdown["strategy"] == strategy], ws, sa)
+        row = table.loc[tables.title(strategy)]
+        assert row["metadata (uJ)"] == pytest.approx(rows["metadata_uJ"].sum(), abs=0.006)
+        total = rows["data_uJ"].sum() + rows["metadata_uJ"].sum()
+        assert row["energy (uJ)"] == pytest.approx(total, abs=0.06)
+    assert table.loc[tables.title("dense"), "metadata share"] == "0.0%"

@@ -17,11 +17,8 @@ def _capacity(level: StorageLevel) -> str:
     if level.data_capacity is None:
         return "unbounded"
     size = level.data_capacity * level.word_bits / 8
-    return (
-        f"{level.data_capacity:,} words ({size / 1024:,.3g} KiB)"
-        if size >= 1024
-        else (f"{level.data_capacity:,} words ({size:g} B)")
-    )
+    words = f"{level.data_capacity:,} word{'s' if level.data_capacity != 1 else ''}"
+    return f"{words} ({size / 1024:,.3g} KiB)" if size >= 1024 else f"{words} ({size:g} B)"
 
 
 def _bandwidth(value: float | None) -> str:

@@ -364,7 +364,14 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
     hover = ("energy_uJ", "cycles", "edp_J_cycles", "performed")
     found = conclusions(tables)
     counts = {v: sum(c.verdict == v for c in found) for v in ("agree", "partly", "disagree")}
+    # the paper's order: DSTC, then VEGETA without TASDER, with it, with two-term series
+    variants = {title: index for index, title in enumerate(dict.fromkeys(totals["model variant"]))}
     ablation = totals[totals["design"].isin(ABLATION)]
+    ablation = ablation.assign(
+        _variant=ablation["model variant"].map(variants),
+        _design=ablation["design"].map(ABLATION.index),
+    )
+    ablation = ablation.sort_values(["_variant", "_design"]).drop(columns=["_variant", "_design"])
     breakdown = tables.breakdown.assign(model=tables.breakdown["model"].map(MODEL_TITLES))
     sections = (
         Section(
