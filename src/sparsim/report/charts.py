@@ -480,12 +480,14 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
     paths = []
     for suffix in (".png", ".svg"):
         path = out_dir / f"{chart.name}{suffix}"
-        figure.savefig(
-            path,
-            dpi=150,
-            bbox_inches="tight",
-            metadata={"Date": None} if suffix == ".svg" else None,
-        )
+        # SVG text stays text (editable in a paper, half the size of glyph outlines)
+        with plt.rc_context({"svg.fonttype": "none"}):
+            figure.savefig(
+                path,
+                dpi=150,
+                bbox_inches="tight",
+                metadata={"Date": None} if suffix == ".svg" else None,
+            )
         paths.append(path)
     plt.close(figure)
     return paths

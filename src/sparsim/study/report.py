@@ -717,9 +717,10 @@ def report(
                     f"MACs performed on padding, beyond those performed on the layers "
                     f"({tables.set_title(main)})",
                     padding_table(computes),
-                    "The padding of a shape to whole N:M blocks (K=147 to 2:6/2:8) or to "
-                    "array tiles (N=49 to DSTC's 16-wide tiles) costs these extra MACs, "
-                    "cycles and energy; the skipped ones cost nothing.",
+                    "Padding K to whole N:M blocks (147 to 148 for 2:4; most channel counts "
+                    "to a multiple of 6 for 2:6) or N to array tiles (49 to DSTC's 16-wide "
+                    "tiles) costs these extra MACs, their cycles and energy; skipped MACs "
+                    "cost nothing.",
                 ),
             ),
             (
