@@ -506,3 +506,15 @@ def test_sparse_features_fold_rank_runs_and_name_roles():
     text = sparse_features(spec)
     assert "weights (A) in UOP(x" in text and "UOP-UOP" not in text
     assert "on zeros of weights (A)" in text
+
+
+def test_tilted_labels_get_their_room_up_front():
+    long = pd.DataFrame({"x": [f"a rather long category name {i}" for i in range(4)], "y": 1.0})
+    (panel,) = plotly_panels(Chart("c", "t", long, x="x", y="y", y_label="y"))
+    assert panel["layout"]["xaxis"]["tickangle"] == -30
+    margin = panel["layout"]["margin"]
+    assert margin["b"] > 100 and margin["l"] > 60  # the first label reaches left too
+    short = pd.DataFrame({"x": ["a", "b"], "y": 1.0})
+    (panel,) = plotly_panels(Chart("c", "t", short, x="x", y="y", y_label="y"))
+    assert panel["layout"]["xaxis"]["tickangle"] == 0
+    assert panel["layout"]["margin"] == {"l": 60, "r": 50, "t": 40, "b": 40}

@@ -49,6 +49,7 @@ MIN_LOG_SPAN = 0.05  # a heat map of near-equal ratios still spans 0.89-1.12 x r
 WIDE_TICKS = (0.125, 0.25, 0.5, 1, 2, 4, 8)  # colour-bar ticks of ratios spanning 2x or more
 NARROW_TICKS = (0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2)
 HEATMAP_ROW_PX = 26
+TICK_CHARACTER_PX = 6.5  # width of a 12 px tick label character
 
 
 def plotly_js() -> str:
@@ -282,6 +283,20 @@ def _axes_layout(chart: Chart, x_order: list, facet) -> dict:
     return {"xaxis": x_axis, "yaxis": y_axis, "height": 360}
 
 
+def _margins(chart: Chart, x_order: list) -> dict[str, int]:
+    """Room for tilted category labels, set up front: Plotly's automargin grows the
+    margins only after a first draw, which a page's first paint can catch clipped. A
+    label tilted 30 degrees reaches down by half its length and left by most of it."""
+    margins = {"l": 60, "r": 50, "t": 40, "b": 40}
+    tilted = chart.kind in ("bar", "stacked") and _crowded(x_order, 1 if chart.facet else 2)
+    if tilted:
+        longest = max(len(str(x)) for x in x_order) * TICK_CHARACTER_PX
+        first = len(str(x_order[0])) * TICK_CHARACTER_PX
+        margins["b"] += round(longest * math.sin(math.radians(30)))
+        margins["l"] = max(margins["l"], round(first * math.cos(math.radians(30))))
+    return margins
+
+
 def plotly_panels(chart: Chart) -> list[dict]:
     """One Plotly figure (``{"data": [...], "layout": {...}}``) per facet panel. The page
     draws one legend per chart (:func:`group_colors`), so the panels draw none."""
@@ -303,7 +318,7 @@ def plotly_panels(chart: Chart) -> list[dict]:
             # relative: negative segments (a saving) stack below zero
             "barmode": "relative" if chart.kind == "stacked" else "group",
             **_axes_layout(chart, x_order, facet),
-            "margin": {"l": 60, "r": 50, "t": 40, "b": 40},
+            "margin": _margins(chart, x_order),
             # the tool bar stands on the right edge, clear of the panel's title
             "modebar": {"orientation": "v"},
             "showlegend": False,
