@@ -192,8 +192,9 @@ def _assumptions(tables: StudyTables) -> tuple[str, ...]:
         "The dual-sided structured core is idealised: a skipped MAC costs no cycle (no load "
         "imbalance between PEs) and activations are assumed pruned to N:M like the weights.",
         "Unstructured zeros are spread uniformly at random (hypergeometric).",
-        "Shapes are padded to whole N:M blocks and array tiles (K=147 to 2:6/2:8 blocks, "
-        "N=49 to DSTC's 16-wide tiles); padding MACs are shown apart from skipped ones.",
+        "Shapes are padded to whole N:M blocks and array tiles (K to a multiple of M: 147 "
+        "for every pattern, the power-of-two channel counts for 2:6; N=49 to DSTC's "
+        "16-wide tiles); MACs performed on padding are shown apart from skipped ones.",
         "Every point is mapped by sparsim's mapping heuristic for its design and shape (no "
         "search across designs); memory sweeps re-map at every size.",
         "The dense and structured cores use different energy tables: priced on the dense "
@@ -717,10 +718,10 @@ def report(
                     f"MACs performed on padding, beyond those performed on the layers "
                     f"({tables.set_title(main)})",
                     padding_table(computes),
-                    "Padding K to whole N:M blocks (147 to 148 for 2:4; most channel counts "
-                    "to a multiple of 6 for 2:6) or N to array tiles (49 to DSTC's 16-wide "
-                    "tiles) costs these extra MACs, their cycles and energy; skipped MACs "
-                    "cost nothing.",
+                    "Padding K to a multiple of the N:M block (147 for every pattern, the "
+                    "power-of-two channel counts for 2:6) or N to array tiles (49 to DSTC's "
+                    "16-wide tiles) costs these extra MACs, their cycles and energy; skipped "
+                    "MACs cost nothing.",
                 ),
             ),
             (
