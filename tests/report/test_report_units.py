@@ -518,3 +518,17 @@ def test_tilted_labels_get_their_room_up_front():
     (panel,) = plotly_panels(Chart("c", "t", short, x="x", y="y", y_label="y"))
     assert panel["layout"]["xaxis"]["tickangle"] == 0
     assert panel["layout"]["margin"] == {"l": 60, "r": 50, "t": 40, "b": 40}
+
+
+def test_heatmap_labels_wrap_and_get_their_room():
+    frame = heat_frame().replace({"Y": "dual unstructured (DSTC)", "L2": "M128-K1152-N784 x4"})
+    (panel,) = plotly_panels(heat_chart(frame))
+    layout = panel["layout"]
+    assert layout["xaxis"]["ticktext"] == ["X", "dual<br>unstructured<br>(DSTC)"]
+    assert layout["xaxis"]["tickvals"] == ["X", "dual unstructured (DSTC)"]  # hover keeps it
+    assert layout["margin"]["t"] >= 30 + 3 * 14  # title, then three lines of labels
+    assert layout["margin"]["l"] >= 7 * len("M128-K1152-N784 x4")
+    page = render_html(
+        Report(**{**small_report().__dict__, "sections": (Section("s", charts=(heat_chart(),)),)})
+    )
+    assert '"displayModeBar": false' in page  # no tool bar over the colour bar

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from importlib import resources
 from pathlib import Path
 
@@ -50,6 +51,9 @@ WIDE_TICKS = (0.125, 0.25, 0.5, 1, 2, 4, 8)  # colour-bar ticks of ratios spanni
 NARROW_TICKS = (0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2)
 HEATMAP_ROW_PX = 26
 TICK_CHARACTER_PX = 6.5  # width of a 12 px tick label character
+ROW_LABEL_CHARACTER_PX = 7.2  # a heat map's row labels: digits and capitals run wide
+HEATMAP_LABEL_CHARACTERS = 12  # a heat map column label's line
+HEATMAP_LABEL_LINE_PX = 14
 
 
 def plotly_js() -> str:
@@ -260,11 +264,17 @@ def _json_matrix(values: np.ndarray) -> list[list[float | None]]:
 
 def _axes_layout(chart: Chart, x_order: list, facet) -> dict:
     if chart.kind == "heatmap":
+        columns = [str(v) for v in x_order]
         rows = len(_categories(chart.frame[chart.y]))
         return {
-            "xaxis": {"side": "top", "automargin": True},
-            "yaxis": {"autorange": "reversed", "automargin": True},
-            "height": 120 + HEATMAP_ROW_PX * rows,
+            "xaxis": {
+                "side": "top",
+                "tickvals": columns,
+                "ticktext": ["<br>".join(_wrapped(c)) for c in columns],
+                "tickfont": {"size": 10},
+            },
+            "yaxis": {"autorange": "reversed"},
+            "height": _header_px(columns) + 20 + HEATMAP_ROW_PX * rows,
         }
     y_axis = {"title": {"text": chart.y_label}}
     y_axis |= {"type": "log", "tickvals": LOG_TICKS} if chart.log_y else {"rangemode": "tozero"}
@@ -283,10 +293,28 @@ def _axes_layout(chart: Chart, x_order: list, facet) -> dict:
     return {"xaxis": x_axis, "yaxis": y_axis, "height": 360}
 
 
+def _wrapped(label: str) -> list[str]:
+    """A heat map's column label in lines that fit a narrow column."""
+    return textwrap.wrap(label, HEATMAP_LABEL_CHARACTERS) or [label]
+
+
+def _header_px(columns: list[str]) -> int:
+    """A heat map's top margin: the panel title, then the wrapped column labels."""
+    return 30 + HEATMAP_LABEL_LINE_PX * max(len(_wrapped(c)) for c in columns)
+
+
 def _margins(chart: Chart, x_order: list) -> dict[str, int]:
     """Room for tilted category labels, set up front: Plotly's automargin grows the
     margins only after a first draw, which a page's first paint can catch clipped. A
     label tilted 30 degrees reaches down by half its length and left by most of it."""
+    if chart.kind == "heatmap":
+        rows = _categories(chart.frame[chart.y])
+        return {
+            "l": 24 + round(ROW_LABEL_CHARACTER_PX * max(len(str(r)) for r in rows)),
+            "r": 110,  # the colour bar and its title
+            "t": _header_px([str(v) for v in x_order]),
+            "b": 20,
+        }
     margins = {"l": 60, "r": 50, "t": 40, "b": 40}
     tilted = chart.kind in ("bar", "stacked") and _crowded(x_order, 1 if chart.facet else 2)
     if tilted:
@@ -314,6 +342,8 @@ def plotly_panels(chart: Chart) -> list[dict]:
                 "font": {"size": 13},
                 "x": 0.02,
                 "xanchor": "left",
+                # above a heat map's column labels, not among them
+                **({"y": 0.995, "yanchor": "top"} if chart.kind == "heatmap" else {}),
             },
             # relative: negative segments (a saving) stack below zero
             "barmode": "relative" if chart.kind == "stacked" else "group",
@@ -435,7 +465,7 @@ def _draw_heatmap(chart: Chart, ax, figure, frame: pd.DataFrame) -> None:
                     fontsize=6.5,
                     color="white" if dark else "black",
                 )
-    ax.set_xticks(range(len(columns)), columns, fontsize=7, rotation=20, ha="left")
+    ax.set_xticks(range(len(columns)), ["\n".join(_wrapped(c)) for c in columns], fontsize=7)
     ax.xaxis.tick_top()
     ax.set_yticks(range(len(rows)), rows, fontsize=7)
 

@@ -180,7 +180,9 @@ def _html_chart(chart: Chart) -> str:
     for index, figure in enumerate(figures):
         element = f"{chart.name}-{index}"
         panels.append(f'<div class="{width}" id="{element}"></div>')
-        config = {**figure, "config": PLOTLY_CONFIG}
+        # a heat map needs no zoom, and its tool bar would cover the colour bar
+        tools = {"displayModeBar": False} if chart.kind == "heatmap" else {}
+        config = {**figure, "config": PLOTLY_CONFIG | tools}
         scripts.append(f'Plotly.newPlot("{element}",{plotly_json(config)});')
     caption = html.escape(chart.caption or "")
     return (
