@@ -14,9 +14,19 @@ from hypothesis import strategies as st
 
 from sparsim.designs import build
 from sparsim.errors import SparsimError
-from sparsim.report.charts import plotly_panels
+from sparsim.report.charts import MARK_GREY, group_colors, heatmap_scale, plotly_panels
 from sparsim.report.hardware import architectures, level_table, sparse_features
-from sparsim.report.model import Chart, Citation, Conclusion, Report, Rerun, Section, Table
+from sparsim.report.model import (
+    Chart,
+    Citation,
+    Conclusion,
+    Mark,
+    Report,
+    Rerun,
+    Section,
+    Table,
+)
+from sparsim.report.publish import claim_paragraphs, publish, work_table
 from sparsim.report.render import render_html, render_markdown, write_report
 from sparsim.report.verdicts import AGREE_WITHIN, change_text, change_verdict
 from sparsim.report.work import OUTPUTS, work_decomposition
@@ -71,8 +81,9 @@ def test_negative_tolerance_is_an_error():
 # --- effectual work --------------------------------------------------------------------
 
 
-def test_work_decomposition_hand_counted():
-    frame = pd.DataFrame(
+def hand_counted() -> pd.DataFrame:
+    """1000 algorithmic MACs, 250 effectual, 500 performed in 10 cycles and 1 nJ."""
+    return pd.DataFrame(
         {
             "algorithmic": [1000.0],
             "effectual": [250.0],
@@ -81,6 +92,10 @@ def test_work_decomposition_hand_counted():
             "energy_uJ": [1e-3],
         }
     )
+
+
+def test_work_decomposition_hand_counted():
+    frame = hand_counted()
     row = work_decomposition(frame).iloc[0]
     assert row["performed_per_cycle"] == 50.0
     assert row["performed_per_nJ"] == 500.0  # 1e-3 uJ = 1 nJ
@@ -325,3 +340,195 @@ def test_numbers_render_readably():
         small_report().__class__(**{**small_report().__dict__, "modelled": (Table("n", frame),)})
     )
     assert "| 4,067,136 | 0.6123 | - | 54 |" in markdown
+
+
+# --- heat maps, line charts and their marks ----------------------------------------------
+
+
+def heat_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "layer": ["L1", "L1", "L2", "L2"],
+            "design": ["X", "Y", "X", "Y"],
+            "speed-up": [1.0, 4.0, 0.5, 2.0],
+            "cell": ["1.00x MAC", "4.00x SMEM", "0.50x DRAM", "2.00x MAC"],
+        }
+    )
+
+
+def heat_chart(frame: pd.DataFrame | None = None, **changes) -> Chart:
+    """A heat map of speed-ups with cell labels, centred on 1 (``changes``: other fields)."""
+    fields = {
+        "x": "design",
+        "y": "layer",
+        "y_label": "speed-up",
+        "kind": "heatmap",
+        "value": "speed-up",
+        "text": "cell",
+        "reference": 1.0,
+    }
+    frame = heat_frame() if frame is None else frame
+    return Chart("heat", "Heat", frame, **(fields | changes))
+
+
+def test_heatmap_cells_are_the_table_centred_on_the_reference():
+    chart = heat_chart()
+    (panel,) = plotly_panels(chart)
+    (trace,) = panel["data"]
+    assert trace["type"] == "heatmap"
+    assert trace["x"] == ["X", "Y"] and trace["y"] == ["L1", "L2"]
+    assert trace["text"] == [["1.00x MAC", "4.00x SMEM"], ["0.50x DRAM", "2.00x MAC"]]
+    # log10 of the ratios, the colour range symmetric about log10(1) = 0
+    assert np.allclose(trace["z"], np.log10([[1.0, 4.0], [0.5, 2.0]]))
+    assert trace["zmin"] == pytest.approx(-math.log10(4)) and trace["zmax"] == pytest.approx(
+        math.log10(4)
+    )
+    assert heatmap_scale(chart) == pytest.approx((-math.log10(4), math.log10(4)))
+    ticks = trace["colorbar"]["ticktext"]
+    assert "1" in ticks and "4" in ticks and "0.25" in ticks
+
+
+def test_heatmap_leaves_a_missing_cell_empty():
+    chart = heat_chart(heat_frame().iloc[:3], text=None, reference=None)
+    (panel,) = plotly_panels(chart)
+    (trace,) = panel["data"]
+    assert trace["z"][1][1] is None and trace["text"][1][1] == ""
+    assert trace["text"][0][1] == "4"  # no text column: the value itself
+
+
+def test_line_chart_marks_and_numeric_x():
+    frame = pd.DataFrame({"s": [0.0, 0.5, 0.9, 0.0, 0.5, 0.9], "d": ["u"] * 3 + ["v"] * 3})
+    frame["r"] = [2.0, 1.5, 0.5, 2.0, 0.9, 0.2]
+    marks = (Mark(0.7, "u 70%", "u"), Mark(0.75, "paper ~75%"))
+    chart = Chart("l", "t", frame, x="s", y="r", y_label="r", color="d", kind="line", marks=marks)
+    (panel,) = plotly_panels(chart)
+    assert [t["type"] for t in panel["data"]] == ["scatter", "scatter"]
+    assert panel["data"][0]["x"] == [0.0, 0.5, 0.9]
+    lines = [shape for shape in panel["layout"]["shapes"] if shape["xref"] == "x"]
+    assert [line["x0"] for line in lines] == [0.7, 0.75]
+    colours = group_colors(chart)
+    assert lines[0]["line"]["color"] == colours["u"]  # the group's own colour
+    assert lines[1]["line"]["color"] == MARK_GREY  # a published value: grey
+    assert [note["text"] for note in panel["layout"]["annotations"]] == ["u 70%", "paper ~75%"]
+
+
+def test_new_chart_kinds_refuse_bad_content():
+    frame = heat_frame()
+    with pytest.raises(SparsimError, match="needs a value column"):
+        heat_chart(value=None, text=None)
+    with pytest.raises(SparsimError, match="two rows for one cell"):
+        heat_chart(pd.concat([frame, frame]))
+    with pytest.raises(SparsimError, match="ratios needs positive"):
+        heat_chart(frame.assign(**{"speed-up": 0.0}))
+    with pytest.raises(SparsimError, match="numeric x"):
+        Chart("l", "t", frame, x="design", y="speed-up", y_label="v", kind="line")
+    with pytest.raises(SparsimError, match="marks are drawn on line charts only"):
+        Chart("b", "t", frame, x="design", y="speed-up", y_label="v", marks=(Mark(1, "m"),))
+
+
+def test_heatmap_and_line_charts_render_in_both_formats(tmp_path):
+    frame = pd.DataFrame({"s": [0.0, 0.5, 0.9], "r": [2.0, 1.0, 0.5]})
+    charts = (
+        heat_chart(),
+        Chart(
+            "line",
+            "Line",
+            frame,
+            x="s",
+            y="r",
+            y_label="r",
+            kind="line",
+            x_percent=True,
+            marks=(Mark(0.5, "even"),),
+        ),
+    )
+    report = small_report()
+    report = Report(**{**report.__dict__, "sections": (Section("3. More", charts=charts),)})
+    paths = write_report(report, tmp_path)
+    assert {p.name for p in paths} >= {"heat.png", "heat.svg", "line.png", "line.svg"}
+    page = (tmp_path / "report.html").read_text()
+    assert '"type": "heatmap"' in page and '"tickformat": ".0%"' in page
+    assert "4.00x SMEM" in (tmp_path / "figures" / "heat.svg").read_text()
+
+
+def test_the_page_draws_one_legend_per_chart_and_the_panels_none():
+    report = small_report()
+    page = render_html(report)
+    facets = report.sections[0].charts[1]
+    assert all(panel["layout"]["showlegend"] is False for panel in plotly_panels(facets))
+    legend = re.search(r'data-chart="facets".*?<div class="legend">(.*?)</div>', page, re.S)
+    assert re.findall(r"</i>(\w+)</span>", legend.group(1)) == ["X", "Y"]
+    assert '"config": {"displaylogo": false' in page  # the config rides in the figure
+
+
+# --- the shared study template ------------------------------------------------------------
+
+
+def test_claim_paragraphs_pick_their_section():
+    claims = (
+        Conclusion("A", "p", "s", "agree", "w", "1. One"),
+        Conclusion("B", "p2", "s2", "partly", "w2", "2. Two"),
+    )
+    assert claim_paragraphs(claims, "2. Two") == (
+        "B: the paper says p2; sparsim: s2. Verdict: partly - w2",
+    )
+    assert claim_paragraphs(claims, "3. None") == ()
+
+
+def test_publish_writes_tables_and_the_report_listing_them(tmp_path):
+    frames = {"totals": pd.DataFrame({"a": [1, 2]}), "claims": pd.DataFrame({"b": ["x"]})}
+    seen = {}
+
+    def build(files, date):
+        seen["files"], seen["date"] = files, date
+        return small_report()
+
+    paths, report = publish(frames, build, tmp_path)
+    assert seen["files"] == ("totals.csv", "claims.csv")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", seen["date"])
+    names = {p.name for p in paths}
+    assert {"totals.csv", "totals.parquet", "claims.csv", "claims.parquet"} <= names
+    assert {"report.md", "report.html"} <= names
+    assert pd.read_parquet(tmp_path / "totals.parquet").equals(pd.read_csv(tmp_path / "totals.csv"))
+    assert report.title == small_report().title
+
+
+def test_work_table_keeps_leading_columns_and_factors():
+    frame = hand_counted()
+    table = work_table(frame, {"design": ["X"]})
+    assert list(table.columns)[:2] == ["design", "performed MACs/cycle"]
+    row = table.iloc[0]
+    assert (row["effectual / performed"], row["dense-equivalent MACs/cycle"]) == (0.5, 100.0)
+
+
+def test_sparse_features_fold_rank_runs_and_name_roles():
+    spec = build("stc", Gemm(name="g", M=64, K=256, N=64), {"A": "2:4"})
+    text = sparse_features(spec)
+    assert "weights (A) in UOP(x" in text and "UOP-UOP" not in text
+    assert "on zeros of weights (A)" in text
+
+
+def test_tilted_labels_get_their_room_up_front():
+    long = pd.DataFrame({"x": [f"a rather long category name {i}" for i in range(4)], "y": 1.0})
+    (panel,) = plotly_panels(Chart("c", "t", long, x="x", y="y", y_label="y"))
+    assert panel["layout"]["xaxis"]["tickangle"] == -30
+    margin = panel["layout"]["margin"]
+    assert margin["b"] > 100 and margin["l"] > 60  # the first label reaches left too
+    short = pd.DataFrame({"x": ["a", "b"], "y": 1.0})
+    (panel,) = plotly_panels(Chart("c", "t", short, x="x", y="y", y_label="y"))
+    assert panel["layout"]["xaxis"]["tickangle"] == 0
+    assert panel["layout"]["margin"] == {"l": 60, "r": 50, "t": 40, "b": 40}
+
+
+def test_heatmap_labels_wrap_and_get_their_room():
+    frame = heat_frame().replace({"Y": "dual unstructured (DSTC)", "L2": "M128-K1152-N784 x4"})
+    (panel,) = plotly_panels(heat_chart(frame))
+    layout = panel["layout"]
+    assert layout["xaxis"]["ticktext"] == ["X", "dual<br>unstructured<br>(DSTC)"]
+    assert layout["xaxis"]["tickvals"] == ["X", "dual unstructured (DSTC)"]  # hover keeps it
+    assert layout["margin"]["t"] >= 30 + 3 * 14  # title, then three lines of labels
+    assert layout["margin"]["l"] >= 7 * len("M128-K1152-N784 x4")
+    page = render_html(
+        Report(**{**small_report().__dict__, "sections": (Section("s", charts=(heat_chart(),)),)})
+    )
+    assert '"displayModeBar": false' in page  # no tool bar over the colour bar

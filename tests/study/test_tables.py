@@ -12,6 +12,17 @@ import pytest
 from sparsim.report.browser import find_browser, open_page, rendered_charts
 from sparsim.study.checks import CHECKS
 from sparsim.study.config import load_definition
+from sparsim.study.report import (
+    CONTENDERS,
+    _breakdown,
+    _computes,
+    _memory_frame,
+    crossing_marks,
+    layer_drilldown,
+    metadata_table,
+    padding_table,
+    structured_vs_unstructured,
+)
 from sparsim.study.strategies import DUAL_PAIR, SINGLE_PAIR
 
 DEFINITION = load_definition()
@@ -176,9 +187,97 @@ def test_report_renders_in_chromium_with_every_chart(quick_study):
         "breakeven",
         "computes",
         "cycles",
+        "crossing",
+        "drilldown",
         "cycle_parts",
         "low_sparsity",
         "adjusted",
         "memory",
     }
     assert all(drawn == panels and panels >= 1 for panels, drawn in charts.values())
+
+
+def test_drilldown_cells_are_the_layers_table(quick_study):
+    tables = quick_study[0]
+    cells = layer_drilldown(tables, "fig15")
+    layers = tables.layers[tables.layers["layer_set"] == "fig15"]
+    designs = {tables.title(name): name for name in CONTENDERS}
+    assert set(cells["design"]) == set(designs)
+    # one cell per layer, contender and sparse grid point
+    assert len(cells) == layers["layer"].nunique() * len(designs) * (len(SPARSITIES) - 1)
+    for cell in cells.to_dict("records"):
+        strategy = designs[cell["design"]]
+        s = next(x for x in SPARSITIES if cell["sparsity"] == f"{100 * x:.3g}% zeros")
+        ws = 0.0 if strategy == "dense" else s
+        sa = s if strategy in DUAL_PAIR else 0.0
+        row = _at(layers[layers["strategy"] == strategy], ws, sa)
+        row = row[row["layer"] == cell["layer"].split(" x")[0]]
+        assert len(row) == 1
+        assert cell["speed-up"] == pytest.approx(row["speedup_vs_dense"].iloc[0], abs=5e-4)
+        assert cell["bound by"] == row["bounding_level"].iloc[0]
+        assert cell["cell"] == f"{cell['speed-up']:.2f}x {cell['bound by']}"
+    assert (cells.loc[cells["design"] == tables.title("dense"), "speed-up"] == 1.0).all()
+
+
+def test_computes_split_sums_to_the_layers_macs_plus_padding(quick_study):
+    tables = quick_study[0]
+    computes = _computes(tables, "fig15")
+    for (design, sparsity), rows in computes.groupby(["design", "sparsity"]):
+        share = rows.set_index("part")["share"]
+        on_layers = share["effectual"] + share["performed, ineffectual"] + share["skipped"]
+        assert on_layers == pytest.approx(1.0, rel=1e-9), (design, sparsity)
+        assert (share >= -1e-12).all()
+    # MACs performed on padding exactly where the layers table says a layer is padded
+    layers = tables.layers[tables.layers["layer_set"] == "fig15"]
+    table = padding_table(computes).set_index("design")
+    for strategy in CONTENDERS[1:]:
+        for s in SPARSITIES[1:]:
+            sa = s if strategy in DUAL_PAIR else 0.0
+            padded = _at(layers[layers["strategy"] == strategy], s, sa)["padded"].any()
+            extra = table.loc[tables.title(strategy), f"{100 * s:.3g}% zeros"]
+            assert (extra != "+0.0%") == padded, (strategy, s, extra)
+
+
+def test_crossing_marks_sit_where_the_ratios_cross_one(quick_study):
+    tables = quick_study[0]
+    frame = structured_vs_unstructured(tables)
+    assert set(frame["sides"]) == {"single-sided", "dual-sided"}
+    marks = crossing_marks(frame)
+    for mark in marks:
+        if mark.color is None:
+            assert mark.label.startswith("paper") and mark.facet.startswith("cycles")
+            continue
+        rows = frame[(frame["panel"] == mark.facet) & (frame["sides"] == mark.color)]
+        rows = rows.sort_values("sparsity")
+        below = rows[rows["sparsity"] < mark.x]["ratio"].iloc[-1]
+        above = rows[rows["sparsity"] > mark.x]["ratio"].iloc[0]
+        assert (below - 1) * (above - 1) < 0  # the two grid points either side straddle 1
+    # the paper's fig15 cycle claim holds on the quick run: a crossing on both sides
+    fig15_cycles = [m for m in marks if m.color and m.facet.startswith("cycles, fig15")]
+    assert {m.color for m in fig15_cycles} == {"single-sided", "dual-sided"}
+
+
+def test_memory_panels_name_absolute_sizes_beside_their_fixed_energy_twin(quick_study):
+    tables = quick_study[0]
+    memory = _memory_frame(tables)
+    panels = list(dict.fromkeys(memory["panel"]))
+    assert any("x1 = 262,144 words" in panel for panel in panels)
+    sweeps = list(dict.fromkeys(memory["sweep"]))
+    for index, sweep in enumerate(sweeps):
+        if sweep.endswith("-fixed-energy"):
+            assert sweeps[index - 1] == sweep.removesuffix("-fixed-energy")
+
+
+def test_metadata_table_is_the_breakdown_in_numbers(quick_study):
+    tables = quick_study[0]
+    breakdown = tables.breakdown[tables.breakdown["layer_set"] == "fig15"]
+    table = metadata_table(_breakdown(tables)).set_index("design")
+    for strategy in CONTENDERS:
+        ws = 0.0 if strategy == "dense" else 0.5
+        sa = 0.5 if strategy in DUAL_PAIR else 0.0
+        rows = _at(breakdown[breakdown["strategy"] == strategy], ws, sa)
+        row = table.loc[tables.title(strategy)]
+        assert row["metadata (uJ)"] == pytest.approx(rows["metadata_uJ"].sum(), abs=0.006)
+        total = rows["data_uJ"].sum() + rows["metadata_uJ"].sum()
+        assert row["energy (uJ)"] == pytest.approx(total, abs=0.06)
+    assert table.loc[tables.title("dense"), "metadata share"] == "0.0%"

@@ -14,7 +14,7 @@ import pytest
 from sparsim.report.browser import find_browser, open_page, rendered_charts
 from sparsim.report.verdicts import change_verdict
 from sparsim.study.tasd_hardware import ABLATION, MAIN_DESIGNS, TC, VEGETA_ONE_TERM
-from sparsim.study.tasd_hardware_report import CLAIMS, TABLE_NAMES
+from sparsim.study.tasd_hardware_report import CLAIMS, TABLE_NAMES, claims_chart_frame
 from sparsim.study.tasd_workloads import (
     ALPHA,
     hardware_options,
@@ -205,7 +205,7 @@ def test_study_report_renders_in_chromium(study):
     page = open_page(out / "report.html")
     assert page.console == ()
     charts = rendered_charts(page.dom)
-    assert set(charts) == {"edp", "cycles", "energy", "ablation", "breakdown", "work"}
+    assert set(charts) == {"claims", "edp", "cycles", "energy", "ablation", "breakdown", "work"}
     assert all(drawn == panels and panels >= 1 for panels, drawn in charts.values())
 
 
@@ -231,3 +231,14 @@ def test_quick_is_refused_for_this_study(tmp_path):
         "sparsim: error: --quick: only the sparsity-types study has a quick mode"
     ]
     assert not (tmp_path / "x").exists()
+
+
+def test_claims_chart_shows_both_numbers_of_every_claim(study):
+    claims = study[1]["claims"]
+    frame = claims_chart_frame(claims)
+    assert len(frame) == 2 * len(CLAIMS)
+    paper = frame[frame["source"] == "the TASD paper"]["EDP change (%)"].to_numpy()
+    ours = frame[frame["source"] == "sparsim"]["EDP change (%)"].to_numpy()
+    assert paper == pytest.approx(100 * claims["paper_edp_change"].to_numpy())
+    assert ours == pytest.approx(100 * claims["sparsim_edp_change"].to_numpy())
+    assert frame["claim"].nunique() == len(CLAIMS)  # every claim labelled apart

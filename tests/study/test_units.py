@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sparsim.errors import SparsimError
 from sparsim.study.checks import breakeven_sparsity
 from sparsim.study.config import load_definition
+from sparsim.study.report import computes_parts, crossings
 from sparsim.study.runner import evaluate_point, point_for
 from sparsim.study.sparsity_types import aggregate
 from sparsim.study.strategies import structured_density, unstructured_density
@@ -78,6 +79,30 @@ def test_breakeven_interpolates_the_first_crossing():
     assert breakeven_sparsity(fine, "s", "l") == pytest.approx(0.65)
     never = fine.assign(energy_vs_dense=2.0)
     assert np.isnan(breakeven_sparsity(never, "s", "l"))
+
+
+def test_crossings_interpolate_each_sign_change():
+    x = np.array([0.0, 0.5, 0.6, 0.8, 1.0])
+    y = np.array([1.2, 1.1, 0.9, 1.0, 1.4])
+    # 1.1 -> 0.9 crosses at 0.55; 0.9 -> 1.0 touches at 0.8 (a point on the line)
+    assert crossings(x, y) == pytest.approx([0.55, 0.8])
+    assert crossings(x, y + 1) == []
+    assert crossings(np.array([0.0, 1.0]), np.array([2.0, 0.0])) == pytest.approx([0.5])
+
+
+def test_computes_parts_hand_counted():
+    # 100 MACs padded to 120; 30 performed, spread evenly: 5 of them on the padding
+    parts = computes_parts(dense=100, algorithmic=120, performed=30, effectual=24)
+    assert parts == pytest.approx(
+        {
+            "effectual": 24,
+            "performed, ineffectual": 1,
+            "skipped": 75,
+            "performed on padding": 5,
+        }
+    )
+    unpadded = computes_parts(dense=100, algorithmic=100, performed=50, effectual=50)
+    assert unpadded["performed on padding"] == 0 and unpadded["skipped"] == 50
 
 
 def _layer_frame(energy, cycles, occurrences, errors) -> pd.DataFrame:

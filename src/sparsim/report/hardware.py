@@ -10,17 +10,15 @@ import pandas as pd
 
 from sparsim.spec.architecture import Architecture, StorageLevel
 from sparsim.spec.model import Spec
+from sparsim.spec.workload import TENSOR_ROLES
 
 
 def _capacity(level: StorageLevel) -> str:
     if level.data_capacity is None:
         return "unbounded"
     size = level.data_capacity * level.word_bits / 8
-    return (
-        f"{level.data_capacity:,} words ({size / 1024:,.3g} KiB)"
-        if size >= 1024
-        else (f"{level.data_capacity:,} words ({size:g} B)")
-    )
+    words = f"{level.data_capacity:,} word{'s' if level.data_capacity != 1 else ''}"
+    return f"{words} ({size / 1024:,.3g} KiB)" if size >= 1024 else f"{words} ({size:g} B)"
 
 
 def _bandwidth(value: float | None) -> str:
@@ -64,18 +62,46 @@ def level_table(architecture: Architecture) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+FORMATS_NOTE = (
+    "Formats per rank, outermost first (Sparseloop's names): UOP uncompressed offset pairs, "
+    "CP coordinate payload, B bitmask, RLE run lengths, UB uncompressed; (xN): N such ranks. "
+    "Skipping: the access is not made; skipping-spatial: also compacts the PEs below; "
+    "position-skipping: only nonzero positions are mapped onto the array; gating: the "
+    "access takes its cycle at idle energy."
+)
+
+
+def _tensor(name: str) -> str:
+    """``A`` -> ``weights (A)``: the GEMM operand's role, then its name."""
+    role = TENSOR_ROLES.get(name)
+    return f"{role} ({name})" if role else name
+
+
+def _formats(ranks) -> str:
+    """Rank formats outermost first, runs folded: ``UOP-UOP-UOP-CP`` -> ``UOP(x3)-CP``."""
+    runs: list[list] = []
+    for rank in ranks:
+        if runs and runs[-1][0] == rank.format:
+            runs[-1][1] += 1
+        else:
+            runs.append([rank.format, 1])
+    return "-".join(f"{name}(x{count})" if count > 1 else name for name, count in runs)
+
+
 def sparse_features(spec: Spec) -> str:
-    """The spec's sparse optimizations in words: formats and skipping/gating per level."""
+    """The spec's sparse optimizations in words: per level, each tensor's compressed
+    format (rank formats, outermost first) and what is skipped or gated on whose zeros."""
     parts = []
     for optimization in spec.sparse_optimizations:
         for tensor, ranks in optimization.formats.items():
-            formats = "-".join(rank.format for rank in ranks)
-            parts.append(f"{optimization.level}: {tensor} stored {formats}")
+            parts.append(f"{optimization.level}: {_tensor(tensor)} in {_formats(ranks)}")
         for action in optimization.actions:
-            condition = ", ".join(action.condition_on) or "itself"
-            parts.append(
-                f"{optimization.level}: {action.type} {action.target} on zeros of {condition}"
+            whose = (
+                "zeros of " + " and ".join(_tensor(t) for t in action.condition_on)
+                if action.condition_on
+                else "its own zeros"
             )
+            parts.append(f"{optimization.level}: {action.type} {_tensor(action.target)} on {whose}")
     return "; ".join(parts) if parts else "none (dense)"
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from sparsim.errors import SparsimError
 
 VERDICTS = ("agree", "partly", "disagree", "not testable")
-CHART_KINDS = ("bar", "stacked")
+CHART_KINDS = ("bar", "stacked", "line", "heatmap")
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,37 @@ class Conclusion:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """A vertical line across a line chart at ``x`` (a break-even, a crossing, a
+    published threshold), labelled; drawn in ``color``'s colour when it names one of the
+    chart's groups (grey otherwise), only in panel ``facet`` when given."""
+
+    x: float
+    label: str
+    color: str | None = None
+    facet: str | None = None
+
+
+@dataclass(frozen=True)
 class Chart:
-    """A bar chart of a tidy table: ``y`` per ``x`` category, one bar (or one stacked
-    segment, ``kind="stacked"``) per ``color`` value, one panel per ``facet`` value.
-    Rendered interactive (hover shows every ``hover`` column) and as PNG/SVG."""
+    """A chart of a tidy table, one panel per ``facet`` value, rendered interactive (hover
+    shows every ``hover`` column) and as PNG/SVG. Kinds:
+
+    * ``bar``: ``y`` per ``x`` category, one bar per ``color`` value;
+    * ``stacked``: the same with one stacked segment per ``color`` value;
+    * ``line``: ``y`` against a numeric ``x``, one line per ``color`` value, with
+      ``marks`` (vertical lines) at the points worth reading off;
+    * ``heatmap``: ``x`` categories as columns, ``y`` categories as rows, each cell
+      coloured by ``value`` and annotated with its ``text`` column. With a ``reference``
+      the colours are a diverging scale centred on it, logarithmic (for ratios).
+    """
 
     name: str  # file stem, unique in the report
     title: str
     frame: pd.DataFrame
     x: str
     y: str
-    y_label: str
+    y_label: str  # the heat map's colour scale title for kind="heatmap"
     color: str | None = None
     facet: str | None = None
     kind: str = "bar"
@@ -70,18 +90,39 @@ class Chart:
     hover: tuple[str, ...] = ()
     reference: float | None = None  # a horizontal line (e.g. 1.0 on a ratio axis)
     log_y: bool = False
+    value: str | None = None  # heatmap: the column colouring the cells
+    text: str | None = None  # heatmap: the column annotating the cells
+    x_label: str = ""  # line: the x axis title
+    x_percent: bool = False  # line: x holds fractions, shown as percentages
+    marks: tuple[Mark, ...] = ()
 
     def __post_init__(self) -> None:
+        where = f"chart {self.name}"
         if self.kind not in CHART_KINDS:
-            raise SparsimError(f"unknown chart kind {self.kind!r}", f"chart {self.name}")
-        needed = [self.x, self.y, self.color, self.facet, *self.hover]
+            raise SparsimError(f"unknown chart kind {self.kind!r}", where)
+        needed = [self.x, self.y, self.color, self.facet, self.value, self.text, *self.hover]
         missing = [c for c in needed if c is not None and c not in self.frame.columns]
         if missing:
-            raise SparsimError(f"no column {missing[0]!r} in its table", f"chart {self.name}")
+            raise SparsimError(f"no column {missing[0]!r} in its table", where)
         if self.frame.empty:
-            raise SparsimError("has no rows to plot", f"chart {self.name}")
-        if self.log_y and not (self.frame[self.y] > 0).all():
-            raise SparsimError("a log axis needs positive values", f"chart {self.name}")
+            raise SparsimError("has no rows to plot", where)
+        if self.kind == "heatmap":
+            self._check_heatmap(where)
+        elif self.log_y and not (self.frame[self.y] > 0).all():
+            raise SparsimError("a log axis needs positive values", where)
+        if self.kind == "line" and not pd.api.types.is_numeric_dtype(self.frame[self.x]):
+            raise SparsimError(f"a line chart needs a numeric x, {self.x!r} is not", where)
+        if self.marks and self.kind != "line":
+            raise SparsimError("marks are drawn on line charts only", where)
+
+    def _check_heatmap(self, where: str) -> None:
+        if self.value is None:
+            raise SparsimError("a heat map needs a value column", where)
+        keys = [c for c in (self.facet, self.y, self.x) if c is not None]
+        if self.frame.duplicated(keys).any():
+            raise SparsimError(f"two rows for one cell ({', '.join(keys)})", where)
+        if self.reference is not None and not (self.frame[self.value] > 0).all():
+            raise SparsimError("a heat map of ratios needs positive values", where)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparsim.report.charts import draw_static, plotly_js, plotly_json, plotly_panels
+from sparsim.report.charts import (
+    draw_static,
+    group_colors,
+    plotly_js,
+    plotly_json,
+    plotly_panels,
+)
 from sparsim.report.model import VERDICTS, Chart, Report, Table
 
 FIGURES = "figures"
@@ -32,7 +38,11 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{color:#fff;border-radius:3px;padding:.05em .45em;font-weight:600;white-space:nowrap}
 .counts span{margin-right:1em}.meta{color:#555;font-size:.9em}
 .figure{margin:1em 0 1.6em}.panels{display:flex;flex-wrap:wrap;gap:.5em}
-.panel{flex:1 1 520px;min-width:420px}.caption{color:#444;font-size:.9em}
+.panel{flex:0 1 calc(50% - .25em);min-width:420px}.panel.wide{flex:1 1 100%}
+.caption{color:#444;font-size:.9em}
+.legend{display:flex;flex-wrap:wrap;gap:.2em 1.1em;font-size:.85em;margin:.2em 0 .4em}
+.legend i{display:inline-block;width:.9em;height:.9em;margin-right:.35em;vertical-align:-.1em;
+border-radius:2px}
 code{background:#f5f5f5;padding:0 .2em}
 """
 
@@ -143,20 +153,41 @@ def _html_block(table: Table, verdict_column: str | None = None) -> str:
     return f"<h3>{html.escape(table.title)}</h3>{_html_table(table.frame, verdict_column)}{note}"
 
 
+# Plotly.newPlot(element, {data, layout, config}): the config rides in the figure object
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"],
+}
+
+
+def _html_legend(chart: Chart) -> str:
+    """One legend per chart, above its panels (the panels draw none)."""
+    if chart.color is None or chart.kind == "heatmap":
+        return ""
+    keys = "".join(
+        f'<span><i style="background:{colour}"></i>{html.escape(name)}</span>'
+        for name, colour in group_colors(chart).items()
+    )
+    return f'<div class="legend">{keys}</div>'
+
+
 def _html_chart(chart: Chart) -> str:
     panels = []
     scripts = []
-    for index, figure in enumerate(plotly_panels(chart)):
+    figures = plotly_panels(chart)
+    width = "panel" if len(figures) > 1 else "panel wide"
+    for index, figure in enumerate(figures):
         element = f"{chart.name}-{index}"
-        panels.append(f'<div class="panel" id="{element}"></div>')
-        scripts.append(
-            f'Plotly.newPlot("{element}",{plotly_json(figure)},'
-            '{"displaylogo":false,"responsive":true});'
-        )
+        panels.append(f'<div class="{width}" id="{element}"></div>')
+        # a heat map needs no zoom, and its tool bar would cover the colour bar
+        tools = {"displayModeBar": False} if chart.kind == "heatmap" else {}
+        config = {**figure, "config": PLOTLY_CONFIG | tools}
+        scripts.append(f'Plotly.newPlot("{element}",{plotly_json(config)});')
     caption = html.escape(chart.caption or "")
     return (
         f'<figure class="figure" id="{chart.name}" data-chart="{chart.name}">'
-        f"<h3>{html.escape(chart.title)}</h3>"
+        f"<h3>{html.escape(chart.title)}</h3>{_html_legend(chart)}"
         f'<div class="panels">{"".join(panels)}</div>'
         f'<figcaption class="caption">{caption} Static: <code>{FIGURES}/{chart.name}.png</code>'
         f", <code>.svg</code>.</figcaption>"

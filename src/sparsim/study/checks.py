@@ -236,8 +236,9 @@ def same_computes(tables: StudyTables) -> Conclusion:
         f"{pct(abs(worst_padded))} (the padding design does more)",
         verdict,
         "both skip exactly the ineffectual MACs (actual = algorithmic x dA, x dB when "
-        "dual-sided); a design that pads a dimension to its array or N:M block (K=147 for "
-        "2:6/2:8, N=49 on DSTC's 16-wide tiles) does extra MACs on the padding.",
+        "dual-sided); a design that pads a dimension to its array or N:M block (K to a "
+        "multiple of M: 147 for every pattern, the power-of-two channel counts for 2:6; "
+        "N=49 on DSTC's 16-wide tiles) does extra MACs on the padding.",
         SECTION_COMPUTES,
     )
 

@@ -5,20 +5,18 @@ its interactive figure (static PNG/SVG beside it). Every number comes from the t
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import sparsim
-from sparsim.report.hardware import architectures, design_table
-from sparsim.report.model import Chart, Citation, Conclusion, Report, Rerun, Section, Table
-from sparsim.report.render import write_report
-from sparsim.report.work import work_decomposition
+from sparsim.report.model import Chart, Citation, Conclusion, Mark, Report, Rerun, Section, Table
+from sparsim.report.publish import claim_paragraphs, modelled_tables, publish, work_table
 from sparsim.study.checks import (
     FINE_TOTAL,
     PAPER_BREAKEVEN,
+    PAPER_CYCLE_CROSSOVER,
     SECTION_BREAKEVEN,
     SECTION_COMPUTES,
     SECTION_CYCLES,
@@ -29,9 +27,11 @@ from sparsim.study.checks import (
     breakeven_sparsity,
     checks_frame,
     low_sparsity_rows,
+    pair_points,
     run_checks,
     select,
     sparsity_text,
+    total,
 )
 from sparsim.study.layers import BASELINE_LAYER, FIG15, layer_sets
 from sparsim.study.runner import COMPUTE, build_spec, point_for
@@ -168,23 +168,17 @@ def _modelled(tables: StudyTables) -> tuple[Table, ...]:
             weights = max(n / m for n, m in patterns)  # a fixed-pattern core at its own
         point = point_for(strategy, shape, weights, activations)
         specs[strategy.title] = (build_spec(point), strategy.design.dataflow)
-    out = [
-        Table(name, frame, "Energies in pJ per access of one block (words per access).")
-        for name, frame in architectures(specs).items()
-    ]
-    designs = design_table(specs)
-    designs["what the hardware exploits"] = [
-        s.design.description for s in tables.definition.strategies
-    ]
-    out.append(
-        Table(
-            f"Designs (as built on {gemm.name} at 50% sparsity, fixed-pattern cores at theirs)",
-            designs,
-            "Single-sided cores treat activations as dense; a fixed-pattern core runs a "
-            "sparser tensor with its own denser pattern and a denser tensor dense.",
-        )
+    return modelled_tables(
+        specs,
+        f"Designs (as built on {gemm.name} at 50% sparsity, fixed-pattern cores at theirs)",
+        "Single-sided cores treat activations as dense; a fixed-pattern core runs a "
+        "sparser tensor with its own denser pattern and a denser tensor dense.",
+        {
+            "what the hardware exploits": [
+                s.design.description for s in tables.definition.strategies
+            ]
+        },
     )
-    return tuple(out)
 
 
 def _assumptions(tables: StudyTables) -> tuple[str, ...]:
@@ -200,8 +194,9 @@ def _assumptions(tables: StudyTables) -> tuple[str, ...]:
         "The dual-sided structured core is idealised: a skipped MAC costs no cycle (no load "
         "imbalance between PEs) and activations are assumed pruned to N:M like the weights.",
         "Unstructured zeros are spread uniformly at random (hypergeometric).",
-        "Shapes are padded to whole N:M blocks and array tiles (K=147 to 2:6/2:8 blocks, "
-        "N=49 to DSTC's 16-wide tiles); padding MACs are shown apart from skipped ones.",
+        "Shapes are padded to whole N:M blocks and array tiles (K to a multiple of M: 147 "
+        "for every pattern, the power-of-two channel counts for 2:6; N=49 to DSTC's "
+        "16-wide tiles); MACs performed on padding are shown apart from skipped ones.",
         "Every point is mapped by sparsim's mapping heuristic for its design and shape (no "
         "search across designs); memory sweeps re-map at every size.",
         "The dense and structured cores use different energy tables: priced on the dense "
@@ -220,28 +215,74 @@ def _assumptions(tables: StudyTables) -> tuple[str, ...]:
     )
 
 
+COMPUTE_PARTS = (
+    "effectual",
+    "performed, ineffectual",
+    "skipped",
+    "performed on padding",
+)
+
+
+def computes_parts(
+    dense: float, algorithmic: float, performed: float, effectual: float
+) -> dict[str, float]:
+    """MACs split for the computes figure, in the layer's own MACs (``dense``): effectual,
+    performed but ineffectual and skipped sum to the layer's MACs; MACs performed on the
+    padding (a padded shape's ``algorithmic`` MACs beyond ``dense``) come on top, work the
+    unpadded layer would not do. The engine spreads the performed MACs evenly over the
+    padded shape, so the padding's share of them is its share of the algorithmic MACs."""
+    on_padding = performed * (algorithmic - dense) / algorithmic
+    on_layer = performed - on_padding
+    return {
+        "effectual": effectual,
+        "performed, ineffectual": max(on_layer - effectual, 0.0),
+        "skipped": dense - on_layer,
+        "performed on padding": on_padding,
+    }
+
+
 def _computes(tables: StudyTables, layer_set: str) -> pd.DataFrame:
-    """Per contender on the sparse diagonal: effectual MACs of the unpadded layer, the
-    MACs performed beyond them (padding, and zeros the design cannot skip) and skipped."""
+    """Per contender on the sparse diagonal: :func:`computes_parts` of the set's MACs
+    (layers weighted by occurrences), as fractions of the layer set's own MACs."""
     layers = tables.layers[tables.layers[SET] == layer_set]
     rows = []
     for s in tables.sparsities[1:]:
         for strategy in CONTENDERS[1:]:
             sa = s if strategy in DUAL_PAIR else 0.0
             at = select(layers, layer_set, strategy, s, sa)
-            effectual = float((at["dense_macs"] * at["occurrences"]).sum() * (1 - s) * (1 - sa))
-            performed = float((at["computes_actual"] * at["occurrences"]).sum())
-            algorithmic = float((at["computes_algorithmic"] * at["occurrences"]).sum())
-            dense = float((at["dense_macs"] * at["occurrences"]).sum())
-            point = {"design": tables.title(strategy), "sparsity": axis_text(s)}
+            weight = at["occurrences"]
+            dense = float((at["dense_macs"] * weight).sum())
+            parts = computes_parts(
+                dense,
+                float((at["computes_algorithmic"] * weight).sum()),
+                float((at["computes_actual"] * weight).sum()),
+                dense * (1 - s) * (1 - sa),
+            )
             rows += [
-                {**point, "part": "effectual", "MACs": effectual},
-                {**point, "part": "performed, ineffectual", "MACs": performed - effectual},
-                {**point, "part": "skipped", "MACs": dense - performed},
-                {**point, "part": "padding (above the layer's MACs)", "MACs": algorithmic - dense},
+                {
+                    "design": tables.title(strategy),
+                    "sparsity": axis_text(s),
+                    "part": part,
+                    "share": value / dense,
+                    "MACs": value,
+                }
+                for part, value in parts.items()
             ]
-    frame = pd.DataFrame(rows)
-    return frame.assign(MACs=frame["MACs"].clip(lower=0.0))
+    return pd.DataFrame(rows)
+
+
+def padding_table(computes: pd.DataFrame) -> pd.DataFrame:
+    """Per design and sparsity: MACs performed on padding as a share of the MACs it
+    performs on the layers themselves (the extra work padding costs)."""
+    shares = computes.pivot_table(
+        index=["design", "sparsity"], columns="part", values="MACs", sort=False
+    )
+    on_layers = shares["effectual"] + shares["performed, ineffectual"]
+    extra = (shares["performed on padding"] / on_layers).rename("extra")
+    table = extra.reset_index().pivot_table(
+        index="design", columns="sparsity", values="extra", sort=False
+    )
+    return table.map(lambda x: f"+{100 * x:.1f}%").reset_index()
 
 
 def _work(tables: StudyTables, layer_set: str) -> pd.DataFrame:
@@ -252,21 +293,10 @@ def _work(tables: StudyTables, layer_set: str) -> pd.DataFrame:
         (totals["sparsity"] == axis_text(0.5)) & totals["strategy"].isin(CONTENDERS) & own_panel
     ].copy()
     rows["effectual"] = rows["dense_macs"] * rows["total_density"]
-    work = work_decomposition(
+    return work_table(
         rows,
+        {"design": rows["design"], "what is sparse": rows["panel"]},
         {"algorithmic": "dense_macs", "performed": "computes_actual"},
-    )
-    return pd.DataFrame(
-        {
-            "design": work["design"],
-            "what is sparse": work["panel"],
-            "performed MACs/cycle": work["performed_per_cycle"].round(1),
-            "performed MACs/nJ": work["performed_per_nJ"].round(1),
-            "effectual / performed": work["effectual_per_performed"].round(3),
-            "effectual / algorithmic": work["effectual_per_algorithmic"].round(3),
-            "dense-equivalent MACs/cycle": work["algorithmic_per_cycle"].round(1),
-            "dense-equivalent MACs/nJ": work["algorithmic_per_nJ"].round(1),
-        }
     )
 
 
@@ -280,13 +310,34 @@ def _breakdown(tables: StudyTables) -> pd.DataFrame:
         grouped = rows.groupby("level", sort=False)[["data_uJ", "metadata_uJ"]].sum()
         design = tables.title(strategy)
         parts += [
-            {"design": design, "part": f"{level} data", "uJ": row["data_uJ"]}
+            {
+                "design": design,
+                "part": "MACs" if level == COMPUTE else f"{level} data",
+                "uJ": row["data_uJ"],
+            }
             for level, row in grouped.iterrows()
         ]
         parts.append(
             {"design": design, "part": "metadata (all levels)", "uJ": grouped["metadata_uJ"].sum()}
         )
     return pd.DataFrame(parts)
+
+
+def metadata_table(breakdown: pd.DataFrame) -> pd.DataFrame:
+    """Per design: data and metadata energy, and metadata's share (the thin segment of the
+    energy-per-level figure, in numbers)."""
+    total = breakdown.groupby("design", sort=False)["uJ"].sum()
+    metadata = breakdown[breakdown["part"] == "metadata (all levels)"].set_index("design")["uJ"]
+    return pd.DataFrame(
+        {
+            "design": total.index,
+            "energy (uJ)": total.round(1).to_numpy(),
+            "metadata (uJ)": metadata.reindex(total.index).round(2).to_numpy(),
+            "metadata share": (metadata.reindex(total.index) / total)
+            .map(lambda x: f"{100 * x:.1f}%")
+            .to_numpy(),
+        }
+    )
 
 
 def _low_table(low: pd.DataFrame) -> pd.DataFrame:
@@ -325,37 +376,81 @@ def _cycle_parts(tables: StudyTables) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _layer_drilldown(tables: StudyTables, layer_set: str) -> pd.DataFrame:
-    """Layers x strategies at 66.7% (dual-sided: both operands): speed-up over the dense TC
-    and the part that bounds the cycles."""
+def layer_drilldown(tables: StudyTables, layer_set: str) -> pd.DataFrame:
+    """Layers x strategies at each sparse grid point (single-sided strategies at (s, 0),
+    dual-sided at (s, s)): speed-up over the dense TC and the part that bounds the cycles,
+    one row per cell of the drill-down heat map."""
     layers = tables.layers[tables.layers[SET] == layer_set]
-    s = min(tables.sparsities, key=lambda x: abs(x - 2 / 3))
-    cells = {}
-    for strategy in CONTENDERS[1:]:
-        sa = s if strategy in DUAL_PAIR else 0.0
-        at = select(layers, layer_set, strategy, s, sa).set_index("layer")
-        cells[tables.title(strategy)] = [
-            f"{speedup:.2f}x {bound}"
-            for speedup, bound in zip(at["speedup_vs_dense"], at["bounding_level"], strict=True)
-        ]
-        index = at.index
-    frame = pd.DataFrame(cells, index=index).reset_index()
-    return frame.rename(columns={"layer": "layer (M-K-N)"})
+    parts = []
+    for s in tables.sparsities[1:]:
+        for strategy in CONTENDERS:
+            ws = 0.0 if strategy == DENSE else s
+            sa = s if strategy in DUAL_PAIR else 0.0
+            at = select(layers, layer_set, strategy, ws, sa)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "sparsity": axis_text(s),
+                        "layer": [
+                            f"{name} x{count}" if count > 1 else name
+                            for name, count in zip(at["layer"], at["occurrences"], strict=True)
+                        ],
+                        "design": tables.title(strategy),
+                        "speed-up": at["speedup_vs_dense"].to_numpy(),
+                        "bound by": at["bounding_level"].to_numpy(),
+                        "cycles": at["cycles"].to_numpy(),
+                    }
+                )
+            )
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.assign(
+        cell=[f"{v:.2f}x {b}" for v, b in zip(frame["speed-up"], frame["bound by"], strict=True)]
+    )
+
+
+FIXED_ENERGY = "-fixed-energy"  # the suffix of a sweep's fixed-energy counterpart
 
 
 def _memory_frame(tables: StudyTables) -> pd.DataFrame:
-    """Memory sweeps with absolute sizes, the two energy models side by side."""
-    memory = tables.memory
-    frame = memory.assign(
-        design=memory["strategy"].map(tables.title),
+    """Memory sweeps with absolute sizes: the x axis is the scale of each design's own
+    size; each panel's title names the sizes at x1 (hover: every bar's size). Each sweep
+    under the capacity model stands next to its fixed-energy counterpart."""
+    memory = tables.memory.assign(design=tables.memory["strategy"].map(tables.title))
+    titles = {}
+    for sweep, rows in memory.groupby("sweep_title", sort=False):
+        own = rows[rows["scale"] == 1.0]
+        sizes: dict[str, list[str]] = {}
+        for value, unit, strategy in zip(own["value"], own["unit"], own["strategy"], strict=True):
+            structure = tables.definition.by_name[strategy].structure
+            kinds = sizes.setdefault(f"{value:,.0f} {unit}", [])
+            if structure not in kinds:
+                kinds.append(structure)
+        if len(sizes) == 1:
+            titles[sweep] = f"{sweep} (x1 = {next(iter(sizes))})"
+        else:
+            named = ", ".join(f"{size} {' and '.join(kinds)}" for size, kinds in sizes.items())
+            titles[sweep] = f"{sweep} (x1 = {named})"
+    order = {
+        sweep: index
+        for index, sweep in enumerate(
+            dict.fromkeys(name.removesuffix(FIXED_ENERGY) for name in memory["sweep"])
+        )
+    }
+    memory = memory.assign(
+        _order=memory["sweep"].map(lambda name: order[name.removesuffix(FIXED_ENERGY)]),
+        _fixed=memory["sweep"].str.endswith(FIXED_ENERGY),
+    )
+    memory = memory.sort_values(["_order", "_fixed"], kind="stable").drop(
+        columns=["_order", "_fixed"]
+    )
+    return memory.assign(
+        panel=memory["sweep_title"].map(titles),
+        scale_text=memory["scale"].map(lambda x: f"x{x:g}"),
         size=[
-            f"{value:,.0f} {unit} (x{scale:g})"
-            for value, unit, scale in zip(
-                memory["value"], memory["unit"], memory["scale"], strict=True
-            )
+            f"{value:,.0f} {unit}"
+            for value, unit in zip(memory["value"], memory["unit"], strict=True)
         ],
     )
-    return frame
 
 
 def exponent_band(tables: StudyTables) -> pd.DataFrame:
@@ -365,7 +460,7 @@ def exponent_band(tables: StudyTables) -> pd.DataFrame:
     memory = tables.memory
     rows = []
     for sweep, level in MEMORY_LEVELS.items():
-        fixed = memory[memory["sweep"] == f"{sweep}-fixed-energy"]
+        fixed = memory[memory["sweep"] == f"{sweep}{FIXED_ENERGY}"]
         model = memory[memory["sweep"] == sweep].set_index(["strategy", "scale"])
         for _, row in fixed[fixed["scale"] != 1.0].iterrows():
             level_energy = row[f"{level}.data_uJ"] + row[f"{level}.metadata_uJ"]
@@ -407,6 +502,74 @@ def _breakevens(tables: StudyTables) -> pd.DataFrame:
     )
 
 
+def crossings(x: np.ndarray, y: np.ndarray, level: float = 1.0) -> list[float]:
+    """Where the piecewise-linear curve through (x, y) (x ascending) crosses ``level``:
+    each point on it, and each interpolated crossing between two points on either side."""
+    found = []
+    for i, (xi, yi) in enumerate(zip(x, y, strict=True)):
+        if yi == level:
+            found.append(float(xi))
+        elif i + 1 < len(x) and (yi - level) * (y[i + 1] - level) < 0:
+            found.append(float(xi + (x[i + 1] - xi) * (yi - level) / (yi - y[i + 1])))
+    return found
+
+
+def structured_vs_unstructured(tables: StudyTables) -> pd.DataFrame:
+    """Unstructured / structured energy and cycles at each sparsity of the grid's diagonal
+    (single-sided pair at (s, 0), dual-sided at (s, s)), per layer set."""
+    rows = []
+    for metric, label in (("cycles", "cycles"), ("energy_uJ", "energy")):
+        for layer_set in dict.fromkeys(tables.totals[SET]):
+            for pair, sides in ((SINGLE_PAIR, "single-sided"), (DUAL_PAIR, "dual-sided")):
+                for s in tables.sparsities:
+                    ws, sa = pair_points(pair, s)
+                    structured = total(tables, layer_set, pair[0], ws, sa)[metric]
+                    unstructured = total(tables, layer_set, pair[1], ws, sa)[metric]
+                    rows.append(
+                        {
+                            "panel": f"{label}, {tables.set_title(layer_set)}",
+                            "sides": sides,
+                            "sparsity": s,
+                            "ratio": unstructured / structured,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def crossing_marks(frame: pd.DataFrame) -> tuple[Mark, ...]:
+    """A mark at each sparsity where unstructured and structured swap places, and the
+    paper's ~66% on the cycle panels."""
+    marks = []
+    for (panel, sides), rows in frame.groupby(["panel", "sides"], sort=False):
+        rows = rows.sort_values("sparsity")
+        for x in crossings(rows["sparsity"].to_numpy(), rows["ratio"].to_numpy()):
+            marks.append(Mark(x, f"{sides.split('-')[0]} {sparsity_text(x)}", sides, panel))
+    for panel in dict.fromkeys(frame["panel"]):
+        if panel.startswith("cycles"):
+            marks.append(
+                Mark(
+                    PAPER_CYCLE_CROSSOVER,
+                    f"paper ~{sparsity_text(PAPER_CYCLE_CROSSOVER)}",
+                    None,
+                    panel,
+                )
+            )
+    return tuple(marks)
+
+
+def breakeven_marks(tables: StudyTables) -> tuple[Mark, ...]:
+    """sparsim's break-even of each unstructured strategy with the dense TC (fig15 total)
+    and the paper's."""
+    marks = []
+    for strategy, paper in PAPER_BREAKEVEN.items():
+        found = breakeven_sparsity(tables.fine, strategy, FINE_TOTAL)
+        side = tables.definition.by_name[strategy].sides
+        if not np.isnan(found):
+            marks.append(Mark(found, f"{side} {sparsity_text(found)}", tables.title(strategy)))
+        marks.append(Mark(paper, f"paper ~{paper:.0%} ({side})"))
+    return tuple(marks)
+
+
 def report(
     tables: StudyTables,
     checks: dict[str, Conclusion],
@@ -419,9 +582,12 @@ def report(
     dense = diagonal[diagonal["strategy"] == DENSE].iloc[0]
     hover = ("energy_uJ", "cycles", "edp_J_cycles", "bounding_level")
     winners = _winners(tables, main)
-    fine = _label(tables, tables.fine[tables.fine["layer"] == FINE_TOTAL]).assign(
-        sparsity=lambda f: f["sweep_sparsity"].map(axis_text)
-    )
+    fine = _label(tables, tables.fine[tables.fine["layer"] == FINE_TOTAL])
+    fine = fine[fine["strategy"] != DENSE]
+    crossing = structured_vs_unstructured(tables)
+    drilldown = layer_drilldown(tables, main)
+    computes = _computes(tables, main)
+    breakdown = _breakdown(tables)
     low = low_sparsity_rows(tables)
     low_chart = _label(tables, tables.low[tables.low["strategy"] != DENSE]).assign(
         sparsity=lambda f: f["sweep_sparsity"].map(axis_text),
@@ -431,12 +597,7 @@ def report(
     found = list(checks.values())
 
     def paragraphs(section: str) -> tuple[str, ...]:
-        return tuple(
-            f"{c.claim}: the paper says {c.paper}; sparsim: {c.sparsim}. Verdict: "
-            f"{c.verdict} - {c.why}"
-            for c in found
-            if c.section == section
-        )
+        return claim_paragraphs(found, section)
 
     adjusted = tables.adjusted[
         (tables.adjusted[SET] == main)
@@ -505,12 +666,18 @@ def report(
         Section(
             SECTION_ENERGY,
             paragraphs(SECTION_ENERGY),
-            (),
+            (
+                Table(
+                    "Metadata energy at 50% sparsity, fig15 layers",
+                    metadata_table(breakdown),
+                    "Every level's metadata reads and writes (formats, offsets, bitmasks).",
+                ),
+            ),
             (
                 Chart(
                     "breakdown",
                     "Energy per level at 50% sparsity, fig15 layers (metadata of every level in one segment)",
-                    _breakdown(tables),
+                    breakdown,
                     x="design",
                     y="uJ",
                     y_label="energy [uJ]",
@@ -530,46 +697,61 @@ def report(
                     "breakeven",
                     "Unstructured energy relative to the dense TC, fig15 layers",
                     fine,
-                    x="sparsity",
+                    x="sweep_sparsity",
                     y="energy_vs_dense",
                     y_label="energy / dense TC",
                     color="design",
+                    kind="line",
+                    x_label="sparsity (weights; dual-sided: weights and activations)",
+                    x_percent=True,
                     hover=("energy_uJ", "cycles"),
                     reference=1.0,
-                    caption="Break-even where a bar crosses the line at 1.0 (table above).",
+                    marks=breakeven_marks(tables),
+                    caption="Dotted lines: where each curve crosses the dense TC (sparsim, "
+                    "in the curve's colour) and the paper's break-even points (grey).",
                 ),
             ),
         ),
         Section(
             SECTION_COMPUTES,
             paragraphs(SECTION_COMPUTES),
-            (),
+            (
+                Table(
+                    f"MACs performed on padding, beyond those performed on the layers "
+                    f"({tables.set_title(main)})",
+                    padding_table(computes),
+                    "Padding K to a multiple of the N:M block (147 for every pattern, the "
+                    "power-of-two channel counts for 2:6) or N to array tiles (49 to DSTC's "
+                    "16-wide tiles) costs these extra MACs, their cycles and energy; skipped "
+                    "MACs cost nothing.",
+                ),
+            ),
             (
                 Chart(
                     "computes",
-                    f"MACs: effectual, performed but ineffectual, skipped, padding ({tables.set_title(main)})",
-                    _computes(tables, main),
+                    f"The layers' MACs (effectual, performed but ineffectual, skipped) and "
+                    f"the MACs performed on padding ({tables.set_title(main)})",
+                    computes,
                     x="design",
-                    y="MACs",
-                    y_label="MACs",
+                    y="share",
+                    y_label="share of the layers' MACs",
                     color="part",
                     facet="sparsity",
                     kind="stacked",
-                    caption="Single-sided designs at (s, 0), dual-sided at (s, s). Padding "
-                    "MACs are above the layer's own MACs; skipped ones are not performed.",
+                    hover=("MACs",),
+                    reference=1.0,
+                    caption="Single-sided designs at (s, 0), dual-sided at (s, s). Below the "
+                    "line: the layers' own MACs, effectual, performed but ineffectual, or "
+                    "skipped (no cycle, no MAC energy). Above it: MACs a design performs on "
+                    "the padding of a shape to whole N:M blocks or array tiles, work the "
+                    "unpadded layer would not do.",
                 ),
             ),
         ),
         Section(
             SECTION_CYCLES,
             paragraphs(SECTION_CYCLES),
-            (
-                Table(
-                    f"Per layer at {sparsity_text(min(tables.sparsities, key=lambda x: abs(x - 2 / 3)))} sparsity: speed-up over the dense TC and the bounding part ({tables.set_title(main)})",
-                    _layer_drilldown(tables, main),
-                    "MAC: compute bound; a level's name: that level's bandwidth bounds the cycles.",
-                ),
-            ),
+            (),
             (
                 Chart(
                     "cycles",
@@ -582,6 +764,47 @@ def report(
                     facet="panel",
                     hover=hover,
                     reference=1.0,
+                ),
+                Chart(
+                    "crossing",
+                    "Unstructured / structured, cycles and energy: where they swap places",
+                    crossing,
+                    x="sparsity",
+                    y="ratio",
+                    y_label="unstructured / structured",
+                    color="sides",
+                    facet="panel",
+                    kind="line",
+                    x_label="sparsity (single-sided: weights; dual-sided: both operands)",
+                    x_percent=True,
+                    reference=1.0,
+                    marks=crossing_marks(crossing),
+                    caption="Below 1: the unstructured core takes fewer cycles (less energy) "
+                    "than the structured one. Dotted lines: crossings interpolated between "
+                    "grid points (sparsim, coloured) and the paper's ~66% (grey). Single-sided: "
+                    "the flexible structured core vs the single-sided unstructured core; "
+                    "dual-sided: the dual structured core vs DSTC.",
+                ),
+                Chart(
+                    "drilldown",
+                    f"Per layer: speed-up over the dense TC and the part that bounds the "
+                    f"cycles ({tables.set_title(main)})",
+                    drilldown,
+                    x="design",
+                    y="layer",
+                    y_label="speed-up",
+                    facet="sparsity",
+                    kind="heatmap",
+                    value="speed-up",
+                    text="cell",
+                    hover=("cycles",),
+                    reference=1.0,
+                    caption="Each cell: dense TC cycles / the design's cycles on that layer "
+                    "(blue: faster, red: slower; log colour scale centred on 1) and what "
+                    "bounds its cycles: MAC (compute bound) or the level whose bandwidth "
+                    "does. Single-sided designs at (s, 0), dual-sided at (s, s); the dense "
+                    "TC column is the baseline (1.00x) with its own bound; xN: the shape "
+                    "occurs N times in the model.",
                 ),
                 Chart(
                     "cycle_parts",
@@ -643,13 +866,17 @@ def report(
                     "memory",
                     "Energy vs memory size relative to the artifact's size, fig15 layers at 50%",
                     memory,
-                    x="size",
+                    x="scale_text",
                     y="energy_vs_baseline",
-                    y_label="energy / artifact's size",
+                    y_label="energy / at the artifact's size",
                     color="design",
-                    facet="sweep_title",
-                    hover=("energy_uJ", "cycles"),
+                    facet="panel",
+                    hover=("size", "energy_uJ", "cycles"),
                     reference=1.0,
+                    caption="Each design's own size scaled x1/4 to x4 (x1: the artifact's, "
+                    "named in each panel's title; hover for each bar's size), re-mapped at "
+                    "each size. 'energy per access fixed': only the reuse changes; the others "
+                    "follow the capacity model's energy per access.",
                 ),
             ),
         ),
@@ -692,27 +919,17 @@ def report(
     )
 
 
-def write_tables(tables: StudyTables, checks: dict[str, Conclusion], out_dir: Path) -> list[Path]:
-    frames = {name: getattr(tables, name) for name in TABLES}
-    frames["failures"] = (
-        tables.failures if len(tables.failures) else pd.DataFrame(columns=list(FAILURE_COLUMNS))
-    )
-    frames["checks"] = checks_frame(checks)
-    paths = []
-    for name, frame in frames.items():
-        frame.to_csv(out_dir / f"{name}.csv", index=False)
-        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
-        paths += [out_dir / f"{name}.csv", out_dir / f"{name}.parquet"]
-    return paths
-
-
 def write_study(
     tables: StudyTables, out_dir: Path, command: str = "sparsim study sparsity-types --out DIR"
 ) -> tuple[list[Path], dict[str, Conclusion]]:
     """Every output of the study into ``out_dir``: tables, figures, report.md/.html."""
     checks = run_checks(tables)
-    paths = write_tables(tables, checks, out_dir)
-    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    files = tuple(p.name for p in paths if p.suffix == ".csv")
-    paths += write_report(report(tables, checks, files, date, command), out_dir)
+    frames = {name: getattr(tables, name) for name in TABLES}
+    frames["failures"] = (
+        tables.failures if len(tables.failures) else pd.DataFrame(columns=list(FAILURE_COLUMNS))
+    )
+    frames["checks"] = checks_frame(checks)
+    paths, _ = publish(
+        frames, lambda files, date: report(tables, checks, files, date, command), out_dir
+    )
     return paths, checks

@@ -7,7 +7,6 @@ the same change from the study's totals, and the verdict follows
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +15,8 @@ import pandas as pd
 import sparsim
 from sparsim.designs import build, get_design
 from sparsim.designs.ttc import evaluate_pass, ttc_design_name
-from sparsim.report.hardware import architectures, design_table
 from sparsim.report.model import Chart, Citation, Conclusion, Report, Rerun, Section, Table
-from sparsim.report.render import write_report
+from sparsim.report.publish import modelled_tables, publish, work_table
 from sparsim.report.verdicts import AGREE_WITHIN, change_text, change_verdict
 from sparsim.report.work import work_decomposition
 from sparsim.spec.sparsity import TensorDensity
@@ -234,6 +232,31 @@ def claims_frame(tables: TasdHardwareTables) -> pd.DataFrame:
 SECTION_EDP = "1. EDP of every design (Fig. 14)"
 
 
+def claims_chart_frame(claims: pd.DataFrame) -> pd.DataFrame:
+    """Each claim's EDP change against the TC, the paper's and sparsim's side by side."""
+    labels = []
+    for row in claims.itertuples():
+        if row.statistic == "value":
+            labels.append(f"{row.design}, {variant_title(row.model, row.variant)}")
+        else:
+            labels.append(f"{row.design}, {'up to' if row.statistic == 'best' else 'average'}")
+    parts = [
+        pd.DataFrame(
+            {
+                "claim": labels,
+                "source": source,
+                "EDP change (%)": 100 * claims[column].to_numpy(),
+                "verdict": claims["verdict"].to_numpy(),
+            }
+        )
+        for source, column in (
+            ("the TASD paper", "paper_edp_change"),
+            ("sparsim", "sparsim_edp_change"),
+        )
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
 def _with_labels(totals: pd.DataFrame) -> pd.DataFrame:
     labelled = totals.copy()
     labelled["model variant"] = [
@@ -266,21 +289,8 @@ def decomposition(totals: pd.DataFrame) -> pd.DataFrame:
 
 
 def _work_table(totals: pd.DataFrame) -> pd.DataFrame:
-    work = work_decomposition(totals)
-    return pd.DataFrame(
-        {
-            "model variant": [
-                variant_title(m, v) for m, v in zip(work["model"], work["variant"], strict=True)
-            ],
-            "design": work["design"],
-            "performed MACs/cycle": work["performed_per_cycle"].round(1),
-            "performed MACs/nJ": work["performed_per_nJ"].round(1),
-            "effectual/performed": work["effectual_per_performed"].round(3),
-            "effectual/algorithmic": work["effectual_per_algorithmic"].round(3),
-            "dense-equivalent MACs/cycle": work["algorithmic_per_cycle"].round(1),
-            "dense-equivalent MACs/nJ": work["algorithmic_per_nJ"].round(1),
-        }
-    )
+    titles = [variant_title(m, v) for m, v in zip(totals["model"], totals["variant"], strict=True)]
+    return work_table(totals, {"model variant": titles, "design": totals["design"]})
 
 
 def _modelled() -> tuple[Table, ...]:
@@ -298,20 +308,13 @@ def _modelled() -> tuple[Table, ...]:
         pattern = Pattern.parse(get_design(design).weight_support().split("/")[0])
         spec, _ = evaluate_pass(design, gemm, pattern, TensorDensity())
         specs[hardware] = (spec, get_design(design).dataflow)
-    tables = [
-        Table(title, frame, "Energies in pJ per access of one block (words per access).")
-        for title, frame in architectures(specs).items()
-    ]
-    tables.append(
-        Table(
-            "Designs",
-            design_table(specs),
-            "TTCs run a TASD series as one structured pass per term on their hardware, fused "
-            "over each tile of the dense operand with partial sums kept in the accumulators "
-            "(sparsim.designs.ttc).",
-        )
+    return modelled_tables(
+        specs,
+        "Designs",
+        "TTCs run a TASD series as one structured pass per term on their hardware, fused "
+        "over each tile of the dense operand with partial sums kept in the accumulators "
+        "(sparsim.designs.ttc).",
     )
-    return tuple(tables)
 
 
 ASSUMPTIONS = (
@@ -361,7 +364,14 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
     hover = ("energy_uJ", "cycles", "edp_J_cycles", "performed")
     found = conclusions(tables)
     counts = {v: sum(c.verdict == v for c in found) for v in ("agree", "partly", "disagree")}
+    # the paper's order: DSTC, then VEGETA without TASDER, with it, with two-term series
+    variants = {title: index for index, title in enumerate(dict.fromkeys(totals["model variant"]))}
     ablation = totals[totals["design"].isin(ABLATION)]
+    ablation = ablation.assign(
+        _variant=ablation["model variant"].map(variants),
+        _design=ablation["design"].map(ABLATION.index),
+    )
+    ablation = ablation.sort_values(["_variant", "_design"]).drop(columns=["_variant", "_design"])
     breakdown = tables.breakdown.assign(model=tables.breakdown["model"].map(MODEL_TITLES))
     sections = (
         Section(
@@ -373,6 +383,20 @@ def report(tables: TasdHardwareTables, files: tuple[str, ...], date: str) -> Rep
             ),
             (Table("Totals", _totals_table(main)),),
             (
+                Chart(
+                    "claims",
+                    "Every EDP claim: the TASD paper's change against the TC and sparsim's",
+                    claims_chart_frame(claims_frame(tables)),
+                    x="claim",
+                    y="EDP change (%)",
+                    y_label="EDP change vs TC (%)",
+                    color="source",
+                    hover=("verdict",),
+                    reference=0.0,
+                    caption="Below 0: lower EDP than the TC. A verdict of agree needs the "
+                    "two within 10 percentage points (the table of conclusions says why "
+                    "they differ).",
+                ),
                 Chart(
                     "edp",
                     "EDP relative to the TC",
@@ -593,13 +617,5 @@ def write_tasd_hardware(
         "activations": tables.activations,
         "claims": claims_frame(tables),
     }
-    paths = []
-    for name in TABLE_NAMES:
-        frames[name].to_csv(out_dir / f"{name}.csv", index=False)
-        frames[name].to_parquet(out_dir / f"{name}.parquet", index=False)
-        paths += [out_dir / f"{name}.csv", out_dir / f"{name}.parquet"]
-    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    files = tuple(f"{name}.csv" for name in TABLE_NAMES)
-    built = report(tables, files, date)
-    paths += write_report(built, out_dir)
+    paths, built = publish(frames, lambda files, date: report(tables, files, date), out_dir)
     return paths, list(built.conclusions)
