@@ -9,8 +9,9 @@ documented in ``docs/designs.md``; every problem is a typed error naming the fil
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -204,6 +205,24 @@ class Design:
                 self.source or "design",
             )
         return bits[pattern]
+
+    def with_patterns(self, patterns: tuple[tuple[int, int], ...]) -> Design:
+        """The design running other N:M patterns (a study's variant). CP offsets address a
+        block of M in ceil(log2 M) bits; other formats need the bits in the design file."""
+        known = dict(self.metadata_bits)
+        for n, m in patterns:
+            if (n, m) not in known:
+                if self.weight_format != "CP":
+                    raise UnknownNameError(
+                        f"design {self.name} ({self.weight_format}) has no metadata bits for "
+                        f"{n}:{m}; add it to weights.patterns in its file",
+                        self.source or "design",
+                    )
+                known[n, m] = max(1, math.ceil(math.log2(m)))
+        ordered = tuple(sorted(patterns, key=lambda p: p[0] / p[1], reverse=True))
+        return replace(
+            self, weight_patterns=ordered, metadata_bits=tuple((p, known[p]) for p in ordered)
+        )
 
     def sparse_optimizations(
         self, sparse: set[str], pattern: tuple[int, int] | None

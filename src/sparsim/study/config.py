@@ -145,7 +145,7 @@ def _strategy(reader: _Reader, entry: dict, where: str) -> tuple[Strategy, bool]
             if parsed is None or parsed.n is None:
                 raise reader.fail(f"{where}.weights[{i}]", f"not an N:M pattern: {text!r}")
             patterns.append((parsed.n, parsed.m))
-        design = replace(design, weight_patterns=tuple(patterns))
+        design = design.with_patterns(tuple(patterns))
     activations = reader.get(entry, "activations", where, str, None)
     if activations is not None:
         if activations not in ("dense", "exploited"):

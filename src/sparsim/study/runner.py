@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
@@ -79,7 +79,7 @@ def point_for(
     if skip and scheme.activations.distribution == "dense":
         # Nothing to skip: the dual-sided core is its single-sided base design.
         design, skip = (
-            replace(get_design("stc-flexible"), weight_patterns=design.weight_patterns),
+            get_design("stc-flexible").with_patterns(design.weight_patterns),
             False,
         )
         scheme = scheme_for(design, strategy.densities(weights, activations))
