@@ -76,6 +76,8 @@ IRRELEVANT_DIM = {t: next(d for d in DIMS if d not in RELEVANT_DIMS[t]) for t in
 DEFAULT_EVALUATIONS = 24
 RETRIES = 8  # while none is valid, score up to this many times the evaluation budget
 MAX_JOINED = 150_000  # factorisation combinations scored at most (sampled beyond)
+MAX_PER_DIM = 20_000  # factorisations of one dimension kept (sampled beyond)
+MAX_PAIRS = 1_000_000  # partial mappings x next dimension's factorisations per join step
 PROGRESS_AFTER_S = 3.0
 EPSILON = 1e-9
 CACHE_SIZE = 2048
@@ -434,6 +436,18 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
             len(per_dim[d]) for d in DIMS if d != dim
         )
         per_dim[dim] = per_dim[dim][ok]
+    for dim in DIMS:
+        before = len(per_dim[dim])
+        per_dim[dim] = _sampled(
+            space,
+            per_dim[dim],
+            MAX_PER_DIM,
+            f"factorisations of {dim}",
+            per_dim[dim][:, 1].prod(axis=1),
+        )
+        pruned["sampled out"] += (before - len(per_dim[dim])) * math.prod(
+            len(per_dim[d]) for d in DIMS if d != dim
+        )
     sizes = {dim: len(per_dim[dim]) for dim in DIMS}
     limits = np.array(
         [math.floor(level.fanout * _stretch(space, level) + EPSILON) for level in space.levels]
@@ -443,6 +457,14 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
         dim = JOIN_ORDER[step]
         joined = frozenset(JOIN_ORDER[: step + 1])
         later = math.prod(sizes[d] for d in JOIN_ORDER[step + 1 :])
+        before = len(combos)
+        parallel = np.prod(
+            [per_dim[d][:, 1].prod(axis=1)[combos[:, j]] for j, d in enumerate(JOIN_ORDER[:step])],
+            axis=0,
+        )
+        cap = max(1, MAX_PAIRS // sizes[dim])
+        combos = _sampled(space, combos, cap, "partial mappings", parallel)
+        pruned["sampled out"] += (before - len(combos)) * sizes[dim] * later
         per_chunk = max(1, CHUNK_ROWS // sizes[dim])
         kept = []
         for begin in range(0, len(combos), per_chunk):
@@ -459,14 +481,30 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
             pruned["capacity"] += int((fan & ~fits).sum()) * later
             kept.append(pairs[fan & fits])
         combos = np.vstack(kept) if kept else np.zeros((0, step + 1), dtype=np.int64)
-    if len(combos) > MAX_JOINED:
-        picks = np.sort(np.random.default_rng(0).choice(len(combos), MAX_JOINED, replace=False))
-        space.notes.append(
-            f"{len(combos)} factorisations left after pruning, sampled to {MAX_JOINED}"
-        )
-        pruned["sampled out"] += len(combos) - MAX_JOINED
-        combos = combos[picks]
+    before = len(combos)
+    parallel = np.prod(
+        [per_dim[d][:, 1].prod(axis=1)[combos[:, j]] for j, d in enumerate(JOIN_ORDER)], axis=0
+    )
+    combos = _sampled(space, combos, MAX_JOINED, "factorisations left after pruning", parallel)
+    pruned["sampled out"] += before - len(combos)
     return _assemble(per_dim, combos, JOIN_ORDER, n)
+
+
+def _sampled(space: _Space, rows: np.ndarray, cap: int, what: str, parallel=None) -> np.ndarray:
+    """At most ``cap`` of ``rows`` (noted when cut): half the most parallel ones (``parallel``:
+    spatial product per row; under-used arrays rarely win), half a deterministic uniform
+    sample of the rest."""
+    if len(rows) <= cap:
+        return rows
+    rng = np.random.default_rng(0)
+    if parallel is None:
+        picks = rng.choice(len(rows), cap, replace=False)
+    else:
+        order = np.argsort(-parallel, kind="stable")
+        best, rest = order[: cap // 2], order[cap // 2 :]
+        picks = np.concatenate([best, rng.choice(rest, cap - len(best), replace=False)])
+    space.notes.append(f"{len(rows)} {what}, sampled to {cap} (half the most parallel)")
+    return rows[np.sort(picks)]
 
 
 def _assemble(per_dim, combos, dims, n) -> tuple[np.ndarray, np.ndarray]:
