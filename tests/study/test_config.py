@@ -102,6 +102,7 @@ def test_a_user_config_with_its_own_grid_runs_without_code_changes(tmp_path):
         (lambda d: d.update(sparsities=[0, 0.5, 1.2]), "sparsities[2]"),
         (lambda d: d.update(sparsities=[0, 0.75]), "sparsities"),
         (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d.update(mapping="sometimes"), "mapping"),
         (lambda d: d["strategies"].pop(0), "strategies"),
         (lambda d: d["strategies"][2].update(weights=["2-6"]), "strategies[2].weights[0]"),
         (lambda d: d["strategies"][0].update(design="nope"), "strategies[0].design"),

@@ -35,6 +35,7 @@ REQUIRED_STRATEGIES = (
 )
 REQUIRED_SET = "fig15"  # the paper's own workload: checks take their verdicts on it
 PARAMETERS = ("data_capacity", "metadata_capacity_bits", "metadata_word_bits", "read_bandwidth")
+MAPPINGS = ("remap", "fixed")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class StudyDefinition:
     memory: tuple[HardwareSweep, ...]
     bandwidth: tuple[HardwareSweep, ...]
     source: str = DEFAULT
+    # remap: every point mapped at its own densities; fixed: one mapping per design, layer,
+    # hardware change and N:M pattern, its density points evaluated on it (faster; a point
+    # whose mapper choice depends on its densities gets other numbers)
+    mapping: str = "remap"
 
     @property
     def by_name(self) -> dict[str, Strategy]:
@@ -203,7 +208,16 @@ def parse_definition(data, source: str) -> StudyDefinition:
     reader = _Reader(source)
     if not isinstance(data, dict):
         raise reader.fail("(top level)", "must be a mapping")
-    known = {"layer_sets", "sparsities", "strategies", "adjusted", "fine", "low", "hardware_sweeps"}
+    known = {
+        "layer_sets",
+        "sparsities",
+        "strategies",
+        "adjusted",
+        "fine",
+        "low",
+        "hardware_sweeps",
+        "mapping",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise reader.fail(unknown[0], f"unknown key (expected {', '.join(sorted(known))})")
@@ -293,6 +307,9 @@ def parse_definition(data, source: str) -> StudyDefinition:
         reader.get(sweeps, "memory_sparsities", "hardware_sweeps", list),
         "hardware_sweeps.memory_sparsities",
     )
+    mapping = reader.get(data, "mapping", "", str, "remap")
+    if mapping not in MAPPINGS:
+        raise reader.fail("mapping", f"one of {', '.join(MAPPINGS)}, got {mapping!r}")
     grid = reader.sparsities(reader.get(data, "sparsities", "", list), "sparsities")
     if 0.0 not in grid or 0.5 not in grid:
         raise reader.fail("sparsities", "must include 0 (dense) and 0.5 (the report's reference)")
@@ -322,6 +339,7 @@ def parse_definition(data, source: str) -> StudyDefinition:
             for i, e in enumerate(reader.get(sweeps, "bandwidth", "hardware_sweeps", list))
         ),
         source=source,
+        mapping=mapping,
     )
 
 

@@ -1,30 +1,30 @@
-"""Evaluate study points: each distinct (design, GEMM shape, effective densities, hardware
-change) once, in worker processes, with the results flattened into plain rows."""
+"""The study's points: each distinct (design, GEMM shape, effective densities, hardware
+change) once, evaluated by the sweep engine (:mod:`sparsim.sweep`: units that share a
+mapping, local worker processes), with each result flattened into the study's rows."""
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tqdm import tqdm
 
 from sparsim.cost.result import KEY_COLUMNS, Result
-from sparsim.designs import Design, build, get_design, scheme_for
-from sparsim.designs.memory import resize
-from sparsim.errors import CapacityError, NoValidMappingError
-from sparsim.evaluate import evaluate
-from sparsim.processes import worker_pool
-from sparsim.spec.architecture import Architecture
+from sparsim.designs import Design, get_design, scheme_for
+from sparsim.errors import MappingError
 from sparsim.spec.model import Spec
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Gemm, shape_name
-from sparsim.study.strategies import Strategy, with_activation_skipping
+from sparsim.study.strategies import Strategy
+from sparsim.sweep import pack_tasks
+from sparsim.sweep.backends import available_cores, run_tasks
+from sparsim.sweep.points import DesignRef, Unit
+from sparsim.sweep.work import mapped_spec, unit_results
 
 DEFAULT_JOBS = 2
-CHUNK = 8  # points per task sent to a worker: small enough to balance the tail
 COMPUTE = "MAC"
+OBJECTIVE = "delay"  # the built-in designs' mapper: fewest cycles, then least energy
 
 
 @dataclass(frozen=True)
@@ -94,36 +94,6 @@ def point_for(
     return Point(design, runs_as, skip, shape, scheme.weights, scheme.activations, hardware)
 
 
-def _architecture(point: Point) -> Architecture | None:
-    change = point.hardware
-    if change is None:
-        return None
-    architecture = point.design.architecture
-    sizes = {
-        "data_capacity": change.data_capacity,
-        "metadata_capacity_bits": change.metadata_capacity_bits,
-        "metadata_word_bits": change.metadata_word_bits,
-    }
-    if any(value is not None for value in sizes.values()):
-        resized = resize(architecture, change.level, **sizes)
-        if not change.rescale_energy:
-            resized = _with_level(
-                resized, change.level, energy=architecture.level(change.level).energy
-            )
-        architecture = resized
-    if change.read_bandwidth is not None:
-        architecture = _with_level(architecture, change.level, read_bandwidth=change.read_bandwidth)
-    return architecture
-
-
-def _with_level(architecture: Architecture, name: str, **update) -> Architecture:
-    levels = [
-        level.model_copy(update=update) if level.name == name else level
-        for level in architecture.levels
-    ]
-    return architecture.model_copy(update={"levels": levels})
-
-
 def _metrics(result: Result, evaluated: str) -> dict:
     """The results-schema row (:meth:`Result.to_row`) without its identity columns (the
     study names its points itself), and whether the evaluated shape was padded."""
@@ -165,45 +135,118 @@ def _level_rows(result: Result) -> tuple[dict, ...]:
     return tuple(rows)
 
 
+def _design_ref(point: Point) -> DesignRef:
+    design = point.design
+    return DesignRef(
+        design.name, design.name, design=design, skip_activations=point.skip_activations
+    )
+
+
+def _memory(change: HardwareChange | None) -> dict[str, Any]:
+    """A hardware change as a sweep memory configuration (:func:`sparsim.sweep.points.change`)."""
+    if change is None:
+        return {}
+    values = {
+        "data_capacity": change.data_capacity,
+        "metadata_capacity_bits": change.metadata_capacity_bits,
+        "metadata_word_bits": change.metadata_word_bits,
+        "read_bandwidth": change.read_bandwidth,
+    }
+    level = {key: value for key, value in values.items() if value is not None}
+    if not change.rescale_energy:
+        level["rescale_energy"] = False
+    return {change.level: level}
+
+
+def _gemm(shape: tuple[int, int, int]) -> Gemm:
+    m, k, n = shape
+    return Gemm(name=shape_name(m, k, n), M=m, K=k, N=n)
+
+
+def density_text(density: TensorDensity) -> str:
+    """A density model as the text that parses back to it (``dense``, ``2:4``, ``0.25``)."""
+    if density.distribution == "dense":
+        return "dense"
+    if density.n is not None:
+        return f"{density.n}:{density.m}"
+    if density.distribution == "measured":
+        return str(density.measured)
+    prefix = "" if density.distribution == "hypergeometric" else f"{density.distribution}:"
+    return f"{prefix}{density.density!r}"
+
+
+def _densities(point: Point) -> dict[str, str]:
+    return {"A": density_text(point.weights), "B": density_text(point.activations)}
+
+
 def build_spec(point: Point) -> Spec:
-    """The mapped spec a point evaluates (what the report's hardware tables describe)."""
-    m, k, n = point.shape
-    gemm = Gemm(name=shape_name(m, k, n), M=m, K=k, N=n)
-    densities = {"A": point.weights, "B": point.activations}
-    spec = build(point.design, gemm, densities, architecture=_architecture(point))
-    return with_activation_skipping(spec) if point.skip_activations else spec
+    """The mapped spec a point evaluates with ``mapping: remap`` (what the report's hardware
+    tables describe)."""
+    return mapped_spec(
+        _design_ref(point), _memory(point.hardware), _gemm(point.shape), _densities(point)
+    )
 
 
-def evaluate_point(point: Point) -> Outcome:
-    """Build (map) the design on the shape and evaluate it; a point no mapping fits is an
-    outcome with an error, not a failure of the study."""
-    try:
-        spec = build_spec(point)
-        result = evaluate(spec)
-    except (CapacityError, NoValidMappingError) as exc:  # never a bad input (issue 9)
-        return Outcome(error=str(exc))
-    return Outcome(_metrics(result, spec.workload.name), _level_rows(result))
+def study_units(points: list[Point], mapping: str) -> list[Unit]:
+    """The points as sweep units, ``points[i]`` keyed ``str(i)``: one unit per design,
+    hardware change and shape (and, with a fixed mapping, N:M pattern of the weights)."""
+    grouped: dict[tuple, list[int]] = {}
+    for index, point in enumerate(points):
+        pattern = None
+        if mapping == "fixed":
+            pattern = scheme_for(point.design, _densities(point)).pattern
+        key = (point.design, point.skip_activations, point.hardware, point.shape, pattern)
+        grouped.setdefault(key, []).append(index)
+    units = []
+    for (_, _, change, shape, pattern), members in grouped.items():
+        first = points[members[0]]
+        units.append(
+            Unit(
+                design=_design_ref(first),
+                memory=_memory(change),
+                layer=_gemm(shape),
+                objective=OBJECTIVE,
+                mapping=mapping,
+                pattern=pattern,
+                schemes=tuple(_densities(points[i]) for i in members),
+                points=tuple((str(i),) for i in members),
+            )
+        )
+    return units
+
+
+def _outcome(result: Result | MappingError) -> Outcome:
+    """A point no mapping fits is an outcome with an error, not a failure of the study."""
+    if isinstance(result, MappingError):
+        return Outcome(error=str(result))
+    return Outcome(_metrics(result, result.name), _level_rows(result))
+
+
+def evaluate_task(units: list[Unit]) -> list[list[Outcome]]:
+    """The study's work on a batch of units (run by a sweep backend)."""
+    return [[_outcome(result) for result, _ in unit_results(unit)] for unit in units]
 
 
 def evaluate_points(
-    points: Iterable[Point], jobs: int = DEFAULT_JOBS, progress: bool = True
+    points: Iterable[Point],
+    jobs: int = DEFAULT_JOBS,
+    progress: bool = True,
+    mapping: str = "remap",
 ) -> dict[Point, Outcome]:
-    """Every distinct point once; ``jobs`` worker processes (1: in this process)."""
+    """Every distinct point once, on ``jobs`` worker processes (1: in this process).
+    ``remap`` maps every point (the mapper's choice at its densities); ``fixed`` maps once
+    per unit and evaluates its density points on that mapping in one numpy pass."""
     unique = list(dict.fromkeys(points))
-    jobs = max(1, min(jobs, os.cpu_count() or 1, len(unique)))
+    units = study_units(unique, mapping)
+    jobs = max(1, min(jobs, available_cores(), len(unique)))
+    tasks = pack_tasks(units, jobs)
+    outcomes: dict[Point, Outcome] = {}
     with tqdm(
         total=len(unique), desc="evaluating", unit="point", disable=not progress, leave=False
     ) as bar:
-        if jobs == 1:
-            outcomes = []
-            for point in unique:
-                outcomes.append(evaluate_point(point))
-                bar.update()
-        else:
-            chunk = max(1, min(CHUNK, math.ceil(len(unique) / (jobs * 4))))
-            with worker_pool(jobs) as pool:
-                outcomes = []
-                for outcome in pool.map(evaluate_point, unique, chunksize=chunk):
-                    outcomes.append(outcome)
-                    bar.update()
-    return dict(zip(unique, outcomes, strict=True))
+        for index, finished in run_tasks(tasks, evaluate_task, workers=jobs):
+            for unit, unit_outcomes in zip(tasks[index], finished, strict=True):
+                for (key,), outcome in zip(unit.points, unit_outcomes, strict=True):
+                    outcomes[unique[int(key)]] = outcome
+                bar.update(len(unit.points))
+    return {point: outcomes[point] for point in unique}

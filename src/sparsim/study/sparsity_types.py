@@ -361,7 +361,9 @@ def run_study(config: StudyConfig = StudyConfig()) -> StudyTables:
     memory = _sweep_entries(d, d.memory, fig15)
     bandwidth = _sweep_entries(d, d.bandwidth, fig15)
     every = (*grid, *adjusted, *fine, *low, *memory, *bandwidth)
-    outcomes = evaluate_points((e.point for e in every), config.jobs, config.progress)
+    outcomes = evaluate_points(
+        (e.point for e in every), config.jobs, config.progress, mapping=d.mapping
+    )
 
     grid_keys = [SET, "strategy", "weight_sparsity", "activation_sparsity"]
     sweep_keys = ["sweep", "strategy", "sweep_sparsity", "scale"]

@@ -11,8 +11,8 @@ with its own (denser) pattern and a denser one dense.
 The strategies themselves (designs and their overrides) are data: the study's config
 (``configs/sparsity-types.yaml``, :mod:`sparsim.study.config`). The dual-sided structured
 core adds, to the flexible N:M core, each PE skipping the MAC (and its weight-register
-read) when its activation is zero (:func:`with_activation_skipping`): skipped MACs take no
-cycle, the ideal dual-sided structured core.
+read) when its activation is zero (:func:`sparsim.sweep.work.with_activation_skipping`):
+skipped MACs take no cycle, the ideal dual-sided structured core.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from typing import Literal
 
 from sparsim.designs import Design
 from sparsim.errors import SparsimError
-from sparsim.spec.model import Spec
-from sparsim.spec.sparse_optimizations import ActionOptimization, LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
 STRUCTURES = ("dense", "structured", "unstructured")
@@ -85,16 +83,3 @@ class Strategy:
 # The pairs the study compares: (structured, unstructured) of the same sidedness.
 SINGLE_PAIR = ("struct-flexible", "unstruct-single")
 DUAL_PAIR = ("struct-dual", "unstruct-dual")
-
-
-def with_activation_skipping(spec: Spec) -> Spec:
-    """The spec with each PE skipping its MAC (and weight read) on a zero activation."""
-    skip = ActionOptimization(type="skipping", target="A", condition_on=["B"])
-    optimizations = list(spec.sparse_optimizations)
-    names = [o.level for o in optimizations]
-    if "LRF" in names:
-        lrf = optimizations[names.index("LRF")]
-        optimizations[names.index("LRF")] = lrf.model_copy(update={"actions": [*lrf.actions, skip]})
-    else:
-        optimizations.append(LevelSparseOptimization(level="LRF", actions=[skip]))
-    return spec.model_copy(update={"sparse_optimizations": optimizations})

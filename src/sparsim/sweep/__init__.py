@@ -20,20 +20,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from sparsim.errors import SparsimError
-from sparsim.sweep.backends import (
-    Finished,
-    available_cores,
-    dask_client,
-    run_dask,
-    run_inline,
-    run_processes,
-)
+from sparsim.sweep.backends import Finished, available_cores, run_tasks
 from sparsim.sweep.config import SweepConfig, load_config
 from sparsim.sweep.points import Point, Unit, expand, units
 from sparsim.sweep.store import ChunkWriter, check_writable, read_store, stored_keys
 from sparsim.sweep.work import rows_for
 
-__all__ = ["SweepConfig", "load_config", "plan", "read_store", "sweep"]
+__all__ = ["SweepConfig", "load_config", "pack_tasks", "plan", "read_store", "sweep"]
 
 # Evaluations per task: enough to amortise a task's overhead (pickling, scheduling), few
 # enough that the workers stay balanced and finished rows reach the store often.
@@ -63,7 +56,7 @@ def _split(unit: Unit, size: int) -> list[Unit]:
     ]
 
 
-def _tasks(work: list[Unit], workers: int) -> list[list[Unit]]:
+def pack_tasks(work: list[Unit], workers: int) -> list[list[Unit]]:
     """Consecutive units (large ones split) packed into tasks of about the same number of
     evaluations."""
     total = sum(unit.evaluations for unit in work)
@@ -133,18 +126,13 @@ def sweep(
     pending = _pending(work, done)
     by_key = {point.key: point for point in points}
     workers = workers or available_cores()
-    tasks = _tasks(pending, workers)
+    tasks = pack_tasks(pending, workers)
     writer = ChunkWriter(out, chunk_rows)
     todo = sum(len(keys) for unit in pending for keys in unit.points)
     bar = tqdm(total=todo, unit="point", desc="sweep", disable=not progress or not todo)
     try:  # no tasks: everything is in the store already, no workers to start
-        if tasks and backend == "dask":
-            with dask_client(scheduler, workers) as client:
-                _collect(run_dask(tasks, client), tasks, by_key, writer, bar)
-        elif tasks:
-            one = workers == 1 or len(tasks) == 1
-            local = run_inline(tasks) if one else run_processes(tasks, workers)
-            _collect(local, tasks, by_key, writer, bar)
+        finished = run_tasks(tasks, workers=workers, backend=backend, scheduler=scheduler)
+        _collect(finished, tasks, by_key, writer, bar)
     finally:
         writer.flush()
         bar.close()

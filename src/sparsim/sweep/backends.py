@@ -1,8 +1,10 @@
 """Where tasks run: in this process, in local worker processes, or on a Dask cluster.
 
 Every backend takes the same tasks (lists of units, see :mod:`sparsim.sweep.points`) and
-yields ``(task index, metric rows)`` as tasks finish, so the store and the rows are the
-same whichever runs them.
+yields ``(task index, what the work function returns for it)`` as tasks finish (by default
+:func:`sparsim.sweep.work.evaluate_task`: metric rows), so the store and the rows are the
+same whichever runs them. A work function must be importable by name (a module-level
+function) so that worker processes and Dask workers can run it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -18,19 +20,20 @@ from sparsim.errors import SparsimError
 from sparsim.sweep.points import Unit
 from sparsim.sweep.work import evaluate_task
 
-Finished = Iterator[tuple[int, list[list[dict[str, Any]]]]]
+Finished = Iterator[tuple[int, Any]]
+Work = Callable[[list[Unit]], Any]
 
 
 def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def run_inline(tasks: list[list[Unit]]) -> Finished:
+def run_inline(tasks: list[list[Unit]], work: Work) -> Finished:
     for index, task in enumerate(tasks):
-        yield index, evaluate_task(task)
+        yield index, work(task)
 
 
-def run_processes(tasks: list[list[Unit]], workers: int) -> Finished:
+def run_processes(tasks: list[list[Unit]], workers: int, work: Work) -> Finished:
     """Local worker processes. Forked where the platform allows: workers start with
     sparsim already imported and its caches warm, instead of importing it again."""
     methods = multiprocessing.get_all_start_methods()
@@ -41,7 +44,7 @@ def run_processes(tasks: list[list[Unit]], workers: int) -> Finished:
         queue = iter(enumerate(tasks))
         try:
             for index, task in queue:
-                pending[pool.submit(evaluate_task, task)] = index
+                pending[pool.submit(work, task)] = index
                 if len(pending) >= 2 * workers:
                     break
             while pending:
@@ -49,7 +52,7 @@ def run_processes(tasks: list[list[Unit]], workers: int) -> Finished:
                 for future in done:
                     yield pending.pop(future), future.result()
                     for index, task in queue:
-                        pending[pool.submit(evaluate_task, task)] = index
+                        pending[pool.submit(work, task)] = index
                         break
         finally:
             for future in pending:
@@ -88,12 +91,36 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
         yield client
 
 
-def run_dask(tasks: list[list[Unit]], client: Any) -> Finished:
+def run_dask(tasks: list[list[Unit]], client: Any, work: Work) -> Finished:
     from dask.distributed import as_completed
 
-    futures = {client.submit(evaluate_task, task, pure=False): i for i, task in enumerate(tasks)}
+    futures = {client.submit(work, task, pure=False): i for i, task in enumerate(tasks)}
     try:
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:
         client.cancel(list(futures))
+
+
+def run_tasks(
+    tasks: list[list[Unit]],
+    work: Work | None = None,
+    *,
+    workers: int,
+    backend: str = "processes",
+    scheduler: str | None = None,
+) -> Finished:
+    """The tasks run by ``work`` (default :func:`sparsim.sweep.work.evaluate_task`) on the
+    chosen backend: ``processes`` (``workers`` local processes; one
+    worker, or one task, runs in this process) or ``dask`` (the scheduler at ``scheduler``,
+    else a LocalCluster of ``workers``)."""
+    if not tasks:  # nothing to do: no workers to start
+        return
+    work = work or evaluate_task
+    if backend == "dask":
+        with dask_client(scheduler, workers) as client:
+            yield from run_dask(tasks, client, work)
+    elif workers == 1 or len(tasks) == 1:
+        yield from run_inline(tasks, work)
+    else:
+        yield from run_processes(tasks, workers, work)

@@ -33,6 +33,7 @@ AXES = ("design", "memory", "workload", "density_A", "density_B", "objective")
 # The mapper's other objectives join this list when it offers them.
 OBJECTIVES = ("delay",)
 RESIZE_KEYS = ("data_capacity", "metadata_capacity_bits", "metadata_word_bits")
+LEVEL_KEYS = (*RESIZE_KEYS, "rescale_energy", "read_bandwidth")
 
 
 class _Strict(BaseModel):
@@ -164,11 +165,17 @@ def _check_memory(memory: dict[str, Any], where: str) -> None:
                 raise ValueError(f"{where}.name: expected a string")
             continue
         if not isinstance(sizes, dict) or not sizes:
-            raise ValueError(f"{where}.{level}: expected a mapping of {', '.join(RESIZE_KEYS)}")
+            raise ValueError(f"{where}.{level}: expected a mapping of {', '.join(LEVEL_KEYS)}")
         for key, value in sizes.items():
-            if key not in RESIZE_KEYS:
-                raise ValueError(f"{where}.{level}.{key}: unknown key ({', '.join(RESIZE_KEYS)})")
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            if key == "rescale_energy":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{where}.{level}.{key}: expected true or false")
+            elif key == "read_bandwidth":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ValueError(f"{where}.{level}.{key}: expected a positive number")
+            elif key not in RESIZE_KEYS:
+                raise ValueError(f"{where}.{level}.{key}: unknown key ({', '.join(LEVEL_KEYS)})")
+            elif isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{where}.{level}.{key}: expected a positive integer")
 
 

@@ -28,7 +28,14 @@ from sparsim.spec.architecture import Architecture
 from sparsim.spec.sparsity import parse_density
 from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm, parse_gemm_shape
-from sparsim.sweep.config import AXES, CustomDesign, SweepConfig, Workload, memory_label
+from sparsim.sweep.config import (
+    AXES,
+    RESIZE_KEYS,
+    CustomDesign,
+    SweepConfig,
+    Workload,
+    memory_label,
+)
 from sparsim.workload import builtin_table, load_table
 
 
@@ -40,6 +47,16 @@ class DesignRef:
     builtin: str
     architecture: str | None = None  # an architecture file replacing the design's hardware
     digest: str = ""  # of that file's content
+    # A design given as data (a built-in one with other sparsity support), used instead of
+    # the built-in ``builtin``; its architecture is still looked up by name.
+    design: Design | None = None
+    # Each PE skips its MAC (and weight read) on a zero activation: the ideal dual-sided
+    # structured core, which no built-in tensor core is.
+    skip_activations: bool = False
+
+    def resolve(self) -> Design:
+        """The design a worker builds."""
+        return self.design if self.design is not None else get_design(self.builtin)
 
 
 @dataclass(frozen=True)
@@ -105,9 +122,9 @@ def _digest(path: Path, where: str) -> str:
 
 @cache
 def hardware(ref: DesignRef, memory_text: str) -> Architecture:
-    """The architecture a point runs on: its design's (or the user's file), resized.
-    ``memory_text`` is the memory configuration's canonical JSON."""
-    design = get_design(ref.builtin)
+    """The architecture a point runs on: its design's (or the user's file), changed as the
+    memory configuration says (``memory_text``: its canonical JSON, see :func:`change`)."""
+    design = ref.resolve()
     architecture = design.architecture
     if ref.architecture is not None:
         architecture = validate(Architecture, load_yaml(ref.architecture), ref.architecture)
@@ -117,10 +134,40 @@ def hardware(ref: DesignRef, memory_text: str) -> Architecture:
                 f"{design.architecture.level_names}",
                 ref.architecture,
             )
-    for level, sizes in json.loads(memory_text).items():
+    for level, changes in json.loads(memory_text).items():
         if level != "name":
-            architecture = resize(architecture, level, **sizes)
+            architecture = change(architecture, level, changes)
     return architecture
+
+
+def change(architecture: Architecture, level: str, changes: dict[str, Any]) -> Architecture:
+    """One level of ``architecture`` changed: ``data_capacity``, ``metadata_capacity_bits``,
+    ``metadata_word_bits`` resized with energies from the capacity model
+    (:func:`sparsim.designs.resize`), or kept as they were with ``rescale_energy: false``;
+    ``read_bandwidth`` in words per cycle."""
+    if level not in architecture.level_names:
+        raise SparsimError(
+            f"unknown level {level!r} (levels: {', '.join(architecture.level_names)})", "resize"
+        )
+    sizes = {key: value for key, value in changes.items() if key in RESIZE_KEYS}
+    if sizes:
+        resized = resize(architecture, level, **sizes)
+        if changes.get("rescale_energy", True) is False:
+            resized = _with_level(resized, level, energy=architecture.level(level).energy)
+        architecture = resized
+    if "read_bandwidth" in changes:
+        architecture = _with_level(
+            architecture, level, read_bandwidth=float(changes["read_bandwidth"])
+        )
+    return architecture
+
+
+def _with_level(architecture: Architecture, name: str, **update: Any) -> Architecture:
+    levels = [
+        level.model_copy(update=update) if level.name == name else level
+        for level in architecture.levels
+    ]
+    return architecture.model_copy(update={"levels": levels})
 
 
 def _design_ref(entry: str | CustomDesign, base: Path, where: str) -> DesignRef:
@@ -289,10 +336,9 @@ def units(points: list[Point]) -> list[Unit]:
     """The points grouped into units of work, in the order of their first point."""
     grouped: dict[tuple, dict[str, tuple[dict[str, str], list[str]]]] = {}
     first: dict[tuple, Point] = {}
-    designs = {point.design.builtin: get_design(point.design.builtin) for point in points}
     for point in points:
         densities = point.densities
-        scheme, name = _scheme(designs[point.design.builtin], densities["A"], densities["B"])
+        scheme, name = _scheme(point.design.resolve(), densities["A"], densities["B"])
         group = (
             point.design,
             point.memory_text,

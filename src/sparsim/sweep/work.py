@@ -9,8 +9,10 @@ an architecture.
 unit's N:M pattern for A, dense otherwise), and evaluates every density point on that
 mapping: the points the design runs with the same sparse features in one numpy pass
 (:func:`sparsim.evaluate.evaluate_densities`); a point whose compressed tiles no longer fit
-is re-mapped. ``remap`` maps
-every distinct point (what ``sparsim.build`` gives for it).
+is re-mapped. ``remap`` maps every distinct point (what ``sparsim.build`` gives for it).
+
+:func:`unit_results` gives the results themselves (a study turns them into its own
+tables); :func:`evaluate_unit` the sweep's rows.
 """
 
 from __future__ import annotations
@@ -20,20 +22,46 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from sparsim.cost.result import KEY_COLUMNS, Result
-from sparsim.designs import Design, build, get_design, scheme_for
+from sparsim.designs import Design, build, scheme_for
 from sparsim.designs.schemes import sparse_optimizations
 from sparsim.errors import CapacityError, MappingError, SparsimError
 from sparsim.evaluate import evaluate, evaluate_densities
 from sparsim.spec.model import Spec, check_references
+from sparsim.spec.sparse_optimizations import ActionOptimization, LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
-from sparsim.sweep.points import Unit, canonical, hardware
+from sparsim.spec.workload import Conv, Gemm
+from sparsim.sweep.points import DesignRef, Unit, canonical, hardware
 
 T = TypeVar("T")
+# A point's outcome: its result, or why no mapping fits it; and whether it was mapped on
+# its own (always with ``remap``; with ``fixed`` when the unit's mapping did not fit it).
+Outcome = tuple[Result | MappingError, bool]
 
 
 def _reference(unit: Unit) -> dict[str, str]:
     pattern = f"{unit.pattern[0]}:{unit.pattern[1]}" if unit.pattern else "dense"
     return {"A": pattern, "B": "dense"}
+
+
+def with_activation_skipping(spec: Spec) -> Spec:
+    """The spec with each PE skipping its MAC (and weight read) on a zero activation."""
+    skip = ActionOptimization(type="skipping", target="A", condition_on=["B"])
+    optimizations = list(spec.sparse_optimizations)
+    names = [o.level for o in optimizations]
+    if "LRF" in names:
+        lrf = optimizations[names.index("LRF")]
+        optimizations[names.index("LRF")] = lrf.model_copy(update={"actions": [*lrf.actions, skip]})
+    else:
+        optimizations.append(LevelSparseOptimization(level="LRF", actions=[skip]))
+    return spec.model_copy(update={"sparse_optimizations": optimizations})
+
+
+def mapped_spec(
+    ref: DesignRef, memory: dict[str, Any], layer: Gemm | Conv, densities: dict
+) -> Spec:
+    """The design mapped on ``layer`` at ``densities`` (what ``remap`` evaluates)."""
+    spec = build(ref.resolve(), layer, densities, architecture=hardware(ref, canonical(memory)))
+    return with_activation_skipping(spec) if ref.skip_activations else spec
 
 
 def _metrics(result: Result, remapped: bool) -> dict[str, Any]:
@@ -44,8 +72,8 @@ def _metrics(result: Result, remapped: bool) -> dict[str, Any]:
     return {"evaluated_as": result.name, "remapped": remapped, "error": "", **row}
 
 
-def _error_row(error: MappingError) -> dict[str, Any]:
-    return {"evaluated_as": "", "remapped": True, "error": str(error)}
+def _error_row(error: MappingError, remapped: bool) -> dict[str, Any]:
+    return {"evaluated_as": "", "remapped": remapped, "error": str(error)}
 
 
 def _located(unit: Unit, densities: dict[str, str], work: Callable[[], T]) -> T:
@@ -61,11 +89,10 @@ Members = tuple[tuple[int, dict[str, TensorDensity]], ...]  # (scheme index, den
 
 
 @lru_cache(maxsize=64)
-def _grouping(builtin: str, schemes: tuple[tuple[tuple[str, str], ...], ...]):
+def _grouping(design: Design, schemes: tuple[tuple[tuple[str, Any], ...], ...]):
     """The schemes (as sorted items) grouped by the sparse features the design switches on
     for them, with the densities the design computes with. A sweep repeats one density
     grid over many layers: this runs once per grid and design in a worker."""
-    design = get_design(builtin)
     groups: list[tuple[list, list]] = []
     for index, items in enumerate(schemes):
         scheme = scheme_for(design, dict(items))
@@ -84,23 +111,22 @@ def _groups(base: Spec, design: Design, unit: Unit) -> list[tuple[Spec, Members]
     """Per set of sparse features the design switches on for the unit's schemes: ``base``
     with those features, and the schemes it evaluates."""
     try:
-        grouping = _grouping(
-            unit.design.builtin, tuple(tuple(sorted(d.items())) for d in unit.schemes)
-        )
+        grouping = _grouping(design, tuple(tuple(sorted(d.items())) for d in unit.schemes))
     except SparsimError:
         for densities in unit.schemes:  # say which point it is
             _located(unit, densities, lambda d=densities: scheme_for(design, d))
         raise
+
+    def spec(features, members) -> Spec:
+        checked = check_references(
+            base.model_copy(update={"densities": members[0][1], "sparse_optimizations": features}),
+            f"design {design.name}",
+        )
+        return with_activation_skipping(checked) if unit.design.skip_activations else checked
+
     return [
         (
-            _located(
-                unit,
-                unit.schemes[members[0][0]],
-                lambda f=features, m=members: check_references(
-                    base.model_copy(update={"densities": m[0][1], "sparse_optimizations": f}),
-                    f"design {design.name}",
-                ),
-            ),
+            _located(unit, unit.schemes[members[0][0]], lambda f=features, m=members: spec(f, m)),
             members,
         )
         for features, members in grouping
@@ -115,25 +141,23 @@ def _on_mapping(spec: Spec, densities: dict[str, TensorDensity]) -> Result | Map
         return exc
 
 
-def evaluate_unit(unit: Unit) -> list[dict[str, Any]]:
-    """One metric row per scheme of the unit (same order); a point no mapping fits gets a
-    row with its error and no numbers."""
-    design = get_design(unit.design.builtin)
-    architecture = hardware(unit.design, canonical(unit.memory))
+def unit_results(unit: Unit) -> list[Outcome]:
+    """One outcome per scheme of the unit (same order)."""
+    design = unit.design.resolve()
 
-    def remapped(densities: dict[str, str]) -> dict[str, Any]:
-        def work() -> dict[str, Any]:
+    def remapped(densities: dict[str, str]) -> Outcome:
+        def work() -> Outcome:
             try:
-                spec = build(design, unit.layer, densities, architecture=architecture)
-                return _metrics(evaluate(spec), remapped=True)
+                return evaluate(mapped_spec(unit.design, unit.memory, unit.layer, densities)), True
             except MappingError as exc:
-                return _error_row(exc)
+                return exc, True
 
         return _located(unit, densities, work)
 
     if unit.mapping == "remap":
         return [remapped(densities) for densities in unit.schemes]
     reference = _reference(unit)
+    architecture = hardware(unit.design, canonical(unit.memory))
     try:
         base = _located(
             unit,
@@ -142,7 +166,7 @@ def evaluate_unit(unit: Unit) -> list[dict[str, Any]]:
         )
     except MappingError:
         return [remapped(densities) for densities in unit.schemes]
-    rows: list[dict[str, Any]] = [{}] * len(unit.schemes)
+    outcomes: list[Outcome | None] = [None] * len(unit.schemes)
     for spec, members in _groups(base, design, unit):
         try:
             results = evaluate_densities(spec, [densities for _, densities in members])
@@ -154,12 +178,21 @@ def evaluate_unit(unit: Unit) -> list[dict[str, Any]]:
             ]
         for (index, _), result in zip(members, results, strict=True):
             if isinstance(result, CapacityError):
-                rows[index] = remapped(unit.schemes[index])
-            elif isinstance(result, MappingError):
-                rows[index] = _error_row(result)
+                outcomes[index] = remapped(unit.schemes[index])
             else:
-                rows[index] = _metrics(result, remapped=False)
-    return rows
+                outcomes[index] = (result, False)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def evaluate_unit(unit: Unit) -> list[dict[str, Any]]:
+    """One metric row per scheme of the unit (same order); a point no mapping fits gets a
+    row with its error and no numbers."""
+    return [
+        _error_row(result, remapped)
+        if isinstance(result, MappingError)
+        else _metrics(result, remapped)
+        for result, remapped in unit_results(unit)
+    ]
 
 
 def evaluate_task(units: list[Unit]) -> list[list[dict[str, Any]]]:
