@@ -3,7 +3,7 @@
 Axes (each a list; the sweep is their cartesian product, except groups named in ``zip``
 which advance together)::
 
-    designs: [tc, stc, {like: dstc, architecture: big.yaml, name: dstc-big}]
+    designs: [tc, stc, {like: dstc, architecture: big.yaml, name: dstc-big}, my-accel.yaml]
     memories: [{}, {name: smem-x2, SMEM: {data_capacity: 524288}}]   # default: [{}]
     workloads: [{builtin: resnet50}, {gemm: "M=512,K=256,N=1024"},
                 {table: layers.csv, layers: [fc]}, {model: net.pt, input_shape: [1, 3, 32, 32]}]
@@ -34,6 +34,7 @@ AXES = ("design", "memory", "workload", "density_A", "density_B", "objective")
 OBJECTIVES = ("delay",)
 RESIZE_KEYS = ("data_capacity", "metadata_capacity_bits", "metadata_word_bits")
 LEVEL_KEYS = (*RESIZE_KEYS, "rescale_energy", "read_bandwidth")
+SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 class _Strict(BaseModel):
@@ -68,10 +69,16 @@ class CustomDesign(_Strict):
     name: str | None = None
 
 
+def is_spec_file(value: str | CustomDesign) -> bool:
+    """A ``designs`` entry naming a sparsim spec file rather than a built-in design."""
+    return isinstance(value, str) and value.strip().lower().endswith(SPEC_SUFFIXES)
+
+
 def _design_name(value: str | CustomDesign) -> str | CustomDesign:
     from sparsim.designs import get_design
 
-    _checked(get_design, value.like if isinstance(value, CustomDesign) else value)
+    if not is_spec_file(value):  # a spec file is read when the points are expanded
+        _checked(get_design, value.like if isinstance(value, CustomDesign) else value)
     return value
 
 
