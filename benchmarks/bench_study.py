@@ -2,21 +2,26 @@
 report), full and --quick, as a user runs it; print wall and CPU seconds (the process and
 its workers: on a loaded machine wall time says little) and what each run did.
 
-Goal (issue 12): the full run under 20 s wall on 2 idle cores.
-Usage: python benchmarks/bench_study.py [--jobs N]
+Goal (issue 11): the full run under 20 s wall on 2 idle cores. ``--mapping fixed`` times
+the study with one mapping per design, layer, hardware change and N:M pattern (the default
+config with ``mapping: fixed``) instead of every point mapped at its own densities.
+Usage: python benchmarks/bench_study.py [--jobs N] [--mapping remap|fixed]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 
 def _children_cpu() -> float:
@@ -24,10 +29,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(out: Path, quick: bool, jobs: int) -> tuple[float, float]:
+def run(out: Path, quick: bool, jobs: int, config: Path | None) -> tuple[float, float]:
     """(wall, CPU) seconds of one run."""
     command = [sys.executable, "-m", "sparsim", "study", "sparsity-types", "--out", str(out)]
     command += ["--no-progress", "--jobs", str(jobs), *(["--quick"] if quick else [])]
+    command += ["--config", str(config)] if config else []
     start, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start, _children_cpu() - cpu
@@ -36,17 +42,24 @@ def run(out: Path, quick: bool, jobs: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--mapping", choices=("remap", "fixed"), default="remap")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
+        config = None
+        if args.mapping != "remap":
+            default = resources.files("sparsim.study").joinpath("configs", "sparsity-types.yaml")
+            data = {**yaml.safe_load(default.read_text()), "mapping": args.mapping}
+            config = Path(scratch) / "study.yaml"
+            config.write_text(yaml.safe_dump(data))
         for quick in (True, False):
             out = Path(scratch) / ("quick" if quick else "full")
-            seconds, cpu = run(out, quick, args.jobs)
+            seconds, cpu = run(out, quick, args.jobs, config)
             layers = pd.read_parquet(out / "layers.parquet")
             checks = pd.read_parquet(out / "checks.parquet")
             files = len(list(out.rglob("*.*")))
             print(
                 f"{'quick' if quick else 'full ':5s}: {seconds:5.1f} s wall, {cpu:5.1f} s CPU, "
-                f"{args.jobs} jobs; "
+                f"{args.jobs} jobs, mapping {args.mapping}, load {os.getloadavg()[0]:.1f}; "
                 f"{layers['layer'].nunique()} layer shapes, {len(layers)} grid rows, "
                 f"{files} files, {int((checks['verdict'] == 'agree').sum())}/{len(checks)} "
                 "claims agree"
