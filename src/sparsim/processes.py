@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 
 _PR_SET_PDEATHSIG = 1
 
@@ -30,10 +30,11 @@ def _die_with_parent(parent: int) -> None:
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
-    """A pool of ``jobs`` forked workers that exit when this process does, however it ends."""
+    """A pool of ``jobs`` workers that exit when this process does, however it ends; forked
+    where the platform allows (workers start with everything imported and cached)."""
     return ProcessPoolExecutor(
         jobs,
-        mp_context=get_context("fork"),
+        mp_context=get_context("fork" if "fork" in get_all_start_methods() else None),
         initializer=_die_with_parent,
         initargs=(os.getpid(),),
     )

@@ -29,6 +29,18 @@ def _python(code: str) -> subprocess.Popen:
     )
 
 
+def _kill_and_check_workers(child: subprocess.Popen) -> None:
+    """``child`` printed its worker pids on one line: kill it with SIGKILL (the pool's
+    shutdown never runs) and check that every worker exits with it."""
+    workers = {int(pid) for pid in child.stdout.readline().split()}
+    assert workers
+    for pid in workers:
+        os.kill(pid, 0)  # alive (raises otherwise)
+    child.kill()
+    child.wait()
+    assert all(_gone(pid) for pid in workers)
+
+
 def _gone(pid: int, patience_s: float = 30.0) -> bool:
     """Whether process ``pid`` has exited (polling: exit is asynchronous)."""
     end = time.monotonic() + patience_s
@@ -145,10 +157,24 @@ def test_workers_die_with_a_killed_parent() -> None:
         time.sleep(60)
         """
     )
-    workers = [int(pid) for pid in child.stdout.readline().split()]
-    assert workers
-    for pid in workers:
-        os.kill(pid, 0)  # alive (raises otherwise)
-    child.kill()  # SIGKILL: the pool's shutdown never runs
-    child.wait()
-    assert all(_gone(pid) for pid in workers)
+    _kill_and_check_workers(child)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_sweep_workers_die_with_a_killed_sweep() -> None:
+    """The sweep's (and the studies') local backend: its workers go with a killed run."""
+    child = _python(
+        """
+        import os, time
+        from sparsim.sweep.backends import run_processes
+
+        def pid(task):
+            time.sleep(0.2)
+            return os.getpid()
+
+        finished = run_processes([[] for _ in range(100)], 2, pid)
+        print(" ".join(str(next(finished)[1]) for _ in range(6)), flush=True)
+        time.sleep(60)
+        """
+    )
+    _kill_and_check_workers(child)

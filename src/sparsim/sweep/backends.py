@@ -10,13 +10,13 @@ function) so that worker processes and Dask workers can run it.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any
 
 from sparsim.errors import SparsimError
+from sparsim.processes import worker_pool
 from sparsim.sweep.points import Unit
 from sparsim.sweep.work import evaluate_task
 
@@ -34,11 +34,10 @@ def run_inline(tasks: list[list[Unit]], work: Work) -> Finished:
 
 
 def run_processes(tasks: list[list[Unit]], workers: int, work: Work) -> Finished:
-    """Local worker processes. Forked where the platform allows: workers start with
-    sparsim already imported and its caches warm, instead of importing it again."""
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    """Local worker processes (:func:`sparsim.processes.worker_pool`): forked where the
+    platform allows, so workers start with sparsim imported and its caches warm, and gone
+    when this process ends, even by ``kill -9``."""
+    with worker_pool(workers) as pool:
         # At most two tasks per worker in flight: a kill loses little, memory stays flat.
         pending: dict[Any, int] = {}
         queue = iter(enumerate(tasks))
