@@ -6,13 +6,24 @@ mapping it reuses."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sparsim.designs import build, resize
+from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.sparse_optimizations import ActionOptimization, LevelSparseOptimization
+from sparsim.spec.sparsity import parse_density
 from sparsim.spec.workload import Gemm, shape_name
 from sparsim.study.config import load_definition
-from sparsim.study.runner import HardwareChange, Point, evaluate_points, point_for
+from sparsim.study.runner import (
+    HardwareChange,
+    Point,
+    density_text,
+    evaluate_points,
+    point_for,
+)
+from sparsim.study.strategies import structured_density, unstructured_density
 
 BY_NAME = load_definition().by_name
 SHAPES = ((64, 256, 128), (96, 128, 80))  # the second pads on every design
@@ -127,3 +138,20 @@ def test_fixed_mapping_reuses_the_reference_mapping_of_each_unit():
         or fixed[p].metrics["energy_uJ"] != remap[p].metrics["energy_uJ"]
         for p in points[1:]
     )
+
+
+@given(
+    st.one_of(
+        st.integers(1, 16).flatmap(
+            lambda m: st.integers(1, m).map(lambda n: structured_density(n / m, "A"))
+        ),
+        st.floats(1e-6, 1.0).map(lambda d: unstructured_density(d, "A")),
+    )
+)
+def test_densities_travel_to_the_workers_as_text_that_parses_back(density):
+    assert parse_density(density_text(density)) == density
+
+
+def test_an_unknown_mapping_mode_is_a_typed_error():
+    with pytest.raises(SparsimError, match="remap, fixed"):
+        evaluate_points([], mapping="sometimes")

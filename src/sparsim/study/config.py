@@ -20,6 +20,7 @@ from sparsim.designs import get_design
 from sparsim.errors import SparsimError, SpecError
 from sparsim.io import load_yaml
 from sparsim.spec.sparsity import parse_density
+from sparsim.study.runner import MAPPINGS
 from sparsim.study.strategies import SIDES, STRUCTURES, Strategy
 
 DEFAULT = "sparsity-types.yaml"
@@ -35,7 +36,6 @@ REQUIRED_STRATEGIES = (
 )
 REQUIRED_SET = "fig15"  # the paper's own workload: checks take their verdicts on it
 PARAMETERS = ("data_capacity", "metadata_capacity_bits", "metadata_word_bits", "read_bandwidth")
-MAPPINGS = ("remap", "fixed")
 
 
 @dataclass(frozen=True)

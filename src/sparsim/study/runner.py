@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from sparsim.cost.result import KEY_COLUMNS, Result
 from sparsim.designs import Design, get_design, scheme_for
-from sparsim.errors import MappingError
+from sparsim.errors import MappingError, SparsimError
 from sparsim.spec.model import Spec
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Gemm, shape_name
@@ -25,6 +25,7 @@ from sparsim.sweep.work import mapped_spec, unit_results
 DEFAULT_JOBS = 2
 COMPUTE = "MAC"
 OBJECTIVE = "delay"  # the built-in designs' mapper: fewest cycles, then least energy
+MAPPINGS = ("remap", "fixed")
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,6 @@ def density_text(density: TensorDensity) -> str:
         return "dense"
     if density.n is not None:
         return f"{density.n}:{density.m}"
-    if density.distribution == "measured":
-        return str(density.measured)
     prefix = "" if density.distribution == "hypergeometric" else f"{density.distribution}:"
     return f"{prefix}{density.density!r}"
 
@@ -236,6 +235,8 @@ def evaluate_points(
     """Every distinct point once, on ``jobs`` worker processes (1: in this process).
     ``remap`` maps every point (the mapper's choice at its densities); ``fixed`` maps once
     per unit and evaluates its density points on that mapping in one numpy pass."""
+    if mapping not in MAPPINGS:
+        raise SparsimError(f"one of {', '.join(MAPPINGS)}, got {mapping!r}", "mapping")
     unique = list(dict.fromkeys(points))
     units = study_units(unique, mapping)
     jobs = max(1, min(jobs, available_cores(), len(unique)))
