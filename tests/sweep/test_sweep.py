@@ -18,14 +18,13 @@ import sparsim
 from sparsim.cli import main
 from sparsim.designs import build, get_design, resize
 from sparsim.evaluate import evaluate
-from sparsim.spec.sparsity import parse_density
 from sparsim.spec.workload import Gemm, parse_gemm_shape
 from sparsim.sweep import backends, pack_tasks, plan, read_store
 from sparsim.sweep.points import DesignRef, Unit
 from sparsim.sweep.store import stored_keys
 from sparsim.workload import LayerTable, LayerWorkload
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
+BUILTIN = Path(sparsim.__file__).parent / "designs" / "builtin"
 CONTRACT = {
     "designs": ["tc", "stc", "stc-flexible", "dstc"],
     "workloads": [{"gemm": "M=64,K=64,N=32"}],
@@ -187,39 +186,37 @@ def test_memories_with_bandwidth_and_energy_per_access_kept(tmp_path):
     assert by.loc["big-rescaled", "SMEM.data_uJ"] > by.loc["big", "SMEM.data_uJ"]
 
 
-def test_a_spec_file_as_a_design_runs_on_its_own_workload_and_mapping(tmp_path):
-    example = EXAMPLES / "stc-2of4-M512-K256-N1024.yaml"
-    shutil.copy(example, tmp_path / "my-stc.yaml")
+def test_a_design_file_by_path(tmp_path):
+    """A user's own design file (here STC-flexible that runs only 2:8, in a folder of its
+    own: paths are relative to the config) sweeps like a built-in design."""
+    text = (BUILTIN / "stc-flexible.yaml").read_text()
+    mine = text.replace('patterns: {"2:4": 2, "2:6": 3, "2:8": 3}', 'patterns: {"2:8": 3}')
+    assert mine != text
+    (tmp_path / "designs").mkdir()
+    (tmp_path / "designs" / "only-2of8.yaml").write_text(mine)
     config = {
-        "designs": ["stc", "my-stc.yaml"],
+        "designs": ["stc-flexible", "designs/only-2of8.yaml"],
         "memories": [{}, {"SMEM": {"data_capacity": 524288}}],
-        "workloads": [{"gemm": "M=64,K=64,N=32"}, {"gemm": "M=32,K=64,N=32"}],
-        "densities": {"A": ["2:4", 1.0], "B": [1.0, 0.5]},
+        "workloads": [{"gemm": "M=64,K=256,N=128"}],
+        "densities": {"A": ["2:4", "2:8"]},
+        "mapping": "remap",
     }
-    frame = sparsim.sweep(_write(tmp_path, config), tmp_path / "out", workers=1, progress=False)
-    mine = frame[frame["design"] == "my-stc"]
-    # the built-in design on both workloads, the spec on its own layer only
-    assert len(frame) == 2 * 2 * 4 + 2 * 4
-    assert set(mine["layer"]) == {"M512-K256-N1024"} and set(mine["workload"]) == {"my-stc"}
-    own = sparsim.load(example)
-    big = resize(own.architecture, "SMEM", data_capacity=524288)
-    for row in mine.itertuples():
-        spec = own if row.memory == "" else own.model_copy(update={"architecture": big})
-        densities = {"A": parse_density(row.density_A), "B": parse_density(row.density_B)}
-        try:
-            expected = evaluate(spec.model_copy(update={"densities": densities}))
-        except sparsim.MappingError as exc:
-            # dense weights on the 2:4 mapping's array (K 32 wide) need 2048 MACs: no mapper
-            # for a spec file, so the point is an error row
-            assert row.density_A == "1.0" and row.error == str(exc)
-            assert np.isnan(row.energy_uJ) and not row.remapped
-            continue
-        assert (row.energy_uJ, row.cycles) == (expected.energy_uJ, expected.cycles)
-        assert not row.remapped and row.error == ""
-    assert (mine["error"] == "").sum() == 4
-    # its own densities: 2:4 weights, dense activations, on its own mapping
-    native = mine[(mine["memory"] == "") & (mine["density_A"] == "2:4")]
-    assert native[native["density_B"] == "1.0"]["energy_uJ"].item() == evaluate(own).energy_uJ
+    frame = sparsim.sweep(_write(tmp_path, config), tmp_path / "out", workers=2, progress=False)
+    assert len(frame) == 8 and set(frame["design"]) == {"stc-flexible", "only-2of8"}
+    by = frame.set_index(["design", "memory", "density_A"])
+    design = get_design(tmp_path / "designs" / "only-2of8.yaml")
+    gemm = parse_gemm_shape("M=64,K=256,N=128")
+    big = resize(design.architecture, "SMEM", data_capacity=524288)
+    for memory, architecture in (("", None), ("SMEM.data_capacity=524288", big)):
+        for density in ("2:4", "2:8"):
+            expected = evaluate(build(design, gemm, {"A": density}, architecture=architecture))
+            row = by.loc[("only-2of8", memory, density)]
+            assert (row["energy_uJ"], row["cycles"]) == (expected.energy_uJ, expected.cycles)
+    # it runs 2:4 weights dense (no 2:4 support), 2:8 as the built-in design does
+    own = by.loc[("only-2of8", "", "2:4")]
+    assert own["computes_actual"] == own["computes_algorithmic"]
+    builtin = by.loc[("stc-flexible", "", "2:8")]
+    assert by.loc[("only-2of8", "", "2:8"), "energy_uJ"] == builtin["energy_uJ"]
 
 
 def test_rerun_evaluates_only_missing_points(tmp_path, monkeypatch):

@@ -34,7 +34,7 @@ AXES = ("design", "memory", "workload", "density_A", "density_B", "objective")
 OBJECTIVES = ("delay",)
 RESIZE_KEYS = ("data_capacity", "metadata_capacity_bits", "metadata_word_bits")
 LEVEL_KEYS = (*RESIZE_KEYS, "rescale_energy", "read_bandwidth")
-SPEC_SUFFIXES = (".yaml", ".yml")
+DESIGN_FILE_SUFFIXES = (".yaml", ".yml")
 
 
 class _Strict(BaseModel):
@@ -69,15 +69,15 @@ class CustomDesign(_Strict):
     name: str | None = None
 
 
-def is_spec_file(value: str | CustomDesign) -> bool:
-    """A ``designs`` entry naming a sparsim spec file rather than a built-in design."""
-    return isinstance(value, str) and value.strip().lower().endswith(SPEC_SUFFIXES)
+def is_design_file(value: str | CustomDesign) -> bool:
+    """A ``designs`` entry naming a design file (``docs/designs.md``), not a built-in."""
+    return isinstance(value, str) and value.strip().lower().endswith(DESIGN_FILE_SUFFIXES)
 
 
 def _design_name(value: str | CustomDesign) -> str | CustomDesign:
     from sparsim.designs import get_design
 
-    if not is_spec_file(value):  # a spec file is read when the points are expanded
+    if not is_design_file(value):  # read, relative to the config, when points are expanded
         _checked(get_design, value.like if isinstance(value, CustomDesign) else value)
     return value
 

@@ -25,7 +25,6 @@ from sparsim.designs import Design, get_design, resize, scheme_for
 from sparsim.errors import SparsimError
 from sparsim.io import load_yaml
 from sparsim.spec.architecture import Architecture
-from sparsim.spec.model import Spec, load_spec
 from sparsim.spec.sparsity import parse_density
 from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm, parse_gemm_shape
@@ -35,7 +34,7 @@ from sparsim.sweep.config import (
     CustomDesign,
     SweepConfig,
     Workload,
-    is_spec_file,
+    is_design_file,
     memory_label,
 )
 from sparsim.workload import builtin_table, load_table
@@ -55,19 +54,10 @@ class DesignRef:
     # Each PE skips its MAC (and weight read) on a zero activation: the ideal dual-sided
     # structured core, which no built-in tensor core is.
     skip_activations: bool = False
-    # A sparsim spec file (absolute path): its architecture, sparse optimizations and
-    # mapping are the design, evaluated on its own workload (``digest``: of its content).
-    spec: str | None = None
 
     def resolve(self) -> Design:
         """The design a worker builds."""
         return self.design if self.design is not None else get_design(self.builtin)
-
-
-@cache
-def own_spec(path: str, digest: str) -> Spec:
-    """A spec-file design's spec, read once per process (``digest`` keys its content)."""
-    return load_spec(path)
 
 
 @dataclass(frozen=True)
@@ -135,12 +125,9 @@ def _digest(path: Path, where: str) -> str:
 def hardware(ref: DesignRef, memory_text: str) -> Architecture:
     """The architecture a point runs on: its design's (or the user's file), changed as the
     memory configuration says (``memory_text``: its canonical JSON, see :func:`change`)."""
-    if ref.spec is not None:
-        architecture = own_spec(ref.spec, ref.digest).architecture
-    else:
-        architecture = ref.resolve().architecture
+    design = ref.resolve()
+    architecture = design.architecture
     if ref.architecture is not None:
-        design = ref.resolve()
         architecture = validate(Architecture, load_yaml(ref.architecture), ref.architecture)
         if architecture.level_names != design.architecture.level_names:
             raise SparsimError(
@@ -185,14 +172,15 @@ def _with_level(architecture: Architecture, name: str, **update: Any) -> Archite
 
 
 def _design_ref(entry: str | CustomDesign, base: Path, where: str) -> DesignRef:
-    if is_spec_file(entry):
+    if is_design_file(entry):
+        # The user's own design: sent to the workers as data (they need not see the file).
         path = (base / str(entry).strip()).resolve()
-        ref = DesignRef(path.stem, "", spec=str(path), digest=_digest(path, where))
+        digest = _digest(path, where)
         try:
-            own_spec(ref.spec, ref.digest)
+            design = get_design(path)
         except SparsimError as exc:
             raise exc.located(where) from None
-        return ref
+        return DesignRef(design.name, "", digest=digest, design=design)
     if isinstance(entry, str):
         name = get_design(entry).name
         return DesignRef(name, name)
@@ -284,12 +272,6 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
         for i, entry in enumerate(config.workloads)
     }
     design_of = {id(entry): ref for entry, ref in zip(config.designs, designs, strict=True)}
-    # A spec-file design runs on its own workload (its mapping is for that shape only).
-    own_layers = {}
-    for entry, ref in zip(config.designs, designs, strict=True):
-        if ref.spec is not None:
-            workload = own_spec(ref.spec, ref.digest).workload
-            own_layers[id(entry)] = [Layer(ref.label, workload.name, workload)]
     # Canonical text of each axis value, computed once (a sweep has ~10^5 points); keyed
     # by the identity of the config's value objects, one table per axis.
     design_text = {
@@ -310,7 +292,7 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
                 raise exc.located(f"{where}: memories[{j}]") from None
     layer_text = {
         id(layer): canonical([layer.workload, layer.spec.model_dump(mode="json")])
-        for entry_layers in (*layers.values(), *own_layers.values())
+        for entry_layers in layers.values()
         for layer in entry_layers
     }
     density_text: dict[str, dict[int, str]] = {"A": {}, "B": {}}
@@ -330,7 +312,7 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
         design, memory = design_text[id(combo["design"])], memory_text[id(combo["memory"])]
         density_a, density_b = combo["density_A"], combo["density_B"]
         a, b = density_text["A"][id(density_a)], density_text["B"][id(density_b)]
-        for layer in own_layers.get(id(combo["design"])) or layers[id(combo["workload"])]:
+        for layer in layers[id(combo["workload"])]:
             key = _key(
                 design, memory, layer_text[id(layer)], a, b, combo["objective"], config.mapping
             )
@@ -366,10 +348,7 @@ def units(points: list[Point]) -> list[Unit]:
     first: dict[tuple, Point] = {}
     for point in points:
         densities = point.densities
-        if point.design.spec is not None:  # evaluated on its own features and mapping
-            scheme, name = None, canonical(densities)
-        else:
-            scheme, name = _scheme(point.design.resolve(), densities["A"], densities["B"])
+        scheme, name = _scheme(point.design.resolve(), densities["A"], densities["B"])
         group = (
             point.design,
             point.memory_text,
@@ -377,7 +356,7 @@ def units(points: list[Point]) -> list[Unit]:
             point.layer.name,
             point.objective,
             point.mapping,
-            scheme.pattern if scheme is not None else None,
+            scheme.pattern,
         )
         first.setdefault(group, point)
         schemes = grouped.setdefault(group, {})

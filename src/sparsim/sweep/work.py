@@ -23,14 +23,14 @@ from typing import Any, TypeVar
 
 from sparsim.cost.result import KEY_COLUMNS, Result
 from sparsim.designs import Design, build, scheme_for
-from sparsim.designs.schemes import parse_densities, sparse_optimizations
+from sparsim.designs.schemes import sparse_optimizations
 from sparsim.errors import CapacityError, MappingError, SparsimError
 from sparsim.evaluate import evaluate, evaluate_densities
 from sparsim.spec.model import Spec, check_references
 from sparsim.spec.sparse_optimizations import ActionOptimization, LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Conv, Gemm
-from sparsim.sweep.points import DesignRef, Unit, canonical, hardware, own_spec
+from sparsim.sweep.points import DesignRef, Unit, canonical, hardware
 
 T = TypeVar("T")
 # A point's outcome: its result, or why no mapping fits it; and whether it was mapped on
@@ -141,27 +141,8 @@ def _on_mapping(spec: Spec, densities: dict[str, TensorDensity]) -> Result | Map
         return exc
 
 
-def _own_mapping(unit: Unit) -> list[Outcome]:
-    """A spec-file design: its spec on the unit's hardware, every density point evaluated
-    on its own mapping in one pass (no mapper: a point it does not fit is an error row)."""
-    ref = unit.design
-    spec = own_spec(ref.spec, ref.digest).model_copy(  # type: ignore[arg-type]
-        update={"architecture": hardware(ref, canonical(unit.memory))}
-    )
-    try:
-        results = evaluate_densities(spec, list(unit.schemes))
-    except SparsimError:
-        results = [
-            _located(unit, densities, lambda d=densities: _on_mapping(spec, parse_densities(d)))
-            for densities in unit.schemes
-        ]
-    return [(result, False) for result in results]
-
-
 def unit_results(unit: Unit) -> list[Outcome]:
     """One outcome per scheme of the unit (same order)."""
-    if unit.design.spec is not None:
-        return _own_mapping(unit)
     design = unit.design.resolve()
 
     def remapped(densities: dict[str, str]) -> Outcome:
