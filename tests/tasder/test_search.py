@@ -467,7 +467,5 @@ def test_estimator_with_objective_and_pareto(pruned_cnn, images, tmp_path):
     assert "keep: output" in path.read_text()
     with apply_config(pruned_cnn, load_config(path)):
         assert evaluator.score(pruned_cnn) == search.result_.quality
-    with pytest.raises(SparsimError, match="keep: keep='output' applies to TASD-A"):
-        Tasder("TTC-STC-M4", evaluator, keep="output")
     with pytest.raises(SparsimError, match="objective: unknown objective 'watts'"):
         Tasder("TTC-STC-M4", evaluator, objective="watts")

@@ -109,9 +109,10 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
         "--keep",
         choices=("magnitude", "output"),
         default="magnitude",
-        help="TASD-A: which entries each term keeps: the largest magnitudes (default, the "
-        "TASD paper) or the largest output impact (|x| times the norm of the weights the "
-        "input channel feeds)",
+        help="which entries each term keeps: the largest magnitudes (default, the TASD "
+        "paper) or the largest output impact (TASD-A: |x| times the norm of the weights "
+        "the input channel feeds; TASD-W: |w| times the norm of its input channel on the "
+        "calibration samples)",
     )
     parser.add_argument(
         "--schedule",
@@ -426,7 +427,7 @@ def _apply(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     real = _load(args)
     table = extract_workloads(real.model, real.example)
-    with apply_config(real.model, config):
+    with apply_config(real.model, config, calibration=real.calibration):
         quality = real.evaluator.score(real.model)
     macs = count_macs(table, config)
     original = real.evaluator.quality_

@@ -323,15 +323,21 @@ def search_weights_network(
     metric: str = "quality",
     objective: str = "macs",
     costs: LayerCosts | None = None,
+    keep: str = "magnitude",
+    input_norms: Mapping[str, torch.Tensor] | None = None,
     progress: bool = False,
 ) -> Outcome:
     """TASD-W, one series for all ``layers`` (default: every Conv2d/Linear); of the series
-    at the target, the one with the lowest ``objective`` (MACs, energy or EDP) wins."""
+    at the target, the one with the lowest ``objective`` (MACs, energy or EDP) wins.
+    ``keep="output"`` keeps the weights of largest output impact (``input_norms``: see
+    :func:`~sparsim.tasder.apply.input_channel_norms`)."""
     _check_target(target)
     _check_objective(objective, costs)
     started, score = time.perf_counter(), _TimedScore(score)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
-    weights = WeightTasd().prepare(model, sorted({c.layer for c in candidates}))
+    weights = WeightTasd(keep=keep, input_norms=input_norms).prepare(
+        model, sorted({c.layer for c in candidates})
+    )
     trace = Trace()
     best: tuple[TasderConfig, float, float] | None = None
     try:
@@ -344,7 +350,9 @@ def search_weights_network(
             quality = score(model)
             chosen = dict.fromkeys(names, series)
             config = TasderConfig(
-                hardware=hardware, layers={n: LayerConfig(weights=str(series)) for n in names}
+                hardware=hardware,
+                layers={n: LayerConfig(weights=str(series)) for n in names},
+                keep=keep,
             )
             macs = _macs(table, chosen)
             value = _objective_value(objective, table, costs, chosen)
@@ -363,7 +371,9 @@ def search_weights_network(
     finally:
         weights.restore()
     evaluations = len(trace.rows)
-    config, quality = best[:2] if best is not None else (TasderConfig(hardware=hardware), original)
+    config, quality = (
+        best[:2] if best is not None else (TasderConfig(hardware=hardware, keep=keep), original)
+    )
     result = _result(
         "TASD-W network-wise", metric, target, original, quality, table, config, evaluations,
         objective=objective,
@@ -560,16 +570,20 @@ def search_weights_layerwise(
     metric: str = "quality",
     objective: str = "macs",
     costs: LayerCosts | None = None,
+    keep: str = "magnitude",
+    input_norms: Mapping[str, torch.Tensor] | None = None,
     progress: bool = False,
 ) -> Outcome:
     """TASD-W, greedy per layer: candidates by saving (``objective``) per dropped share of
-    the layer's nonzero weights."""
+    the layer's nonzero weights; ``keep`` as for :func:`search_weights_network`."""
     _check_target(target)
     _check_patience(patience)
     _check_objective(objective, costs)
     started, score = time.perf_counter(), _TimedScore(score)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
-    weights = WeightTasd().prepare(model, sorted({c.layer for c in candidates}))
+    weights = WeightTasd(keep=keep, input_norms=input_norms).prepare(
+        model, sorted({c.layer for c in candidates})
+    )
     greedy = _Greedy(
         weights.set, lambda: score(model), original, target, patience, True, table, costs
     )
@@ -579,7 +593,7 @@ def search_weights_layerwise(
         weights.restore()
     return _layerwise_outcome(
         "weights", found, started, score, hardware=hardware, metric=metric, target=target,
-        original=original, table=table, objective=objective,
+        original=original, table=table, objective=objective, keep=keep,
     )  # fmt: skip
 
 
