@@ -357,25 +357,33 @@ def test_objectives_rank_by_marginal_accelerator_savings(pruned_cnn, images, obj
     )  # fmt: skip
     rows = outcome.trace.rows
     assert outcome.result.objective == objective
-    assert {row["order"] for row in rows} == {objective, "macs"}
+    assert {row["order"] for row in rows} == {objective, "macs", f"macs, then {objective}"}
+
     # The objective's order: every saving is marginal, from the configuration accepted so
     # far, and positive.
-    accepted: dict = {}
-    for row in (r for r in rows if r["order"] == objective):
-        layer, series = row["layer"], parse_series(row["series"])
-        marginal = value(accepted) - value({**accepted, layer: series})
-        assert row["saving"] == pytest.approx(marginal) and marginal > 0
-        if row["accepted"]:
-            accepted[layer] = series
-    # The MAC order is the MAC objective's, and the lower objective of the two wins.
-    assert_ranked([r for r in rows if r["order"] == "macs"])
+    def replay(order, accepted):
+        for row in (r for r in rows if r["order"] == order):
+            layer, series = row["layer"], parse_series(row["series"])
+            marginal = value(accepted) - value({**accepted, layer: series})
+            assert row["saving"] == pytest.approx(marginal) and marginal > 0
+            if row["accepted"]:
+                accepted = {**accepted, layer: series}
+        return accepted
+
+    accepted = replay(objective, {})
+    # The MAC order is the MAC objective's; the third walk goes on from where it ended.
+    mac_rows = [r for r in rows if r["order"] == "macs"]
+    assert_ranked(mac_rows)
+    mac_end = {r["layer"]: parse_series(r["series"]) for r in mac_rows if r["accepted"]}
+    continued = replay(f"macs, then {objective}", mac_end)
+    assert value(continued) <= value(mac_end)
     chosen = {n: c.series for n, c in outcome.config.layers.items()}
     mac_objective = search_weights_layerwise(
         pruned_cnn, table, KeptMagnitude(pruned_cnn), 1.0, hardware="TTC-VEGETA-M8",
         target=0.9, patience=None, costs=costs,
     )  # fmt: skip
     mac_chosen = {n: c.series for n, c in mac_objective.config.layers.items()}
-    assert value(chosen) <= min(value(accepted), value(mac_chosen)) * (1 + 1e-12)
+    assert value(chosen) <= min(value(accepted), value(mac_chosen), value(continued)) * (1 + 1e-12)
     with pytest.raises(SparsimError, match="objective: the edp objective needs"):
         search_weights_layerwise(
             pruned_cnn, table, KeptMagnitude(pruned_cnn), 1.0, hardware="TTC-VEGETA-M8",
@@ -433,7 +441,7 @@ def test_edp_objective_reaches_the_mac_objectives_edp_reduction(method, patience
     assert edp >= mac - 1e-12
     # the EDP objective's own order ran and was costed on the accelerator model
     orders = {row["order"] for row in found["edp"].trace_.rows}
-    assert orders == {"edp", "macs"}
+    assert {"edp", "macs"} <= orders
 
 
 def test_pareto_front_by_hand():

@@ -13,8 +13,9 @@
   MACs saved per dropped share. The energy and EDP objectives rank by the accelerator
   model's marginal saving (:class:`~sparsim.tasder.costing.LayerCosts`, on the TTC with
   the fused schedule) per marginal dropped share, from the configuration accepted so far,
-  re-ranked after every accepted step (energy-aware ordering); they also run the MAC order
-  and return, of every configuration either order accepted, the one that costs least.
+  re-ranked after every accepted step (energy-aware ordering); they also walk the MAC order,
+  then go on from its end by marginal savings, and return, of every configuration a walk
+  accepted, the one that costs least.
 * TASD-A with the TASD paper's sparsity-degree rule (Listing 1): per layer, the most
   aggressive series the hardware runs whose sparsity ``1 - density`` is at most the
   measured input sparsity plus ``alpha``. For GELU/Swish models the measured sparsity is
@@ -418,14 +419,20 @@ class _Greedy:
         value: Callable[[Mapping[str, Series]], float],
         progress: bool,
         desc: str,
+        start: _GreedyState | None = None,
     ) -> _GreedyState:
         """Re-ranked after every accepted step: each candidate by its marginal saving (how
         much ``value`` falls from the configuration accepted so far) per marginal loss (the
         share it drops beyond what the layer's current series drops). Under EDP, a layer's
         saving depends on the others (energy times cycles), and a series that costs more
         than the dense layer is not needed as a stepping stone: quality depends only on the
-        configuration, not on the path to it."""
+        configuration, not on the path to it. ``start``: go on from where another walk
+        ended (its configuration, with a fresh patience)."""
         state = _GreedyState(self.original)
+        if start is not None:
+            state = _GreedyState(start.quality, dict(start.chosen))
+            for name, series in state.chosen.items():
+                self.apply(name, series)
         dropped = {(c.layer, str(c.series)): c.dropped_fraction for c in candidates}
         remaining = list(candidates)
         bar = tqdm(total=len(remaining), desc=desc, disable=not progress)
@@ -521,11 +528,12 @@ def _greedy_search(
     """The MAC objective: candidates by MACs saved per dropped share, one fixed order; the
     last configuration accepted has the fewest MACs.
 
-    Energy and EDP: the accelerator model's marginal savings, re-ranked after every
-    accepted step; and, since the dropped share is only a proxy of the quality lost and
-    no single order wins on every model, also the MAC order (evaluations shared through
-    the cache). Every configuration either order accepted met the target, so the one with
-    the lowest objective among them (or the dense model) is the result: the energy or EDP
+    Energy and EDP: three walks, evaluations shared through the cache: the accelerator
+    model's marginal savings from the dense model, re-ranked after every accepted step;
+    the MAC order (the dropped share is only a proxy of the quality lost, and no single
+    order wins on every model); and the marginal walk again from where the MAC order
+    stopped. Every configuration a walk accepted met the target, so the one with the
+    lowest objective among them (or the dense model) is the result: the energy or EDP
     objective never ends above the MAC objective's configuration on its own measure. (A
     step of the MAC order can raise energy or EDP: a two-term series on a layer whose
     dense operand dominates; so its last configuration is not always its best.)"""
@@ -543,6 +551,9 @@ def _greedy_search(
         objective: greedy.run_marginal(candidates, value, progress, f"{desc} ({objective} order)"),
         "macs": greedy.run(mac_order, progress, f"{desc} (MAC order)"),
     }
+    walks[f"macs, then {objective}"] = greedy.run_marginal(
+        candidates, value, progress, f"{desc} (MAC, then {objective} order)", walks["macs"]
+    )
     trace = Trace()
     passed: list[tuple[dict[str, Series], float]] = [({}, greedy.original)]
     for order, state in walks.items():
