@@ -80,9 +80,9 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
         "search",
         help="find a per-layer TASD configuration under a quality target",
         description=(
-            "Methods: 'layer-wise' (TASD-W greedy: candidates (layer, series) sorted by the "
-            "share of nonzero weights they drop, applied in that order while the quality "
-            "holds), 'network-wise' (TASD-W: one series for every layer, each of the "
+            "Methods: 'layer-wise' (TASD-W greedy: candidates (layer, series) ranked by what "
+            "they save (--objective) per share of nonzero weights they drop, applied one at "
+            "a time while the quality holds), 'network-wise' (TASD-W: one series for every layer, each of the "
             "hardware's series tried) and 'activations' (TASD-A: per layer the most "
             "aggressive series whose sparsity is at most the measured input sparsity plus "
             "alpha; GELU models use 1 - pseudo-density). Writes config.yaml (re-appliable "
