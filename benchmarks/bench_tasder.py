@@ -1,21 +1,27 @@
-"""TASDER figures per model: MAC and EDP reduction and quality after, for network-wise,
-layer-wise with the MAC objective and layer-wise with the EDP objective, on TTC-VEGETA-M8
-and TTC-STC-M4; checks that the EDP objective reaches at least the MAC objective's EDP
-reduction at the same quality target.
+"""TASDER figures per model (issue 13's table): baseline quality with its 95% interval and
+sample size; MAC and EDP reduction and quality after for network-wise, layer-wise with the
+MAC objective and layer-wise with the EDP objective, on TTC-VEGETA-M8 and TTC-STC-M4; a
+check that the EDP objective reaches at least the MAC objective's EDP reduction at the
+same quality target; and magnitude against output impact as the score of which entries a
+term keeps.
 
-* TASD-W on the 90%-pruned Fashion-MNIST ResNet (``fmnist-resnet-pruned``): network-wise
-  (one series for all layers), layer-wise greedy.
-* TASD-A on the dense Fashion-MNIST ResNet (``fmnist-resnet``): the TASD paper's rule
-  with an alpha sweep (one alpha for the whole model) and the layer-wise greedy; the
-  layer-wise MAC search is also run with the output-impact keep score (``--keep output``).
-* With ``--real``, the installed real models (``scripts/install-models.sh``) the same
-  way (TASD-A; keep their data sizes small: every evaluation runs the whole network).
+* TASD-W on pruned models: the 90%-pruned Fashion-MNIST ResNet (``fmnist-resnet-pruned``)
+  and, with ``--real``, the 50%-pruned MobileNetV2 (``mobilenet-v2-fmnist-pruned``).
+  Network-wise is one series for all layers.
+* TASD-A on dense models: the Fashion-MNIST ResNet (``fmnist-resnet``) and, with
+  ``--real``, MobileNetV2 (ImageNet weights, ridge head) and all-MiniLM-L6-v2 (its FFN2
+  inputs). Network-wise is the TASD paper's rule with an alpha sweep (one alpha for the
+  whole model).
 
-EDP reductions are against the dense TC on the same layers (the engine's energy and cycles,
-fused schedule). Search time is given with and without the quality evaluations.
+The searches choose on the validation split (``--evaluation-size`` samples); the quality
+after is given on it and on the held-out test split (``--test-size``), with Wilson
+intervals. EDP reductions are against the dense TC on the same layers (the engine's
+energy and cycles, fused schedule). Search time is given with and without the quality
+evaluations. The keep-score table applies each listed series to every eligible layer and
+measures the validation quality with each score.
 
-    python benchmarks/bench_tasder.py [--evaluation-size 1000] [--target 0.99]
-        [--patience 1|all] [--only weights|activations] [--no-keep] [--real]
+    python benchmarks/bench_tasder.py [--real] [--models a,b] [--evaluation-size 1000]
+        [--test-size 1000] [--target 0.99] [--patience 1|all] [--no-keep]
 """
 
 from __future__ import annotations
@@ -27,60 +33,72 @@ import torch
 
 from sparsim.errors import SparsimError
 from sparsim.report.tables import format_table
-from sparsim.tasder import Tasder
-from sparsim.tasder.models import load_real_model
+from sparsim.tasd import parse_series
+from sparsim.tasder import ActivationTasd, Tasder, WeightTasd, input_channel_norms
+from sparsim.tasder.models import RealModel, load_real_model
+from sparsim.tasder.quality import Evaluator
+from sparsim.tasder.search import weight_candidates
+from sparsim.workload.extract import extract_workloads
 
 HARDWARE = ("TTC-VEGETA-M8", "TTC-STC-M4")
-ALPHAS = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
-REAL = ("mobilenet-v2", "resnet50-thin", "minilm-l6")
+ALPHAS = (-0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2)
+# (model, TASD-A?) in the order they run
+DEFAULT = (("fmnist-resnet-pruned", False), ("fmnist-resnet", True))
+REAL = (("mobilenet-v2", True), ("mobilenet-v2-fmnist-pruned", False), ("minilm-l6", True))
+# Series the keep scores are compared on (TTC-VEGETA-M8), every eligible layer at once:
+# inputs are dense, so milder series than for the pruned weights.
+KEEP_SERIES = {"weights": ("4:8", "2:8+1:8", "2:8"), "activations": ("4:8+2:8", "4:8+1:8", "4:8")}
 
 
-def runs(activations: bool, patience: int | None, keep: bool) -> list[tuple[str, dict]]:
-    """(label, Tasder options) of the three searches compared, plus the keep score."""
+def runs(activations: bool, patience: int | None) -> list[tuple[str, dict]]:
+    """(label, Tasder options) of the three searches compared."""
     if activations:
         layerwise = {"method": "activations-layer-wise", "patience": patience}
-        return [
-            ("network-wise (alpha sweep)", {"method": "activations", "alphas": ALPHAS}),
-            ("layer-wise, MAC objective", layerwise),
-            ("layer-wise, EDP objective", {**layerwise, "objective": "edp"}),
-        ] + (
-            [("layer-wise, MAC objective, keep output", {**layerwise, "keep": "output"})]
-            if keep
-            else []
-        )
+        network = {"method": "activations", "alphas": ALPHAS}
+    else:
+        layerwise = {"method": "layer-wise", "patience": patience}
+        network = {"method": "network-wise"}
     return [
-        ("network-wise", {"method": "network-wise"}),
-        ("layer-wise, MAC objective", {"method": "layer-wise", "patience": patience}),
-        (
-            "layer-wise, EDP objective",
-            {"method": "layer-wise", "patience": patience, "objective": "edp"},
-        ),
+        ("network-wise", network),
+        ("layer-wise, MAC objective", layerwise),
+        ("layer-wise, EDP objective", {**layerwise, "objective": "edp"}),
     ]
+
+
+def test_split(real: RealModel) -> Evaluator:
+    return next(e for e in real.extra_evaluators.values() if e.split == "test")
 
 
 def bench_model(name: str, activations: bool, args: argparse.Namespace) -> list[list[str]]:
     started = time.perf_counter()
     real = load_real_model(
-        name, calibration_size=args.calibration_size, evaluation_size=args.evaluation_size
+        name,
+        calibration_size=args.calibration_size,
+        evaluation_size=args.evaluation_size,
+        test_size=args.test_size,
+        batch_size=args.batch_size,
+        head_size=args.head_size,
     )
-    batches = len(real.evaluator.batches)
+    test = test_split(real)
     print(
-        f"\n{name}: {'TASD-A' if activations else 'TASD-W'}, quality {real.evaluator.metric} "
-        f"{real.evaluator.quality_:.4f} on its evaluation set ({batches} batches), loaded in "
-        f"{time.perf_counter() - started:.0f} s",
+        f"\n{name}: {'TASD-A' if activations else 'TASD-W'}, {real.evaluator.metric}; "
+        f"baseline validation {real.evaluator.estimate_}, test {test.estimate_}; best "
+        f"constant output {test.chance_:.4f}; loaded in {time.perf_counter() - started:.0f} s",
         flush=True,
     )
     rows, checks = [], []
-    for hardware in HARDWARE:
+    for hardware in () if args.keep_only else HARDWARE:
         edp = {}
-        for label, options in runs(activations, args.patience, not args.no_keep):
-            if activations and "layers" not in options:
+        for label, options in runs(activations, args.patience):
+            if activations:
                 options = {**options, "layers": real.activation_layers}
             search = Tasder(
                 hardware, real.evaluator, target=args.target, pseudo=real.activation == "gelu",
                 **options,
             ).fit(real.model, real.calibration, example=real.example)  # fmt: skip
             result = search.result_
+            with search.transform(real.model):
+                after = test.estimate(real.model)
             edp[label] = result.cost.edp_reduction("tc")
             rows.append(
                 [
@@ -89,10 +107,10 @@ def bench_model(name: str, activations: bool, args: argparse.Namespace) -> list[
                     label,
                     f"{100 * result.mac_reduction:.1f}%",
                     f"{100 * edp[label]:.1f}%",
-                    f"{100 * result.cost.energy_reduction('tc'):.1f}%",
                     f"{result.quality:.4f} ({100 * result.relative_quality:.2f}%)",
+                    f"{after.value:.4f} [{after.low:.4f}, {after.high:.4f}]",
                     str(result.evaluations),
-                    f"{result.seconds:.1f} / {result.search_seconds:.2f}",
+                    f"{result.seconds:.0f} / {result.search_seconds:.1f}",
                 ]
             )
             print(" | ".join(rows[-1]), flush=True)
@@ -100,10 +118,59 @@ def bench_model(name: str, activations: bool, args: argparse.Namespace) -> list[
         verdict = "yes" if energy_aware >= mac - 1e-9 else "NO"
         checks.append(
             f"{name} on {hardware}: EDP objective {100 * energy_aware:.1f}% >= MAC objective "
-            f"{100 * mac:.1f}%: {verdict}"
+            f"{100 * mac:.1f}% EDP reduction: {verdict}"
         )
-    print("\n".join(checks), flush=True)
+    if checks:
+        print("\n".join(checks), flush=True)
+    if not args.no_keep:
+        keep_scores(real, activations)
     return rows
+
+
+def keep_scores(real: RealModel, activations: bool) -> None:
+    """Validation quality with each series on every eligible layer, entries kept by
+    magnitude and by output impact."""
+    model, evaluator = real.model, real.evaluator
+    if activations:
+        layers = real.activation_layers
+    else:
+        # the layers every listed series saves MACs on
+        table = extract_workloads(model, real.example)
+        options = [parse_series(text) for text in KEEP_SERIES["weights"]]
+        candidates = weight_candidates(model, table, options)
+        layers = [
+            name
+            for name in sorted({c.layer for c in candidates})
+            if sum(c.layer == name for c in candidates) == len(options)
+        ]
+        norms = input_channel_norms(model, real.calibration, layers)
+    lines = []
+    for series in KEEP_SERIES["activations" if activations else "weights"]:
+        quality = {}
+        for keep in ("magnitude", "output"):
+            chosen = dict.fromkeys(layers, series)
+            if activations:
+                handle = ActivationTasd(chosen, keep=keep).prepare(model)
+                try:
+                    quality[keep] = evaluator.estimate(model)
+                finally:
+                    handle.remove()
+            else:
+                weights = WeightTasd(chosen, keep=keep, input_norms=norms).prepare(model)
+                try:
+                    weights.step()
+                    quality[keep] = evaluator.estimate(model)
+                finally:
+                    weights.restore()
+        magnitude, output = quality["magnitude"], quality["output"]
+        lines.append(
+            f"  {series} on {len(layers)} layers: magnitude {magnitude}, output impact "
+            f"{output.value:.4f} [{output.low:.4f}, {output.high:.4f}] "
+            f"({output.value - magnitude.value:+.4f})"
+        )
+    operand = "inputs" if activations else "weights"
+    print(f"{real.name}, which {operand} a term keeps (validation):", flush=True)
+    print("\n".join(lines), flush=True)
 
 
 def main() -> None:
@@ -111,28 +178,29 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--evaluation-size", type=int, default=1000)
+    parser.add_argument("--test-size", type=int, default=1000)
     parser.add_argument("--calibration-size", type=int, default=64)
+    parser.add_argument("--head-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--real", action="store_true", help="also the installed real models")
+    parser.add_argument("--models", help="comma-separated model names (default: all planned)")
     parser.add_argument(
         "--patience",
         type=lambda text: None if text == "all" else int(text),
         default=1,
         help="layer-wise: rejections before stopping (default 1; 'all': every candidate)",
     )
-    parser.add_argument("--no-keep", action="store_true", help="skip the keep-output run")
-    parser.add_argument(
-        "--only", choices=("weights", "activations"), help="only the TASD-W or TASD-A part"
-    )
+    parser.add_argument("--no-keep", action="store_true", help="skip the keep-score table")
+    parser.add_argument("--keep-only", action="store_true", help="only the keep-score table")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    plan = [("fmnist-resnet-pruned", False), ("fmnist-resnet", True)]
-    if args.only:
-        plan = [(name, act) for name, act in plan if act == (args.only == "activations")]
-    if args.real:
-        plan += [(name, True) for name in REAL]
+    plan = list(DEFAULT) + (list(REAL) if args.real else [])
+    if args.models:
+        wanted = args.models.split(",")
+        plan = [(name, act) for name, act in (*DEFAULT, *REAL) if name in wanted]
     rows = []
     for name, activations in plan:
         try:
@@ -140,11 +208,13 @@ def main() -> None:
         except SparsimError as exc:
             print(f"\n{name}: skipped ({exc})")
     headers = [
-        "model", "hardware", "search", "MAC red.", "EDP red. vs TC", "energy red. vs TC",
-        "quality after (of original)", "evals", "time s (total / w/o evals)",
+        "model", "hardware", "search", "MAC red.", "EDP red. vs TC",
+        "validation after (of original)", "test after (Wilson 95%)", "evals",
+        "time s (total / w/o evals)",
     ]  # fmt: skip
-    print()
-    print(format_table(rows, headers))
+    if rows:
+        print()
+        print(format_table(rows, headers))
 
 
 if __name__ == "__main__":

@@ -99,11 +99,16 @@ def test_search_writes_config_trace_and_workloads(tmp_path, tiny_model, capsys):
     )
     assert code == 0
     printed = capsys.readouterr().out
-    assert (
-        "TASD-W layer-wise" in printed
-        and "MAC reduction" in printed
-        and "labelled task:" in printed
+    assert "TASD-W layer-wise" in printed and "MAC reduction" in printed
+    # every quality with its 95% interval and sample size: 24 images, Wilson (0/1 values)
+    interval = r"[\d.]+ \[[\d.]+, [\d.]+\] \(n=24, Wilson\)"
+    assert re.search(
+        r"original quality \(validation\)\s+\|?\s*1\.0000 \[[\d.]+, 1\.0000\] \(n=24", printed
     )
+    assert re.search(
+        rf"\bquality \(validation\)\s+\|?\s*{interval} \([\d.]+% of original\)", printed
+    )
+    assert re.search(rf"labelled task: {interval} -> {interval}", printed)
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["hardware"] == "TTC-VEGETA-M8" and config["model"] == "tiny"
     assert config["result"]["quality"] >= 0.9
@@ -124,7 +129,16 @@ def test_search_writes_config_trace_and_workloads(tmp_path, tiny_model, capsys):
     )
     assert code == 0
     applied = capsys.readouterr().out
-    assert f"{config['result']['quality']:.4f}" in applied
+    assert re.search(rf"{config['result']['quality']:.4f} \[[\d.]+, [\d.]+\] \(n=24", applied)
+
+
+def test_search_help_explains_the_evaluation_size(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tasder", "search", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "each quality check runs on (default 256)" in text
+    assert "held-out test samples" in text and "95% interval" in text
 
 
 def test_layerwise_activation_search_with_edp_objective_writes_the_pareto_front(

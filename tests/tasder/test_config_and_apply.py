@@ -6,16 +6,20 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from sparsim.errors import SparsimError
 from sparsim.tasd import parse_series
 from sparsim.tasder import (
     ActivationTasd,
     LayerConfig,
+    Tasder,
     TasderConfig,
+    Top1Agreement,
     WeightTasd,
     apply_config,
     hardware_series,
+    input_channel_norms,
     load_config,
 )
 from sparsim.tasder.structured import approximate
@@ -135,3 +139,57 @@ def test_apply_config_checks_every_name_before_changing_anything(cnn):
     with pytest.raises(SparsimError, match="unknown layer name 'nope'"):
         apply_config(cnn, config)
     assert torch.equal(cnn.conv.weight, weight)
+
+
+def test_weight_output_keep_ranks_by_weight_times_input_norm():
+    layer = nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[3.0, 1.0, 2.0, 0.5]]))
+    model = nn.Sequential(layer)
+    # channel norms over the calibration rows: [0.1, 10, 1, 1] (e.g. sqrt(0.01) and sqrt(100))
+    batches = [torch.tensor([[0.1, 6.0, 0.6, 0.8]]), torch.tensor([[0.0, 8.0, 0.8, 0.6]])]
+    norms = input_channel_norms(model, batches)
+    assert norms["0"].tolist() == pytest.approx([0.1, 10.0, 1.0, 1.0])
+    for keep, series, expected in (
+        ("magnitude", "1:4", [3.0, 0.0, 0.0, 0.0]),
+        ("output", "1:4", [0.0, 1.0, 0.0, 0.0]),  # 1 x 10 beats 3 x 0.1 and 2 x 1
+        ("output", "2:4", [0.0, 1.0, 2.0, 0.0]),
+    ):
+        weights = WeightTasd({"0": series}, keep=keep, input_norms=norms).prepare(model)
+        weights.step()
+        assert layer.weight.tolist() == [expected]
+        weights.restore()
+    assert layer.weight.tolist() == [[3.0, 1.0, 2.0, 0.5]]
+    with pytest.raises(SparsimError, match=r"keep: keep='output' ranks weights .* layer '0'"):
+        WeightTasd({"0": "1:4"}, keep="output").prepare(model)
+
+
+def test_weight_output_keep_maps_grouped_conv_channels():
+    """Group g's filters read input channels g*C/G ..; each weight takes its own norm."""
+    conv = nn.Conv2d(4, 2, 1, groups=2, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([[[[1.0]], [[2.0]]], [[[2.0]], [[1.0]]]]))
+    model = nn.Sequential(conv)
+    norms = {"0": torch.tensor([5.0, 1.0, 1.0, 5.0])}
+    weights = WeightTasd({"0": "1:2"}, keep="output", input_norms=norms).prepare(model)
+    weights.step()
+    # filter 0 (channels 0, 1): 1 x 5 > 2 x 1; filter 1 (channels 2, 3): 1 x 5 > 2 x 1
+    assert conv.weight.flatten().tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
+def test_estimator_weight_output_keep_round_trip(pruned_cnn, images, tmp_path):
+    evaluator = Top1Agreement(images)
+    search = Tasder(
+        "TTC-VEGETA-M8", evaluator, method="network-wise", keep="output", target=0.6
+    ).fit(pruned_cnn, images)
+    config = search.config_
+    assert config.keep == "output" and config.weight_series
+    with search.transform(pruned_cnn):
+        assert evaluator.score(pruned_cnn) == search.result_.quality
+    path = config.save(tmp_path / "config.yaml")
+    with pytest.raises(SparsimError, match="calibration: TASD-W with keep: output"):
+        apply_config(pruned_cnn, load_config(path))
+    with apply_config(pruned_cnn, load_config(path), calibration=images):
+        assert evaluator.score(pruned_cnn) == search.result_.quality
+    with pytest.raises(SparsimError, match="calibration: keep='output' ranks weights"):
+        Tasder("TTC-VEGETA-M8", evaluator, keep="output").fit(pruned_cnn, example=images[0])

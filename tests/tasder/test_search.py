@@ -320,52 +320,128 @@ def test_activation_layerwise_greedy(cnn, images, hook_count):
         assert densities == sorted(densities, reverse=True)
 
 
-def test_layer_costs_agree_with_cost_config(pruned_cnn, images):
+@pytest.mark.parametrize("operand", ["weights", "activations"])
+def test_layer_costs_agree_with_cost_config(pruned_cnn, images, operand):
     table = extract_workloads(pruned_cnn, images[0])
-    costs = LayerCosts(table, "TTC-VEGETA-M8", "weights")
+    costs = LayerCosts(table, "TTC-VEGETA-M8", operand)
     series = {"conv": parse_series("2:8"), "fc": parse_series("4:8+1:8")}
     config = TasderConfig(
-        hardware="TTC-VEGETA-M8", layers={n: LayerConfig(weights=str(s)) for n, s in series.items()}
+        hardware="TTC-VEGETA-M8",
+        layers={n: LayerConfig(**{operand: str(s)}) for n, s in series.items()},
     )
     summary = cost_config(table, config).summary()
+    # the layers left dense (stem, depthwise) cost what cost_config charges them
     assert costs.totals(series) == pytest.approx((summary.energy_uJ, summary.cycles))
+    assert costs.totals({}) == pytest.approx((summary.plain_energy_uJ, summary.plain_cycles))
     assert costs.tc_totals() == pytest.approx((summary.tc_energy_uJ, summary.tc_cycles))
     assert costs.edp_reduction(series) == pytest.approx(summary.edp_reduction("tc"))
-    energy, cycles = costs.totals({})
-    after = costs.totals({"conv": series["conv"]})
-    assert costs.saving("energy", "conv", series["conv"]) == pytest.approx(energy - after[0])
-    assert costs.saving("edp", "conv", series["conv"]) == pytest.approx(
-        energy * cycles - after[0] * after[1]
-    )
+    dense, conv = costs.totals({}), costs.layer("conv", series["conv"])
+    assert costs.totals({"conv": series["conv"]}) == pytest.approx(
+        (dense[0] - costs.layer("conv", None)[0] + conv[0],
+         dense[1] - costs.layer("conv", None)[1] + conv[1])
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("objective", ["energy", "edp"])
-def test_objectives_rank_by_accelerator_savings(pruned_cnn, images, objective):
+def test_objectives_rank_by_marginal_accelerator_savings(pruned_cnn, images, objective):
     table = extract_workloads(pruned_cnn, images[0])
     costs = LayerCosts(table, "TTC-VEGETA-M8", "weights")
+
+    def value(series):
+        energy, cycles = costs.totals(series)
+        return energy if objective == "energy" else energy * cycles
+
     outcome = search_weights_layerwise(
         pruned_cnn, table, KeptMagnitude(pruned_cnn), 1.0, hardware="TTC-VEGETA-M8",
         target=0.9, patience=None, objective=objective, costs=costs,
     )  # fmt: skip
     rows = outcome.trace.rows
     assert outcome.result.objective == objective
-    for row in rows:
-        layer, series = row["layer"], parse_series(row["series"])
-        assert (
-            row["saving"] == pytest.approx(costs.saving(objective, layer, series))
-            and row["saving"] > 0
-        )
-    assert_ranked(rows)
+    assert {row["order"] for row in rows} == {objective, "macs", f"macs, then {objective}"}
+
+    # The objective's order: every saving is marginal, from the configuration accepted so
+    # far, and positive.
+    def replay(order, accepted):
+        for row in (r for r in rows if r["order"] == order):
+            layer, series = row["layer"], parse_series(row["series"])
+            marginal = value(accepted) - value({**accepted, layer: series})
+            assert row["saving"] == pytest.approx(marginal) and marginal > 0
+            if row["accepted"]:
+                accepted = {**accepted, layer: series}
+        return accepted
+
+    accepted = replay(objective, {})
+    # The MAC order is the MAC objective's; the third walk goes on from where it ended.
+    mac_rows = [r for r in rows if r["order"] == "macs"]
+    assert_ranked(mac_rows)
+    mac_end = {r["layer"]: parse_series(r["series"]) for r in mac_rows if r["accepted"]}
+    continued = replay(f"macs, then {objective}", mac_end)
+    assert value(continued) <= value(mac_end)
     chosen = {n: c.series for n, c in outcome.config.layers.items()}
-    assert rows[-1]["edp_reduction"] <= 1
-    assert costs.edp_reduction(chosen) == pytest.approx(
-        max(r["edp_reduction"] for r in rows if r["accepted"])
-    )
+    mac_objective = search_weights_layerwise(
+        pruned_cnn, table, KeptMagnitude(pruned_cnn), 1.0, hardware="TTC-VEGETA-M8",
+        target=0.9, patience=None, costs=costs,
+    )  # fmt: skip
+    mac_chosen = {n: c.series for n, c in mac_objective.config.layers.items()}
+    assert value(chosen) <= min(value(accepted), value(mac_chosen), value(continued)) * (1 + 1e-12)
     with pytest.raises(SparsimError, match="objective: the edp objective needs"):
         search_weights_layerwise(
             pruned_cnn, table, KeptMagnitude(pruned_cnn), 1.0, hardware="TTC-VEGETA-M8",
             objective="edp",
         )  # fmt: skip
+
+
+class FourConvs(nn.Module):
+    """Four ReLU convs of 32 channels and a classifier: enough (layer, series) candidates
+    on TTC-VEGETA-M8 for the two orders to part ways."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 32, 3, padding=1)
+        self.convs = nn.ModuleList(nn.Conv2d(32, 32, 3, padding=1) for _ in range(3))
+        self.fc = nn.Linear(32, 6)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+        return self.fc(x.mean((2, 3)))
+
+
+@pytest.mark.parametrize(
+    ("method", "patience", "target"),
+    [("activations-layer-wise", 1, 0.9), ("layer-wise", 1, 0.8)],
+)
+def test_edp_objective_reaches_the_mac_objectives_edp_reduction(method, patience, target):
+    torch.manual_seed(5)
+    model = FourConvs().eval()
+    if method == "layer-wise":  # TASD-W wants a sparse model
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, nn.Conv2d | nn.Linear):
+                    module.weight.mul_(torch.rand(module.weight.shape) >= 0.6)
+    generator = torch.Generator().manual_seed(6)
+    images = [torch.randn(16, 3, 8, 8, generator=generator) for _ in range(2)]
+    evaluator = Top1Agreement(images).fit(model)
+    found = {
+        objective: Tasder(
+            "TTC-VEGETA-M8",
+            evaluator,
+            method=method,
+            target=target,
+            patience=patience,
+            objective=objective,
+        ).fit(model, images)
+        for objective in ("macs", "edp")
+    }
+    results = {objective: search.result_ for objective, search in found.items()}
+    assert all(r.quality >= target for r in results.values())
+    assert results["macs"].mac_reduction > 0
+    edp, mac = (results[o].cost.edp_reduction("tc") for o in ("edp", "macs"))
+    assert edp >= mac - 1e-12
+    # the EDP objective's own order ran and was costed on the accelerator model
+    orders = {row["order"] for row in found["edp"].trace_.rows}
+    assert {"edp", "macs"} <= orders
 
 
 def test_pareto_front_by_hand():
@@ -399,7 +475,5 @@ def test_estimator_with_objective_and_pareto(pruned_cnn, images, tmp_path):
     assert "keep: output" in path.read_text()
     with apply_config(pruned_cnn, load_config(path)):
         assert evaluator.score(pruned_cnn) == search.result_.quality
-    with pytest.raises(SparsimError, match="keep: keep='output' applies to TASD-A"):
-        Tasder("TTC-STC-M4", evaluator, keep="output")
     with pytest.raises(SparsimError, match="objective: unknown objective 'watts'"):
         Tasder("TTC-STC-M4", evaluator, objective="watts")

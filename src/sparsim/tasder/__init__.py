@@ -15,7 +15,13 @@ See ``docs/tasder.md``. The pieces, from data to decision:
 * :mod:`~sparsim.tasder.models`: the real models and their offline data.
 """
 
-from sparsim.tasder.apply import ActivationTasd, AppliedConfig, WeightTasd, apply_config
+from sparsim.tasder.apply import (
+    ActivationTasd,
+    AppliedConfig,
+    WeightTasd,
+    apply_config,
+    input_channel_norms,
+)
 from sparsim.tasder.config import (
     CostSummary,
     LayerConfig,
@@ -74,6 +80,7 @@ __all__ = [
     "cost_config",
     "count_macs",
     "hardware_series",
+    "input_channel_norms",
     "linear_head",
     "load_config",
     "search_activations",

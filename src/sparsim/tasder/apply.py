@@ -4,7 +4,11 @@
   weights of the configured layers, ``step()`` replaces them by the sum of their TASD
   terms, ``restore()`` puts the originals back and ``squash_mask()`` forgets them (the
   model keeps the structured weights for good). ``set(layer, series)`` changes one layer,
-  which is what the greedy search does.
+  which is what the greedy search does. Which weights a term keeps: the largest
+  magnitudes (``keep="magnitude"``) or the largest output impact (``keep="output"``:
+  ``|w_oc|`` times the L2 norm of input channel ``c`` over calibration inputs, measured
+  by :func:`input_channel_norms`; a feature-based score in the spirit of pruning by
+  weights and activations, which needs calibration data).
 * :class:`ActivationTasd` (TASD-A, at run time): ``prepare(model)`` registers forward
   pre-hooks that replace the inputs of the configured layers by their TASD approximation;
   ``set(layer, series)`` changes one layer (the greedy search), ``remove()`` takes the
@@ -20,7 +24,7 @@ Unknown layer names and series a given hardware cannot run are one-line errors.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
@@ -38,7 +42,7 @@ from sparsim.tasder.structured import (
     kept_per_block,
     single_block_size,
 )
-from sparsim.workload.probe import find_layers
+from sparsim.workload.probe import find_layers, inference, run_model
 
 
 def _series_map(series: Mapping[str, str | Series | None]) -> dict[str, Series]:
@@ -56,8 +60,16 @@ def _series_map(series: Mapping[str, str | Series | None]) -> dict[str, Series]:
 class WeightTasd:
     """Replace layer weights by their TASD approximation; the originals can come back."""
 
-    def __init__(self, series: Mapping[str, str | Series | None] | None = None):
+    def __init__(
+        self,
+        series: Mapping[str, str | Series | None] | None = None,
+        *,
+        keep: str = "magnitude",
+        input_norms: Mapping[str, torch.Tensor] | None = None,
+    ):
         self.series = _series_map(series or {})
+        self.keep = check_keep(keep)
+        self.input_norms = dict(input_norms or {})
         self.layers: dict[str, nn.Module] = {}
         self.originals: dict[str, torch.Tensor] = {}
         self._ranks: dict[tuple[str, int], BlockRanks] = {}
@@ -67,6 +79,15 @@ class WeightTasd:
         greedy search may set later)."""
         names = sorted(set(self.series) | set(layers or []))
         self.layers = find_layers(model, names)
+        if self.keep == "output":
+            missing = [name for name in self.layers if name not in self.input_norms]
+            if missing:
+                raise SparsimError(
+                    f"keep='output' ranks weights by their inputs' norms; none for layer "
+                    f"{missing[0]!r} (measure them with input_channel_norms on calibration "
+                    "data)",
+                    "keep",
+                )
         self.originals = {name: m.weight.detach().clone() for name, m in self.layers.items()}
         return self
 
@@ -78,8 +99,20 @@ class WeightTasd:
         if m is None or series.is_dense or not series.patterns:
             return approximate(self.originals[name], series, axis)
         if (name, m) not in self._ranks:
-            self._ranks[(name, m)] = BlockRanks.of(self.originals[name], axis, m)
+            key = self._impact(name) if self.keep == "output" else None
+            self._ranks[(name, m)] = BlockRanks.of(self.originals[name], axis, m, key)
         return self._ranks[(name, m)].keep(kept_per_block(series))
+
+    def _impact(self, name: str) -> torch.Tensor:
+        """``|w|`` times the norm of the input channel each weight multiplies."""
+        module, weight = self._layer(name), self.originals[name]
+        norms = self.input_norms[name].to(weight.dtype)
+        if isinstance(module, nn.Conv2d):
+            groups = module.groups
+            per_group = norms.view(groups, -1)  # [groups, C / groups]
+            rows = per_group.repeat_interleave(weight.shape[0] // groups, dim=0)
+            return weight.abs() * rows.view(*rows.shape, *[1] * (weight.dim() - 2))
+        return weight.abs() * norms
 
     def set(self, name: str, series: Series | str | None) -> None:
         """Give one layer the approximation for ``series`` (None: its original weights)."""
@@ -115,6 +148,38 @@ class WeightTasd:
                 raise SparsimError("call prepare(model) first", "WeightTasd")
             raise SparsimError(f"layer {name!r} was not prepared", "layers")
         return self.layers[name]
+
+
+def input_channel_norms(
+    model: nn.Module, batches: Iterable[Any], layers: list[str] | None = None
+) -> dict[str, torch.Tensor]:
+    """Per layer, the L2 norm of each input channel over ``batches`` (every sample and
+    position): how strongly a weight's input drives it, for ``keep="output"``."""
+    modules = find_layers(model, layers)
+    sums: dict[str, torch.Tensor] = {}
+
+    def observe(name: str, module: nn.Module) -> Any:
+        axis = block_axis(module)
+
+        def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
+            x = args[0].detach().double()
+            dims = [d for d in range(x.dim()) if d != axis % x.dim()]
+            squares = x.square().sum(dims)
+            sums[name] = squares if name not in sums else sums[name] + squares
+
+        return hook
+
+    handles = [m.register_forward_pre_hook(observe(n, m)) for n, m in modules.items()]
+    try:
+        with inference(model):
+            for batch in batches:
+                run_model(model, batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not sums:
+        raise SparsimError("no calibration batches; keep='output' needs them", "calibration")
+    return {name: sums[name].sqrt().float() for name in modules if name in sums}
 
 
 def check_keep(keep: str) -> str:
@@ -211,15 +276,30 @@ class AppliedConfig(contextlib.AbstractContextManager["AppliedConfig"]):
 
 
 def apply_config(
-    model: nn.Module, config: TasderConfig, *, keep_originals: bool = True
+    model: nn.Module,
+    config: TasderConfig,
+    *,
+    keep_originals: bool = True,
+    calibration: Iterable[Any] | None = None,
 ) -> AppliedConfig:
     """Transform ``model`` for inference as ``config`` says.
 
     With ``keep_originals=False`` the weights are replaced for good (less memory); the
-    activation hooks can still be removed.
+    activation hooks can still be removed. A configuration whose TASD-W terms keep
+    weights by output impact (``keep: output``) needs the ``calibration`` batches it was
+    found with, to measure the inputs' norms again.
     """
     find_layers(model, list(config.layers))  # every name must exist before anything changes
-    weights = WeightTasd(config.weight_series).prepare(model)
+    norms: dict[str, torch.Tensor] = {}
+    if config.keep == "output" and config.weight_series:
+        if calibration is None:
+            raise SparsimError(
+                "TASD-W with keep: output ranks weights by their inputs' norms: give the "
+                "calibration batches",
+                "calibration",
+            )
+        norms = input_channel_norms(model, calibration, list(config.weight_series))
+    weights = WeightTasd(config.weight_series, keep=config.keep, input_norms=norms).prepare(model)
     activations = ActivationTasd(config.activation_series, keep=config.keep)
     try:
         weights.step()

@@ -29,7 +29,8 @@ from sparsim.tasd import Series, get_hardware, parse_series
 
 MAX_TERMS = 3
 # Which entries a term keeps in each block: the largest magnitudes, or the largest output
-# impact (TASD-A: |x_c| times the norm of the weights input channel c feeds).
+# impact (TASD-A: |x_c| times the norm of the weights input channel c feeds; TASD-W: |w_oc|
+# times the norm of input channel c on calibration data).
 KEEP_SCORES = ("magnitude", "output")
 
 
@@ -146,7 +147,7 @@ class TasderConfig(BaseModel):
     layers: dict[str, LayerConfig] = Field(default_factory=dict)
     keep: Literal["magnitude", "output"] = Field(
         "magnitude",
-        description="TASD-A: which entries a term keeps (largest magnitude or output impact)",
+        description="which entries a term keeps (largest magnitude or output impact)",
     )
     result: SearchResult | None = None
 

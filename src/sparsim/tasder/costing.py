@@ -205,7 +205,9 @@ class LayerCosts:
         self._tc: tuple[float, float] | None = None
 
     def layer(self, name: str, series: Series | None) -> tuple[float, float]:
-        """Energy and cycles of all calls of ``name`` under ``series`` (None: dense)."""
+        """Energy and cycles of all calls of ``name`` under ``series`` (None: dense, run
+        as :func:`cost_config` runs a layer left out: not transposed, whatever the
+        operand)."""
         key = (name, "dense" if series is None else str(series))
         if key not in self._cache:
             try:
@@ -214,7 +216,7 @@ class LayerCosts:
                         self.hardware,
                         row.workload,
                         key[1],
-                        operand=self.operand,
+                        operand=self.operand if series is not None else "weights",
                         schedule=self.schedule,
                     )
                     for row in self.calls[name]
@@ -254,20 +256,6 @@ class LayerCosts:
         energy, cycles = self.totals(series)
         tc_energy, tc_cycles = self.tc_totals()
         return 1 - energy * cycles / (tc_energy * tc_cycles)
-
-    def saving(self, objective: str, name: str, series: Series) -> float:
-        """What giving ``name`` alone ``series`` saves on the dense model: energy (uJ) or
-        EDP (uJ x cycles)."""
-        energy, cycles = self.totals({})
-        after_energy, after_cycles = self.totals({name: series})
-        if objective == "energy":
-            return energy - after_energy
-        if objective == "edp":
-            return energy * cycles - after_energy * after_cycles
-        raise SparsimError(
-            f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}",
-            "objective",
-        )
 
 
 def pareto_front(points: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from torch import nn
 
 from sparsim.errors import SparsimError
 from sparsim.tasd import get_hardware
-from sparsim.tasder.apply import AppliedConfig, apply_config, check_keep
+from sparsim.tasder.apply import AppliedConfig, apply_config, check_keep, input_channel_norms
 from sparsim.tasder.config import SearchResult, TasderConfig
 from sparsim.tasder.costing import OBJECTIVES, ConfigCost, LayerCosts, cost_config, pareto_front
 from sparsim.tasder.quality import Evaluator
@@ -41,8 +41,10 @@ class Tasder:
     ``layers`` takes names, shell-style patterns (``*.attention.*``) or layer types
     (``Linear``, ``Conv2d``). ``objective`` (``macs``, ``energy``, ``edp``) is what the
     search saves: layer-wise methods rank candidates by its saving per unit of quality
-    lost, on the accelerator model (the TTC, ``schedule``) for energy and EDP. ``keep``
-    (TASD-A): which entries a term keeps, the largest ``magnitude`` or ``output`` impact.
+    lost, on the accelerator model (the TTC, ``schedule``) for energy and EDP. ``keep``:
+    which entries a term keeps, the largest ``magnitude`` or ``output`` impact (TASD-A:
+    ``|x_c|`` times the norm of the weights channel ``c`` feeds; TASD-W: ``|w_oc|`` times
+    the norm of input channel ``c`` on the calibration batches, which it then needs).
     ``evaluator`` measures quality; it is fitted on the original model if it is not yet.
     After :meth:`fit`: ``config_`` (re-appliable, with ``result``), ``trace_`` (every
     evaluation, with energy, cycles and EDP reduction when costed), ``table_`` (the
@@ -81,11 +83,6 @@ class Tasder:
                 "objective",
             )
         check_keep(keep)
-        if keep != "magnitude" and method not in ACTIVATION_METHODS:
-            raise SparsimError(
-                f"keep={keep!r} applies to TASD-A (methods {', '.join(ACTIVATION_METHODS)})",
-                "keep",
-            )
         get_hardware(hardware)
         self.hardware = hardware
         self.evaluator = evaluator
@@ -108,6 +105,7 @@ class Tasder:
         """Search on ``model`` (left unchanged). TASD-A needs ``calibration`` batches; TASD-W
         needs one ``example`` batch (or the first calibration batch) for the shapes."""
         activations = self.method in ACTIVATION_METHODS
+        self.calibration_ = list(calibration) if calibration is not None else None
         layers = select_layers(model, self.layers, activations=activations)
         if activations:
             self.table_ = calibrate(
@@ -126,7 +124,7 @@ class Tasder:
         if self.cost or self.objective != "macs":
             operand = "activations" if activations else "weights"
             costs = LayerCosts(self.table_, self.hardware, operand, schedule=self.schedule)
-        common = {
+        common: dict[str, Any] = {
             "hardware": self.hardware,
             "target": self.target,
             "metric": self.evaluator.metric,
@@ -135,6 +133,16 @@ class Tasder:
             "progress": self.progress,
         }
         score = self.evaluator.score
+        if not activations:
+            common["keep"] = self.keep
+            if self.keep == "output":
+                if not calibration:
+                    raise SparsimError(
+                        "keep='output' ranks weights by their inputs' norms: give "
+                        "calibration batches",
+                        "calibration",
+                    )
+                common["input_norms"] = input_channel_norms(model, calibration, layers)
         if self.method == "network-wise":
             outcome = search_weights_network(
                 model, self.table_, score, original, layers=layers, **common
@@ -197,4 +205,4 @@ class Tasder:
         """Apply the configuration found (undo with ``.undo()`` or a ``with`` block)."""
         if not hasattr(self, "config_"):
             raise SparsimError("call fit() first", "Tasder")
-        return apply_config(model, self.config_)
+        return apply_config(model, self.config_, calibration=self.calibration_)

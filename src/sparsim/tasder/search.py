@@ -6,12 +6,16 @@
 * Layer-wise greedy (TASD-W and TASD-A): every (layer, series) candidate gets a
   quality-loss proxy, the share of the layer's operand it drops (nonzero weights for
   TASD-W; for TASD-A the summed magnitude or output impact of the calibration inputs,
-  measured once per layer for every series), and a saving (MACs, or the energy or EDP the
-  accelerator model saves on the TTC: :class:`~sparsim.tasder.costing.LayerCosts`).
-  Candidates are ranked by saving per unit of proxy loss (energy-aware ordering when the
-  objective is energy or EDP) and applied in that order, each kept while the quality
-  stays at the target. A candidate that breaks the target is undone; after ``patience``
-  such failures the search stops (``patience=None`` tries every candidate).
+  measured once per layer for every series), and a saving. Candidates are tried one at a
+  time, each kept while the quality stays at the target; a candidate that breaks the
+  target is undone, and after ``patience`` such failures the search stops
+  (``patience=None`` tries every candidate). The MAC objective takes them in one order,
+  MACs saved per dropped share. The energy and EDP objectives rank by the accelerator
+  model's marginal saving (:class:`~sparsim.tasder.costing.LayerCosts`, on the TTC with
+  the fused schedule) per marginal dropped share, from the configuration accepted so far,
+  re-ranked after every accepted step (energy-aware ordering); they also walk the MAC order,
+  then go on from its end by marginal savings, and return, of every configuration a walk
+  accepted, the one that costs least.
 * TASD-A with the TASD paper's sparsity-degree rule (Listing 1): per layer, the most
   aggressive series the hardware runs whose sparsity ``1 - density`` is at most the
   measured input sparsity plus ``alpha``. For GELU/Swish models the measured sparsity is
@@ -107,15 +111,14 @@ def macs_saved(table: LayerTable) -> dict[str, Callable[[Series], int]]:
 @dataclass(frozen=True)
 class Candidate:
     """One layer under one series: what it drops of ``total`` (nonzero weights for TASD-W,
-    the calibration inputs' summed score for TASD-A: the quality-loss proxy) and what it
-    saves (``gain``: MACs, or the objective's energy or EDP)."""
+    the calibration inputs' summed score for TASD-A: the quality-loss proxy) and the MACs
+    it saves."""
 
     layer: str
     series: Series
     dropped: float
     total: float
     macs_saved: int
-    gain: float | None = None
 
     @property
     def dropped_fraction(self) -> float:
@@ -123,18 +126,14 @@ class Candidate:
 
     @property
     def saving(self) -> float:
-        return float(self.macs_saved if self.gain is None else self.gain)
+        return float(self.macs_saved)
 
 
 def rank_candidates(candidates: Iterable[Candidate]) -> list[Candidate]:
     """Best saving per unit of quality lost first (the lost share estimated by the
     dropped fraction); candidates that drop nothing come first, by saving."""
 
-    def key(c: Candidate) -> tuple[bool, float, str, str]:
-        loss = c.dropped_fraction
-        return (loss > 0, -(c.saving / loss) if loss > 0 else -c.saving, c.layer, str(c.series))
-
-    return sorted(candidates, key=key)
+    return sorted(candidates, key=lambda c: _rank_key(c, c.saving, c.dropped_fraction))
 
 
 def select_layers(
@@ -287,22 +286,6 @@ def _objective_value(
     return energy if objective == "energy" else energy * cycles
 
 
-def _with_gains(
-    candidates: list[Candidate], objective: str, costs: LayerCosts | None
-) -> list[Candidate]:
-    """Candidates with the objective's saving; those that save nothing on the accelerator
-    (a series costing more than the dense layer) are dropped."""
-    if objective == "macs":
-        return candidates
-    assert costs is not None
-    gained = [
-        Candidate(c.layer, c.series, c.dropped, c.total, c.macs_saved,
-                  costs.saving(objective, c.layer, c.series))
-        for c in candidates
-    ]  # fmt: skip
-    return [c for c in gained if c.saving > 0]
-
-
 def _result(
     method: str,
     metric: str,
@@ -341,15 +324,21 @@ def search_weights_network(
     metric: str = "quality",
     objective: str = "macs",
     costs: LayerCosts | None = None,
+    keep: str = "magnitude",
+    input_norms: Mapping[str, torch.Tensor] | None = None,
     progress: bool = False,
 ) -> Outcome:
     """TASD-W, one series for all ``layers`` (default: every Conv2d/Linear); of the series
-    at the target, the one with the lowest ``objective`` (MACs, energy or EDP) wins."""
+    at the target, the one with the lowest ``objective`` (MACs, energy or EDP) wins.
+    ``keep="output"`` keeps the weights of largest output impact (``input_norms``: see
+    :func:`~sparsim.tasder.apply.input_channel_norms`)."""
     _check_target(target)
     _check_objective(objective, costs)
     started, score = time.perf_counter(), _TimedScore(score)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
-    weights = WeightTasd().prepare(model, sorted({c.layer for c in candidates}))
+    weights = WeightTasd(keep=keep, input_norms=input_norms).prepare(
+        model, sorted({c.layer for c in candidates})
+    )
     trace = Trace()
     best: tuple[TasderConfig, float, float] | None = None
     try:
@@ -362,7 +351,9 @@ def search_weights_network(
             quality = score(model)
             chosen = dict.fromkeys(names, series)
             config = TasderConfig(
-                hardware=hardware, layers={n: LayerConfig(weights=str(series)) for n in names}
+                hardware=hardware,
+                layers={n: LayerConfig(weights=str(series)) for n in names},
+                keep=keep,
             )
             macs = _macs(table, chosen)
             value = _objective_value(objective, table, costs, chosen)
@@ -381,7 +372,9 @@ def search_weights_network(
     finally:
         weights.restore()
     evaluations = len(trace.rows)
-    config, quality = best[:2] if best is not None else (TasderConfig(hardware=hardware), original)
+    config, quality = (
+        best[:2] if best is not None else (TasderConfig(hardware=hardware, keep=keep), original)
+    )
     result = _result(
         "TASD-W network-wise", metric, target, original, quality, table, config, evaluations,
         objective=objective,
@@ -391,9 +384,10 @@ def search_weights_network(
 
 @dataclass
 class _Greedy:
-    """Apply candidates in order, each kept while the quality stays at the target; a
+    """Apply candidates one at a time, each kept while the quality stays at the target; a
     layer only ever moves to a more aggressive series. After ``patience`` rejections the
-    search stops (None: never)."""
+    search stops (None: never). Qualities are remembered per configuration, so a second
+    order over the same candidates re-evaluates nothing it has seen."""
 
     apply: Callable[[str, Series | None], None]
     score: Callable[[], float]
@@ -405,45 +399,168 @@ class _Greedy:
     free_when_nothing_dropped: bool
     table: LayerTable
     costs: LayerCosts | None
+    seen: dict[frozenset[tuple[str, str]], float] = field(default_factory=dict)
+    evaluations: int = 0
 
-    def run(
-        self, order: Sequence[Candidate], progress: bool, desc: str
-    ) -> tuple[dict[str, Series], float, Trace, int]:
-        chosen: dict[str, Series] = {}
-        trace = Trace()
-        quality, failures, evaluations = self.original, 0, 0
+    def run(self, order: Sequence[Candidate], progress: bool, desc: str) -> _GreedyState:
+        """Candidates in the fixed ``order``."""
+        state = _GreedyState(self.original)
         for candidate in tqdm(order, desc=desc, disable=not progress):
-            current = chosen.get(candidate.layer)
+            current = state.chosen.get(candidate.layer)
             if current is not None and current.density <= candidate.series.density:
                 continue  # the layer already runs something at least as aggressive
-            trying = {**chosen, candidate.layer: candidate.series}
-            if candidate.dropped == 0 and self.free_when_nothing_dropped:
-                new_quality = quality
-            else:
-                self.apply(candidate.layer, candidate.series)
-                new_quality = self.score()
-                evaluations += 1
-            accepted = new_quality >= self.target * self.original
-            macs = _macs(self.table, trying)
-            trace.add(
-                layer=candidate.layer,
-                series=str(candidate.series),
-                dropped_fraction=candidate.dropped_fraction,
-                saving=candidate.saving,
-                quality=new_quality,
-                macs=macs,
-                mac_reduction=1 - macs / self.table.macs,
-                **_cost_columns(self.costs, trying),
-                accepted=accepted,
-            )
-            if accepted:
-                chosen, quality = trying, new_quality
-                continue
-            self.apply(candidate.layer, current)
-            failures += 1
-            if self.patience is not None and failures >= self.patience:
+            if not self._try(state, candidate, candidate.saving, candidate.dropped_fraction):
                 break
-        return chosen, quality, trace, evaluations
+        return self._finish(state)
+
+    def run_marginal(
+        self,
+        candidates: Sequence[Candidate],
+        value: Callable[[Mapping[str, Series]], float],
+        progress: bool,
+        desc: str,
+        start: _GreedyState | None = None,
+    ) -> _GreedyState:
+        """Re-ranked after every accepted step: each candidate by its marginal saving (how
+        much ``value`` falls from the configuration accepted so far) per marginal loss (the
+        share it drops beyond what the layer's current series drops). Under EDP, a layer's
+        saving depends on the others (energy times cycles), and a series that costs more
+        than the dense layer is not needed as a stepping stone: quality depends only on the
+        configuration, not on the path to it. ``start``: go on from where another walk
+        ended (its configuration, with a fresh patience)."""
+        state = _GreedyState(self.original)
+        if start is not None:
+            state = _GreedyState(start.quality, dict(start.chosen))
+            for name, series in state.chosen.items():
+                self.apply(name, series)
+        dropped = {(c.layer, str(c.series)): c.dropped_fraction for c in candidates}
+        remaining = list(candidates)
+        bar = tqdm(total=len(remaining), desc=desc, disable=not progress)
+        try:
+            while remaining:
+                base = value(state.chosen)
+                ranked: list[tuple[Candidate, float, float]] = []
+                for candidate in remaining:
+                    current = state.chosen.get(candidate.layer)
+                    if current is not None and current.density <= candidate.series.density:
+                        continue
+                    gain = base - value({**state.chosen, candidate.layer: candidate.series})
+                    if gain <= 0:
+                        continue
+                    before = 0.0 if current is None else dropped[(candidate.layer, str(current))]
+                    ranked.append((candidate, gain, max(candidate.dropped_fraction - before, 0.0)))
+                if not ranked:
+                    break
+                candidate, gain, loss = min(ranked, key=lambda item: _rank_key(*item))
+                remaining.remove(candidate)
+                bar.update()
+                if not self._try(state, candidate, gain, loss):
+                    break
+        finally:
+            bar.close()
+        return self._finish(state)
+
+    def _try(self, state: _GreedyState, candidate: Candidate, saving: float, loss: float) -> bool:
+        """Evaluate one candidate on top of the accepted ones; False when patience runs out."""
+        current = state.chosen.get(candidate.layer)
+        trying = {**state.chosen, candidate.layer: candidate.series}
+        key = frozenset((name, str(series)) for name, series in trying.items())
+        self.apply(candidate.layer, candidate.series)
+        if candidate.dropped == 0 and self.free_when_nothing_dropped:
+            new_quality = state.quality
+        elif key in self.seen:
+            new_quality = self.seen[key]
+        else:
+            new_quality = self.seen[key] = self.score()
+            self.evaluations += 1
+        accepted = new_quality >= self.target * self.original
+        macs = _macs(self.table, trying)
+        state.trace.add(
+            layer=candidate.layer,
+            series=str(candidate.series),
+            dropped_fraction=loss,
+            saving=saving,
+            quality=new_quality,
+            macs=macs,
+            mac_reduction=1 - macs / self.table.macs,
+            **_cost_columns(self.costs, trying),
+            accepted=accepted,
+        )
+        if accepted:
+            state.chosen, state.quality = trying, new_quality
+            state.passed.append((trying, new_quality))
+            return True
+        self.apply(candidate.layer, current)
+        state.failures += 1
+        return self.patience is None or state.failures < self.patience
+
+    def _finish(self, state: _GreedyState) -> _GreedyState:
+        """The result of one order; the model goes back to dense for the next."""
+        for name in state.chosen:
+            self.apply(name, None)
+        return state
+
+
+@dataclass
+class _GreedyState:
+    """One order's walk: the configuration accepted so far and every one that passed."""
+
+    quality: float
+    chosen: dict[str, Series] = field(default_factory=dict)
+    trace: Trace = field(default_factory=Trace)
+    failures: int = 0
+    passed: list[tuple[dict[str, Series], float]] = field(default_factory=list)
+
+
+def _rank_key(candidate: Candidate, saving: float, loss: float) -> tuple[bool, float, str, str]:
+    """Best saving per unit of quality lost first; losing nothing first, by saving."""
+    return (loss > 0, -(saving / loss) if loss > 0 else -saving, candidate.layer,
+            str(candidate.series))  # fmt: skip
+
+
+def _greedy_search(
+    greedy: _Greedy,
+    candidates: list[Candidate],
+    objective: str,
+    progress: bool,
+    desc: str,
+) -> tuple[dict[str, Series], float, Trace, int]:
+    """The MAC objective: candidates by MACs saved per dropped share, one fixed order; the
+    last configuration accepted has the fewest MACs.
+
+    Energy and EDP: three walks, evaluations shared through the cache: the accelerator
+    model's marginal savings from the dense model, re-ranked after every accepted step;
+    the MAC order (the dropped share is only a proxy of the quality lost, and no single
+    order wins on every model); and the marginal walk again from where the MAC order
+    stopped. Every configuration a walk accepted met the target, so the one with the
+    lowest objective among them (or the dense model) is the result: the energy or EDP
+    objective never ends above the MAC objective's configuration on its own measure. (A
+    step of the MAC order can raise energy or EDP: a two-term series on a layer whose
+    dense operand dominates; so its last configuration is not always its best.)"""
+    mac_order = rank_candidates(candidates)
+    if objective == "macs":
+        state = greedy.run(mac_order, progress, desc)
+        return state.chosen, state.quality, state.trace, greedy.evaluations
+    costs = greedy.costs
+    assert costs is not None
+
+    def value(series: Mapping[str, Series]) -> float:
+        return _objective_value(objective, greedy.table, costs, series)
+
+    walks = {
+        objective: greedy.run_marginal(candidates, value, progress, f"{desc} ({objective} order)"),
+        "macs": greedy.run(mac_order, progress, f"{desc} (MAC order)"),
+    }
+    walks[f"macs, then {objective}"] = greedy.run_marginal(
+        candidates, value, progress, f"{desc} (MAC, then {objective} order)", walks["macs"]
+    )
+    trace = Trace()
+    passed: list[tuple[dict[str, Series], float]] = [({}, greedy.original)]
+    for order, state in walks.items():
+        trace.rows += [{**row, "order": order} for row in state.trace.rows]
+        passed += state.passed
+    chosen, quality = min(passed, key=lambda item: (value(item[0]), -item[1]))
+    return chosen, quality, trace, greedy.evaluations
 
 
 def _check_patience(patience: int | None) -> None:
@@ -464,27 +581,30 @@ def search_weights_layerwise(
     metric: str = "quality",
     objective: str = "macs",
     costs: LayerCosts | None = None,
+    keep: str = "magnitude",
+    input_norms: Mapping[str, torch.Tensor] | None = None,
     progress: bool = False,
 ) -> Outcome:
     """TASD-W, greedy per layer: candidates by saving (``objective``) per dropped share of
-    the layer's nonzero weights."""
+    the layer's nonzero weights; ``keep`` as for :func:`search_weights_network`."""
     _check_target(target)
     _check_patience(patience)
     _check_objective(objective, costs)
     started, score = time.perf_counter(), _TimedScore(score)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
-    order = rank_candidates(_with_gains(candidates, objective, costs))
-    weights = WeightTasd().prepare(model, sorted({c.layer for c in candidates}))
+    weights = WeightTasd(keep=keep, input_norms=input_norms).prepare(
+        model, sorted({c.layer for c in candidates})
+    )
     greedy = _Greedy(
         weights.set, lambda: score(model), original, target, patience, True, table, costs
     )
     try:
-        found = greedy.run(order, progress, "layer-wise")
+        found = _greedy_search(greedy, candidates, objective, progress, "layer-wise")
     finally:
         weights.restore()
     return _layerwise_outcome(
         "weights", found, started, score, hardware=hardware, metric=metric, target=target,
-        original=original, table=table, objective=objective,
+        original=original, table=table, objective=objective, keep=keep,
     )  # fmt: skip
 
 
@@ -745,13 +865,12 @@ def search_activations_layerwise(
         progress=progress,
     )  # fmt: skip
     candidates = activation_candidates(table, options, statistics)
-    order = rank_candidates(_with_gains(candidates, objective, costs))
     hooks = ActivationTasd(keep=keep).prepare(model, layers)
     greedy = _Greedy(
         hooks.set, lambda: score(model), original, target, patience, False, table, costs
     )
     try:
-        found = greedy.run(order, progress, "layer-wise TASD-A")
+        found = _greedy_search(greedy, candidates, objective, progress, "layer-wise TASD-A")
     finally:
         hooks.remove()
     return _layerwise_outcome(
