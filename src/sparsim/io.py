@@ -19,6 +19,11 @@ from sparsim.errors import SpecError
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def parse_shipped_yaml(text: str) -> Any:
+    """YAML shipped inside the package (no user error to locate), with the fast loader."""
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
 def load_yaml(path: str | os.PathLike[str], only_keys: Collection[str] | None = None) -> Any:
     """Parse a YAML file; a missing, unreadable or non-UTF-8 file or a syntax error becomes a
     one-line SpecError naming the file.

@@ -36,30 +36,34 @@ def _spec(
     arch: Architecture,
     workload: Gemm | Conv,
     scheme: Scheme,
+    optimizations: list,
     candidate: Candidate,
 ) -> Spec:
+    """A candidate's spec, built from parts already validated: the heuristic tries many and
+    validates only the one it keeps (:func:`_validated`)."""
     gemm = workload.as_gemm()
     if candidate.dims != gemm.dims:
         padded = shape_name(**candidate.dims)
         workload = Gemm(
             name=f"{gemm.name} (padded to {padded})", count=gemm.count, **candidate.dims
         )
-    return validate(
-        Spec,
-        {
-            "workload": workload,
-            "architecture": arch,
-            "densities": scheme.densities,
-            "sparse_optimizations": sparse_optimizations(design, scheme),
-            "mapping": Mapping(
-                levels=[
-                    level.model_copy(update={"level": design.level_name(level.level)})
-                    for level in candidate.mapping.levels
-                ]
-            ),
-        },
-        f"design {design.name}",
+    mapping = Mapping.model_construct(
+        levels=[
+            level.model_copy(update={"level": design.level_name(level.level)})
+            for level in candidate.mapping.levels
+        ]
     )
+    return Spec.model_construct(
+        workload=workload,
+        architecture=arch,
+        densities=scheme.densities,
+        sparse_optimizations=optimizations,
+        mapping=mapping,
+    )
+
+
+def _validated(spec: Spec, design: Design) -> Spec:
+    return validate(Spec, spec.model_dump(mode="json"), f"design {design.name}")
 
 
 def _candidates(design: Design, arch: Architecture, gemm: Gemm, scheme: Scheme) -> list[Candidate]:
@@ -134,6 +138,7 @@ def _heuristic(
 ) -> Spec:
     gemm = workload.as_gemm()
     scheme = scheme_for(design, densities)
+    optimizations = sparse_optimizations(design, scheme)
     best: tuple[float, float, Spec] | None = None
     fitting = 0
     tiles_seen: set[str] = set()
@@ -141,12 +146,12 @@ def _heuristic(
         # Past the first few, only a new PE-array tile can change the cycles much: under
         # position skipping the array's utilisation follows the LRF tile, which the
         # traffic estimate that ranks the candidates does not see.
-        tile = repr(candidate.mapping.levels[-1])
+        tile = candidate.tile
         if fitting >= CANDIDATES_EVALUATED and (
             design.dataflow != "output-stationary" or tile in tiles_seen
         ):
             continue
-        spec = _spec(design, arch, workload, scheme, candidate)
+        spec = _spec(design, arch, workload, scheme, optimizations, candidate)
         try:
             result = evaluate(spec)
         except CapacityError:  # over capacity once compressed sizes are known exactly
@@ -159,7 +164,7 @@ def _heuristic(
         raise NoValidMappingError(
             f"no mapping of {gemm.name} fits the buffers of {design.name}", "mapping"
         )
-    return best[2]
+    return _validated(best[2], design)
 
 
 def design_problem(

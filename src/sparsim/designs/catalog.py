@@ -17,11 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sparsim.errors import SpecError, UnknownNameError
-from sparsim.io import load_yaml
+from sparsim.io import load_yaml, parse_shipped_yaml
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.constraints import MapspaceConstraints, parse_constraints
 from sparsim.spec.sparse_optimizations import (
@@ -253,7 +252,7 @@ def builtin_architecture(name: str) -> Architecture:
     """``architectures/NAME.yaml``: hardware shared by several built-in designs."""
     where = f"sparsim/designs/architectures/{name}.yaml"
     return validate(
-        Architecture, yaml.safe_load(_resource_text("architectures", f"{name}.yaml")), where
+        Architecture, parse_shipped_yaml(_resource_text("architectures", f"{name}.yaml")), where
     )
 
 
@@ -261,7 +260,9 @@ def builtin_architecture(name: str) -> Architecture:
 def builtin_constraints(name: str) -> MapspaceConstraints:
     """``constraints/NAME.yaml``: a built-in dataflow's mapspace constraints."""
     where = f"sparsim/designs/constraints/{name}.yaml"
-    return parse_constraints(yaml.safe_load(_resource_text("constraints", f"{name}.yaml")), where)
+    return parse_constraints(
+        parse_shipped_yaml(_resource_text("constraints", f"{name}.yaml")), where
+    )
 
 
 def _builtin(folder: str, name: str, where: str) -> str:
@@ -358,7 +359,7 @@ def _catalog() -> dict[str, Design]:
     found = [
         design_from_data(
             name,
-            yaml.safe_load(_resource_text("builtin", f"{name}.yaml")),
+            parse_shipped_yaml(_resource_text("builtin", f"{name}.yaml")),
             f"sparsim/designs/builtin/{name}.yaml",
         )
         for name in _names("builtin")

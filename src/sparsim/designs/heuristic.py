@@ -37,6 +37,7 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from sparsim.errors import SparsimError
 from sparsim.spec.mapping import LevelMapping, Mapping
@@ -83,13 +84,6 @@ def divisors(n: int, cap: int | None = None) -> list[int]:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    dims: dict[str, int]  # padded GEMM
-    mapping: Mapping
-    estimate: float  # pJ of DRAM + shared memory traffic, for ranking only
-
-
-@dataclass(frozen=True)
 class _Inner:
     """What the levels below the shared memory fix, per shared-memory iteration."""
 
@@ -102,6 +96,53 @@ class _Inner:
     smem_spatial: dict[str, int]
     smem_spatial_permutation: str
     smem_permutation: str
+
+    @cached_property
+    def tile(self) -> str:
+        return repr(self.levels[-1])
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A mapping choice, ranked by its traffic estimate; its mapping is only built for the
+    few candidates that get evaluated."""
+
+    dims: dict[str, int]  # padded GEMM
+    estimate: float  # pJ of DRAM + shared memory traffic, for ranking only
+    inner: _Inner
+    dram_tiles: tuple[int, int]  # DRAM temporal M, N
+    dram_permutation: str
+    smem_tiles: tuple[int, int]  # SMEM temporal M, N
+    smem_keep: tuple[str, ...]
+
+    @property
+    def tile(self) -> str:
+        """The PE-array tile (the innermost level's mapping), as a key."""
+        return self.inner.tile
+
+    @property
+    def mapping(self) -> Mapping:
+        inner = self.inner
+        return Mapping(
+            levels=[
+                LevelMapping(
+                    level=BACKING_STORE,
+                    temporal={"M": self.dram_tiles[0], "N": self.dram_tiles[1]},
+                    temporal_permutation=self.dram_permutation,
+                    keep=["A", "B", "Z"],
+                ),
+                LevelMapping(
+                    level=SHARED_BUFFER,
+                    temporal={"M": self.smem_tiles[0], "N": self.smem_tiles[1]},
+                    temporal_permutation=inner.smem_permutation,
+                    spatial=inner.smem_spatial,
+                    spatial_permutation=inner.smem_spatial_permutation,
+                    split=0,
+                    keep=list(self.smem_keep),
+                ),
+                *inner.levels,
+            ]
+        )
 
 
 def _outer_candidates(
@@ -136,25 +177,7 @@ def _outer_candidates(
                 dram = (dram_a if "A" in keep else below_a) + (dram_b if "B" in keep else below_b)
                 smem = (below_a if "A" in keep else 0) + (below_b if "B" in keep else 0)
                 estimate = dram * word_pj[BACKING_STORE] + smem * word_pj[SHARED_BUFFER]
-                levels = [
-                    LevelMapping(
-                        level=BACKING_STORE,
-                        temporal={"M": m_d, "N": n_d},
-                        temporal_permutation=permutation,
-                        keep=["A", "B", "Z"],
-                    ),
-                    LevelMapping(
-                        level=SHARED_BUFFER,
-                        temporal={"M": m_s, "N": n_s},
-                        temporal_permutation=inner.smem_permutation,
-                        spatial=inner.smem_spatial,
-                        spatial_permutation=inner.smem_spatial_permutation,
-                        split=0,
-                        keep=list(keep),
-                    ),
-                    *inner.levels,
-                ]
-                yield Candidate(dict(dims), Mapping(levels=levels), estimate)
+                yield Candidate(dims, estimate, inner, (m_d, n_d), permutation, (m_s, n_s), keep)
 
 
 def tensor_core_inners(

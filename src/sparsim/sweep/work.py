@@ -43,25 +43,51 @@ def _reference(unit: Unit) -> dict[str, str]:
     return {"A": pattern, "B": "dense"}
 
 
-def with_activation_skipping(spec: Spec) -> Spec:
-    """The spec with each PE skipping its MAC (and weight read) on a zero activation."""
+def with_activation_skipping(spec: Spec, design: Design) -> Spec:
+    """The spec with each PE skipping its MAC (and weight read) on a zero activation, at
+    the design's PE register."""
+    register = design.level_name("pe-register")
     skip = ActionOptimization(type="skipping", target="A", condition_on=["B"])
     optimizations = list(spec.sparse_optimizations)
     names = [o.level for o in optimizations]
-    if "LRF" in names:
-        lrf = optimizations[names.index("LRF")]
-        optimizations[names.index("LRF")] = lrf.model_copy(update={"actions": [*lrf.actions, skip]})
+    if register in names:
+        at = names.index(register)
+        optimizations[at] = optimizations[at].model_copy(
+            update={"actions": [*optimizations[at].actions, skip]}
+        )
     else:
-        optimizations.append(LevelSparseOptimization(level="LRF", actions=[skip]))
+        optimizations.append(LevelSparseOptimization(level=register, actions=[skip]))
     return spec.model_copy(update={"sparse_optimizations": optimizations})
 
 
+def mapper_objective(design: Design, objective: str) -> str | None:
+    """What ``build`` maps with for a sweep objective: ``delay`` is the design's heuristic
+    (fewest cycles, then least energy) where it has one, else the mapper on cycles; the
+    others are the mapper's objectives."""
+    if objective == "delay":
+        return None if design.has_heuristic else "cycles"
+    return objective
+
+
 def mapped_spec(
-    ref: DesignRef, memory: dict[str, Any], layer: Gemm | Conv, densities: dict
+    ref: DesignRef,
+    memory: dict[str, Any],
+    layer: Gemm | Conv,
+    densities: dict,
+    objective: str = "delay",
 ) -> Spec:
-    """The design mapped on ``layer`` at ``densities`` (what ``remap`` evaluates)."""
-    spec = build(ref.resolve(), layer, densities, architecture=hardware(ref, canonical(memory)))
-    return with_activation_skipping(spec) if ref.skip_activations else spec
+    """The design mapped on ``layer`` at ``densities`` for ``objective`` (what ``remap``
+    evaluates)."""
+    design = ref.resolve()
+    architecture = hardware(ref, canonical(memory))
+    spec = build(
+        design,
+        layer,
+        densities,
+        architecture=architecture,
+        objective=mapper_objective(design, objective),
+    )
+    return with_activation_skipping(spec, design) if ref.skip_activations else spec
 
 
 def _metrics(result: Result, remapped: bool) -> dict[str, Any]:
@@ -122,7 +148,9 @@ def _groups(base: Spec, design: Design, unit: Unit) -> list[tuple[Spec, Members]
             base.model_copy(update={"densities": members[0][1], "sparse_optimizations": features}),
             f"design {design.name}",
         )
-        return with_activation_skipping(checked) if unit.design.skip_activations else checked
+        return (
+            with_activation_skipping(checked, design) if unit.design.skip_activations else checked
+        )
 
     return [
         (
@@ -148,7 +176,8 @@ def unit_results(unit: Unit) -> list[Outcome]:
     def remapped(densities: dict[str, str]) -> Outcome:
         def work() -> Outcome:
             try:
-                return evaluate(mapped_spec(unit.design, unit.memory, unit.layer, densities)), True
+                spec = mapped_spec(unit.design, unit.memory, unit.layer, densities, unit.objective)
+                return evaluate(spec), True
             except MappingError as exc:
                 return exc, True
 
@@ -162,7 +191,13 @@ def unit_results(unit: Unit) -> list[Outcome]:
         base = _located(
             unit,
             reference,
-            lambda: build(design, unit.layer, reference, architecture=architecture),
+            lambda: build(
+                design,
+                unit.layer,
+                reference,
+                architecture=architecture,
+                objective=mapper_objective(design, unit.objective),
+            ),
         )
     except MappingError:
         return [remapped(densities) for densities in unit.schemes]
