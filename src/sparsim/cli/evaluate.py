@@ -11,7 +11,6 @@ from dataclasses import replace
 import yaml
 
 from sparsim.cli.options import add_density_option, parse_density_items
-from sparsim.designs import build, design_names, get_design
 from sparsim.errors import SpecError
 from sparsim.evaluate import evaluate, load
 from sparsim.io import atomic_write_text
@@ -50,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--design",
         metavar="NAME",
-        help=f"built-in design to evaluate on --gemm: {', '.join(design_names())}",
+        help="built-in design (tc, stc, stc-flexible, dstc, ...; `sparsim compare --help` lists them) or a design file, evaluated on --gemm",
     )
     parser.add_argument("--gemm", metavar="M=..,K=..,N=..", help="GEMM shape for --design")
     add_density_option(parser, "dense")
@@ -72,6 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _design_spec(args: argparse.Namespace) -> Spec:
     if not args.gemm:
         raise SpecError("--design needs a GEMM shape such as M=512,K=256,N=1024", "--gemm")
+    from sparsim.designs import build  # only here: a spec or case needs no design catalog
+
     return build(args.design, parse_gemm_shape(args.gemm), parse_density_items(args.density))
 
 
@@ -99,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     if args.design is not None:  # the row says what the user asked for, not the spec's name
         label, result = results[-1]
         given = parse_density_items(args.density)
+        from sparsim.designs import get_design
+
         results[-1] = (label, replace(result, design=get_design(args.design).name, densities=given))
     if args.save_spec:
         text = yaml.safe_dump(
