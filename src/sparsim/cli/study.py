@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         tables = run_study(
             StudyConfig(definition, args.quick, args.jobs, progress=not args.no_progress)
         )
-        paths, checks = write_study(tables, scratch, _command(args))
+        paths, checks = write_study(tables, scratch, _command(args), args.jobs)
     counts: dict[str, int] = {}
     for check in checks.values():
         counts[check.verdict] = counts.get(check.verdict, 0) + 1
@@ -132,7 +132,7 @@ def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
         from sparsim.study.tasd_hardware_report import write_tasd_hardware
 
         tables = run_tasd_hardware(progress=not args.no_progress, jobs=args.jobs)
-        paths, conclusions = write_tasd_hardware(tables, scratch)
+        paths, conclusions = write_tasd_hardware(tables, scratch, args.jobs)
     counts = {}
     for conclusion in conclusions:
         counts[conclusion.verdict] = counts.get(conclusion.verdict, 0) + 1

@@ -81,10 +81,12 @@ def publish(
     frames: Mapping[str, pd.DataFrame],
     build: Callable[[tuple[str, ...], str], Report],
     out_dir: Path,
+    jobs: int = 1,
 ) -> tuple[list[Path], Report]:
     """A study's outputs: its tables, then the report ``build(files, date)`` makes
-    (``files``: the CSV names it lists; ``date``: now, UTC, as the report states it)."""
+    (``files``: the CSV names it lists; ``date``: now, UTC, as the report states it),
+    its figures drawn in ``jobs`` worker processes."""
     paths = write_tables(frames, out_dir)
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = build(tuple(f"{name}.csv" for name in frames), date)
-    return paths + write_report(report, out_dir), report
+    return paths + write_report(report, out_dir, jobs), report

@@ -7,10 +7,12 @@ from __future__ import annotations
 import html
 import math
 import re
+from itertools import repeat
 from pathlib import Path
 
 import pandas as pd
 
+from sparsim.processes import worker_pool
 from sparsim.report.charts import (
     draw_static,
     group_colors,
@@ -231,14 +233,20 @@ def render_html(report: Report) -> str:
     )
 
 
-def write_report(report: Report, out_dir: Path) -> list[Path]:
+def write_report(report: Report, out_dir: Path, jobs: int = 1) -> list[Path]:
     """``report.md``, ``report.html`` and ``figures/NAME.png|.svg`` into ``out_dir``
-    (the caller's scratch directory of :func:`sparsim.io.atomic_output_dir`)."""
+    (the caller's scratch directory of :func:`sparsim.io.atomic_output_dir`); the static
+    figures are drawn in ``jobs`` worker processes (drawing is most of a report's time)."""
     figures = out_dir / FIGURES
     figures.mkdir(parents=True, exist_ok=True)
     paths = []
-    for chart in report.charts:
-        paths += draw_static(chart, figures)
+    if jobs > 1 and len(report.charts) > 1:
+        with worker_pool(min(jobs, len(report.charts))) as pool:
+            for drawn in pool.map(draw_static, report.charts, repeat(figures)):
+                paths += drawn
+    else:
+        for chart in report.charts:
+            paths += draw_static(chart, figures)
     for name, text in (
         ("report.md", render_markdown(report)),
         ("report.html", render_html(report)),

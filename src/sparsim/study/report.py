@@ -920,7 +920,10 @@ def report(
 
 
 def write_study(
-    tables: StudyTables, out_dir: Path, command: str = "sparsim study sparsity-types --out DIR"
+    tables: StudyTables,
+    out_dir: Path,
+    command: str = "sparsim study sparsity-types --out DIR",
+    jobs: int = 1,
 ) -> tuple[list[Path], dict[str, Conclusion]]:
     """Every output of the study into ``out_dir``: tables, figures, report.md/.html."""
     checks = run_checks(tables)
@@ -930,6 +933,6 @@ def write_study(
     )
     frames["checks"] = checks_frame(checks)
     paths, _ = publish(
-        frames, lambda files, date: report(tables, checks, files, date, command), out_dir
+        frames, lambda files, date: report(tables, checks, files, date, command), out_dir, jobs
     )
     return paths, checks

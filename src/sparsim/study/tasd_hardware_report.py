@@ -606,7 +606,7 @@ TABLE_NAMES = ("totals", "layers", "breakdown", "configs", "activations", "claim
 
 
 def write_tasd_hardware(
-    tables: TasdHardwareTables, out_dir: Path
+    tables: TasdHardwareTables, out_dir: Path, jobs: int = 1
 ) -> tuple[list[Path], list[Conclusion]]:
     """Tidy tables (CSV and Parquet), figures and report.md/.html into ``out_dir``."""
     frames = {
@@ -617,5 +617,5 @@ def write_tasd_hardware(
         "activations": tables.activations,
         "claims": claims_frame(tables),
     }
-    paths, built = publish(frames, lambda files, date: report(tables, files, date), out_dir)
+    paths, built = publish(frames, lambda files, date: report(tables, files, date), out_dir, jobs)
     return paths, list(built.conclusions)
