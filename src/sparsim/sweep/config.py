@@ -135,7 +135,7 @@ class SweepConfig(_Strict):
     workloads: list[Workload] = Field(min_length=1)
     densities: Densities = Densities()
     objectives: list[Literal[OBJECTIVES]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: list(OBJECTIVES), min_length=1
+        default_factory=lambda: ["delay"], min_length=1
     )
     mapping: Literal["fixed", "remap"] = "fixed"
     zip: list[list[Literal[AXES]]] = []  # type: ignore[valid-type]
