@@ -43,7 +43,13 @@ class CapacityError(MappingError):
 
     Searches that skip candidates which do not fit catch exactly this, never a
     :class:`SparsimError`, so a bad input is never mistaken for a candidate that does not fit.
+    ``level`` names the level that overflows (a search can drop every candidate sharing
+    the tiles that overflowed it).
     """
+
+    def __init__(self, message: str, where: str | None = None, level: str | None = None):
+        super().__init__(message, where)
+        self.level = level
 
 
 class NoValidMappingError(MappingError):

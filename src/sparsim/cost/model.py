@@ -136,6 +136,7 @@ def _capacity_errors(level: StorageLevel, entries: list[SparseTensorLevel], erro
                     f"{pts.at(worst.data_capacity, point):.0f}), "
                     f"capacity {usable:.0f}",
                     "mapping",
+                    level.name,
                 ),
             )
     if level.metadata_capacity_bits is not None and entries:
@@ -149,6 +150,7 @@ def _capacity_errors(level: StorageLevel, entries: list[SparseTensorLevel], erro
                     f"{pts.at(needed_bits, point):.0f} bits, "
                     f"capacity {level.metadata_capacity_bits} bits",
                     "mapping",
+                    level.name,
                 ),
             )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from sparsim.analysis.density import density_model
+from sparsim.analysis.formats import TENSOR_AXES, is_compressed
 from sparsim.designs.catalog import Design, get_design
 from sparsim.designs.heuristic import (
     ACCUMULATOR,
@@ -139,6 +141,11 @@ def _heuristic(
     gemm = workload.as_gemm()
     scheme = scheme_for(design, densities)
     optimizations = sparse_optimizations(design, scheme)
+    over_shared_buffer = _shared_buffer_check(design, arch, scheme, optimizations)
+    # Levels inside the shared buffer hold tiles the candidate's inner choice alone fixes:
+    # once one of them overflows, every candidate with that inner choice does.
+    outer_levels = {design.level_name(BACKING_STORE), design.level_name(SHARED_BUFFER)}
+    inners_over: set[int] = set()
     best: tuple[float, float, Spec] | None = None
     fitting = 0
     tiles_seen: set[str] = set()
@@ -151,10 +158,14 @@ def _heuristic(
             design.dataflow != "output-stationary" or tile in tiles_seen
         ):
             continue
+        if id(candidate.inner) in inners_over or over_shared_buffer(candidate):
+            continue  # the engine would raise CapacityError
         spec = _spec(design, arch, workload, scheme, optimizations, candidate)
         try:
             result = evaluate(spec)
-        except CapacityError:  # over capacity once compressed sizes are known exactly
+        except CapacityError as error:  # over capacity once compressed sizes are known
+            if error.level not in outer_levels:
+                inners_over.add(id(candidate.inner))
             continue
         tiles_seen.add(tile)
         if best is None or _better(result.cycles, result.energy_pJ, best):
@@ -165,6 +176,46 @@ def _heuristic(
             f"no mapping of {gemm.name} fits the buffers of {design.name}", "mapping"
         )
     return _validated(best[2], design)
+
+
+def _shared_buffer_check(design: Design, arch: Architecture, scheme: Scheme, optimizations):
+    """A test that a candidate's shared-buffer tiles cannot fit: the words its kept
+    operands need even at their density model's fullest tile (the least the engine's
+    capacity check asks of a compressed tensor; an uncompressed one needs its whole tile).
+    Half the heuristic's candidates fail there, and the engine finds that only at the end
+    of a full evaluation."""
+    level = arch.level(design.level_name(SHARED_BUFFER))
+    if level.data_capacity is None:
+        return lambda candidate: False
+    usable = level.data_capacity / level.multiple_buffering
+    compressed = {
+        tensor
+        for optimization in optimizations
+        if optimization.level == level.name
+        for tensor, ranks in optimization.formats.items()
+        if is_compressed(ranks)
+    }
+    models: dict[tuple, object] = {}
+
+    def words(tensor: str, dims: dict[str, int], rows: int, cols: int) -> float:
+        if tensor not in compressed:
+            return rows * cols
+        rows_dim, cols_dim = TENSOR_AXES[tensor]
+        key = (tensor, dims[rows_dim], dims[cols_dim])
+        if key not in models:
+            models[key] = density_model(scheme.densities[tensor], (dims[rows_dim], dims[cols_dim]))
+        return models[key].occupancy((rows, cols)).max
+
+    def over(candidate: Candidate) -> bool:
+        dims = candidate.dims
+        tiles = {
+            "A": (candidate.smem_tiles[0] * candidate.inner.m_inner, dims["K"]),
+            "B": (candidate.smem_tiles[1] * candidate.inner.n_inner, dims["K"]),
+        }
+        needed = sum(words(t, dims, *tiles[t]) for t in candidate.smem_keep)
+        return needed > usable + 1e-9
+
+    return over
 
 
 def design_problem(
