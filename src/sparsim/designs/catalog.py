@@ -218,10 +218,8 @@ class Design:
                         self.source or "design",
                     )
                 known[n, m] = max(1, math.ceil(math.log2(m)))
-        ordered = tuple(sorted(patterns, key=lambda p: p[0] / p[1], reverse=True))
-        return replace(
-            self, weight_patterns=ordered, metadata_bits=tuple((p, known[p]) for p in ordered)
-        )
+        ordered, bits = _densest_first({p: known[p] for p in patterns})
+        return replace(self, weight_patterns=ordered, metadata_bits=bits)
 
     def sparse_optimizations(
         self, sparse: set[str], pattern: tuple[int, int] | None
@@ -291,9 +289,15 @@ def _weight_patterns(weights: Literal["dense"] | WeightSupport):
     for text, count in weights.patterns.items():
         n, m = (int(x) for x in text.split(":"))
         bits[n, m] = count
-    # Densest first: a tensor runs as the sparsest pattern at least as dense as it.
+    ordered, pattern_bits = _densest_first(bits)
+    return ordered, weights.format, pattern_bits
+
+
+def _densest_first(bits: dict[tuple[int, int], int]):
+    """(patterns, ((pattern, bits), ...)), densest first: the order tables and reports
+    list a design's patterns in."""
     ordered = tuple(sorted(bits, key=lambda p: p[0] / p[1], reverse=True))
-    return ordered, weights.format, tuple((p, bits[p]) for p in ordered)
+    return ordered, tuple((p, bits[p]) for p in ordered)
 
 
 def design_from_data(name: str, data: Any, where: str) -> Design:
