@@ -33,6 +33,7 @@ import itertools
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -443,12 +444,17 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
             per_dim[dim],
             MAX_PER_DIM,
             f"factorisations of {dim}",
-            per_dim[dim][:, 1].prod(axis=1),
+            lambda rows=per_dim[dim]: rows[:, 1].prod(axis=1),
         )
         pruned["sampled out"] += (before - len(per_dim[dim])) * math.prod(
             len(per_dim[d]) for d in DIMS if d != dim
         )
     sizes = {dim: len(per_dim[dim]) for dim in DIMS}
+    spread = {dim: per_dim[dim][:, 1].prod(axis=1) for dim in DIMS}  # spatial product
+
+    def parallel(combos: np.ndarray, dims) -> Callable[[], np.ndarray]:
+        return lambda: np.prod([spread[d][combos[:, j]] for j, d in enumerate(dims)], axis=0)
+
     limits = np.array(
         [math.floor(level.fanout * _stretch(space, level) + EPSILON) for level in space.levels]
     )
@@ -458,12 +464,10 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
         joined = frozenset(JOIN_ORDER[: step + 1])
         later = math.prod(sizes[d] for d in JOIN_ORDER[step + 1 :])
         before = len(combos)
-        parallel = np.prod(
-            [per_dim[d][:, 1].prod(axis=1)[combos[:, j]] for j, d in enumerate(JOIN_ORDER[:step])],
-            axis=0,
-        )
         cap = max(1, MAX_PAIRS // sizes[dim])
-        combos = _sampled(space, combos, cap, "partial mappings", parallel)
+        combos = _sampled(
+            space, combos, cap, "partial mappings", parallel(combos, JOIN_ORDER[:step])
+        )
         pruned["sampled out"] += (before - len(combos)) * sizes[dim] * later
         per_chunk = max(1, CHUNK_ROWS // sizes[dim])
         kept = []
@@ -482,27 +486,29 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
             kept.append(pairs[fan & fits])
         combos = np.vstack(kept) if kept else np.zeros((0, step + 1), dtype=np.int64)
     before = len(combos)
-    parallel = np.prod(
-        [per_dim[d][:, 1].prod(axis=1)[combos[:, j]] for j, d in enumerate(JOIN_ORDER)], axis=0
+    combos = _sampled(
+        space,
+        combos,
+        MAX_JOINED,
+        "factorisations left after pruning",
+        parallel(combos, JOIN_ORDER),
     )
-    combos = _sampled(space, combos, MAX_JOINED, "factorisations left after pruning", parallel)
     pruned["sampled out"] += before - len(combos)
     return _assemble(per_dim, combos, JOIN_ORDER, n)
 
 
-def _sampled(space: _Space, rows: np.ndarray, cap: int, what: str, parallel=None) -> np.ndarray:
-    """At most ``cap`` of ``rows`` (noted when cut): half the most parallel ones (``parallel``:
-    spatial product per row; under-used arrays rarely win), half a deterministic uniform
-    sample of the rest."""
+def _sampled(
+    space: _Space, rows: np.ndarray, cap: int, what: str, parallel: Callable[[], np.ndarray]
+) -> np.ndarray:
+    """At most ``cap`` of ``rows`` (noted when cut): half the most parallel ones
+    (``parallel()``: spatial product per row, computed only for a cut; under-used arrays
+    rarely win), half a deterministic uniform sample of the rest."""
     if len(rows) <= cap:
         return rows
     rng = np.random.default_rng(0)
-    if parallel is None:
-        picks = rng.choice(len(rows), cap, replace=False)
-    else:
-        order = np.argsort(-parallel, kind="stable")
-        best, rest = order[: cap // 2], order[cap // 2 :]
-        picks = np.concatenate([best, rng.choice(rest, cap - len(best), replace=False)])
+    order = np.argsort(-parallel(), kind="stable")
+    best, rest = order[: cap // 2], order[cap // 2 :]
+    picks = np.concatenate([best, rng.choice(rest, cap - len(best), replace=False)])
     space.notes.append(f"{len(rows)} {what}, sampled to {cap} (half the most parallel)")
     return rows[np.sort(picks)]
 
