@@ -9,7 +9,6 @@ from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate, load
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.model import check_references
-from sparsim.spec.validation import validate
 from tests.engine.conftest import FIG15, tiny_spec
 
 
@@ -75,8 +74,9 @@ def test_stream_on_a_kept_tensor_changes_nothing():
 
 
 def test_unknown_streamed_tensor_is_a_spec_error():
-    with pytest.raises(SparsimError, match=r"levels\[0\]\.stream"):
-        validate(Mapping, {"levels": [{"level": "Buffer", "stream": ["Q"]}]}, "map.yaml")
+    """The tensors of the problem (A, B, Z of the GEMM) are the ones a level may stream."""
+    with pytest.raises(SparsimError, match=r"levels\[1\]\.stream: unknown tensor 'Q'"):
+        _with_buffer(_two_level(), keep=["B", "Z"], stream=["Q"])
 
 
 STREAM_CASE = "WD-1.0/M512-K1024-N256-IAD0.27-WD1.0/TC-RF2x-24-bandwidth"

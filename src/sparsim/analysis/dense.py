@@ -2,15 +2,20 @@
 
 All counts are per used instance of the level, for the dense (algorithmic) workload:
 
-* ``tile``: elements of the tensor one instance holds at a time;
-* ``partition``: distinct elements one instance holds over the whole run;
-* ``fills``: elements written into the level from its parent (tile x refetches, where an
-  outer loop that does not index the tensor does not refetch while only such loops lie
-  between it and the level);
+* ``tile``: elements of the tensor one instance holds at a time (its projection of the
+  level's box);
+* ``partition``: distinct elements one instance holds over the whole run (Timeloop's
+  partition size: the parent's, shrunk by the share of the parent's spatial working set
+  one child's tile is);
+* ``fills``: elements written into the level from its parent, as Timeloop's nest analysis
+  counts the deltas between successive tiles (:func:`tile_fills`): a tile that slides
+  (a convolution's input window moving along ``P``) fetches only what is new, a tile that
+  stays put fetches nothing, any other move refetches the whole tile;
 * ``reads``: elements read out for the next inner level keeping the tensor (or the MACs);
-  a value broadcast to children that share it (multicast) is read once;
-* ``updates``: partial sums of Z written back from inside; children that differ only in a
-  reduction (K) coordinate are reduced in the network first. The first write of each
+  children that need the same delta share one read (multicast): the children whose tiles
+  sit at the same coordinates of the tensor;
+* ``updates``: partial sums of an output written back from inside; children that differ
+  only in a reduction coordinate are reduced in the network first. The first write of each
   element of a partition needs no read, the rest are read-modify-writes.
 
 A level that ``stream``s a tensor it does not keep gets an entry too (``streamed``): it
@@ -24,8 +29,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sparsim.analysis.nest import OUTPUT_TENSOR, RELEVANT_DIMS, Nest
-from sparsim.spec.model import TENSORS, Spec
+import numpy as np
+
+from sparsim.analysis.nest import Loop, Nest, TensorShape, box
+from sparsim.spec.model import Spec
 
 COMPUTE = -1  # child index meaning "the MAC array"
 
@@ -63,75 +70,142 @@ class DenseAnalysis:
         return [self.tensors[tensor, level] for level in self.keeps[tensor]]
 
 
-def kept_levels(spec: Spec) -> dict[str, list[int]]:
-    keeps: dict[str, list[int]] = {t: [] for t in TENSORS}
+def kept_levels(spec: Spec, tensors) -> dict[str, list[int]]:
+    keeps: dict[str, list[int]] = {t: [] for t in tensors}
     for index, level in enumerate(spec.architecture.levels):
         keep = spec.mapping.for_level(level.name).keep
-        for tensor in TENSORS:
+        for tensor in tensors:
             if keep is None or tensor in keep or index == 0:
                 keeps[tensor].append(index)
     return keeps
 
 
 def streamed_levels(spec: Spec, keeps: dict[str, list[int]]) -> dict[str, list[int]]:
-    streams: dict[str, list[int]] = {t: [] for t in TENSORS}
+    streams: dict[str, list[int]] = {t: [] for t in keeps}
     for index, level in enumerate(spec.architecture.levels):
         level_map = spec.mapping.for_level(level.name)
-        for tensor in TENSORS:
+        for tensor in keeps:
             if index not in keeps[tensor] and level_map.streams(tensor):
                 streams[tensor].append(index)
     return streams
 
 
-def _refetches(nest: Nest, level: int, tensor: str) -> int:
-    """How many times a level's tile of ``tensor`` is (re)loaded over the run."""
-    relevant = RELEVANT_DIMS[tensor]
-    outer = [loop for loop in nest.loops if loop.level < level and not loop.spatial]
-    # Innermost outer loops that do not index the tensor keep the tile resident.
-    while outer and outer[-1].dim not in relevant:
-        outer.pop()
-    return math.prod(loop.bound for loop in outer)
+def tile_fills(tensor: TensorShape, tile_box: dict[str, int], outer: list[Loop]) -> int:
+    """Elements one instance of a level fetches over the run, as Timeloop's nest analysis
+    counts them (``ComputeDeltas``, ``SaveAndSubtractIfSameStride``) with its default
+    extrapolation: of each temporal loop above the level (``outer``, outermost first) only
+    iterations 0 and 1 are visited, iteration 1 standing for all the others. Each visit
+    fetches the new tile minus the previous one when the tile moved by the same vector as
+    at the visit before (a sliding window, or a tile that stays put), and the whole tile
+    when the move changed. In that visiting order a move of the innermost loop (``d1``)
+    always follows another move, so: the first visit fetches the tile; each of the
+    ``(n1 - 1) x outer`` moves of the innermost loop fetches the tile minus its overlap
+    with the tile ``d1`` back; each move of an outer loop ``j``, taken
+    ``(nj - 1) x (outer bounds)`` times, is from iteration 1 of every inner loop to
+    iteration 0, a move of ``dj - d1 - ... - d(j-1)``: an overlap fetch when that equals
+    ``d1``, else the whole tile."""
+    extents = tensor.extents(tile_box)
+    tile = math.prod(extents)
+    total = tile
+    inner_first = outer[::-1]
+    if not inner_first:
+        return total
+    steps = [tensor.shift({loop.dim: loop.stride}) for loop in inner_first]
+    first = steps[0]
+    above = math.prod(loop.bound for loop in inner_first)
+    walked = tuple(0 for _ in extents)
+    for loop, step in zip(inner_first, steps, strict=True):
+        above //= loop.bound
+        move = tuple(s - w for s, w in zip(step, walked, strict=True))
+        if loop is inner_first[0] or move == first:
+            fetched = tile - _overlap(extents, move)
+        else:
+            fetched = tile
+        total += (loop.bound - 1) * above * fetched
+        walked = tuple(w + s for w, s in zip(walked, step, strict=True))
+    return total
 
 
-def _partition(nest: Nest, level: int, tensor: str) -> int:
-    relevant = RELEVANT_DIMS[tensor]
-    shape = nest.tile_shape(level)
-    for loop in nest.loops:
-        if loop.level < level and not loop.spatial:
-            shape[loop.dim] *= loop.bound
-    return math.prod(shape[d] for d in relevant)
+def _overlap(extents: tuple[int, ...], move: tuple[int, ...]) -> int:
+    """Elements a box of ``extents`` shares with itself moved by ``move``."""
+    return math.prod(max(0, e - abs(m)) for e, m in zip(extents, move, strict=True))
 
 
-def _spatial_between(nest: Nest, level: int, child: int, tensor: str) -> tuple[int, int]:
-    """(all, tensor-indexing) spatial fan-out from ``level`` down to ``child``."""
+def distinct_positions(tensor: TensorShape, loops: list[Loop]) -> int:
+    """Distinct tiles of ``tensor`` among the instances ``loops`` spread a tile over: two
+    instances share their data (one read, multicast) exactly when their tiles sit at the
+    same coordinates of the tensor."""
+    moving = [(loop, tensor.shift({loop.dim: loop.stride})) for loop in loops]
+    moving = [(loop, step) for loop, step in moving if any(step)]
+    if not moving:
+        return 1
+    ranks = [sum(1 for _, step in moving if step[r]) for r in range(len(moving[0][1]))]
+    if all(count <= 1 for count in ranks):  # every loop moves its own ranks: all distinct
+        return math.prod(loop.bound for loop, _ in moving)
+    positions = np.zeros((1, len(ranks)), dtype=np.int64)
+    for loop, step in moving:
+        offsets = np.arange(loop.bound, dtype=np.int64)[:, None] * np.array(step)
+        positions = np.unique(
+            (positions[:, None, :] + offsets[None]).reshape(-1, len(ranks)), axis=0
+        )
+    return len(positions)
+
+
+def _partition(nest: Nest, keeps: list[int], tensor: TensorShape) -> dict[int, int]:
+    """Timeloop's partition size of each level (``ComputePartitionSizes``): the outermost
+    level holds the whole tensor; a level below a spatial fan-out holds its parent's
+    partition shrunk by the share its tile is of the parent's spatial working set (rounded
+    down), else the parent's."""
+    partition = {}
+    size = tensor.size(nest.dims)
+    for level in range(nest.n_levels):
+        if level > 0:
+            fanned = [loop for loop in nest.loops if loop.spatial and loop.level == level - 1]
+            if fanned:
+                tile = tensor.size(nest.tile_shape(level))
+                spread = tensor.size(box([*nest.loops_inside(level), *fanned], nest.dims))
+                size = size * tile // spread
+        partition[level] = size
+    return {level: partition[level] for level in keeps}
+
+
+def _spatial_between(nest: Nest, level: int, child: int, tensor: TensorShape) -> tuple[int, int]:
+    """(all, distinct-data) spatial fan-out from ``level`` down to ``child``: the children
+    fed, and how many distinct tiles they need (level by level, as Timeloop multiplies its
+    multicast signatures across a bypassed level)."""
     last = nest.n_levels if child == COMPUTE else child
-    loops = [loop for loop in nest.loops if loop.spatial and level <= loop.level < last]
-    fanout = math.prod(loop.bound for loop in loops)
-    scatter = math.prod(loop.bound for loop in loops if loop.dim in RELEVANT_DIMS[tensor])
+    fanout = scatter = 1
+    for owner in range(level, last):
+        loops = [loop for loop in nest.loops if loop.spatial and loop.level == owner]
+        fanout *= math.prod(loop.bound for loop in loops)
+        scatter *= distinct_positions(tensor, loops)
     return fanout, scatter
 
 
 def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
-    keeps = kept_levels(spec)
+    problem = nest.problem
+    keeps = kept_levels(spec, problem.tensors)
     computes = math.prod(nest.dims.values())
     iterations = nest.temporal_iterations()
     compute_instances = computes // iterations
     result: dict[tuple[str, int], DenseTensorLevel] = {}
-    for tensor in TENSORS:
+    for tensor, shape_of in problem.tensors.items():
         levels = keeps[tensor]
+        partitions = _partition(nest, levels, shape_of)
         # Innermost first, so each level can use its child's fills.
         for position in reversed(range(len(levels))):
             level = levels[position]
             child = levels[position + 1] if position + 1 < len(levels) else COMPUTE
             parent = levels[position - 1] if position > 0 else None
             shape = nest.tile_shape(level)
-            tile = math.prod(shape[d] for d in RELEVANT_DIMS[tensor])
-            fills = tile * _refetches(nest, level, tensor) if parent is not None else 0
-            fanout, scatter = _spatial_between(nest, level, child, tensor)
+            tile = shape_of.size(shape)
+            outer = [loop for loop in nest.loops if loop.level < level and not loop.spatial]
+            fills = tile_fills(shape_of, shape, outer) if parent is not None else 0
+            fanout, scatter = _spatial_between(nest, level, child, shape_of)
             child_fills = iterations if child == COMPUTE else result[tensor, child].fills
             delivered = child_fills * scatter
-            partition = _partition(nest, level, tensor)
-            if tensor == OUTPUT_TENSOR:
+            partition = partitions[level]
+            if shape_of.read_write:
                 updates = delivered
                 # Every update after the first to an element reads the old partial sum
                 # (here or, when drained and refilled, on its way back to the child).
@@ -172,10 +246,11 @@ def _streamed(
     parent = max(k for k in keepers if k < level)
     inner = [k for k in keepers if k > level]
     child = inner[0] if inner else COMPUTE
-    fanout, scatter = _spatial_between(nest, level, child, tensor)
+    shape_of = nest.problem.tensors[tensor]
+    fanout, scatter = _spatial_between(nest, level, child, shape_of)
     child_fills = nest.temporal_iterations() if child == COMPUTE else kept[tensor, child].fills
     crossing = child_fills * scatter
-    if tensor == OUTPUT_TENSOR:
+    if shape_of.read_write:
         above = kept[tensor, parent]
         # Partial sums go up once each; the share the keeper reads back comes down again.
         crossing += crossing * above.reads / above.updates if above.updates else 0

@@ -1,7 +1,7 @@
 """Occupancy of a tile under each density model: the distribution every saving comes from.
 
-A tile is described by its shape in the tensor's own coordinates (rows, cols); only the
-``measured`` model needs the shape, the others only its size.
+A tile is described by its shape in the tensor's own coordinates (an extent per rank);
+only the ``measured`` model needs the shape, the others only its size.
 """
 
 from __future__ import annotations
@@ -134,15 +134,15 @@ def structured_block(density: float) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class DensityModel:
-    """Tile occupancy for one tensor of ``shape`` (rows, cols)."""
+    """Tile occupancy for one tensor of ``shape`` (an extent per rank)."""
 
     spec: TensorDensity
-    shape: tuple[int, int]
+    shape: tuple[int, ...]
     mask: np.ndarray | None = None  # measured tensors only
 
     @property
     def size(self) -> int:
-        return self.shape[0] * self.shape[1]
+        return math.prod(self.shape)
 
     @cached_property
     def nonzeros(self) -> int:
@@ -158,8 +158,8 @@ class DensityModel:
             return self.nonzeros / self.size
         return self.spec.density
 
-    def occupancy(self, tile_shape: tuple[int, int]) -> Occupancy:
-        size = tile_shape[0] * tile_shape[1]
+    def occupancy(self, tile_shape: tuple[int, ...]) -> Occupancy:
+        size = math.prod(tile_shape)
         distribution = self.spec.distribution
         if distribution == "dense" or self.spec.density >= 1.0:
             return _point(size)
@@ -176,17 +176,19 @@ class DensityModel:
             return _binomial(size, self.spec.density)
         return self._measured_occupancy(tile_shape)
 
-    def _measured_occupancy(self, tile_shape: tuple[int, int]) -> Occupancy:
+    def _measured_occupancy(self, tile_shape: tuple[int, ...]) -> Occupancy:
         assert self.mask is not None
-        rows, cols = tile_shape
-        if self.shape[0] % rows or self.shape[1] % cols:
+        if len(tile_shape) != len(self.shape) or any(
+            whole % part for whole, part in zip(self.shape, tile_shape, strict=True)
+        ):
             # Tiles that do not divide the tensor: fall back to drawing without replacement.
-            return _hypergeometric(self.size, self.nonzeros, rows * cols)
-        counts = (
-            self.mask.reshape(self.shape[0] // rows, rows, self.shape[1] // cols, cols)
-            .sum(axis=(1, 3))
-            .ravel()
-        )
+            return _hypergeometric(self.size, self.nonzeros, math.prod(tile_shape))
+        blocked = [
+            n
+            for whole, part in zip(self.shape, tile_shape, strict=True)
+            for n in (whole // part, part)
+        ]
+        counts = self.mask.reshape(blocked).sum(axis=tuple(range(1, len(blocked), 2))).ravel()
         return _empirical(counts)
 
 
@@ -204,9 +206,9 @@ class DensityPoints:
     point gives plain numbers). Occupancies are computed once per distinct density and tile
     shape, then spread to the points."""
 
-    def __init__(self, specs: list[TensorDensity], shape: tuple[int, int]):
+    def __init__(self, specs: list[TensorDensity], shape: tuple[int, ...]):
         self.count = len(specs)
-        self._occupancies: dict[tuple[int, int], Occupancies] = {}
+        self._occupancies: dict[tuple[int, ...], Occupancies] = {}
         if self.count == 1:
             self.models = [density_model(specs[0], shape)]
             return
@@ -220,7 +222,7 @@ class DensityPoints:
             return self.models[0].density
         return np.array([m.density for m in self.models])[self.index]
 
-    def occupancy(self, tile_shape: tuple[int, int]) -> Occupancy | Occupancies:
+    def occupancy(self, tile_shape: tuple[int, ...]) -> Occupancy | Occupancies:
         if self.count == 1:
             return self.models[0].occupancy(tile_shape)
         if tile_shape not in self._occupancies:
@@ -231,7 +233,7 @@ class DensityPoints:
             )
         return self._occupancies[tile_shape]
 
-    def empty_in_fullest(self, tile_shape: tuple[int, int], sub_shape: tuple[int, int]):
+    def empty_in_fullest(self, tile_shape: tuple[int, ...], sub_shape: tuple[int, ...]):
         """(P(a sub-tile is empty), whether that is conditioned) at each point, in a tile
         holding its most nonzeros. Timeloop sizes hypergeometric metadata this way (the
         nonzeros of the fullest tile drawn at random, ``GetMaxMetaDataTileOccupancyByConfidence``);
@@ -240,9 +242,9 @@ class DensityPoints:
         for model in self.models:
             sub = model.occupancy(sub_shape)
             if model.spec.distribution == "hypergeometric" and model.spec.density < 1.0:
-                size = tile_shape[0] * tile_shape[1]
+                size = math.prod(tile_shape)
                 fullest = model.occupancy(tile_shape).max
-                sub = _hypergeometric(size, fullest, sub_shape[0] * sub_shape[1])
+                sub = _hypergeometric(size, fullest, math.prod(sub_shape))
                 each.append((sub.prob_empty, 1.0))
             else:
                 each.append((sub.prob_empty, 0.0))
@@ -251,16 +253,16 @@ class DensityPoints:
         empty, conditioned = np.array(each).T
         return empty[self.index], conditioned[self.index]
 
-    def expect(self, tile_shape: tuple[int, int], function) -> float | np.ndarray:
+    def expect(self, tile_shape: tuple[int, ...], function) -> float | np.ndarray:
         """E[function(occupancy)] of a tile of ``tile_shape`` at each point."""
         each = [m.occupancy(tile_shape).expect(function) for m in self.models]
         return each[0] if self.count == 1 else np.array(each)[self.index]
 
 
-def density_model(spec: TensorDensity, shape: tuple[int, int]) -> DensityModel:
+def density_model(spec: TensorDensity, shape: tuple[int, ...]) -> DensityModel:
     if spec.distribution != "measured":
         return DensityModel(spec, shape)
     mask = spec.load_mask()
-    if mask.size != shape[0] * shape[1]:
+    if mask.size != math.prod(shape):
         raise ValueError(f"measured tensor has {mask.size} elements, the workload needs {shape}")
     return DensityModel(spec, shape, mask.reshape(shape))

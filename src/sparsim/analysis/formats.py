@@ -24,13 +24,12 @@ from dataclasses import dataclass
 
 from sparsim.analysis import points as pts
 from sparsim.analysis.density import DensityPoints
-from sparsim.analysis.nest import RELEVANT_DIMS, Loop, Nest
+from sparsim.analysis.nest import Loop, Nest, TensorShape, box
 from sparsim.errors import MappingError
 from sparsim.spec.sparse_optimizations import RankFormat
 
 COMPRESSED = frozenset({"CP", "RLE", "B"})
 ROUNDING_TOLERANCE = 1e-6
-TENSOR_AXES = {"A": ("M", "K"), "B": ("N", "K"), "Z": ("M", "N")}
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def effective_bits(bits: int, word_bits: int) -> int:
 
 def tile_loops(nest: Nest, level: int, tensor: str) -> list[Loop]:
     """The loops spanning a level's tile over the tensor's dimensions, innermost first."""
-    relevant = RELEVANT_DIMS[tensor]
+    relevant = nest.problem.relevant(tensor)
     inside = [loop for loop in nest.loops_inside(level) if loop.dim in relevant]
     ordered: list[Loop] = []
     for owner in sorted({loop.level for loop in inside}, reverse=True):
@@ -70,12 +69,9 @@ def tile_loops(nest: Nest, level: int, tensor: str) -> list[Loop]:
     return ordered
 
 
-def subtile_shape(loops: list[Loop], tensor: str) -> tuple[int, int]:
-    """(rows, cols) of the tensor touched by ``loops``."""
-    rows_dim, cols_dim = TENSOR_AXES[tensor]
-    rows = math.prod(loop.bound for loop in loops if loop.dim == rows_dim)
-    cols = math.prod(loop.bound for loop in loops if loop.dim == cols_dim)
-    return rows, cols
+def subtile_shape(loops: list[Loop], tensor: TensorShape) -> tuple[int, ...]:
+    """Per rank, the coordinates of ``tensor`` the box ``loops`` span covers."""
+    return tensor.extents(box(loops, ()))
 
 
 def assign_ranks(
@@ -106,7 +102,7 @@ def rank_units(
     ranks: list[RankFormat],
     loops: list[Loop],
     density: DensityPoints,
-    tensor: str,
+    tensor: TensorShape,
     where: str = "mapping",
 ) -> list[RankUnits]:
     """Units per rank, rank 0 (innermost) first, at each of ``density``'s points."""

@@ -2,21 +2,102 @@
 
 A level's temporal loops iterate over its tile; its spatial loops spread that tile over the
 instances of the next level inward (or over the MACs, below the innermost level). So the
-tile a level holds is everything the loops of that level and of all inner levels touch.
+tile a level holds is everything the loops of that level and of all inner levels touch: a
+box of the problem's dimensions, which each tensor sees through its projection (a
+convolution's input rank ``R*Wdilation + P*Wstride`` spans ``(R-1)*Wdilation +
+(P-1)*Wstride + 1`` coordinates of a box of ``R`` by ``P``, holes included, as Timeloop
+counts it).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
-from sparsim.spec.model import DIMS, Spec
+from sparsim.spec.model import Spec
+from sparsim.spec.problem import Problem
 
-# Dimensions each tensor of the GEMM depends on (A[M,K], B[N,K], Z[M,N]).
-RELEVANT_DIMS = {"A": frozenset("MK"), "B": frozenset("NK"), "Z": frozenset("MN")}
-INPUT_TENSORS = ("A", "B")
-OUTPUT_TENSOR = "Z"
+
+@dataclass(frozen=True)
+class TensorShape:
+    """One tensor's projection with the coefficients filled in: per rank (outermost first)
+    its terms (dimension, coefficient)."""
+
+    name: str
+    ranks: tuple[tuple[tuple[str, int], ...], ...]
+    read_write: bool
+
+    @cached_property
+    def dims(self) -> frozenset[str]:
+        """The dimensions the tensor is indexed by."""
+        return frozenset(dim for rank in self.ranks for dim, _ in rank)
+
+    def extents(self, box: Mapping[str, int]) -> tuple[int, ...]:
+        """Per rank, the coordinates a box of the problem (extent per dimension, 1 where
+        absent) covers."""
+        return tuple(sum(abs(c) * (box.get(d, 1) - 1) for d, c in rank) + 1 for rank in self.ranks)
+
+    def size(self, box: Mapping[str, int]) -> int:
+        return math.prod(self.extents(box))
+
+    def shift(self, steps: Mapping[str, int]) -> tuple[int, ...]:
+        """Per rank, how far the tensor's tile moves when the box moves by ``steps``."""
+        return tuple(sum(c * steps.get(d, 0) for d, c in rank) for rank in self.ranks)
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    """What the engine needs of a problem: dimension sizes and each tensor's projection."""
+
+    name: str
+    dims: dict[str, int]
+    tensors: dict[str, TensorShape]  # in the shape's order
+    count: int
+
+    @cached_property
+    def outputs(self) -> tuple[str, ...]:
+        """Read-write tensors (accumulated partial sums)."""
+        return tuple(t for t, s in self.tensors.items() if s.read_write)
+
+    @cached_property
+    def operands(self) -> tuple[str, ...]:
+        """Read-only tensors (the operands of each operation)."""
+        return tuple(t for t, s in self.tensors.items() if not s.read_write)
+
+    def relevant(self, tensor: str) -> frozenset[str]:
+        return self.tensors[tensor].dims
+
+    def full_extents(self, tensor: str) -> tuple[int, ...]:
+        return self.tensors[tensor].extents(self.dims)
+
+
+def view(problem: Problem) -> ProblemView:
+    """The engine's view of ``problem``, shared by every evaluation of the same problem."""
+    return _view(
+        problem.name,
+        problem.shape,
+        tuple(problem.instance.items()),
+        tuple(problem.coefficients.items()),
+        problem.count,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _view(name, shape, instance, coefficients, count) -> ProblemView:
+    values = dict(shape.coefficients) | dict(coefficients)
+    tensors = {
+        space.name: TensorShape(
+            space.name,
+            tuple(
+                tuple((dim, values[c] if c else 1) for dim, c in rank) for rank in space.projection
+            ),
+            space.read_write,
+        )
+        for space in shape.data_spaces
+    }
+    return ProblemView(name, dict(instance), tensors, count)
 
 
 @dataclass(frozen=True)
@@ -26,13 +107,18 @@ class Loop:
     level: int  # index of the owning storage level, 0 = outermost
     spatial: bool
     mesh_axis: str | None = None  # "X" or "Y" for spatial loops
+    stride: int = 1  # coordinate step of ``dim`` per iteration (inner loops' bounds on it)
 
 
 @dataclass(frozen=True)
 class Nest:
     loops: tuple[Loop, ...]  # outermost first, bound-1 loops dropped
     n_levels: int
-    dims: dict[str, int]
+    problem: ProblemView
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return self.problem.dims
 
     def loops_inside(self, level: int) -> tuple[Loop, ...]:
         """Loops of ``level`` and of all levels inside it: they span the level's tile."""
@@ -46,10 +132,8 @@ class Nest:
         ]
 
     def tile_shape(self, level: int) -> dict[str, int]:
-        shape = dict.fromkeys(DIMS, 1)
-        for loop in self.loops_inside(level):
-            shape[loop.dim] *= loop.bound
-        return shape
+        """The box of the problem a level's tile covers (extent per dimension)."""
+        return box(self.loops_inside(level), self.dims)
 
     def spatial_fanout(self, level: int) -> int:
         """Spatial loops of ``level``: how many next-level instances one instance feeds."""
@@ -64,21 +148,42 @@ class Nest:
         return math.prod(loop.bound for loop in self.loops if not loop.spatial)
 
 
+def box(loops, dims) -> dict[str, int]:
+    """Extent per dimension of the box ``loops`` span (1 for the dimensions they skip)."""
+    shape = dict.fromkeys(dims, 1)
+    for loop in loops:
+        shape[loop.dim] = shape.get(loop.dim, 1) * loop.bound
+    return shape
+
+
 def build_nest(spec: Spec) -> Nest:
-    gemm = spec.workload.as_gemm()
+    problem = view(spec.problem)
+    dims = tuple(problem.dims)
     loops: list[Loop] = []
     for index, level in enumerate(spec.architecture.levels):
         level_map = spec.mapping.for_level(level.name)
         # Permutations are innermost first; the nest is written outermost first.
-        for dim in reversed(level_map.temporal_order(DIMS)):
+        for dim in reversed(level_map.temporal_order(dims)):
             bound = level_map.temporal.get(dim, 1)
             if bound > 1:
                 loops.append(Loop(dim, bound, index, spatial=False))
-        order = level_map.spatial_order(DIMS)
+        order = level_map.spatial_order(dims)
         split = len(order) if level_map.split is None else level_map.split
         for position, dim in reversed(list(enumerate(order))):
             bound = level_map.spatial.get(dim, 1)
             if bound > 1:
                 axis = "X" if position < split else "Y"
                 loops.append(Loop(dim, bound, index, spatial=True, mesh_axis=axis))
-    return Nest(tuple(loops), len(spec.architecture.levels), gemm.dims)
+    return Nest(_with_strides(loops), len(spec.architecture.levels), problem)
+
+
+def _with_strides(loops: list[Loop]) -> tuple[Loop, ...]:
+    """Each loop's coordinate step: the product of the bounds of the inner loops over the
+    same dimension (Timeloop's per-level vector strides)."""
+    scale: dict[str, int] = {}
+    strided = []
+    for loop in reversed(loops):
+        stride = scale.get(loop.dim, 1)
+        strided.append(Loop(loop.dim, loop.bound, loop.level, loop.spatial, loop.mesh_axis, stride))
+        scale[loop.dim] = stride * loop.bound
+    return tuple(reversed(strided))

@@ -38,7 +38,6 @@ from sparsim.analysis import points as pts
 from sparsim.analysis.dense import COMPUTE, DenseAnalysis, DenseTensorLevel
 from sparsim.analysis.density import DensityPoints
 from sparsim.analysis.formats import (
-    TENSOR_AXES,
     RankUnits,
     effective_bits,
     is_compressed,
@@ -46,10 +45,10 @@ from sparsim.analysis.formats import (
     subtile_shape,
     tile_loops,
 )
-from sparsim.analysis.nest import INPUT_TENSORS, OUTPUT_TENSOR, RELEVANT_DIMS, Loop
+from sparsim.analysis.nest import Loop
 from sparsim.analysis.points import Points
 from sparsim.errors import SparsimError
-from sparsim.spec.model import TENSORS, Spec
+from sparsim.spec.model import Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization
 from sparsim.spec.sparsity import TensorDensity
 
@@ -100,12 +99,6 @@ class SparseAnalysis:
     fanouts: tuple[FanoutNeed, ...] = ()
 
 
-def _tensor_shape(spec: Spec, tensor: str) -> tuple[int, int]:
-    dims = spec.workload.as_gemm().dims
-    rows, cols = TENSOR_AXES[tensor]
-    return dims[rows], dims[cols]
-
-
 def spatial_compaction(
     dense: DenseAnalysis, level: int, leaders, models
 ) -> tuple[Points, dict[Loop, Points]]:
@@ -115,17 +108,18 @@ def spatial_compaction(
     (Timeloop sizes the array, hence the compute cycles, by this worst case: a
     hypergeometric fiber can be full)."""
     spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
+    tensors = dense.nest.problem.tensors
     expected = 1.0
     peaks = dict.fromkeys(spatial, 1.0)
     for position, loop in enumerate(spatial):
         inner = spatial[position + 1 :]
         for leader in leaders:
-            if loop.dim in RELEVANT_DIMS[leader]:
+            if loop.dim in tensors[leader].dims:
                 model = models[leader]
                 expected = expected * (
-                    1.0 - model.occupancy(subtile_shape(inner, leader)).prob_empty
+                    1.0 - model.occupancy(subtile_shape(inner, tensors[leader])).prob_empty
                 )
-                fiber = model.occupancy(subtile_shape([loop, *inner], leader)).max
+                fiber = model.occupancy(subtile_shape([loop, *inner], tensors[leader])).max
                 peaks[loop] = peaks[loop] * (pts.minimum(loop.bound, fiber) / loop.bound)
     return expected, peaks
 
@@ -152,7 +146,7 @@ def _tensor_compaction(dense: DenseAnalysis, formats, actions, models) -> dict:
     result = {}
     for level in range(dense.nest.n_levels):
         spatial = [loop for loop in dense.nest.loops if loop.spatial and loop.level == level]
-        for tensor in TENSORS if spatial else ():
+        for tensor in dense.nest.problem.tensors if spatial else ():
             factors = dict.fromkeys(spatial, 1.0)
             expected = 1.0
             sources = []
@@ -169,13 +163,13 @@ def _tensor_compaction(dense: DenseAnalysis, formats, actions, models) -> dict:
     return result
 
 
-def _average_use(compacted: dict, n_levels: int, ones: Points) -> Points:
+def _average_use(compacted: dict, n_levels: int, tensors, ones: Points) -> Points:
     """Largest over the tensors of the average fraction of the MACs in use, as Timeloop
     propagates it (``InitializeSpatialInstances``): a level's expected use reaches the MACs
     only where it shrinks the tensor's peak fan-out, and no further out than the innermost
     level that compacts the tensor at all."""
     average = []
-    for tensor in TENSORS:
+    for tensor in tensors:
         use, stopped = ones, 0.0 * ones
         for level in reversed(range(n_levels)):
             if (level, tensor) not in compacted:
@@ -209,7 +203,7 @@ def _access_group(dense: DenseAnalysis, entry: DenseTensorLevel):
         for loop in dense.nest.loops
         if loop.spatial
         and entry.level <= loop.level < last
-        and loop.dim not in RELEVANT_DIMS[entry.tensor]
+        and loop.dim not in dense.nest.problem.relevant(entry.tensor)
     ]
 
 
@@ -223,16 +217,15 @@ def _condition_tile(
     Timeloop (``ComputeIneffectualReadImpact``) conditions on the operation space of the first
     loop above the child that indexes the target, widened by the spatial loops above it up to
     the keeper, one iteration of each loop the two tensors share, and at least a block."""
+    tensors = dense.nest.problem.tensors
     if entry.child == COMPUTE:
-        return subtile_shape(_access_group(dense, entry), leader)
-    target_dims, leader_dims = RELEVANT_DIMS[entry.tensor], RELEVANT_DIMS[leader]
+        return subtile_shape(_access_group(dense, entry), tensors[leader])
+    target_dims, leader_dims = tensors[entry.tensor].dims, tensors[leader].dims
     above_child = [loop for loop in dense.nest.loops if entry.level <= loop.level < entry.child]
     inner_first = above_child[::-1]
-    rows, cols = TENSOR_AXES[leader]
     found = next((i for i, loop in enumerate(inner_first) if loop.dim in target_dims), None)
     if found is None:  # no loop above the child indexes the target: the keeper's whole tile
-        mold = dense.nest.tile_shape(entry.level)
-        return mold[rows], mold[cols]
+        return tensors[leader].extents(dense.nest.tile_shape(entry.level))
     mold = dict(dense.nest.tile_shape(entry.child))
     for loop in inner_first[: found + 1]:
         mold[loop.dim] *= loop.bound
@@ -245,7 +238,7 @@ def _condition_tile(
             relevant.append(loop)
         if target.spatial and not loop.spatial and loop.dim in target_dims:
             reached_temporal = True
-    target_tile = math.prod(mold[d] for d in target_dims)
+    target_tile = tensors[entry.tensor].size(mold)
     shared: dict[str, int] = {}
     for loop in relevant:
         if target.spatial and shared and loop.dim in leader_dims:
@@ -258,7 +251,7 @@ def _condition_tile(
         scaling = scaling / factor
     if scaling > 1:
         mold[target.dim] *= scaling
-    return mold[rows], mold[cols]
+    return tensors[leader].extents(mold)
 
 
 def _keeper_at_or_above(dense: DenseAnalysis, tensor: str, level: int) -> int | None:
@@ -276,9 +269,13 @@ def _position_skipping(dense, level: int, tensors, models) -> dict[str, tuple[Po
         width = math.prod(
             loop.bound
             for loop in dense.nest.loops
-            if loop.spatial and loop.level == level and loop.dim in RELEVANT_DIMS[tensor]
+            if loop.spatial
+            and loop.level == level
+            and loop.dim in dense.nest.problem.relevant(tensor)
         )
-        shape = subtile_shape(tile_loops(dense.nest, level, tensor), tensor)
+        shape = subtile_shape(
+            tile_loops(dense.nest, level, tensor), dense.nest.problem.tensors[tensor]
+        )
         utilisation = models[tensor].expect(
             shape,
             lambda k, width=width: np.where(
@@ -303,12 +300,13 @@ def analyse_sparse(
     level_index = {level.name: i for i, level in enumerate(levels)}
     points = list(densities) if densities is not None else [spec.densities or {}]
     ones = pts.ones(len(points))
+    problem = dense.nest.problem
     try:
         models: dict[str, DensityPoints] = {
             t: DensityPoints(
-                [point.get(t, TensorDensity()) for point in points], _tensor_shape(spec, t)
+                [point.get(t, TensorDensity()) for point in points], problem.full_extents(t)
             )
-            for t in TENSORS
+            for t in problem.tensors
         }
     except ValueError as exc:
         raise SparsimError(str(exc), "densities") from None
@@ -336,11 +334,11 @@ def analyse_sparse(
     # The array is sized for the tensor that needs the most instances (Timeloop takes the
     # largest expansion over the tensors): B gated while Z skips spatially keeps every MAC.
     compacted = _tensor_compaction(dense, formats, actions, models)
-    needed = dict.fromkeys(TENSORS, ones)
+    needed = dict.fromkeys(problem.tensors, ones)
     for (_, tensor), (factors, _) in compacted.items():
         needed[tensor] = needed[tensor] * math.prod(factors.values(), start=ones)
     inside_peak = reduce(pts.maximum, needed.values())
-    average_use = _average_use(compacted, len(levels), ones)
+    average_use = _average_use(compacted, len(levels), problem.tensors, ones)
 
     # Position skipping per level.
     position: dict[int, dict[str, tuple[Points, Points]]] = {}
@@ -399,7 +397,11 @@ def analyse_sparse(
 
         loops = tile_loops(dense.nest, level, tensor)
         where = f"mapping: {tensor} at {levels[level].name}"
-        units = rank_units(ranks_spec, loops, models[tensor], tensor, where) if ranks_spec else []
+        units = (
+            rank_units(ranks_spec, loops, models[tensor], problem.tensors[tensor], where)
+            if ranks_spec
+            else []
+        )
         bits_per_tile = sum(
             (
                 r.metadata_units * effective_bits(r.metadata_bits, word_bits)
@@ -417,7 +419,11 @@ def analyse_sparse(
             0.0 * ones,
         )
         per_element = bits_per_tile / entry.tile
-        occupancy = models[tensor].occupancy(subtile_shape(loops, tensor)) if compressed else None
+        occupancy = (
+            models[tensor].occupancy(subtile_shape(loops, problem.tensors[tensor]))
+            if compressed
+            else None
+        )
         tensors[tensor, level] = SparseTensorLevel(
             dense=entry,
             instances=instances,
@@ -436,7 +442,12 @@ def analyse_sparse(
     for (tensor, level), entry in dense.tensors.items():
         if entry.streamed:
             instances = entry.instances * inside_compaction[level]
-            tensors[tensor, level] = _streamed(entry, tensors[tensor, entry.parent], instances)
+            tensors[tensor, level] = _streamed(
+                entry,
+                tensors[tensor, entry.parent],
+                instances,
+                problem.tensors[tensor].read_write,
+            )
 
     # Each operand loses, at the innermost level where it is optimized, the computes its
     # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner).
@@ -444,12 +455,12 @@ def analyse_sparse(
     for (tensor, keeper), (fraction, _) in ineffectual.items():
         removed[tensor] = _innermost(removed.get(tensor), keeper, fraction)
     for level, action in actions:
-        if action.type == "skipping-spatial" and action.target in INPUT_TENSORS:
+        if action.type == "skipping-spatial" and action.target in problem.operands:
             leaders = _with_metadata(dense, formats, action.condition_on, level)
             fraction = 1.0 - math.prod((models[t].density for t in leaders), start=ones)
             removed[action.target] = _innermost(removed.get(action.target), level, fraction)
     operand_kept = math.prod(
-        (1.0 - removed[t][1] for t in INPUT_TENSORS if t in removed), start=ones
+        (1.0 - removed[t][1] for t in problem.operands if t in removed), start=ones
     )
     computes = _classify_computes(
         dense, actions, models, operand_kept, (inside_peak, average_use), position
@@ -469,11 +480,13 @@ def _innermost(
     return current
 
 
-def _streamed(entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: float):
+def _streamed(
+    entry: DenseTensorLevel, keeper: SparseTensorLevel, instances: float, read_write: bool
+):
     """A streamed tensor moves the words its outer keeper actually sends (after that
     keeper's compression and skipping): one write and one read each, no metadata."""
-    sent = keeper.updates if entry.tensor == OUTPUT_TENSOR else keeper.reads
-    dense_sent = keeper.dense.updates if entry.tensor == OUTPUT_TENSOR else keeper.dense.reads
+    sent = keeper.updates if read_write else keeper.reads
+    dense_sent = keeper.dense.updates if read_write else keeper.dense.reads
     ratio = sent.actual / (dense_sent * keeper.dense.instances) if dense_sent else 1.0
     zero = 0.0 * sent.actual
     words = Split(entry.reads * entry.instances * ratio + zero, zero, zero)

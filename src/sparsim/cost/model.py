@@ -218,10 +218,9 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
     # Per level its cycles and used instances, and per tensor-level its result's columns
     # (flat, level by level) with its (tensor, format, column count).
     level_cycles, level_used, tensor_columns, layout = [], [], [], []
+    tensors = analysis.dense.nest.problem.tensors
     for index, level in enumerate(architecture.levels):
-        entries = [
-            analysis.tensors[t, index] for t in ("A", "B", "Z") if (t, index) in analysis.tensors
-        ]
+        entries = [analysis.tensors[t, index] for t in tensors if (t, index) in analysis.tensors]
         _capacity_errors(level, entries, errors)
         width = _metadata_width(level)
         words = [_words(level, e) for e in entries]
@@ -280,7 +279,7 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
         ],
         points,
     )
-    count = spec.workload.as_gemm().count
+    count = analysis.dense.nest.problem.count
     results: list[Result | CapacityError | MappingError] = []
     for point, values in enumerate(per_point):
         if errors[point] is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from sparsim.analysis.density import density_model
-from sparsim.analysis.formats import TENSOR_AXES, is_compressed
+from sparsim.analysis.formats import is_compressed
 from sparsim.designs.catalog import Design, get_design
 from sparsim.designs.heuristic import (
     ACCUMULATOR,
@@ -29,6 +29,7 @@ from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.model import Spec, check_measured_shape
+from sparsim.spec.problem import builtin_shape
 from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm, shape_name
 
@@ -43,7 +44,7 @@ def _spec(
 ) -> Spec:
     """A candidate's spec, built from parts already validated: the heuristic tries many and
     validates only the one it keeps (:func:`_validated`)."""
-    gemm = workload.as_gemm()
+    workload = gemm = workload.as_gemm()  # a tensor-core dataflow runs convolutions as GEMMs
     if candidate.dims != gemm.dims:
         padded = shape_name(**candidate.dims)
         workload = Gemm(
@@ -200,7 +201,7 @@ def _shared_buffer_check(design: Design, arch: Architecture, scheme: Scheme, opt
     def words(tensor: str, dims: dict[str, int], rows: int, cols: int) -> float:
         if tensor not in compressed:
             return rows * cols
-        rows_dim, cols_dim = TENSOR_AXES[tensor]
+        rows_dim, cols_dim = _gemm_axes(tensor)
         key = (tensor, dims[rows_dim], dims[cols_dim])
         if key not in models:
             models[key] = density_model(scheme.densities[tensor], (dims[rows_dim], dims[cols_dim]))
@@ -216,6 +217,12 @@ def _shared_buffer_check(design: Design, arch: Architecture, scheme: Scheme, opt
         return needed > usable + 1e-9
 
     return over
+
+
+def _gemm_axes(tensor: str) -> tuple[str, ...]:
+    """The dimensions of a GEMM tensor's ranks (``A`` -> ``("M", "K")``)."""
+    space = builtin_shape("gemm").data_space(tensor)
+    return tuple(dim for rank in space.projection for dim, _ in rank)
 
 
 def design_problem(

@@ -45,7 +45,7 @@ from tqdm import tqdm
 from sparsim.analysis.dense import analyse_dense
 from sparsim.analysis.density import density_model
 from sparsim.analysis.formats import is_compressed
-from sparsim.analysis.nest import RELEVANT_DIMS, Loop, Nest, build_nest
+from sparsim.analysis.nest import Loop, Nest, build_nest, view
 from sparsim.analysis.sparse import analyse_sparse, spatial_compaction
 from sparsim.cost.result import Result
 from sparsim.designs.heuristic import divisors
@@ -66,12 +66,16 @@ from sparsim.spec.constraints import (
     parse_constraints,
 )
 from sparsim.spec.mapping import LevelMapping, Mapping
-from sparsim.spec.model import DIMS, TENSORS, Spec, check_references
+from sparsim.spec.model import Spec, check_references
 from sparsim.spec.sparse_optimizations import LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm, Workload, shape_name
 
+_GEMM = view(Gemm(M=1, N=1, K=1).problem())
+DIMS = tuple(_GEMM.dims)
+TENSORS = tuple(_GEMM.tensors)
+RELEVANT_DIMS = {t: shape.dims for t, shape in _GEMM.tensors.items()}
 OBJECTIVES = {"edp": (1.0, 1.0), "energy": (1.0, 0.0), "cycles": (0.0, 1.0)}
 IRRELEVANT_DIM = {t: next(d for d in DIMS if d not in RELEVANT_DIMS[t]) for t in TENSORS}
 DEFAULT_EVALUATIONS = 24
@@ -597,7 +601,7 @@ def _compaction(space: _Space, spatial: np.ndarray) -> np.ndarray:
                 for dim in reversed(order)
                 if factors[DIMS.index(dim)] > 1
             )
-            nest = SimpleNamespace(nest=Nest(loops, 1, space.dims))
+            nest = SimpleNamespace(nest=Nest(loops, 1, _GEMM))
             values[row], _ = spatial_compaction(nest, 0, level.compaction_leaders, space.models)
         result[:, index] = values[inverse.ravel()]
     return result
@@ -605,9 +609,7 @@ def _compaction(space: _Space, spatial: np.ndarray) -> np.ndarray:
 
 def _tile(inner: np.ndarray, tensor: str) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) of a tensor's tile from inner products (candidates x dims)."""
-    from sparsim.analysis.formats import TENSOR_AXES
-
-    rows, cols = TENSOR_AXES[tensor]
+    rows, cols = (dim for rank in _GEMM.tensors[tensor].ranks for dim, _ in rank)
     return inner[:, DIMS.index(rows)], inner[:, DIMS.index(cols)]
 
 
@@ -1172,11 +1174,8 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
     )
 
 
-def _shape(gemm: Gemm, tensor: str) -> tuple[int, int]:
-    from sparsim.analysis.formats import TENSOR_AXES
-
-    rows, cols = TENSOR_AXES[tensor]
-    return gemm.dims[rows], gemm.dims[cols]
+def _shape(gemm: Gemm, tensor: str) -> tuple[int, ...]:
+    return view(gemm.problem()).full_extents(tensor)
 
 
 def padded_problem(problem: Problem, constraints: MapspaceConstraints | None) -> Problem:

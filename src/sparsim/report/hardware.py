@@ -10,7 +10,6 @@ import pandas as pd
 
 from sparsim.spec.architecture import Architecture, StorageLevel
 from sparsim.spec.model import Spec
-from sparsim.spec.workload import TENSOR_ROLES
 
 
 def _capacity(level: StorageLevel) -> str:
@@ -71,10 +70,13 @@ FORMATS_NOTE = (
 )
 
 
-def _tensor(name: str) -> str:
-    """``A`` -> ``weights (A)``: the GEMM operand's role, then its name."""
-    role = TENSOR_ROLES.get(name)
-    return f"{role} ({name})" if role else name
+ROLE_WORDS = {"weights": "weights", "inputs": "input activations", "outputs": "outputs"}
+
+
+def _tensor(spec: Spec, name: str) -> str:
+    """``A`` -> ``weights (A)``: the tensor's role in the problem, then its name."""
+    role = spec.problem.shape.data_space(name).role
+    return f"{ROLE_WORDS[role]} ({name})" if role else name
 
 
 def _formats(ranks) -> str:
@@ -94,14 +96,15 @@ def sparse_features(spec: Spec) -> str:
     parts = []
     for optimization in spec.sparse_optimizations:
         for tensor, ranks in optimization.formats.items():
-            parts.append(f"{optimization.level}: {_tensor(tensor)} in {_formats(ranks)}")
+            parts.append(f"{optimization.level}: {_tensor(spec, tensor)} in {_formats(ranks)}")
         for action in optimization.actions:
             whose = (
-                "zeros of " + " and ".join(_tensor(t) for t in action.condition_on)
+                "zeros of " + " and ".join(_tensor(spec, t) for t in action.condition_on)
                 if action.condition_on
                 else "its own zeros"
             )
-            parts.append(f"{optimization.level}: {action.type} {_tensor(action.target)} on {whose}")
+            target = _tensor(spec, action.target)
+            parts.append(f"{optimization.level}: {action.type} {target} on {whose}")
     return "; ".join(parts) if parts else "none (dense)"
 
 

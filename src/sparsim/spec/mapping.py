@@ -9,7 +9,7 @@ dimensions (from the start) run along mesh X; the rest run along mesh Y.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +26,7 @@ class LevelMapping(BaseModel):
     spatial_permutation: str = ""
     split: Annotated[int, Field(ge=0)] | None = None
     keep: list[str] | None = Field(None, description="tensors stored here; None = all")
-    stream: list[Literal["A", "B", "Z"]] = Field(
+    stream: list[str] = Field(
         [],
         description="tensors that pass through without being kept: no capacity, but one "
         "write and one read per word crossing the level",

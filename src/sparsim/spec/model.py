@@ -21,13 +21,11 @@ from sparsim.io import load_yaml
 from sparsim.limits import MAX_BITS, check_at_most
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.mapping import Mapping
+from sparsim.spec.problem import Problem
 from sparsim.spec.sparse_optimizations import LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.validation import Checked, error_path, validate
-from sparsim.spec.workload import Gemm, Workload
-
-TENSORS = ("A", "B", "Z")
-DIMS = ("M", "N", "K")
+from sparsim.spec.workload import Workload
 
 
 class Spec(Checked):
@@ -41,6 +39,11 @@ class Spec(Checked):
 
     def density(self, tensor: str) -> TensorDensity:
         return self.densities.get(tensor, TensorDensity())
+
+    @property
+    def problem(self) -> Problem:
+        """The workload as a problem shape with its instance (a Gemm or Conv by its shape)."""
+        return self.workload.problem()
 
     @model_validator(mode="before")
     @classmethod
@@ -121,17 +124,19 @@ def _known(name: Any, known: tuple[str, ...] | list[str], what: str, key: str) -
 def _check_names(spec: Spec) -> None:
     """Every level, tensor and dimension a section names exists."""
     levels = spec.architecture.level_names
+    shape = spec.problem.shape
+    tensors, dims = shape.tensor_names, shape.dimensions
     for tensor in spec.densities:
-        _known(tensor, TENSORS, "tensor", f"densities.{tensor}")
+        _known(tensor, tensors, "tensor", f"densities.{tensor}")
     for i, opt in enumerate(spec.sparse_optimizations):
         key = f"sparse_optimizations[{i}]"
         _known(opt.level, levels, "level", f"{key}.level")
         for tensor in opt.formats:
-            _known(tensor, TENSORS, "tensor", f"{key}.formats.{tensor}")
+            _known(tensor, tensors, "tensor", f"{key}.formats.{tensor}")
         for j, action in enumerate(opt.actions):
-            _known(action.target, TENSORS, "tensor", f"{key}.actions[{j}].target")
+            _known(action.target, tensors, "tensor", f"{key}.actions[{j}].target")
             for leader in action.condition_on:
-                _known(leader, TENSORS, "tensor", f"{key}.actions[{j}].condition_on")
+                _known(leader, tensors, "tensor", f"{key}.actions[{j}].condition_on")
     seen: set[str] = set()
     for i, level_map in enumerate(spec.mapping.levels):
         key = f"mapping.levels[{i}]"
@@ -141,19 +146,21 @@ def _check_names(spec: Spec) -> None:
         seen.add(level_map.level)
         for part in ("temporal", "spatial"):
             for dim in getattr(level_map, part):
-                _known(dim, DIMS, "dimension", f"{key}.{part}")
+                _known(dim, dims, "dimension", f"{key}.{part}")
             permutation = getattr(level_map, f"{part}_permutation")
             for dim in permutation:
-                _known(dim, DIMS, "dimension", f"{key}.{part}_permutation")
+                _known(dim, dims, "dimension", f"{key}.{part}_permutation")
             if len(set(permutation)) != len(permutation):
                 raise SpecError(f"{permutation!r} repeats a dimension", f"{key}.{part}_permutation")
         for tensor in level_map.keep or ():
-            _known(tensor, TENSORS, "tensor", f"{key}.keep")
+            _known(tensor, tensors, "tensor", f"{key}.keep")
+        for tensor in level_map.stream:
+            _known(tensor, tensors, "tensor", f"{key}.stream")
 
 
 def _check_factors(spec: Spec) -> None:
     """The loop bounds of every dimension multiply to its size."""
-    for dim, size in spec.workload.as_gemm().dims.items():
+    for dim, size in spec.problem.instance.items():
         product = math.prod(
             lm.temporal.get(dim, 1) * lm.spatial.get(dim, 1) for lm in spec.mapping.levels
         )
@@ -164,23 +171,36 @@ def _check_factors(spec: Spec) -> None:
 
 
 def _check_measured_shapes(spec: Spec) -> None:
-    gemm = spec.workload.as_gemm()
     for tensor, density in spec.densities.items():
-        check_measured_shape(tensor, density, gemm, f"densities.{tensor}.measured")
+        check_measured_shape(tensor, density, spec.problem, f"densities.{tensor}.measured")
 
 
-def check_measured_shape(tensor: str, density: TensorDensity, gemm: Gemm, where: str) -> None:
+def check_measured_shape(
+    tensor: str, density: TensorDensity, workload: Workload, where: str
+) -> None:
     """A measured tensor has exactly the elements of the workload's ``tensor``."""
     if density.distribution != "measured":
         return
-    rows, cols = {"A": (gemm.M, gemm.K), "B": (gemm.N, gemm.K), "Z": (gemm.M, gemm.N)}[tensor]
+    problem = workload.problem()
+    extents = tensor_extents(problem, tensor)
     mask = density.load_mask()
-    if mask.size != rows * cols:
+    if mask.size != math.prod(extents):
         raise SpecError(
             f"the measured tensor has shape {mask.shape} ({mask.size:,} elements); "
-            f"{tensor} of {gemm.name} is {rows} x {cols}",
+            f"{tensor} of {problem.name} is {' x '.join(map(str, extents))}",
             where,
         )
+
+
+def tensor_extents(problem: Problem, tensor: str) -> tuple[int, ...]:
+    """Per rank, the extent of the whole ``tensor`` (a convolution's input rank spans
+    ``(P-1)*Wstride + (R-1)*Wdilation + 1``)."""
+    space = problem.shape.data_space(tensor)
+    return tuple(
+        sum(abs(problem.coefficient(c) if c else 1) * (problem.instance[d] - 1) for d, c in rank)
+        + 1
+        for rank in space.projection
+    )
 
 
 def check_references(spec: Spec, where: str | None = None) -> Spec:

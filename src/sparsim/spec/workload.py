@@ -1,29 +1,28 @@
-"""Workloads as GEMMs, the unit every other part of sparsim reasons about.
+"""Workloads by name: a GEMM and a 2-D convolution, the two layers people describe most.
 
-Tensor naming follows Sparseloop's ``gemm-ABZ`` problem:
-
-* ``A[M, K]``: weights (for a conv: output channels x C*R*S, the im2col'ed filter bank);
-* ``B[N, K]``: input activations (for a conv: one im2col row per output pixel, so
-  ``N = batch * P * Q``);
-* ``Z[M, N]``: outputs (read-write, accumulated over K).
-
-A grouped convolution (``groups > 1``, depthwise when ``groups == C``) is ``groups``
-independent GEMMs of ``M/groups x K/groups``; :attr:`Gemm.count` records the repetition.
+Each is a friendly front for a :class:`~sparsim.spec.problem.Problem` of a built-in shape
+(``problem()``): a :class:`Gemm` is the ``gemm`` shape (Sparseloop's ``gemm-ABZ``: weights
+``A[M, K]``, input activations ``B[N, K]``, outputs ``Z[M, N]``); a :class:`Conv` is
+Timeloop's 7-D ``cnn-layer`` (or ``grouped-cnn-layer``, ``depthwise-cnn-layer``), so a
+convolution's sliding-window reuse is modelled as such. A design that runs convolutions as
+GEMMs lowers a Conv with :meth:`Conv.as_gemm` (im2col: ``M`` = output channels,
+``K = C*R*S``, ``N = batch*P*Q``; a grouped convolution is ``groups`` GEMMs, recorded in
+:attr:`Gemm.count`).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from sparsim.errors import SparsimError, SpecError
 from sparsim.limits import MAX_DIMENSION, MAX_MACS
+from sparsim.spec.problem import Problem, builtin_shape
 from sparsim.spec.validation import Checked, Dimension, resource_limit
 
 PositiveInt = Dimension
-
-TENSOR_ROLES = {"A": "weights", "B": "input activations", "Z": "outputs"}
 
 
 class Gemm(Checked):
@@ -59,9 +58,20 @@ class Gemm(Checked):
     def as_gemm(self) -> Gemm:
         return self
 
+    def problem(self) -> Problem:
+        return _gemm_problem(self.name, self.M, self.N, self.K, self.count)
+
+
+@lru_cache(maxsize=4096)
+def _gemm_problem(name: str, M: int, N: int, K: int, count: int) -> Problem:
+    return Problem(
+        name=name, shape=builtin_shape("gemm"), instance={"M": M, "N": N, "K": K}, count=count
+    )
+
 
 class Conv(Checked):
-    """A 2-D convolution, lowered to a GEMM by im2col (see the module docstring)."""
+    """A 2-D convolution (see the module docstring); ``stride`` and ``dilation`` apply to
+    both axes."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -106,8 +116,31 @@ class Conv(Checked):
     def macs(self) -> int:
         return self.as_gemm().macs
 
+    def problem(self) -> Problem:
+        """The convolution as a convolution: ``cnn-layer`` (``M`` output channels, ``N``
+        batch), ``depthwise-cnn-layer`` when every group has one input and one output
+        channel, else ``grouped-cnn-layer`` (``G`` groups of ``C/G`` and ``M/G``)."""
+        return _conv_problem(self)
 
-Workload = Annotated[Gemm | Conv, Field(discriminator="kind")]
+
+@lru_cache(maxsize=4096)
+def _conv_problem(conv: Conv) -> Problem:
+    size = {"R": conv.R, "S": conv.S, "N": conv.batch, "P": conv.P, "Q": conv.Q}
+    coefficients = {"Wstride": conv.stride, "Hstride": conv.stride}
+    coefficients |= {"Wdilation": conv.dilation, "Hdilation": conv.dilation}
+    channels, outputs = conv.C // conv.groups, conv.out_channels // conv.groups
+    if conv.groups == 1:
+        shape, size = "cnn-layer", {"C": conv.C, "M": conv.out_channels, **size}
+    elif channels == 1 and outputs == 1:
+        shape, size = "depthwise-cnn-layer", {"C": conv.C, **size}
+    else:
+        shape, size = "grouped-cnn-layer", {"G": conv.groups, "C": channels, "M": outputs, **size}
+    return Problem(
+        name=conv.name, shape=builtin_shape(shape), instance=size, coefficients=coefficients
+    )
+
+
+Workload = Annotated[Gemm | Conv | Problem, Field(discriminator="kind")]
 
 
 def shape_name(M: int, K: int, N: int) -> str:
