@@ -69,6 +69,8 @@ _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
 def _top_level_blocks(text: str, keys: Collection[str]) -> str:
     """The lines of the wanted top-level keys' blocks (a block runs to the next key)."""
     starts = [(m.start(), m.group(1)) for m in _TOP_LEVEL_KEY.finditer(text)]
+    if not starts:
+        return text
     preface = text[: starts[0][0]] if starts else text
     if any(line.strip() and not line.lstrip().startswith("#") for line in preface.splitlines()):
         return text  # not a plain block mapping (a document marker, flow style...): keep all

@@ -114,21 +114,40 @@ def test_importer_missing_ert_table_is_an_error(tmp_path):
 
 
 @needs_fig15
-def test_importer_misspelled_ert_action_is_an_error_not_zero(tmp_path):
+def test_importer_read_without_ert_name_costs_the_most_expensive_action(tmp_path):
+    """Timeloop's rule (``UpdateOpEnergyViaERT``): a read the ERT names under none of its
+    fallback names costs the component's most expensive action over its cluster size, and
+    the imported spec states that energy."""
+    energies = {}
+
     def misspell_read(tables):
-        for action in _table(tables, "SMEM")["actions"]:
+        table = _table(tables, "SMEM")
+        for action in table["actions"]:
             if action["name"] == "read":
                 action["name"] = "raed"
+        energies.update({a["name"]: a["energy"] for a in table["actions"]})
 
     spec = load(_edited_case(tmp_path, misspell_read))
-    with pytest.raises(MissingEnergyError, match=r"'SMEM'.*random_read"):
-        evaluate(spec)
+    smem = spec.architecture.level("SMEM").energy
+    assert smem.random_read == max(energies.values())
+    assert smem.random_read > energies["raed"]
 
 
 @needs_fig15
-def test_importer_compute_without_any_mac_energy_is_an_error(tmp_path):
+def test_importer_compute_with_no_named_mac_action_costs_its_most_expensive_action(tmp_path):
+    def rename_mac(tables):
+        _table(tables, "MAC")["actions"] = [
+            {"name": "leak", "energy": 0.5},
+            {"name": "multiply", "energy": 2.5},
+        ]
+
+    assert load(_edited_case(tmp_path, rename_mac)).architecture.compute.energy.random == 2.5
+
+
+@needs_fig15
+def test_importer_compute_without_any_action_is_an_error(tmp_path):
     def drop_mac(tables):
-        _table(tables, "MAC")["actions"] = [{"name": "leak", "energy": 0.0}]
+        _table(tables, "MAC")["actions"] = []
 
     with pytest.raises(MissingEnergyError, match="MAC"):
         load(_edited_case(tmp_path, drop_mac))

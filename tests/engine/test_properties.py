@@ -166,7 +166,7 @@ def test_fan_out_is_checked_per_tensor_and_mesh_axis():
     case = Path(__file__).parents[1] / "oracle" / "cases" / "s1-571-TC-density-saf"
     architecture = load(case).architecture
     assert [architecture.mesh_fanout(2, axis) for axis in "XY"] == [16, 16]
-    assert architecture.mesh_fanout(0, "X") is None  # DRAM and SMEM give no mesh
+    assert architecture.mesh_fanout(0, "X") == 1  # meshX defaults to the instances (Timeloop)
     errors = [None]
     fits = SimpleNamespace(fanouts=(FanoutNeed(2, "X", "B", 16.0), FanoutNeed(2, "Y", "A", 8.0)))
     _fanout_errors(architecture, fits, errors)

@@ -27,7 +27,7 @@ once (``reads``), as in the MICRO'22 artifact's Timeloop build.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -90,40 +90,71 @@ def streamed_levels(spec: Spec, keeps: dict[str, list[int]]) -> dict[str, list[i
     return streams
 
 
-def tile_fills(tensor: TensorShape, tile_box: dict[str, int], outer: list[Loop]) -> int:
-    """Elements one instance of a level fetches over the run, as Timeloop's nest analysis
-    counts them (``ComputeDeltas``, ``SaveAndSubtractIfSameStride``) with its default
-    extrapolation: of each temporal loop above the level (``outer``, outermost first) only
-    iterations 0 and 1 are visited, iteration 1 standing for all the others. Each visit
-    fetches the new tile minus the previous one when the tile moved by the same vector as
-    at the visit before (a sliding window, or a tile that stays put), and the whole tile
-    when the move changed. In that visiting order a move of the innermost loop (``d1``)
-    always follows another move, so: the first visit fetches the tile; each of the
-    ``(n1 - 1) x outer`` moves of the innermost loop fetches the tile minus its overlap
-    with the tile ``d1`` back; each move of an outer loop ``j``, taken
-    ``(nj - 1) x (outer bounds)`` times, is from iteration 1 of every inner loop to
-    iteration 0, a move of ``dj - d1 - ... - d(j-1)``: an overlap fetch when that equals
-    ``d1``, else the whole tile."""
-    extents = tensor.extents(tile_box)
+@dataclass(frozen=True)
+class Delta:
+    """What one instance fetches at a visit: ``size`` elements, the whole tile (``full``)
+    or the tile minus its overlap with the tile ``move`` back."""
+
+    size: int
+    full: bool
+    move: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Visit:
+    """``weight`` visits of the same kind: the fetch now and the one at the visit before."""
+
+    weight: int
+    now: Delta
+    before: Delta | None
+
+
+def visits(
+    tensor: TensorShape, extents: tuple[int, ...], outer: list[Loop], subtract: bool = True
+) -> list[Visit]:
+    """The visits of a tile of ``extents`` over the run, as Timeloop's nest analysis makes
+    them (``ComputeDeltas``, ``SaveAndSubtractIfSameStride``) with its default
+    extrapolation: of each temporal loop above (``outer``, outermost first) only iterations
+    0 and 1 are visited, iteration 1 standing for all the others. A visit fetches the new
+    tile minus the previous one when the tile moved by the same vector as at the visit
+    before (a sliding window, or a tile that stays put), and the whole tile when the move
+    changed. In that order a move of the innermost loop (``d1``) always follows a visit of
+    another kind, so: the first visit fetches the tile; each of the ``(n1 - 1) x outer``
+    moves of the innermost loop fetches the tile minus its overlap with the tile ``d1``
+    back; each move of an outer loop ``j``, taken ``(nj - 1) x (outer bounds)`` times, goes
+    from iteration 1 of every inner loop to iteration 0, a move of ``dj - d1 - ... -
+    d(j-1)``: an overlap fetch when that equals ``d1``, else the whole tile. Without
+    ``subtract`` (the MACs, which keep nothing) every visit fetches the whole tile."""
     tile = math.prod(extents)
-    total = tile
+    first = Delta(tile, True, tuple(0 for _ in extents))
     inner_first = outer[::-1]
     if not inner_first:
-        return total
+        return [Visit(1, first, None)]
     steps = [tensor.shift({loop.dim: loop.stride}) for loop in inner_first]
-    first = steps[0]
-    above = math.prod(loop.bound for loop in inner_first)
-    walked = tuple(0 for _ in extents)
-    for loop, step in zip(inner_first, steps, strict=True):
+
+    def fetched(move: tuple[int, ...], overlap: bool) -> Delta:
+        kept = _overlap(extents, move) if overlap and subtract else 0
+        return Delta(tile - kept, kept == 0, move)
+
+    result = [Visit(1, first, None)]
+    innermost = fetched(steps[0], True)
+    above = math.prod(loop.bound for loop in inner_first[1:])
+    walked = steps[0]
+    result.append(Visit(inner_first[0].bound - 1, innermost, first))
+    for loop, step in zip(inner_first[1:], steps[1:], strict=True):
         above //= loop.bound
         move = tuple(s - w for s, w in zip(step, walked, strict=True))
-        if loop is inner_first[0] or move == first:
-            fetched = tile - _overlap(extents, move)
-        else:
-            fetched = tile
-        total += (loop.bound - 1) * above * fetched
+        weight = (loop.bound - 1) * above
+        now = fetched(move, move == steps[0])
+        result.append(Visit(weight, now, innermost))
+        result.append(Visit(weight * (inner_first[0].bound - 1), innermost, now))
         walked = tuple(w + s for w, s in zip(walked, step, strict=True))
-    return total
+    return result
+
+
+def tile_fills(tensor: TensorShape, tile_box: dict[str, int], outer: list[Loop]) -> int:
+    """Elements one instance of a level fetches over the run (see :func:`visits`)."""
+    return sum(v.weight * v.now.size for v in visits(tensor, tensor.extents(tile_box), outer))
 
 
 def _overlap(extents: tuple[int, ...], move: tuple[int, ...]) -> int:
@@ -169,17 +200,153 @@ def _partition(nest: Nest, keeps: list[int], tensor: TensorShape) -> dict[int, i
     return {level: partition[level] for level in keeps}
 
 
-def _spatial_between(nest: Nest, level: int, child: int, tensor: TensorShape) -> tuple[int, int]:
+def _spatial_between(
+    nest: Nest, level: int, child: int, tensor: TensorShape, spec: Spec
+) -> tuple[int, int]:
     """(all, distinct-data) spatial fan-out from ``level`` down to ``child``: the children
     fed, and how many distinct tiles they need (level by level, as Timeloop multiplies its
     multicast signatures across a bypassed level)."""
     last = nest.n_levels if child == COMPUTE else child
     fanout = scatter = 1
+    names = spec.architecture.level_names
     for owner in range(level, last):
         loops = [loop for loop in nest.loops if loop.spatial and loop.level == owner]
         fanout *= math.prod(loop.bound for loop in loops)
-        scatter *= distinct_positions(tensor, loops)
+        scatter *= feed_distinct(tensor, loops, spec, names[owner])
     return fanout, scatter
+
+
+def feed_distinct(tensor: TensorShape, loops: list[Loop], spec: Spec, level: str) -> int:
+    """Distinct deltas a level's fan-out sends: one per child under ``no_multicast``."""
+    if tensor.name in spec.mapping.for_level(level).no_multicast:
+        return math.prod(loop.bound for loop in loops)
+    return distinct_positions(tensor, loops)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One instance of a level feeding the next level inward through its spatial fan-out,
+    as Timeloop's access statistics hold it: per (multicast factor, groups) the elements read
+    (one read per group of children needing the same delta), and the elements children took
+    from a neighbour instead (``transferred``, Timeloop's link transfers)."""
+
+    accesses: dict[tuple[int, int], float]
+    transferred: float
+    fanout: int
+
+    @property
+    def reads(self) -> float:
+        return sum(self.accesses.values())
+
+    @property
+    def share(self) -> float:
+        """What each child receives from this level (Timeloop's parent access share, summed
+        in its order, whose rounding the child's fill count inherits)."""
+        share = 0.0
+        for (multicast, _), accesses in sorted(self.accesses.items()):
+            share += accesses * multicast / self.fanout
+        return share
+
+
+def _children(tensor: TensorShape, loops: list[Loop], mesh: tuple[int, int]):
+    """Per child of a spatial fan-out (``loops`` outermost first): its tile's offset in the
+    tensor and its (x, y) place on the array, as Timeloop numbers children (outermost loop
+    most significant, laid row by row over the physical width)."""
+    bounds = [loop.bound for loop in loops]
+    digits = np.indices(bounds).reshape(len(loops), -1).T
+    steps = np.array([tensor.shift({loop.dim: loop.stride}) for loop in loops], dtype=np.int64)
+    offsets = digits @ steps
+    logical_x = math.prod(loop.bound for loop in loops if loop.mesh_axis == "X")
+    logical_y = math.prod(loop.bound for loop in loops if loop.mesh_axis != "X")
+    width = max(mesh[0], logical_x)
+    height = max(mesh[1], logical_y)
+    ids = np.arange(len(offsets))
+    return offsets, ids % width, ids // width, width, height
+
+
+def _neighbour_taken(children, move: tuple[int, ...]) -> np.ndarray:
+    """Children whose delta a neighbour (left, right, up or down) held at the visit
+    before: the neighbour's tile sits ``move`` further along the tensor."""
+    offsets, x, y, width, height = children
+    count = len(offsets)
+    taken = np.zeros(count, dtype=bool)
+    target = np.array(move, dtype=np.int64)
+    for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        if (dx and width == 1) or (dy and height == 1):
+            continue
+        nx, ny = x + dx, y + dy
+        other = ny * width + nx
+        valid = (nx >= 0) & (nx < width) & (ny >= 0) & (ny < height) & (other < count)
+        other = np.where(valid, other, 0)
+        same = np.all(offsets[other] - offsets == target, axis=1)
+        taken |= valid & same
+    return taken
+
+
+def _signature(offsets: np.ndarray) -> dict[int, int]:
+    """Multicast factor -> number of groups: children needing the same delta form a group."""
+    if not len(offsets):
+        return {}
+    _, sizes = np.unique(offsets, axis=0, return_counts=True)
+    factors, groups = np.unique(sizes, return_counts=True)
+    return dict(zip(factors.tolist(), groups.tolist(), strict=True))
+
+
+def _feed(
+    tensor: TensorShape,
+    loops: list[Loop],
+    child_visits: list[Visit],
+    mesh: tuple[int, int],
+    level_map,
+) -> Feed:
+    """A level's spatial fan-out serving its children's visits (Timeloop's
+    ``ComputeSpatialWorkingSet``): children whose tiles sit at the same coordinates share one
+    read (unless the mapping says ``no_multicast``); a child whose delta equals what a
+    neighbour fetched at the visit before (the same kind of fetch, the neighbour's tile as
+    far along the tensor as the tile moved) takes it from the neighbour when that saves
+    reads (``ComputeNetworkLinkTransfers``; off for the tensors under ``no_link_transfer``)."""
+    fanout = math.prod(loop.bound for loop in loops)
+    name = tensor.name
+    shifting = [loop for loop in loops if any(tensor.shift({loop.dim: loop.stride}))]
+    separate = name in level_map.no_multicast
+    candidates = (
+        []
+        if not loops or separate or name in level_map.no_link_transfer
+        else [
+            v
+            for v in child_visits
+            if v.before is not None
+            and v.now.size
+            and v.now.full == v.before.full
+            and (v.now.full or v.now.move == v.before.move)
+            and (shifting or not any(v.now.move))
+        ]
+    )
+    distinct = fanout if separate else distinct_positions(tensor, loops)
+    children = _children(tensor, loops, mesh) if candidates else None
+    if separate or distinct == fanout:
+        plain = {1: fanout}
+    elif distinct == 1:
+        plain = {fanout: 1}
+    else:  # diagonal groups (a sliding window spread over the array)
+        plain = _signature((children or _children(tensor, loops, mesh))[0])
+    accesses: dict[tuple[int, int], float] = {}
+    transferred = 0.0
+    for visit in child_visits:
+        if not visit.now.size:
+            continue
+        signature = plain
+        if visit in candidates:
+            taken = _neighbour_taken(children, visit.now.move)
+            if taken.any():
+                remaining = _signature(children[0][~taken])
+                if sum(remaining.values()) < distinct:
+                    signature = remaining
+                    transferred += visit.weight * visit.now.size * int(taken.sum())
+        for multicast, groups in signature.items():
+            key = (multicast, groups)
+            accesses[key] = accesses.get(key, 0.0) + visit.weight * visit.now.size * groups
+    return Feed(accesses, transferred, fanout)
 
 
 def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
@@ -189,21 +356,40 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
     iterations = nest.temporal_iterations()
     compute_instances = computes // iterations
     result: dict[tuple[str, int], DenseTensorLevel] = {}
+    temporal = [loop for loop in nest.loops if not loop.spatial]
+    names = spec.architecture.level_names
     for tensor, shape_of in problem.tensors.items():
         levels = keeps[tensor]
         partitions = _partition(nest, levels, shape_of)
+        fetched: dict[int, list[Visit]] = {}  # per keeper, its visits (fills before peers)
         # Innermost first, so each level can use its child's fills.
         for position in reversed(range(len(levels))):
             level = levels[position]
             child = levels[position + 1] if position + 1 < len(levels) else COMPUTE
             parent = levels[position - 1] if position > 0 else None
             shape = nest.tile_shape(level)
-            tile = shape_of.size(shape)
-            outer = [loop for loop in nest.loops if loop.level < level and not loop.spatial]
-            fills = tile_fills(shape_of, shape, outer) if parent is not None else 0
-            fanout, scatter = _spatial_between(nest, level, child, shape_of)
-            child_fills = iterations if child == COMPUTE else result[tensor, child].fills
-            delivered = child_fills * scatter
+            extents = shape_of.extents(shape)
+            outer = [loop for loop in temporal if loop.level < level]
+            reuse = tensor not in spec.mapping.for_level(names[level]).no_temporal_reuse
+            fetched[level] = visits(shape_of, extents, outer, subtract=reuse)
+            fanout, scatter = _spatial_between(nest, level, child, shape_of, spec)
+            # The level just above the child serves the child's own visits; the levels
+            # above it (a bypassed stretch) multiply its reads by their distinct tiles.
+            feeder = nest.n_levels - 1 if child == COMPUTE else child - 1
+            if child == COMPUTE:
+                child_visits = visits(shape_of, shape_of.extents({}), temporal, subtract=False)
+            else:
+                child_visits = fetched[child]
+            feeder_loops = [loop for loop in nest.loops if loop.spatial and loop.level == feeder]
+            mesh = tuple(spec.architecture.mesh_fanout(feeder, axis) or 1 for axis in ("X", "Y"))
+            feed = _feed(
+                shape_of, feeder_loops, child_visits, mesh, spec.mapping.for_level(names[feeder])
+            )
+            delivered = feed.reads * (
+                scatter // feed_distinct(shape_of, feeder_loops, spec, names[feeder])
+            )
+            if child != COMPUTE and feed.transferred:
+                _add_peers(result, tensor, child, feed, nest, partitions)
             partition = partitions[level]
             if shape_of.read_write:
                 updates = delivered
@@ -218,10 +404,12 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
                 child=child,
                 parent=parent,
                 tile_shape=shape,
-                tile=tile,
+                tile=math.prod(extents),
                 partition=partition,
                 instances=nest.instances_used(level),
-                fills=fills,
+                fills=sum(v.weight * v.now.size for v in fetched[level])
+                if parent is not None
+                else 0,
                 reads=reads,
                 updates=updates,
                 fanout=fanout,
@@ -230,11 +418,27 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
     streams = streamed_levels(spec, keeps)
     for tensor, levels in streams.items():
         for level in levels:
-            result[tensor, level] = _streamed(nest, result, keeps[tensor], tensor, level)
+            result[tensor, level] = _streamed(spec, nest, result, keeps[tensor], tensor, level)
     return DenseAnalysis(nest, keeps, streams, result, computes, compute_instances, iterations)
 
 
+def _add_peers(result, tensor: str, child: int, feed: Feed, nest: Nest, partitions) -> None:
+    """A child's accesses for link transfers (Timeloop's ``ComputePeerAccesses``): the
+    transferred elements, spread over all its instances, are read once more and filled
+    once more; what it receives from its parent shrinks to the rest. Timeloop keeps the
+    counts in integers: reads rounded, fills truncated."""
+    entry = result[tensor, child]
+    peers = feed.transferred / nest.instances_used(child)
+    fills = math.floor(feed.share + peers) if entry.parent is not None else 0
+    if nest.problem.tensors[tensor].read_write:
+        reads = round(max(entry.updates + peers - partitions[child], 0))
+    else:
+        reads = round(entry.reads + peers)
+    result[tensor, child] = replace(entry, fills=fills, reads=reads)
+
+
 def _streamed(
+    spec: Spec,
     nest: Nest,
     kept: dict[tuple[str, int], DenseTensorLevel],
     keepers: list[int],
@@ -247,7 +451,7 @@ def _streamed(
     inner = [k for k in keepers if k > level]
     child = inner[0] if inner else COMPUTE
     shape_of = nest.problem.tensors[tensor]
-    fanout, scatter = _spatial_between(nest, level, child, shape_of)
+    fanout, scatter = _spatial_between(nest, level, child, shape_of, spec)
     child_fills = nest.temporal_iterations() if child == COMPUTE else kept[tensor, child].fills
     crossing = child_fills * scatter
     if shape_of.read_write:

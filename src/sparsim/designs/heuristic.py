@@ -263,6 +263,8 @@ def dstc_inners(
                 spatial_permutation="NMK",
                 split=1,
                 keep=["A", "B"],
+                # The MICRO'22 artifact's DSTC mappings forbid MAC-to-MAC forwarding here.
+                no_link_transfer=["A", "B", "Z"],
             ),
         ]
         yield _Inner(

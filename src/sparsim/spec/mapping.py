@@ -31,6 +31,17 @@ class LevelMapping(BaseModel):
         description="tensors that pass through without being kept: no capacity, but one "
         "write and one read per word crossing the level",
     )
+    no_link_transfer: list[str] = Field(
+        [], description="tensors the level's spatial children never take from a neighbour"
+    )
+    no_multicast: list[str] = Field(
+        [],
+        description="tensors the level sends to each child separately (no multicast "
+        "or spatial reduction; Timeloop's no_multicast_no_reduction)",
+    )
+    no_temporal_reuse: list[str] = Field(
+        [], description="tensors the level refetches whole at every visit"
+    )
 
     def streams(self, tensor: str) -> bool:
         """Whether ``tensor`` only passes through this level (streamed, not kept)."""

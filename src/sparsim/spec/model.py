@@ -21,7 +21,7 @@ from sparsim.io import load_yaml
 from sparsim.limits import MAX_BITS, check_at_most
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.mapping import Mapping
-from sparsim.spec.problem import Problem
+from sparsim.spec.problem import Problem, ProblemShape
 from sparsim.spec.sparse_optimizations import LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.validation import Checked, error_path, validate
@@ -64,8 +64,11 @@ class Spec(Checked):
 
 
 def _nodes(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """Every value in a (raw or validated) spec with its key path, containers included."""
+    """Every value in a (raw or validated) spec with its key path, containers included; a
+    problem shape is checked by its own model (its ``read-write`` is a yes/no field)."""
     yield path, node
+    if isinstance(node, ProblemShape):
+        return
     if isinstance(node, BaseModel):
         node = {name: getattr(node, name) for name in type(node).model_fields}
     if isinstance(node, dict):
@@ -154,8 +157,9 @@ def _check_names(spec: Spec) -> None:
                 raise SpecError(f"{permutation!r} repeats a dimension", f"{key}.{part}_permutation")
         for tensor in level_map.keep or ():
             _known(tensor, tensors, "tensor", f"{key}.keep")
-        for tensor in level_map.stream:
-            _known(tensor, tensors, "tensor", f"{key}.stream")
+        for field in ("stream", "no_link_transfer", "no_multicast", "no_temporal_reuse"):
+            for tensor in getattr(level_map, field):
+                _known(tensor, tensors, "tensor", f"{key}.{field}")
 
 
 def _check_factors(spec: Spec) -> None:

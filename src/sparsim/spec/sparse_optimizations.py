@@ -35,12 +35,25 @@ class RankFormat(BaseModel):
     )
 
 
+class Conditioned(BaseModel):
+    """A target tensor and the leaders its accesses are conditioned on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    target: str
+    condition_on: list[str] = []
+
+
 class ActionOptimization(BaseModel):
+    """``options`` (Timeloop's ``options:`` form) lists alternatives to ``target`` /
+    ``condition_on``: the analysis keeps the one that saves the most read energy."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: ActionType
     target: str
     condition_on: list[str] = []
+    options: list[Conditioned] = []
 
 
 class LevelSparseOptimization(BaseModel):

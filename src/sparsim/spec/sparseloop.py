@@ -1,29 +1,59 @@
-"""Import Sparseloop/Timeloop v0.3 inputs (aggregated_input.yaml, ERT.yaml, map.yaml).
+"""Import Timeloop/Sparseloop v0.3 inputs as people write them.
 
-Timeloop's architecture tree is flattened into sparsim's chain of levels: a level's
-instance count is the product of the ``[0..n]`` ranges of the subtrees around it (and of its
-own name). ERT action energies are matched by the level's leaf name. Only GEMM-shaped
-problems (``A[M,K]``, ``B[N,K]``, ``Z[M,N]`` under any names) are accepted.
+A case is a directory (or a list of files): ``aggregated_input.yaml`` with ``ERT.yaml`` and
+``map.yaml`` as the Sparseloop artifact writes it, the exercises' ``arch/``, ``prob/``,
+``map/``, ``sparse-opt/`` subfolders, or any set of YAML files. Every YAML file up to two
+folders down is read for the top-level sections Timeloop reads (``architecture``,
+``problem``, ``mapping``, ``sparse_optimizations``, ``ERT``, and the mapper's constraint
+sections); a section found in two files is an error naming both.
+
+Each rule is Timeloop's own (its source at the commit of ``../shared/tools/timeloop``), with
+its numeric check in ``docs/sparseloop-semantics-*.md``:
+
+* architecture: the ``subtree``/``local`` tree flattened into a chain of levels; a level's
+  instances are the product of the ``[0..n]`` ranges around it, or its ``instances``
+  attribute; ``meshX`` defaults to all instances in a row; component classes are matched as
+  Timeloop matches them (``DRAM``, ``SRAM``, ``regfile``, ``smartbuffer``, ``storage``:
+  storage; ``mac``, ``compute``: the arithmetic), others are ignored; word bits from
+  ``word-bits``, ``word_width`` or ``datawidth`` (16 when none); capacities from
+  ``entries``, ``depth``/``memory_depth``/``data_storage_depth`` (x block size) or
+  ``sizeKB``; the deprecated ``bandwidth`` is split half to reads, half to writes;
+* energy (ERT): a component's action listed with several argument sets costs the most
+  expensive; a storage action with no ERT name on Timeloop's fallback chain costs, for
+  reads, fills and updates, the component's most expensive action divided by its
+  ``cluster-size``, and for gated, skipped and metadata accesses 0 pJ; both stated in the
+  imported spec, not assumed later;
+* problem: any shape (inline, or a name of sparsim's built-in shapes), coefficients in the
+  instance, densities as a mapping or a number (fixed-structured), ``commonDensity``;
+* mapping: factors ``M16`` / ``M=16`` / ``M 16``, ``0`` meaning the whole dimension;
+  permutations with or without spaces; a level bypasses only the tensors it lists under
+  ``bypass``;
+* formats: a rank's metadata and payload word bits default to the level's
+  ``metadata_datawidth`` (0 when absent), a bitmask's metadata to 1 bit;
+  ``flattened-rankIDs``; the ``options:`` form of an action optimization keeps the option
+  that saves the most (:mod:`sparsim.analysis.sparse`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sparsim.errors import MissingEnergyError, SpecError
+from sparsim.errors import MissingEnergyError, SpecError, UnknownNameError
 from sparsim.io import load_yaml
 from sparsim.spec.architecture import (
     COMPUTE_ACTION_FALLBACKS,
+    STORAGE_ACTION_FALLBACKS,
     Architecture,
     ComputeLevel,
-    StorageEnergy,
     StorageLevel,
     first_given,
 )
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.model import Spec
+from sparsim.spec.problem import Problem, ProblemShape, builtin_shape, parse_timeloop_shape
 from sparsim.spec.sparse_optimizations import (
     ActionOptimization,
     LevelSparseOptimization,
@@ -33,7 +63,6 @@ from sparsim.spec.sparseloop_shapes import (
     ERT_SCHEMA,
     INPUTS_SCHEMA,
     MAPPING_SCHEMA,
-    check_datatype_entries,
     check_shape,
 )
 from sparsim.spec.sparsity import TensorDensity
@@ -42,13 +71,21 @@ from sparsim.spec.workload import Gemm, shape_name
 
 _RANGE = re.compile(r"^(?P<name>[^\[]+)(?:\[(?P<lo>\d+)\.\.(?P<hi>\d+)\])?$")
 _RANGE_SUFFIX = re.compile(r"\[\d+\.\.\d+\]")
-_FACTOR = re.compile(r"([A-Za-z]+)\s*=?\s*(\d+)")
+_FACTOR = re.compile(r"([A-Za-z]+)\s*=*\s*(\d+)(?:,(\d+))?")
 
-CASE_FILES = ("aggregated_input.yaml", "ERT.yaml", "map.yaml")
+MODEL_KEYS = ("architecture", "problem", "sparse_optimizations", "mapping")
+CONSTRAINT_KEYS = ("architecture_constraints", "mapspace_constraints")
+TABLE_KEYS = ("ERT",)
+SECTION_KEYS = (*MODEL_KEYS, *TABLE_KEYS, *CONSTRAINT_KEYS)
+DEFAULT_WORD_BITS = 16  # Timeloop's BufferLevel::Specs::kDefaultWordBits
+STORAGE_CLASSES = ("DRAM", "SRAM", "regfile", "smartbuffer", "storage")
+COMPUTE_CLASSES = ("mac", "compute")
+MAX_DEPTH = 2  # folders below the case directory searched for YAML files
 
 
 class _Source:
-    """Looks up keys in one YAML document and reports missing ones with their path."""
+    """One YAML document and its path: looks up keys and reports missing ones with their
+    key path."""
 
     def __init__(self, path: Path, data: Any):
         self.path = path
@@ -63,6 +100,61 @@ class _Source:
         if default is not ...:
             return default
         raise self.error(f"{path}.{key}" if path else key, "missing required key")
+
+
+# -- gathering the sections ----------------------------------------------------------------
+
+
+def _yaml_files(case: Path, depth: int = 0) -> list[Path]:
+    files = sorted(p for p in case.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if depth < MAX_DEPTH:
+        for folder in sorted(p for p in case.iterdir() if p.is_dir()):
+            if not folder.name.startswith("."):
+                files += _yaml_files(folder, depth + 1)
+    return files
+
+
+def gather_sections(case: str | Path | Iterable[str | Path]) -> dict[str, _Source]:
+    """Each Timeloop section of a case (a directory, or the files given) with the file it
+    comes from; a section in two files is a SpecError naming both."""
+    if isinstance(case, str | Path):
+        folder = Path(case)
+        if not folder.is_dir():
+            raise SpecError("not a directory", str(folder))
+        files = _yaml_files(folder)
+    else:
+        files = [Path(p) for p in case]
+    sections: dict[str, _Source] = {}
+    for path in files:
+        data = load_yaml(path, only_keys=SECTION_KEYS)
+        if not isinstance(data, dict):
+            continue  # a YAML file without sections (a list, a scalar): not Timeloop's
+        for key in SECTION_KEYS:
+            if key not in data:
+                continue
+            if key in sections:
+                raise SpecError(
+                    f"section {key!r} is in both {sections[key].path} and {path}: give one "
+                    "(move the other out of the case, or list the files to use)",
+                    str(case) if isinstance(case, str | Path) else str(path),
+                )
+            sections[key] = _Source(path, {key: data[key]})
+    for key in ("architecture", "problem"):
+        if key not in sections:
+            raise SpecError(f"no YAML file holds the section {key!r}", str(case))
+    if "ERT" not in sections:
+        raise MissingEnergyError(
+            "no energy table: no YAML file holds an 'ERT' section (Accelergy's ERT.yaml)",
+            str(case),
+        )
+    for key, source in sections.items():
+        schema = {"ERT": ERT_SCHEMA, "mapping": MAPPING_SCHEMA}.get(key, INPUTS_SCHEMA)
+        if key in schema:
+            check_shape(source.data, {key: schema[key]}, source.path)
+    return sections
+
+
+# -- architecture and energy ---------------------------------------------------------------
 
 
 def _split_range(name: str) -> tuple[str, int]:
@@ -88,191 +180,369 @@ def _walk_tree(src: _Source, node: dict, path: str, multiplier: int, out: list) 
 
 
 def _ert_tables(ert_src: _Source) -> dict[str, dict[str, float]]:
+    """Per component (leaf name) the energy of each action; an action listed with several
+    argument sets costs the most expensive (Timeloop's ``ParseAccelergyERT``)."""
     tables = ert_src.get(ert_src.get(ert_src.data, "ERT", ""), "tables", "ERT")
     energies: dict[str, dict[str, float]] = {}
     for i, table in enumerate(tables):
         full_name = str(ert_src.get(table, "name", f"ERT.tables[{i}]"))
         leaf = _RANGE_SUFFIX.sub("", full_name).split(".")[-1]
-        actions = {}
+        actions: dict[str, float] = {}
         for j, action in enumerate(ert_src.get(table, "actions", f"ERT.tables[{i}]")):
             key = f"ERT.tables[{i}].actions[{j}]"
-            actions[ert_src.get(action, "name", key)] = float(ert_src.get(action, "energy", key))
+            name = ert_src.get(action, "name", key)
+            energy = float(ert_src.get(action, "energy", key))
+            actions[name] = max(energy, actions.get(name, energy))
         energies[leaf] = actions
     return energies
+
+
+def storage_energy(actions: dict[str, float], cluster_size: int) -> dict[str, float]:
+    """A storage component's energies as Timeloop derives them from its ERT actions: each
+    counted action through its fallback chain; reads, fills and updates without one cost
+    the most expensive action over the cluster size, the others 0 pJ."""
+    most = max(actions.values(), default=0.0) / cluster_size
+    energy = {}
+    for action, chain in STORAGE_ACTION_FALLBACKS.items():
+        given = first_given(actions, chain)
+        if given is None:
+            given = most if action.startswith("random_") and "metadata" not in action else 0.0
+        energy[action] = given
+    return energy
+
+
+def _attribute(attrs: dict, names: tuple[str, ...], default: Any = None) -> Any:
+    """The first of ``names`` the attributes give (Timeloop's lookup order)."""
+    return next((attrs[n] for n in names if attrs.get(n) is not None), default)
 
 
 def _storage_level(
     src: _Source, name: str, instances: int, attrs: dict, path: str, energy: dict[str, float]
 ) -> StorageLevel:
-    word_bits = int(attrs.get("datawidth", attrs.get("word-bits", 8)))
-    width = attrs.get("data_storage_width", attrs.get("width"))
-    block_size = int(attrs.get("block_size", attrs.get("block-size", 0)) or 0)
-    if not block_size:
-        block_size = max(1, int(width) // word_bits) if width else 1
-    depth = attrs.get("data_storage_depth", attrs.get("depth"))
+    where = f"{src.path}: {path}.attributes"
+    word_bits = int(_attribute(attrs, ("word-bits", "word_width", "datawidth"), DEFAULT_WORD_BITS))
+    cluster = int(attrs.get("cluster-size", 1) or 1)
+    block = _attribute(attrs, ("block-size", "block_size", "n_words"))
+    width = _attribute(attrs, ("width", "memory_width", "data_storage_width"))
+    if block is not None:
+        block_size = int(block)
+    elif width is not None:
+        block_size = max(1, int(width) // cluster // word_bits)
+    else:
+        block_size = 1
+    if attrs.get("entries") is not None:
+        capacity = int(attrs["entries"])
+    elif (depth := _attribute(attrs, ("depth", "memory_depth", "data_storage_depth"))) is not None:
+        capacity = int(depth) * block_size
+    elif attrs.get("sizeKB") is not None:
+        capacity = int(attrs["sizeKB"]) * 1024 * 8 // word_bits
+    else:
+        capacity = None
     metadata_width = int(attrs.get("metadata_storage_width", 0) or 0)
     metadata_depth = attrs.get("metadata_storage_depth")
+    read_bw, write_bw = attrs.get("read_bandwidth"), attrs.get("write_bandwidth")
+    if attrs.get("bandwidth") is not None:  # deprecated: half each way, as Timeloop reads it
+        read_bw = read_bw if read_bw is not None else float(attrs["bandwidth"]) / 2
+        write_bw = write_bw if write_bw is not None else float(attrs["bandwidth"]) / 2
+    instances = int(attrs.get("instances", instances))
     mesh_x = attrs.get("meshX")
+    if mesh_x is None and attrs.get("meshY") is not None:
+        mesh_x = instances // int(attrs["meshY"])
     return validate(
         StorageLevel,
         {
             "name": name,
             "instances": instances,
-            "mesh_x": int(mesh_x) if mesh_x else None,
-            "data_capacity": int(depth) * block_size if depth is not None else None,
+            "mesh_x": int(mesh_x) if mesh_x else instances,
+            "data_capacity": capacity,
             "word_bits": word_bits,
             "block_size": block_size,
             "metadata_capacity_bits": (
                 int(metadata_depth) * metadata_width if metadata_depth is not None else None
             ),
             "metadata_word_bits": metadata_width,
-            "read_bandwidth": attrs.get("read_bandwidth"),
-            "write_bandwidth": attrs.get("write_bandwidth"),
+            "read_bandwidth": read_bw,
+            "write_bandwidth": write_bw,
             "shared_bandwidth": attrs.get("shared_bandwidth"),
             "multiple_buffering": attrs.get("multiple-buffering", 1.0),
-            # The ERT's action names sparsim knows; the rest (leak, ...) Timeloop ignores too.
-            "energy": {k: v for k, v in energy.items() if k in StorageEnergy.model_fields},
+            "energy": storage_energy(energy, cluster),
+        },
+        where,
+    )
+
+
+def _compute_level(
+    src: _Source, name: str, instances: int, attrs: dict, path: str, energy: dict[str, float]
+) -> ComputeLevel:
+    most = max(energy.values(), default=None)
+    chains = {k: first_given(energy, c) for k, c in COMPUTE_ACTION_FALLBACKS.items()}
+    if chains["random"] is None:
+        chains["random"] = most
+    if chains["random"] is None:
+        raise MissingEnergyError(
+            f"no energy for compute {name!r}: its ERT table has no actions", "ERT"
+        )
+    instances = int(attrs.get("instances", instances))
+    mesh_x = attrs.get("meshX")
+    return validate(
+        ComputeLevel,
+        {
+            "name": name,
+            "instances": instances,
+            "mesh_x": int(mesh_x) if mesh_x else instances,
+            "word_bits": int(_attribute(attrs, ("datawidth", "word-bits"), DEFAULT_WORD_BITS)),
+            "energy": {k: v if v is not None else 0.0 for k, v in chains.items()},
         },
         f"{src.path}: {path}",
     )
 
 
-def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> Architecture:
+def _metadata_bits(attrs: dict) -> int:
+    """The level's default word bits for format ranks (``metadata_datawidth``)."""
+    return int(_attribute(attrs, ("metadata_datawidth", "metadata_word_bits"), 0) or 0)
+
+
+def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> tuple[Architecture, dict]:
+    """The architecture, and per storage level its attributes (formats read defaults)."""
     arch = src.get(src.data, "architecture", "")
     locals_: list = []
     for i, top in enumerate(src.get(arch, "subtree", "architecture")):
         _walk_tree(src, top, f"architecture.subtree[{i}]", 1, locals_)
-    storage, compute = [], None
+    storage, compute, attributes = [], None, {}
     for name, instances, local, path in locals_:
         attrs = local.get("attributes") or {}
-        klass = str(local.get("class", "")).lower()
+        klass = str(local.get("class", ""))
+        is_storage = any(c in klass for c in STORAGE_CLASSES)
+        is_compute = not is_storage and any(c in klass.lower() for c in COMPUTE_CLASSES)
+        if not (is_storage or is_compute):
+            continue  # a network or an unknown class: Timeloop neglects it too
         energy = ert.get(name)
         if energy is None:
             raise MissingEnergyError(
                 f"no ERT table for level {name!r} (tables: {', '.join(sorted(ert)) or 'none'})",
-                "ERT.yaml",
+                "ERT",
             )
-        if klass == "compute" or "mac" in klass or klass.endswith("alu"):
-            chains = {k: first_given(energy, c) for k, c in COMPUTE_ACTION_FALLBACKS.items()}
-            if chains["random"] is None:
-                raise MissingEnergyError(
-                    f"no energy for compute {name!r}: none of the ERT actions "
-                    f"{', '.join(COMPUTE_ACTION_FALLBACKS['random'])}",
-                    "ERT.yaml",
-                )
-            compute = validate(
-                ComputeLevel,
-                {
-                    "name": name,
-                    "instances": instances,
-                    "mesh_x": attrs.get("meshX"),
-                    "word_bits": int(attrs.get("datawidth", 8)),
-                    "energy": chains,
-                },
-                f"{src.path}: {path}",
-            )
+        if is_compute:
+            if compute is not None:
+                raise src.error(path, f"a second compute level {name!r} ({compute.name} first)")
+            compute = _compute_level(src, name, instances, attrs, path, energy)
         else:
             storage.append(_storage_level(src, name, instances, attrs, path, energy))
+            attributes[name] = attrs
     if compute is None:
-        raise src.error("architecture", "no compute level (class: compute)")
-    return validate(
+        raise src.error("architecture", "no compute level (class: intmac, mac or compute)")
+    if not storage:
+        raise src.error("architecture", "no storage level (class: DRAM, SRAM, regfile, ...)")
+    architecture = validate(
         Architecture, {"levels": storage, "compute": compute}, f"{src.path}: architecture"
+    )
+    return architecture, attributes
+
+
+# -- problem ---------------------------------------------------------------------------------
+
+
+def _problem(src: _Source) -> tuple[Gemm | Problem, dict[str, TensorDensity]]:
+    problem = src.get(src.data, "problem", "")
+    shape_data = problem.get("shape") if isinstance(problem, dict) else None
+    if isinstance(shape_data, str):
+        shape = builtin_shape(shape_data, f"{src.path}: problem.shape")
+    elif shape_data is None:
+        raise src.error("problem.shape", "missing required key")
+    else:
+        shape = parse_timeloop_shape(shape_data, f"{src.path}: problem.shape")
+    instance = problem.get("instance", problem)
+    if not isinstance(instance, dict):
+        raise src.error("problem.instance", "expected a mapping of dimension sizes")
+    key = "problem.instance"
+    sizes = {}
+    for dim in shape.dimensions:
+        sizes[dim] = _integer(src, src.get(instance, dim, key), f"{key}.{dim}")
+    coefficients = {
+        name: _integer(src, instance[name], f"{key}.{name}")
+        for name, _ in shape.coefficients
+        if name in instance
+    }
+    densities = _densities(src, instance, shape)
+    if _is_gemm(shape):
+        workload = validate(
+            Gemm,
+            {"name": shape_name(sizes["M"], sizes["K"], sizes["N"]), **sizes},
+            f"{src.path}: {key}",
+        )
+        return workload, densities
+    name = f"{shape.name} " + "-".join(f"{d}{sizes[d]}" for d in shape.dimensions)
+    workload = validate(
+        Problem,
+        {"name": name, "shape": shape, "instance": sizes, "coefficients": coefficients},
+        f"{src.path}: {key}",
+    )
+    return workload, densities
+
+
+def _integer(src: _Source, value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise src.error(key, f"expected an integer, got {value!r}")
+    return value
+
+
+def _is_gemm(shape: ProblemShape) -> bool:
+    """Sparseloop's gemm-ABZ under any shape name: sparsim's own GEMM, by its name."""
+    gemm = builtin_shape("gemm")
+    return (
+        sorted(shape.dimensions) == sorted(gemm.dimensions)
+        and not shape.coefficients
+        and [(d.name, d.projection, d.read_write) for d in shape.data_spaces]
+        == [(d.name, d.projection, d.read_write) for d in gemm.data_spaces]
     )
 
 
-def _gemm_and_densities(src: _Source) -> tuple[Gemm, dict[str, TensorDensity]]:
-    problem = src.get(src.data, "problem", "")
-    shape = src.get(problem, "shape", "problem")
-    instance = src.get(problem, "instance", "problem")
-    spaces = src.get(shape, "data-spaces", "problem.shape")
-    projections = {}
-    for i, space in enumerate(spaces):
-        dims = tuple(
-            term[0][0] for term in src.get(space, "projection", f"problem.shape.data-spaces[{i}]")
-        )
-        projections[src.get(space, "name", f"problem.shape.data-spaces[{i}]")] = dims
-    expected = {"A": ("M", "K"), "B": ("N", "K"), "Z": ("M", "N")}
-    if projections != expected:
-        raise src.error(
-            "problem.shape.data-spaces",
-            f"only the GEMM A[M,K] B[N,K] Z[M,N] is supported, got {projections}",
-        )
-    dims = {d: int(src.get(instance, d, "problem.instance")) for d in ("M", "N", "K")}
-    densities = {}
+def _densities(src: _Source, instance: dict, shape: ProblemShape) -> dict[str, TensorDensity]:
+    """Per tensor its density model: a mapping (``distribution``, ``density``) or a number
+    (fixed-structured, Timeloop's default), or one ``commonDensity`` for all."""
+    given = {}
+    if instance.get("commonDensity") is not None:
+        given = {
+            t: (instance["commonDensity"], "problem.instance.commonDensity")
+            for t in shape.tensor_names
+        }
     for tensor, entry in (instance.get("densities") or {}).items():
         key = f"problem.instance.densities.{tensor}"
-        distribution = entry.get("distribution", "fixed-structured")
-        density = float(src.get(entry, "density", key))
+        if tensor not in shape.tensor_names:
+            raise UnknownNameError(
+                f"unknown tensor {tensor!r} (tensors: {', '.join(shape.tensor_names)})",
+                f"{src.path}: {key}",
+            )
+        given[tensor] = (entry, key)
+    densities = {}
+    for tensor, (entry, key) in given.items():
+        if isinstance(entry, dict):
+            distribution = entry.get("distribution", "fixed-structured")
+            density = entry.get("density")
+            if density is None:
+                raise src.error(f"{key}.density", "missing required key")
+        else:
+            distribution, density = "fixed-structured", entry
+        if distribution == "fixed":
+            distribution = "fixed-structured"
+        if distribution not in ("fixed-structured", "hypergeometric", "uniform"):
+            raise UnknownNameError(
+                f"unsupported density distribution {distribution!r} (fixed-structured, "
+                "hypergeometric, uniform)",
+                f"{src.path}: {key}.distribution",
+            )
+        density = float(density)
         if density == 1.0:
             distribution = "dense"
         densities[tensor] = validate(
             TensorDensity, {"distribution": distribution, "density": density}, f"{src.path}: {key}"
         )
-    return validate(
-        Gemm, {"name": shape_name(**dims), **dims}, f"{src.path}: problem.instance"
-    ), densities
+    return densities
 
 
-def _sparse_optimizations(src: _Source) -> list[LevelSparseOptimization]:
+# -- sparse optimizations ------------------------------------------------------------------
+
+
+def _sparse_optimizations(src: _Source | None, attributes: dict) -> list[LevelSparseOptimization]:
+    if src is None:
+        return []
     result = []
     sparse = src.data.get("sparse_optimizations") or {}
     for i, target in enumerate(sparse.get("targets") or []):
         key = f"sparse_optimizations.targets[{i}]"
+        level = src.get(target, "name", key)
+        default_bits = _metadata_bits(attributes.get(level, {}))
         formats = {}
         representation = target.get("representation-format") or {}
         for j, space in enumerate(representation.get("data-spaces") or []):
             space_key = f"{key}.representation-format.data-spaces[{j}]"
-            ranks = []
-            for k, rank in enumerate(src.get(space, "ranks", space_key)):
-                flattened = rank.get("flattened_rankIDs")
-                ranks.append(
-                    validate(
-                        RankFormat,
-                        {
-                            "format": str(
-                                src.get(rank, "format", f"{space_key}.ranks[{k}]")
-                            ).upper(),
-                            "metadata_word_bits": rank.get("metadata-word-bits"),
-                            "payload_word_bits": rank.get("payload-word-bits"),
-                            "flattened_ranks": flattened[0] if flattened else None,
-                        },
-                        f"{src.path}: {space_key}.ranks[{k}]",
-                    )
-                )
+            ranks = [
+                _rank(src, rank, f"{space_key}.ranks[{k}]", default_bits)
+                for k, rank in enumerate(src.get(space, "ranks", space_key))
+            ]
             formats[src.get(space, "name", space_key)] = ranks
-        actions = [
-            validate(
-                ActionOptimization,
-                {
-                    "type": opt.get("type"),
-                    "target": opt.get("target"),
-                    "condition_on": opt.get("condition-on") or [],
-                },
-                f"{src.path}: {key}.action-optimization[{j}]",
+        actions = []
+        for j, opt in enumerate(target.get("action-optimization") or []):
+            opt_key = f"{key}.action-optimization[{j}]"
+            options = opt.get("options")
+            choices = options if options is not None else [opt]
+            actions.append(
+                validate(
+                    ActionOptimization,
+                    {
+                        "type": opt.get("type"),
+                        "target": choices[0].get("target") if choices else None,
+                        "condition_on": (choices[0].get("condition-on") or []) if choices else [],
+                        "options": [
+                            {"target": c.get("target"), "condition_on": c.get("condition-on") or []}
+                            for c in choices[1:]
+                        ],
+                    },
+                    f"{src.path}: {opt_key}",
+                )
             )
-            for j, opt in enumerate(target.get("action-optimization") or [])
-        ]
         result.append(
             validate(
                 LevelSparseOptimization,
-                {"level": src.get(target, "name", key), "formats": formats, "actions": actions},
+                {"level": level, "formats": formats, "actions": actions},
                 f"{src.path}: {key}",
             )
         )
     return result
 
 
-def _parse_factors(src: _Source, text: Any, key: str) -> dict[str, int]:
+def _rank(src: _Source, rank: dict, key: str, default_bits: int) -> RankFormat:
+    """One format rank; unstated word bits are the level's ``metadata_datawidth`` (a
+    bitmask's metadata: 1 bit), as Timeloop's ``AdjustFormatWordBits`` gives them."""
+    name = str(src.get(rank, "format", key)).upper()
+    metadata = rank.get("metadata-word-bits")
+    if metadata is None:
+        metadata = 1 if name == "B" else default_bits
+    payload = rank.get("payload-word-bits")
+    flattened = rank.get("flattened-rankIDs", rank.get("flattened_rankIDs"))
+    return validate(
+        RankFormat,
+        {
+            "format": name,
+            "metadata_word_bits": metadata,
+            "payload_word_bits": payload if payload is not None else default_bits,
+            "flattened_ranks": flattened[0] if flattened else None,
+        },
+        f"{src.path}: {key}",
+    )
+
+
+# -- mapping ---------------------------------------------------------------------------------
+
+
+def _parse_factors(src: _Source, text: Any, key: str, sizes: dict[str, int]) -> dict[str, int]:
+    """``"M16 K=0 N 4"`` -> factors; 0 is the whole problem dimension (Timeloop's reading)."""
     factors = {}
-    for part in str(text).split():
-        match = _FACTOR.fullmatch(part)
-        if not match:
-            raise src.error(key, f"bad factor {part!r} (expected e.g. M16)")
-        factors[match.group(1)] = int(match.group(2))
+    text = str(text).split("#")[0]
+    position = 0
+    for match in _FACTOR.finditer(text):
+        if text[position : match.start()].strip(" ,\t"):
+            raise src.error(key, f"bad factor {text[position : match.start()].strip()!r}")
+        position = match.end()
+        dim, value, residual = match.group(1), int(match.group(2)), match.group(3)
+        if residual is not None and int(residual) != value:
+            raise src.error(
+                key, f"imperfect factor {match.group(0)!r} (a residual) is not supported"
+            )
+        if dim not in sizes:
+            raise UnknownNameError(
+                f"unknown dimension {dim!r} (dimensions: {', '.join(sizes)})",
+                f"{src.path}: {key}",
+            )
+        factors[dim] = value if value else sizes[dim]
+    if text[position:].strip(" ,\t"):
+        raise src.error(key, f"bad factor {text[position:].strip()!r} (expected e.g. M16)")
     return factors
 
 
-def _mapping(src: _Source) -> Mapping:
+def _mapping(src: _Source, workload: Gemm | Problem) -> Mapping:
+    problem = workload.problem()
+    sizes, tensors = problem.instance, problem.shape.tensor_names
     entries = src.get(src.data, "mapping", "")
     per_level: dict[str, dict[str, Any]] = {}
     order: list[str] = []
@@ -285,92 +555,82 @@ def _mapping(src: _Source) -> Mapping:
         fields = per_level[level]
         kind = src.get(entry, "type", key)
         if kind in ("datatype", "bypass"):
-            fields["keep"] = list(entry.get("keep") or [])
+            bypass = list(entry.get("bypass") or [])
+            both = set(bypass) & set(entry.get("keep") or [])
+            if both:
+                raise src.error(key, f"{', '.join(sorted(both))} both kept and bypassed")
+            unknown = [t for t in [*bypass, *(entry.get("keep") or [])] if t not in tensors]
+            if unknown:
+                raise UnknownNameError(
+                    f"unknown tensor {unknown[0]!r} (tensors: {', '.join(tensors)})",
+                    f"{src.path}: {key}",
+                )
+            # Timeloop keeps every tensor a level does not bypass ('X' defaults to keep).
+            fields["keep"] = [t for t in tensors if t not in bypass]
             fields["stream"] = list(entry.get("stream") or [])
         elif kind in ("temporal", "spatial"):
-            fields[kind] = _parse_factors(src, src.get(entry, "factors", key), f"{key}.factors")
-            fields[f"{kind}_permutation"] = str(entry.get("permutation", ""))
+            fields[kind] = _parse_factors(
+                src, src.get(entry, "factors", key, ""), f"{key}.factors", sizes
+            )
+            fields[f"{kind}_permutation"] = "".join(str(entry.get("permutation", "")).split())
             if kind == "spatial" and "split" in entry:
                 fields["split"] = int(entry["split"])
+            for timeloop_key, field in REUSE_SWITCHES[kind]:
+                if timeloop_key in entry:
+                    fields[field] = _names(src, entry[timeloop_key], f"{key}.{timeloop_key}")
         else:
             raise src.error(f"{key}.type", f"unknown mapping type {kind!r}")
     return validate(Mapping, {"levels": [per_level[name] for name in order]}, str(src.path))
 
 
-# The top-level keys of a Sparseloop input the model reads (component libraries are not).
-MODEL_INPUT_KEYS = ("architecture", "problem", "sparse_optimizations", "mapping")
+# Per mapping entry type, the switches that turn off a kind of reuse for listed tensors.
+REUSE_SWITCHES = {
+    "temporal": (("no_temporal_reuse", "no_temporal_reuse"),),
+    "spatial": (
+        ("no_link_transfer", "no_link_transfer"),
+        ("no_multicast_no_reduction", "no_multicast"),
+    ),
+}
 
 
-def _merged_inputs(case_dir: Path) -> _Source:
-    """Timeloop's split layout (architecture.yaml, prob.yaml, sparse-opt.yaml, a mapping
-    file, ...): the top-level keys of every YAML file in the directory, merged."""
-    merged: dict[str, Any] = {}
-    for path in sorted(case_dir.glob("*.yaml")):
-        if path.name in ("ERT.yaml", "ART.yaml"):
-            continue
-        data = load_yaml(path)
-        if isinstance(data, dict):
-            merged.update(data)
-    if "architecture" not in merged:
-        raise SpecError(
-            "no aggregated_input.yaml and no YAML file with an 'architecture' key", str(case_dir)
-        )
-    return _Source(case_dir / "*.yaml", merged)
+def _names(src: _Source, value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise src.error(key, f"expected a list of tensor names, got {value!r}")
+    return list(value)
 
 
-CONSTRAINT_KEYS = ("architecture_constraints", "mapspace_constraints")
-
-
-def _case_inputs(case_dir: Path, extra_keys: tuple[str, ...] = ()) -> tuple[_Source, _Source]:
-    """The model inputs and the energy table of a case directory."""
-    if not case_dir.is_dir():
-        raise SpecError("not a directory", str(case_dir))
-    aggregated = case_dir / "aggregated_input.yaml"
-    if aggregated.exists():
-        keys = (*MODEL_INPUT_KEYS, *extra_keys)
-        inputs = _Source(aggregated, load_yaml(aggregated, only_keys=keys))
-    else:
-        inputs = _merged_inputs(case_dir)
-    ert = _Source(case_dir / "ERT.yaml", load_yaml(case_dir / "ERT.yaml"))
-    for source in (inputs, ert):
-        if not isinstance(source.data, dict):
-            raise SpecError("expected a YAML mapping", str(source.path))
-    check_shape(inputs.data, INPUTS_SCHEMA, inputs.path)
-    check_shape(ert.data, ERT_SCHEMA, ert.path)
-    return inputs, ert
+# -- entry points ----------------------------------------------------------------------------
 
 
 def load_sparseloop_problem(case_dir: str | Path):
-    """What a mapper needs from a case directory, without any mapping: (workload,
-    architecture, densities, sparse optimisations, the constraint sections or None)."""
-    inputs, ert = _case_inputs(Path(case_dir), CONSTRAINT_KEYS)
-    gemm, densities = _gemm_and_densities(inputs)
-    architecture = _architecture(inputs, _ert_tables(ert))
-    constraints = {k: inputs.data[k] for k in CONSTRAINT_KEYS if k in inputs.data} or None
-    return gemm, architecture, densities, _sparse_optimizations(inputs), constraints
+    """What a mapper needs from a case, without any mapping: (workload, architecture,
+    densities, sparse optimisations, the constraint sections or None)."""
+    sections = gather_sections(case_dir)
+    workload, densities = _problem(sections["problem"])
+    architecture, attributes = _architecture(sections["architecture"], _ert_tables(sections["ERT"]))
+    constraints = {k: sections[k].data[k] for k in CONSTRAINT_KEYS if k in sections} or None
+    optimizations = _sparse_optimizations(sections.get("sparse_optimizations"), attributes)
+    return workload, architecture, densities, optimizations, constraints
 
 
-def load_sparseloop_case(case_dir: str | Path) -> Spec:
-    """A Sparseloop case directory (aggregated_input.yaml, ERT.yaml, map.yaml, or the same
-    content split over several YAML files) as a Spec."""
-    case_dir = Path(case_dir)
-    inputs, ert = _case_inputs(case_dir)
-    map_path = case_dir / "map.yaml"
-    mapping_src = _Source(map_path, load_yaml(map_path)) if map_path.exists() else inputs
-    if not isinstance(mapping_src.data, dict):
-        raise SpecError("expected a YAML mapping", str(mapping_src.path))
-    check_shape(mapping_src.data, MAPPING_SCHEMA, mapping_src.path)
-    check_datatype_entries(mapping_src.data.get("mapping"), mapping_src.path)
-    gemm, densities = _gemm_and_densities(inputs)
-    architecture = _architecture(inputs, _ert_tables(ert))
+def load_sparseloop_case(case: str | Path | Iterable[str | Path]) -> Spec:
+    """A Timeloop/Sparseloop case (a directory in any of the layouts above, or its files)
+    as a Spec."""
+    sections = gather_sections(case)
+    if "mapping" not in sections:
+        raise SpecError("no YAML file holds the section 'mapping'", str(case))
+    workload, densities = _problem(sections["problem"])
+    architecture, attributes = _architecture(sections["architecture"], _ert_tables(sections["ERT"]))
     return validate(
         Spec,
         {
-            "workload": gemm,
+            "workload": workload,
             "architecture": architecture,
             "densities": densities,
-            "sparse_optimizations": _sparse_optimizations(inputs),
-            "mapping": _mapping(mapping_src),
+            "sparse_optimizations": _sparse_optimizations(
+                sections.get("sparse_optimizations"), attributes
+            ),
+            "mapping": _mapping(sections["mapping"], workload),
         },
-        str(case_dir),
+        str(case),
     )

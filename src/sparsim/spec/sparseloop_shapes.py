@@ -14,9 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sparsim.errors import SpecError, UnknownNameError
+from sparsim.errors import SpecError
 
-TENSORS = ("A", "B", "Z")
 _INTEGER_TEXT = re.compile(r"^\s*\d+\s*$")
 
 
@@ -36,7 +35,6 @@ ENERGY = Leaf("non-negative number")
 TENSOR_NAMES = Leaf("tensor names")
 NAME_LIST = Leaf("name list", nullable=True)
 PERMUTATION = Leaf("permutation")
-PROJECTION = Leaf("projection")
 
 _ATTRIBUTES = {
     key: INTEGER
@@ -52,10 +50,26 @@ _ATTRIBUTES = {
         "metadata_storage_width",
         "metadata_storage_depth",
         "meshX",
+        "meshY",
+        "instances",
+        "entries",
+        "memory_depth",
+        "sizeKB",
+        "word_width",
+        "n_words",
+        "memory_width",
+        "cluster-size",
+        "metadata_datawidth",
     )
 } | {
     key: NUMBER
-    for key in ("read_bandwidth", "write_bandwidth", "shared_bandwidth", "multiple-buffering")
+    for key in (
+        "read_bandwidth",
+        "write_bandwidth",
+        "shared_bandwidth",
+        "bandwidth",
+        "multiple-buffering",
+    )
 }
 _NODE: dict[str, Any] = {
     "name": NAME,
@@ -70,25 +84,21 @@ _RANKS = (
         "metadata-word-bits": INTEGER,
         "payload-word-bits": INTEGER,
         "flattened_rankIDs": [NAME_LIST],
+        "flattened-rankIDs": [NAME_LIST],
     },
 )
+_CONDITIONED = {"target": NAME, "condition-on": NAME_LIST}
 INPUTS_SCHEMA: dict[str, Any] = {
     "architecture": {"subtree": (_NODE,)},
     "problem": {
-        "shape": {"data-spaces": ({"name": NAME, "projection": PROJECTION},)},
-        "instance": {
-            "M": INTEGER,
-            "N": INTEGER,
-            "K": INTEGER,
-            "densities": {"*": {"distribution": NAME, "density": NUMBER}},
-        },
+        "instance": {"densities": {"*": {"distribution": NAME, "density": NUMBER}}},
     },
     "sparse_optimizations": {
         "targets": [
             {
                 "name": NAME,
                 "representation-format": {"data-spaces": [{"name": NAME, "ranks": _RANKS}]},
-                "action-optimization": [{"type": NAME, "target": NAME, "condition-on": NAME_LIST}],
+                "action-optimization": [{"type": NAME, **_CONDITIONED, "options": [_CONDITIONED]}],
             }
         ]
     },
@@ -137,21 +147,6 @@ def check_shape(data: Any, schema: Any, where: Path, path: str = "") -> None:
                 check_shape(value, child, where, f"{path}.{key}" if path else str(key))
 
 
-def check_datatype_entries(entries: Any, where: Path) -> None:
-    """Keep/bypass entries say explicitly what each level keeps: nothing is guessed."""
-    for i, entry in enumerate(entries or ()):
-        if entry.get("type") not in ("datatype", "bypass"):
-            continue
-        location = f"{where}: mapping[{i}]"
-        if "keep" not in entry:
-            raise SpecError(
-                "a datatype entry must list keep (the tensors the level stores)", location
-            )
-        both = set(entry["keep"]) & set(entry.get("bypass") or ())
-        if both:
-            raise SpecError(f"{', '.join(sorted(both))} both kept and bypassed", location)
-
-
 def _check_leaf(value: Any, leaf: Leaf, location: str) -> None:
     if value is None:
         if leaf.nullable:
@@ -169,34 +164,12 @@ def _check_leaf(value: Any, leaf: Leaf, location: str) -> None:
         number = _number(value)
         if number is None or not math.isfinite(number) or (leaf is ENERGY and number < 0):
             raise SpecError(f"expected a finite {leaf.kind}, got {_describe(value)}", location)
-    if leaf in (TENSOR_NAMES, NAME_LIST):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SpecError(f"expected a list of names, got {_describe(value)}", location)
-        unknown = [v for v in value if v not in TENSORS]
-        if leaf is TENSOR_NAMES and unknown:
-            raise UnknownNameError(
-                f"unknown tensor {unknown[0]!r} (tensors: {', '.join(TENSORS)})", location
-            )
-    if leaf is PERMUTATION:
-        if not isinstance(value, str):
-            raise SpecError(
-                f"expected dimension letters such as MNK, got {_describe(value)}", location
-            )
-        unknown = [d for d in value if d not in "MNK"]
-        if unknown:
-            raise UnknownNameError(f"unknown dimension {unknown[0]!r} (M, N, K)", location)
-    if leaf is PROJECTION and not (
-        isinstance(value, list)
-        and all(
-            isinstance(term, list)
-            and term
-            and isinstance(term[0], list)
-            and term[0]
-            and isinstance(term[0][0], str)
-            for term in value
-        )
+    if leaf in (TENSOR_NAMES, NAME_LIST) and (
+        not isinstance(value, list) or not all(isinstance(v, str) for v in value)
     ):
-        raise SpecError("expected a projection such as [[[M]], [[K]]]", location)
+        raise SpecError(f"expected a list of names, got {_describe(value)}", location)
+    if leaf is PERMUTATION and not isinstance(value, str):
+        raise SpecError(f"expected dimension letters such as MNK, got {_describe(value)}", location)
 
 
 def _number(value: Any) -> float | None:
