@@ -46,6 +46,8 @@ def tiny_spec(
     """DRAM -> Buffer -> MACs, with round energies so results can be counted by hand.
 
     DRAM read/write 100 pJ, buffer read 2 / write 3 pJ (gated 0.5), MAC 1 pJ (gated 0.25).
+    ``compress_a`` stores A compressed in DRAM and the buffer (Timeloop models no
+    compression on chip).
     """
     spatial = spatial or {}
     macs = 1
@@ -53,7 +55,7 @@ def tiny_spec(
         macs *= bound
     arch = Architecture(
         levels=[
-            StorageLevel(name="DRAM", energy={"read": 100, "write": 100}),
+            StorageLevel(name="DRAM", energy={"read": 100, "write": 100, "metadata_read": 50}),
             StorageLevel(
                 name="Buffer",
                 data_capacity=buffer_capacity,
@@ -74,6 +76,8 @@ def tiny_spec(
     compressed = RankFormat(format="CP", metadata_word_bits=8, flattened_ranks=["M", "K"])
     formats = {"A": [compressed]} if compress_a else {}
     sparse = [LevelSparseOptimization(level="Buffer", formats=formats, actions=actions or [])]
+    if compress_a:
+        sparse.insert(0, LevelSparseOptimization(level="DRAM", formats=formats))
     mapping = Mapping(
         levels=[
             LevelMapping(level="DRAM", temporal=dram_temporal or {}),

@@ -27,6 +27,7 @@ a whole density sweep in one numpy pass, a single evaluation being the one-point
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from sparsim.analysis.formats import (
 )
 from sparsim.analysis.nest import Loop
 from sparsim.analysis.points import Points
-from sparsim.errors import SparsimError
+from sparsim.errors import MappingError, SparsimError
 from sparsim.spec.model import Spec
 from sparsim.spec.sparse_optimizations import ActionOptimization
 from sparsim.spec.sparsity import TensorDensity
@@ -254,6 +255,92 @@ def _condition_tile(
     return tensors[leader].extents(mold)
 
 
+def _check_compression_chain(dense: DenseAnalysis, formats, levels) -> None:
+    """Timeloop's checks on compressed tensors moving between the levels keeping them
+    (``CheckFormatModelsAndMapping``, ``CalculateDecompressionCompressionCost``): a level
+    receiving a tensor its parent holds compressed must decompress it (and, for an output,
+    compress what it sends back); a compressed tile may not need more ranks than its
+    parent's; and no uncompressed level feeds a compressed one (on-chip compression)."""
+    problem = dense.nest.problem
+    for tensor, keepers in dense.keeps.items():
+        compressed = {k: is_compressed(formats.get((tensor, k), [])) for k in keepers}
+        for parent, child in itertools.pairwise(keepers):
+            where = f"mapping: {tensor} from {levels[parent].name} to {levels[child].name}"
+            if compressed[parent] and not compressed[child]:
+                if not levels[child].decompression:
+                    raise MappingError(
+                        f"{tensor} arrives compressed but {levels[child].name} cannot "
+                        "decompress it (Timeloop's decompression_supported)",
+                        where,
+                    )
+                if problem.tensors[tensor].read_write and not levels[child].compression:
+                    raise MappingError(
+                        f"{levels[child].name} must compress the {tensor} it sends back but "
+                        "cannot (Timeloop's compression_supported)",
+                        where,
+                    )
+            if compressed[child] and not compressed[parent]:
+                raise MappingError(
+                    f"{tensor} is compressed at {levels[child].name} but not at "
+                    f"{levels[parent].name} above it: compression on chip is not modelled "
+                    "(Timeloop refuses it too)",
+                    where,
+                )
+            if (
+                compressed[parent]
+                and compressed[child]
+                and len(formats[tensor, parent]) < len(formats[tensor, child])
+            ):
+                raise MappingError(
+                    f"{tensor} has more format ranks at {levels[child].name} than at "
+                    f"{levels[parent].name}: cutting tiles at run time is not supported",
+                    where,
+                )
+
+
+def _impact(dense, spec, models, level: int, choice) -> tuple[int, Points] | None:
+    """(keeper, fraction of its accesses made ineffectual) of gating or skipping
+    ``choice.target`` at ``level`` on its leaders' emptiness (Timeloop's
+    ``ComputeIneffectualReadImpact``); None when no level at or above keeps the target."""
+    keeper = _keeper_at_or_above(dense, choice.target, level)
+    if keeper is None or not choice.condition_on:
+        return None
+    entry = dense.tensors[choice.target, keeper]
+    block = spec.architecture.levels[keeper].block_size
+    effectual = 1.0
+    for leader in choice.condition_on:
+        shape = _condition_tile(dense, entry, leader, block)
+        if shape is not None:
+            effectual = effectual * (1.0 - models[leader].occupancy(shape).prob_empty)
+    return keeper, 1.0 - effectual
+
+
+def _chosen_impacts(dense, spec, formats, models, level: int, action):
+    """The (target, keeper) and ineffectual fraction an optimization brings. Of Timeloop's
+    ``options``, the one saving the most read energy (target keeper's read energy per word x
+    expected tile occupancy x ineffectual fraction), the later one on a tie, at each point."""
+    choices = [action, *action.options]
+    impacts = [_impact(dense, spec, models, level, choice) for choice in choices]
+    found = [(c, i) for c, i in zip(choices, impacts, strict=True) if i is not None]
+    if len(found) <= 1:
+        return [((c.target, i[0]), i[1]) for c, i in found]
+    savings = []
+    for choice, (keeper, fraction) in found:
+        storage = spec.architecture.levels[keeper]
+        per_word = storage.energy.of("random_read", storage.name) / storage.block_size
+        occupancy = dense.tensors[choice.target, keeper].tile
+        if is_compressed(formats.get((choice.target, keeper), [])):
+            occupancy = occupancy * models[choice.target].density
+        savings.append(per_word * occupancy * fraction + 0.0 * models[choice.target].density)
+    table = np.array([np.broadcast_to(s, np.shape(savings[0])) for s in savings], dtype=float)
+    # The last of the best (Timeloop compares with >=).
+    chosen = len(found) - 1 - np.argmax(table[::-1], axis=0)
+    return [
+        ((choice.target, keeper), pts.where(chosen == index, fraction, 0.0 * fraction))
+        for index, (choice, (keeper, fraction)) in enumerate(found)
+    ]
+
+
 def _keeper_at_or_above(dense: DenseAnalysis, tensor: str, level: int) -> int | None:
     above = [kept for kept in dense.keeps[tensor] if kept <= level]
     return above[-1] if above else None
@@ -315,6 +402,7 @@ def analyse_sparse(
         for opt in spec.sparse_optimizations
         for tensor, ranks in opt.formats.items()
     }
+    _check_compression_chain(dense, formats, levels)
     actions: list[tuple[int, ActionOptimization]] = [
         (level_index[opt.level], action)
         for opt in spec.sparse_optimizations
@@ -347,25 +435,20 @@ def analyse_sparse(
             position.setdefault(level, {})
             position[level].update(_position_skipping(dense, level, [action.target], models))
 
-    # Ineffectual fraction of each kept tensor-level's reads/updates from gating/skipping.
-    ineffectual: dict[tuple[str, int], tuple[Points, bool]] = {}
+    # Ineffectual fraction of each kept tensor-level's reads/updates from gating/skipping,
+    # with whether it is skipped (1) or gated (0), at each point.
+    ineffectual: dict[tuple[str, int], tuple[Points, Points]] = {}
     for level, action in actions:
-        if action.type not in ("gating", "skipping") or not action.condition_on:
-            continue
-        keeper = _keeper_at_or_above(dense, action.target, level)
-        if keeper is None:
-            continue
-        entry = dense.tensors[action.target, keeper]
-        effectual = ones
-        for leader in action.condition_on:
-            shape = _condition_tile(dense, entry, leader, levels[keeper].block_size)
-            if shape is not None:
-                effectual = effectual * (1.0 - models[leader].occupancy(shape).prob_empty)
-        previous, _ = ineffectual.get((action.target, keeper), (0.0 * ones, False))
-        ineffectual[action.target, keeper] = (
-            1.0 - (1.0 - previous) * effectual,
-            action.type == "skipping",
-        )
+        if action.type in ("gating", "skipping"):
+            skip = (1.0 if action.type == "skipping" else 0.0) * ones
+            for key, fraction in _chosen_impacts(dense, spec, formats, models, level, action):
+                previous, previous_skip = ineffectual.get(key, (0.0 * ones, 0.0 * ones))
+                # Timeloop keeps the more effective of two optimizations of one tile.
+                better = fraction > previous
+                ineffectual[key] = (
+                    pts.where(better, fraction, previous),
+                    pts.where(better, skip, previous_skip),
+                )
 
     tensors: dict[tuple[str, int], SparseTensorLevel] = {}
     for (tensor, level), entry in dense.tensors.items():
@@ -381,15 +464,14 @@ def analyse_sparse(
         for other, (_, steps) in position.get(level, {}).items():
             if other != tensor and tensor in position.get(level, {}):
                 read_factor = read_factor * steps
-        fraction, skips = ineffectual.get((tensor, level), (0.0 * ones, True))
+        fraction, skips = ineffectual.get((tensor, level), (0.0 * ones, ones))
 
         def split(
             count: float, factor: Points, fraction=fraction, skips=skips, logical=logical
         ) -> Split:
             total = count * logical * factor
             lost = total * fraction
-            none = 0.0 * lost
-            return Split(total - lost, none if skips else lost, lost if skips else none)
+            return Split(total - lost, lost * (1.0 - skips), lost * skips)
 
         reads = split(entry.reads, read_factor)
         fills = split(entry.fills, rho, fraction=0.0 * ones)

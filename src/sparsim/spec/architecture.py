@@ -153,6 +153,16 @@ class StorageLevel(BaseModel):
     write_bandwidth: Annotated[float, Field(gt=0)] | None = None
     shared_bandwidth: Annotated[float, Field(gt=0)] | None = None
     multiple_buffering: Annotated[float, Field(ge=1)] = 1.0
+    decompression: bool = Field(
+        False,
+        description="decompresses a tensor its parent holds compressed (Timeloop's "
+        "decompression_supported)",
+    )
+    compression: bool = Field(
+        False,
+        description="compresses outputs it sends to a compressed parent (Timeloop's "
+        "compression_supported)",
+    )
     energy: StorageEnergy = StorageEnergy()
 
     @model_validator(mode="after")

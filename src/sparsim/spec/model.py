@@ -79,9 +79,13 @@ def _nodes(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, .
             yield from _nodes(value, (*path, i))
 
 
+# The few yes/no fields of a spec (a level's (de)compression support).
+YES_NO_FIELDS = frozenset({"decompression", "compression"})
+
+
 def _check_values(data: Any) -> None:
     for path, node in _nodes(data):
-        if isinstance(node, bool):
+        if isinstance(node, bool) and not (path and path[-1] in YES_NO_FIELDS):
             raise SpecError(
                 f"expected a number or name, got the boolean {str(node).lower()}",
                 error_path(path),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RankFormatName = Literal["UOP", "CP", "RLE", "B", "UB"]
 ActionType = Literal["gating", "skipping", "skipping-spatial", "position-skipping"]
@@ -54,6 +54,12 @@ class ActionOptimization(BaseModel):
     target: str
     condition_on: list[str] = []
     options: list[Conditioned] = []
+
+    @model_validator(mode="after")
+    def _options_only_for_gating_and_skipping(self) -> ActionOptimization:
+        if self.options and self.type not in ("gating", "skipping"):
+            raise ValueError(f"options are only for gating and skipping, not {self.type}")
+        return self
 
 
 class LevelSparseOptimization(BaseModel):

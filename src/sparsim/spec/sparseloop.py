@@ -265,10 +265,18 @@ def _storage_level(
             "write_bandwidth": write_bw,
             "shared_bandwidth": attrs.get("shared_bandwidth"),
             "multiple_buffering": attrs.get("multiple-buffering", 1.0),
+            "decompression": _yes(attrs.get("decompression_supported", False), where),
+            "compression": _yes(attrs.get("compression_supported", False), where),
             "energy": storage_energy(energy, cluster),
         },
         where,
     )
+
+
+def _yes(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"expected true or false, got {value!r}", where)
+    return value
 
 
 def _compute_level(
