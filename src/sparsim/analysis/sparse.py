@@ -256,46 +256,59 @@ def _condition_tile(
 
 
 def _check_compression_chain(dense: DenseAnalysis, formats, levels) -> None:
-    """Timeloop's checks on compressed tensors moving between the levels keeping them
+    problem = dense.nest.problem
+    for tensor, keepers in dense.keeps.items():
+        ranks = {k: len(formats.get((tensor, k), [])) for k in keepers}
+        compressed = {k: is_compressed(formats.get((tensor, k), [])) for k in keepers}
+        error = compression_chain_error(
+            tensor, keepers, compressed, ranks, levels, problem.tensors[tensor].read_write
+        )
+        if error is not None:
+            raise error
+
+
+def compression_chain_error(
+    tensor: str,
+    keepers: list[int],
+    compressed: dict[int, bool],
+    ranks: dict[int, int],
+    levels,
+    read_write: bool,
+) -> MappingError | None:
+    """Timeloop's checks on a compressed tensor moving between the levels keeping it
     (``CheckFormatModelsAndMapping``, ``CalculateDecompressionCompressionCost``): a level
     receiving a tensor its parent holds compressed must decompress it (and, for an output,
     compress what it sends back); a compressed tile may not need more ranks than its
     parent's; and no uncompressed level feeds a compressed one (on-chip compression)."""
-    problem = dense.nest.problem
-    for tensor, keepers in dense.keeps.items():
-        compressed = {k: is_compressed(formats.get((tensor, k), [])) for k in keepers}
-        for parent, child in itertools.pairwise(keepers):
-            where = f"mapping: {tensor} from {levels[parent].name} to {levels[child].name}"
-            if compressed[parent] and not compressed[child]:
-                if not levels[child].decompression:
-                    raise MappingError(
-                        f"{tensor} arrives compressed but {levels[child].name} cannot "
-                        "decompress it (Timeloop's decompression_supported)",
-                        where,
-                    )
-                if problem.tensors[tensor].read_write and not levels[child].compression:
-                    raise MappingError(
-                        f"{levels[child].name} must compress the {tensor} it sends back but "
-                        "cannot (Timeloop's compression_supported)",
-                        where,
-                    )
-            if compressed[child] and not compressed[parent]:
-                raise MappingError(
-                    f"{tensor} is compressed at {levels[child].name} but not at "
-                    f"{levels[parent].name} above it: compression on chip is not modelled "
-                    "(Timeloop refuses it too)",
+    for parent, child in itertools.pairwise(keepers):
+        where = f"mapping: {tensor} from {levels[parent].name} to {levels[child].name}"
+        if compressed[parent] and not compressed[child]:
+            if not levels[child].decompression:
+                return MappingError(
+                    f"{tensor} arrives compressed but {levels[child].name} cannot "
+                    "decompress it (Timeloop's decompression_supported)",
                     where,
                 )
-            if (
-                compressed[parent]
-                and compressed[child]
-                and len(formats[tensor, parent]) < len(formats[tensor, child])
-            ):
-                raise MappingError(
-                    f"{tensor} has more format ranks at {levels[child].name} than at "
-                    f"{levels[parent].name}: cutting tiles at run time is not supported",
+            if read_write and not levels[child].compression:
+                return MappingError(
+                    f"{levels[child].name} must compress the {tensor} it sends back but "
+                    "cannot (Timeloop's compression_supported)",
                     where,
                 )
+        if compressed[child] and not compressed[parent]:
+            return MappingError(
+                f"{tensor} is compressed at {levels[child].name} but not at "
+                f"{levels[parent].name} above it: compression on chip is not modelled "
+                "(Timeloop refuses it too)",
+                where,
+            )
+        if compressed[parent] and compressed[child] and 0 < ranks[parent] < ranks[child]:
+            return MappingError(
+                f"{tensor} has more format ranks at {levels[child].name} than at "
+                f"{levels[parent].name}: cutting tiles at run time is not supported",
+                where,
+            )
+    return None
 
 
 def _impact(dense, spec, models, level: int, choice) -> tuple[int, Points] | None:

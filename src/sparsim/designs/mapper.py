@@ -46,7 +46,7 @@ from sparsim.analysis.dense import analyse_dense
 from sparsim.analysis.density import density_model
 from sparsim.analysis.formats import is_compressed
 from sparsim.analysis.nest import Loop, Nest, build_nest, view
-from sparsim.analysis.sparse import analyse_sparse, spatial_compaction
+from sparsim.analysis.sparse import analyse_sparse, compression_chain_error, spatial_compaction
 from sparsim.cost.result import Result
 from sparsim.designs.heuristic import divisors
 from sparsim.errors import (
@@ -639,7 +639,24 @@ def _keep_options(space: _Space) -> list[tuple[frozenset[str], ...]]:
                 frozenset(fixed_in | {t for t, on in zip(free, bits, strict=True) if on})
             )
         per_level.append(choices)
-    return [tuple(combo) for combo in itertools.product(*per_level)]
+    return [combo for combo in map(tuple, itertools.product(*per_level)) if _moves_ok(space, combo)]
+
+
+def _moves_ok(space: _Space, keep: tuple[frozenset[str], ...]) -> bool:
+    """Compressed tensors move only between levels that can take them as they are
+    (:func:`sparsim.analysis.sparse.compression_chain_error`)."""
+    levels = space.problem.architecture.levels
+    problem = view(space.problem.workload.problem())
+    for tensor in TENSORS:
+        keepers = [index for index, kept in enumerate(keep) if tensor in kept]
+        compressed = {k: tensor in space.levels[k].compressed for k in keepers}
+        ranks = {k: space.levels[k].format_ranks.get(tensor, 0) for k in keepers}
+        error = compression_chain_error(
+            tensor, keepers, compressed, ranks, levels, problem.tensors[tensor].read_write
+        )
+        if error is not None:
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------------------
@@ -845,8 +862,22 @@ def _computes(problem: Problem) -> dict[str, float]:
         )
         for opt in problem.sparse_optimizations
     ]
+    # A tensor is kept where it is stored as at the backing store (compressed or not), so
+    # that it never needs decompressing on the way (the counts do not depend on it).
+    stored = {
+        (opt.level, t) for opt in padded for t, ranks in opt.formats.items() if is_compressed(ranks)
+    }
+    names = problem.architecture.level_names
+    keeps = [
+        LevelMapping(
+            level=name,
+            temporal=gemm.dims if index == 0 else {},
+            keep=[t for t in TENSORS if ((name, t) in stored) == ((outer, t) in stored)],
+        )
+        for index, name in enumerate(names)
+    ]
     trivial = problem.model_copy(update={"sparse_optimizations": padded}).with_mapping(
-        Mapping(levels=[LevelMapping(level=outer, temporal=gemm.dims)])
+        Mapping(levels=keeps)
     )
     computes = analyse_sparse(trivial, analyse_dense(trivial, build_nest(trivial))).computes
     energy = problem.architecture.compute.energy
