@@ -88,6 +88,11 @@ def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[Points, Poin
                     f"architecture.{level.name}.energy",
                 )
             totals[metadata] = totals[metadata] + vectors * energy
+    if level.cluster_size > 1:
+        # Timeloop charges each access once per cluster of instances sharing it.
+        clusters = pts.minimum(n, level.instances // level.cluster_size)
+        share = clusters / pts.where(n > 0, n, 1.0)
+        return totals[False] * share, totals[True] * share
     return totals[False], totals[True]
 
 

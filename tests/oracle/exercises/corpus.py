@@ -90,7 +90,7 @@ def run_sparsim(case: Path) -> Outcome:
     from sparsim.errors import SparsimError
 
     try:
-        result = sparsim.evaluate(sparsim.load(case))
+        result = sparsim.evaluate(sparsim.load(inputs(case)))
     except SparsimError as error:
         return Outcome(case, error=f"{type(error).__name__}: {error}")
     except Exception as error:  # the report counts crashes apart from refusals
