@@ -463,6 +463,23 @@ def analyse_sparse(
                     pts.where(better, skip, previous_skip),
                 )
 
+    # Fraction of a skipping-spatial target's accesses its leaders make ineffectual, at the
+    # level that skips (the leaders' zeros must be visible there: a format).
+    spatial: dict[tuple[str, int], Points] = {}
+    for level, action in actions:
+        if action.type == "skipping-spatial":
+            leaders = _with_metadata(dense, formats, action.condition_on, level)
+            spatial[action.target, level] = 1.0 - math.prod(
+                (models[t].density for t in leaders), start=ones
+            )
+    for key in spatial.keys() & ineffectual.keys():
+        raise MappingError(
+            f"{key[0]} is both skipped spatially and gated or skipped at "
+            f"{levels[key[1]].name}: Timeloop models one of them per tile",
+            "sparse_optimizations",
+        )
+    counts = _integer_counts(dense, formats, models, ineffectual, spatial, position, ones)
+
     tensors: dict[tuple[str, int], SparseTensorLevel] = {}
     for (tensor, level), entry in dense.tensors.items():
         if entry.streamed:
@@ -486,9 +503,10 @@ def analyse_sparse(
             lost = total * fraction
             return Split(total - lost, lost * (1.0 - skips), lost * skips)
 
-        reads = split(entry.reads, read_factor)
-        fills = split(entry.fills, rho, fraction=0.0 * ones)
-        updates = split(entry.updates, rho)
+        reads, fills, updates = (
+            Split(*(x * logical for x in (c.actual, c.gated, c.skipped)))
+            for c in counts[tensor, level]
+        )
 
         loops = tile_loops(dense.nest, level, tensor)
         where = f"mapping: {tensor} at {levels[level].name}"
@@ -544,35 +562,85 @@ def analyse_sparse(
                 problem.tensors[tensor].read_write,
             )
 
-    # Each operand loses, at the innermost level where it is optimized, the computes its
-    # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner).
-    removed: dict[str, tuple[int, Points]] = {}
-    for (tensor, keeper), (fraction, _) in ineffectual.items():
-        removed[tensor] = _innermost(removed.get(tensor), keeper, fraction)
-    for level, action in actions:
-        if action.type == "skipping-spatial" and action.target in problem.operands:
-            leaders = _with_metadata(dense, formats, action.condition_on, level)
-            fraction = 1.0 - math.prod((models[t].density for t in leaders), start=ones)
-            removed[action.target] = _innermost(removed.get(action.target), level, fraction)
-    operand_kept = math.prod(
-        (1.0 - removed[t][1] for t in problem.operands if t in removed), start=ones
-    )
+    # Each operand removes, at the innermost level where it is optimized, the computes its
+    # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner:
+    # one operand after the other, each a whole number).
+    kept = float(dense.computes) * ones
+    for tensor in problem.operands:
+        optimized = [
+            (keeper, fraction)
+            for (target, keeper), (fraction, _) in ineffectual.items()
+            if target == tensor
+        ] + [(keeper, fraction) for (target, keeper), fraction in spatial.items() if target == tensor]
+        if optimized:
+            _, fraction = max(optimized, key=lambda item: item[0])
+            kept = kept - pts.floor(kept * fraction)
     computes = _classify_computes(
-        dense, actions, models, operand_kept, (inside_peak, average_use), position
+        dense, actions, models, kept, (inside_peak, average_use), position
     )
     fanouts = tuple(_fanout_needs(compacted))
     return SparseAnalysis(dense, tensors, computes, len(points), fanouts)
 
 
-def _innermost(
-    current: tuple[int, Points] | None, level: int, fraction: Points
-) -> tuple[int, Points]:
-    """The removal at the innermost level (the larger fraction on a tie)."""
-    if current is None or level > current[0]:
-        return level, fraction
-    if level == current[0]:
-        return level, pts.maximum(current[1], fraction)
-    return current
+def _integer_counts(dense, formats, models, ineffectual, spatial, position, ones):
+    """Per kept tensor-level, its reads, fills and updates per instance split into actual,
+    gated and skipped, in whole accesses as Timeloop's combiner counts them
+    (``ProcessDataReprImpactOnStorageAccesses``, ``PropagateImpactOfExplicitlyOptimizedRead``,
+    ``ApplyLocalStorageSAFImpact``): a compressed level drops ``floor(x * (1 - density))``
+    of its accesses; walking each tensor's keepers outside in, a gated or skipped level
+    makes ``floor(x * p)`` of its reads (``ceil`` for outputs) and updates ineffectual, and
+    every level below it, down to the next optimized one, loses ``floor(x * p)`` of its
+    reads, fills and updates (they never happen); the next optimized level applies what is
+    left of its own probability, ``1 - (1 - p_own) / (1 - p)``."""
+    problem = dense.nest.problem
+    result = {}
+    for tensor, keepers in dense.keeps.items():
+        read_write = problem.tensors[tensor].read_write
+        above = None  # the probability propagating from the nearest optimized level above
+        skipping = sorted(level for target, level in spatial if target == tensor)
+        for level in sorted({*keepers, *skipping}):
+            if level not in keepers:  # skips spatially a tensor it does not keep
+                above = spatial[tensor, level]
+                continue
+            entry = dense.tensors[tensor, level]
+            rho = models[tensor].density if is_compressed(formats.get((tensor, level), [])) else None
+            steps = ones
+            own_steps = position.get(level, {})
+            if tensor in own_steps:
+                for other, (_, fraction) in own_steps.items():
+                    if other != tensor:
+                        steps = steps * fraction
+            values = []
+            for count in (entry.reads, entry.fills, entry.updates):
+                count = count * ones
+                if rho is not None:
+                    count = count - pts.floor(count * (1.0 - rho))
+                if above is not None:
+                    count = count - pts.floor(count * above)
+                values.append(count)
+            reads, fills, updates = values
+            reads = reads * steps
+            zero = 0.0 * reads
+            split_reads, split_updates = Split(reads, zero, zero), Split(updates, zero, zero)
+            own = ineffectual.get((tensor, level))
+            if own is not None:
+                fraction, skips = own
+                effective = (
+                    fraction
+                    if above is None
+                    else 1.0 - (1.0 - fraction) / pts.where(above < 1.0, 1.0 - above, 1.0)
+                )
+                lost = pts.ceil(reads * effective - 1e-9) if read_write else pts.floor(reads * effective + 1e-9)
+                lost_updates = pts.floor(updates * effective + 1e-9)
+                split_reads = Split(reads - lost, lost * (1.0 - skips), lost * skips)
+                split_updates = Split(
+                    updates - lost_updates, lost_updates * (1.0 - skips), lost_updates * skips
+                )
+                above = fraction
+            elif (tensor, level) in spatial:
+                above = spatial[tensor, level]
+            result[tensor, level] = (split_reads, Split(fills, zero, zero), split_updates)
+    return result
 
 
 def _streamed(
@@ -602,8 +670,8 @@ def _streamed(
     )
 
 
-def _classify_computes(dense, actions, models, operand_kept, use, position) -> ComputeSplit:
-    """Computes left after the operands' storage optimizations (``operand_kept``) and
+def _classify_computes(dense, actions, models, kept, use, position) -> ComputeSplit:
+    """Computes left after the operands' storage optimizations (``kept``) and
     position skipping; the rest never reach the MACs (Timeloop's "nonexistent" computes,
     reported as skipped, free). Gating a storage access never gates a MAC: that needs a
     compute optimization, which sparsim does not model. ``use`` is the (peak, average)
@@ -615,7 +683,7 @@ def _classify_computes(dense, actions, models, operand_kept, use, position) -> C
         if action.type == "position-skipping":
             position_leaders.update(action.condition_on or [action.target])
     algorithmic = float(dense.computes)
-    actual = algorithmic * operand_kept * math.prod(models[t].density for t in position_leaders)
+    actual = kept * math.prod(models[t].density for t in position_leaders)
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
     busy = dense.compute_instances * peak * utilisation
     pacing = pts.floor(dense.compute_instances * average + 1e-9) * utilisation
