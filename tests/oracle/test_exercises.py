@@ -1,22 +1,20 @@
-"""The exercise and artifact corpora (tests/oracle/exercises/README.md).
-
-The per-case comparisons run only with ``SPARSIM_EXERCISES=1``: they are the yardstick of
-the any-problem-shape engine, which does not exist yet. By default only the fixtures' shape
-is checked, and, where the public Timeloop build and the source mirrors are present, that
-the committed figures and inputs still regenerate.
+"""The exercise and artifact corpora (tests/oracle/exercises/README.md): sparsim against
+public Timeloop's committed figures on every case it runs, and refusing every case it
+refuses. Where the public Timeloop build and the source mirrors are present, the committed
+figures and inputs are also checked to still regenerate.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+import sparsim
 from tests.oracle.exercises.corpus import (
     ERROR_FILE,
     PUBLISHED_FILE,
@@ -27,7 +25,6 @@ from tests.oracle.exercises.corpus import (
     case_name,
     inputs,
     meta,
-    reference,
     rejected_cases,
     relative_error,
 )
@@ -37,10 +34,14 @@ SCRIPTS = REPO / "scripts" / "oracle"
 ACCEPTED = accepted_cases()
 REJECTED = rejected_cases()
 ARTIFACT = artifact_cases()
-LIVE = os.environ.get("SPARSIM_EXERCISES") == "1"
-needs_engine = pytest.mark.skipif(
-    not LIVE, reason="set SPARSIM_EXERCISES=1 to compare sparsim on the exercise corpus"
-)
+# sparsim agrees with public Timeloop within this on energy and cycles...
+AGREEMENT = 0.001
+# ...except where a documented divergence moves it further (docs/sparse-semantics.md).
+DIVERGENCES = {
+    # Timeloop rounds each rank's metadata accesses per tile up to whole units; sparsim keeps
+    # their expectation: +0.15% on an 8x8x8 spMspM with hypergeometric A.
+    "isca-02.2.1-spmspm-hypergeometric": 0.002,
+}
 
 
 def _script(name: str):
@@ -55,41 +56,58 @@ def _ids(cases: list[Path]) -> list[str]:
     return [case_name(c) for c in cases]
 
 
-@needs_engine
-@pytest.mark.parametrize("case", ACCEPTED, ids=_ids(ACCEPTED))
-def test_sparsim_agrees_with_timeloop(case):
-    import sparsim
-
-    result = sparsim.evaluate(sparsim.load(case))
+def _agrees(case: Path) -> None:
+    result = sparsim.evaluate(sparsim.load(inputs(case)))
     oracle = json.loads((case / RESULT_FILE).read_text())
-    assert relative_error(result.energy_pJ, oracle["energy_pJ"]) <= TOLERANCE, (
+    bound = DIVERGENCES.get(case.name, AGREEMENT)
+    assert relative_error(result.energy_pJ, oracle["energy_pJ"]) <= bound, (
         result.energy_pJ,
         oracle["energy_pJ"],
     )
-    assert relative_error(result.cycles, oracle["cycles"]) <= TOLERANCE, (
+    assert relative_error(result.cycles, oracle["cycles"]) <= bound, (
         result.cycles,
         oracle["cycles"],
     )
 
 
-@needs_engine
+@pytest.mark.parametrize("case", ACCEPTED, ids=_ids(ACCEPTED))
+def test_sparsim_agrees_with_timeloop(case):
+    _agrees(case)
+
+
 @pytest.mark.parametrize("case", REJECTED, ids=_ids(REJECTED))
 def test_sparsim_refuses_what_timeloop_refuses(case):
-    import sparsim
-
     with pytest.raises(sparsim.SparsimError):
-        sparsim.evaluate(sparsim.load(case))
+        sparsim.evaluate(sparsim.load(inputs(case)))
 
 
-@needs_engine
-@pytest.mark.parametrize("case", ARTIFACT, ids=_ids(ARTIFACT))
-def test_sparsim_agrees_with_the_artifact(case):
-    import sparsim
+RUN_BY_TIMELOOP = [c for c in ARTIFACT if (c / RESULT_FILE).exists()]
+REFUSED_BY_TIMELOOP = [c for c in ARTIFACT if not (c / RESULT_FILE).exists()]
 
-    result = sparsim.evaluate(sparsim.load(case))
-    _, figures = reference(case)
-    assert relative_error(result.energy_pJ, figures["energy_pJ"]) <= TOLERANCE
-    assert relative_error(result.cycles, figures["cycles"]) <= TOLERANCE
+
+@pytest.mark.parametrize("case", RUN_BY_TIMELOOP, ids=_ids(RUN_BY_TIMELOOP))
+def test_sparsim_agrees_with_timeloop_on_the_artifact(case):
+    _agrees(case)
+
+
+@pytest.mark.parametrize("case", REFUSED_BY_TIMELOOP, ids=_ids(REFUSED_BY_TIMELOOP))
+def test_artifact_cases_public_timeloop_refuses_are_refused(case):
+    """The fig12 'actual data' layers read densities from files public Timeloop cannot
+    load; sparsim refuses them by name instead of guessing."""
+    with pytest.raises(sparsim.SparsimError):
+        sparsim.evaluate(sparsim.load(inputs(case)))
+
+
+@pytest.mark.parametrize("case", RUN_BY_TIMELOOP, ids=_ids(RUN_BY_TIMELOOP))
+def test_sparsim_is_as_close_to_the_published_figures_as_timeloop(case):
+    """The artifact's published stats come from its own Timeloop build: where public
+    Timeloop reproduces them within TOLERANCE, sparsim does too."""
+    published = json.loads((case / PUBLISHED_FILE).read_text())
+    oracle = json.loads((case / RESULT_FILE).read_text())
+    if relative_error(oracle["energy_pJ"], published["energy_pJ"]) > TOLERANCE:
+        pytest.skip("public Timeloop differs from the published figures too")
+    result = sparsim.evaluate(sparsim.load(inputs(case)))
+    assert relative_error(result.energy_pJ, published["energy_pJ"]) <= TOLERANCE
 
 
 def _figures_ok(document: dict) -> bool:

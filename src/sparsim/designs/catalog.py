@@ -30,6 +30,7 @@ from sparsim.spec.sparse_optimizations import (
     LevelSparseOptimization,
     RankFormat,
     RankFormatName,
+    RankOrder,
 )
 from sparsim.spec.validation import validate
 
@@ -70,6 +71,9 @@ class FormatTemplate(BaseModel):
 
     when: Literal["always", "sparse"] = "always"
     ranks: list[str] = Field(min_length=1)
+    rank_order: RankOrder | None = Field(
+        None, description="how the tile's loops become these ranks (default: the design's)"
+    )
 
 
 class OptimizationTemplate(BaseModel):
@@ -153,6 +157,11 @@ class DesignFile(BaseModel):
     weights: Literal["dense"] | WeightSupport = "dense"
     activations: Literal["dense", "any"] = "dense"
     ranks: dict[str, RankTemplate] = {}
+    rank_order: RankOrder = Field(
+        "outer-to-inner",
+        description="how a tile's loops become its format's ranks, for every format of the "
+        "design (Timeloop's rank-application-order)",
+    )
     sparse_optimizations: list[OptimizationTemplate] = []
 
     @model_validator(mode="after")
@@ -201,6 +210,7 @@ class Design:
     constraints: MapspaceConstraints | None = field(default=None, compare=False, repr=False)
     optimizations: tuple[OptimizationTemplate, ...] = field(default=(), compare=False, repr=False)
     ranks: dict[str, RankTemplate] = field(default_factory=dict, compare=False, repr=False)
+    rank_order: RankOrder = "outer-to-inner"
 
     def level_name(self, role: str) -> str:
         """The name of the level playing ``role`` in this design."""
@@ -267,13 +277,24 @@ class Design:
         result = []
         for entry in self.optimizations:
             names, actions = entry.resolve(shape)
-            formats = {
-                names[role]: [self.ranks[name].resolve(bits) for name in template.ranks]
+            used = {
+                names[role]: template
                 for role, template in entry.formats.items()
                 if names[role] and (template.when == "always" or role in sparse)
             }
             result.append(
-                LevelSparseOptimization(level=entry.level, formats=formats, actions=actions)
+                LevelSparseOptimization(
+                    level=entry.level,
+                    formats={
+                        tensor: [self.ranks[name].resolve(bits) for name in template.ranks]
+                        for tensor, template in used.items()
+                    },
+                    rank_order={
+                        tensor: template.rank_order or self.rank_order
+                        for tensor, template in used.items()
+                    },
+                    actions=actions,
+                )
             )
         return result
 
@@ -386,6 +407,7 @@ def design_from_data(name: str, data: Any, where: str) -> Design:
         constraints=constraints,
         optimizations=tuple(spec.sparse_optimizations),
         ranks=dict(spec.ranks),
+        rank_order=spec.rank_order,
     )
 
 

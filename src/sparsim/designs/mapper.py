@@ -67,7 +67,7 @@ from sparsim.spec.constraints import (
 )
 from sparsim.spec.mapping import LevelMapping, Mapping
 from sparsim.spec.model import Spec, check_references
-from sparsim.spec.sparse_optimizations import LevelSparseOptimization
+from sparsim.spec.sparse_optimizations import ComputeOptimization, LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.validation import validate
 from sparsim.spec.workload import Conv, Gemm, Workload, shape_name
@@ -97,6 +97,7 @@ class Problem(BaseModel):
     architecture: Architecture
     densities: dict[str, TensorDensity] = {}
     sparse_optimizations: list[LevelSparseOptimization] = []
+    compute_optimizations: list[ComputeOptimization] = []
 
     @classmethod
     def of(cls, spec: Spec | Problem) -> Problem:
@@ -107,6 +108,7 @@ class Problem(BaseModel):
             architecture=spec.architecture,
             densities=spec.densities,
             sparse_optimizations=spec.sparse_optimizations,
+            compute_optimizations=spec.compute_optimizations,
         )
 
     def with_mapping(self, mapping: Mapping, workload: Workload | None = None) -> Spec:
@@ -115,6 +117,7 @@ class Problem(BaseModel):
             architecture=self.architecture,
             densities=self.densities,
             sparse_optimizations=self.sparse_optimizations,
+            compute_optimizations=self.compute_optimizations,
             mapping=mapping,
         )
 
@@ -198,14 +201,15 @@ def load_problem(path: str | Path) -> tuple[Problem, MapspaceConstraints | None]
     if path.is_dir():
         from sparsim.spec.sparseloop import load_sparseloop_problem
 
-        workload, architecture, densities, optimizations, constraint_data = load_sparseloop_problem(
-            path
+        workload, architecture, densities, optimizations, compute, constraint_data = (
+            load_sparseloop_problem(path)
         )
         problem = Problem(
             workload=workload,
             architecture=architecture,
             densities=densities,
             sparse_optimizations=optimizations,
+            compute_optimizations=compute,
         )
         constraints = (
             parse_constraints(constraint_data, str(path)) if constraint_data is not None else None
@@ -967,6 +971,7 @@ def _cache_key(problem: Problem, constraints: MapspaceConstraints, settings: tup
             problem.architecture.model_dump_json(),
             repr(sorted((k, v.model_dump_json()) for k, v in problem.densities.items())),
             repr([opt.model_dump_json() for opt in problem.sparse_optimizations]),
+            repr(problem.compute_optimizations),
             constraints.model_dump_json(exclude={"source"}),
         ]
     )
@@ -1164,6 +1169,7 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
             architecture=problem.architecture,
             densities=problem.densities,
             sparse_optimizations=problem.sparse_optimizations,
+            compute_optimizations=problem.compute_optimizations,
             mapping=mapping,
         )
         evaluated += 1

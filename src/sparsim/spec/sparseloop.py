@@ -497,16 +497,23 @@ def _densities(src: _Source, instance: dict, shape: ProblemShape) -> dict[str, T
 # -- sparse optimizations ------------------------------------------------------------------
 
 
-def _sparse_optimizations(src: _Source | None, attributes: dict) -> list[LevelSparseOptimization]:
+def _sparse_optimizations(
+    src: _Source | None, attributes: dict, compute: str
+) -> tuple[list[LevelSparseOptimization], list[str]]:
+    """The storage levels' optimizations and the compute level's (``compute-optimization``
+    types, gating or skipping)."""
     if src is None:
-        return []
-    result = []
+        return [], []
+    result, compute_types = [], []
     sparse = src.data.get("sparse_optimizations") or {}
     for i, target in enumerate(sparse.get("targets") or []):
         key = f"sparse_optimizations.targets[{i}]"
         level = src.get(target, "name", key)
+        if level == compute:
+            compute_types.extend(_compute_optimizations(src, target, key))
+            continue
         default_bits = _metadata_bits(attributes.get(level, {}))
-        formats = {}
+        formats, rank_order = {}, {}
         representation = target.get("representation-format") or {}
         for j, space in enumerate(representation.get("data-spaces") or []):
             space_key = f"{key}.representation-format.data-spaces[{j}]"
@@ -514,7 +521,11 @@ def _sparse_optimizations(src: _Source | None, attributes: dict) -> list[LevelSp
                 _rank(src, rank, f"{space_key}.ranks[{k}]", default_bits)
                 for k, rank in enumerate(src.get(space, "ranks", space_key))
             ]
-            formats[src.get(space, "name", space_key)] = ranks
+            name = src.get(space, "name", space_key)
+            formats[name] = ranks
+            order = space.get("rank-application-order")
+            if order is not None:
+                rank_order[name] = str(order).strip()
         actions = []
         for j, opt in enumerate(target.get("action-optimization") or []):
             opt_key = f"{key}.action-optimization[{j}]"
@@ -535,14 +546,52 @@ def _sparse_optimizations(src: _Source | None, attributes: dict) -> list[LevelSp
                     f"{src.path}: {opt_key}",
                 )
             )
+        if "compute-optimization" in target:
+            raise src.error(
+                f"{key}.compute-optimization",
+                f"{level!r} is a storage level; compute optimizations go to the compute "
+                f"level {compute!r}",
+            )
         result.append(
             validate(
                 LevelSparseOptimization,
-                {"level": level, "formats": formats, "actions": actions},
+                {
+                    "level": level,
+                    "formats": formats,
+                    "rank_order": rank_order,
+                    "actions": actions,
+                },
                 f"{src.path}: {key}",
             )
         )
-    return result
+    return result, compute_types
+
+
+# Timeloop's names for the compute optimizations, old and new.
+_COMPUTE_TYPES = {
+    "gating": "gating",
+    "gate-on-zero-operand": "gating",
+    "skipping": "skipping",
+    "skip_on_not_aligned_operands": "skipping",
+}
+
+
+def _compute_optimizations(src: _Source, target: dict, key: str) -> list[str]:
+    extra = sorted(set(target) - {"name", "compute-optimization"})
+    if extra:
+        raise src.error(
+            f"{key}.{extra[0]}", "the compute level takes only compute-optimization entries"
+        )
+    types = []
+    for j, entry in enumerate(src.get(target, "compute-optimization", key) or []):
+        entry_key = f"{key}.compute-optimization[{j}].type"
+        name = str(src.get(entry, "type", f"{key}.compute-optimization[{j}]"))
+        if name not in _COMPUTE_TYPES:
+            raise src.error(
+                entry_key, f"unknown compute optimization {name!r} (gating or skipping)"
+            )
+        types.append(_COMPUTE_TYPES[name])
+    return types
 
 
 def _rank(src: _Source, rank: dict, key: str, default_bits: int) -> RankFormat:
@@ -560,7 +609,7 @@ def _rank(src: _Source, rank: dict, key: str, default_bits: int) -> RankFormat:
             "format": name,
             "metadata_word_bits": metadata,
             "payload_word_bits": payload if payload is not None else default_bits,
-            "flattened_ranks": flattened[0] if flattened else None,
+            "flattened_ranks": flattened or None,
         },
         f"{src.path}: {key}",
     )
@@ -663,8 +712,10 @@ def load_sparseloop_problem(case_dir: str | Path):
     workload, densities = _problem(sections["problem"])
     architecture, attributes = _architecture(sections["architecture"], _ert_tables(sections["ERT"]))
     constraints = {k: sections[k].data[k] for k in CONSTRAINT_KEYS if k in sections} or None
-    optimizations = _sparse_optimizations(sections.get("sparse_optimizations"), attributes)
-    return workload, architecture, densities, optimizations, constraints
+    optimizations, compute = _sparse_optimizations(
+        sections.get("sparse_optimizations"), attributes, architecture.compute.name
+    )
+    return workload, architecture, densities, optimizations, compute, constraints
 
 
 def load_sparseloop_case(case: str | Path | Iterable[str | Path]) -> Spec:
@@ -676,15 +727,17 @@ def load_sparseloop_case(case: str | Path | Iterable[str | Path]) -> Spec:
         raise SpecError("no YAML file holds the section 'mapping'", str(where))
     workload, densities = _problem(sections["problem"])
     architecture, attributes = _architecture(sections["architecture"], _ert_tables(sections["ERT"]))
+    optimizations, compute = _sparse_optimizations(
+        sections.get("sparse_optimizations"), attributes, architecture.compute.name
+    )
     return validate(
         Spec,
         {
             "workload": workload,
             "architecture": architecture,
             "densities": densities,
-            "sparse_optimizations": _sparse_optimizations(
-                sections.get("sparse_optimizations"), attributes
-            ),
+            "sparse_optimizations": optimizations,
+            "compute_optimizations": compute,
             "mapping": _mapping(sections["mapping"], workload),
         },
         str(where),
