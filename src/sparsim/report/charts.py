@@ -38,11 +38,13 @@ PALETTE = (
 )
 # Ratio axes: ticks a reader reads at a glance, wide (log) or narrow (near 1).
 LOG_TICKS = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
+LOG_FILL_TICKS = (0.25, 0.3, 0.4, 0.7, 1.5, 3.0, 4.0)
 NEAR_ONE_TICKS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.75, 2.0, 2.5, 3, 3.5, 4)
 RATIO_MARGIN = 1.15  # room above and below the extreme bars of a log ratio axis
 HBAR_ROW_PX = 24  # a lying bar chart's row height (page)
 HBAR_ROW_IN = 0.32  # a lying bar chart's row height (static figure)
 HBAR_LABEL_CHARACTER_PX = 6.6
+TIGHT_PAD_IN = 0.1  # matplotlib's own pad around a tight box
 MAX_COLUMNS = 2
 PANEL_CHARACTERS = 48  # x-label characters that fit one panel untilted
 PANEL_WIDTH_IN = 4.2
@@ -131,6 +133,8 @@ def ratio_axis(chart: Chart) -> tuple[bool, float, float, list[float]]:
     if high / low > RATIO_LOG_SPAN:
         low, high = low / RATIO_MARGIN, high * RATIO_MARGIN
         ticks = [t for t in LOG_TICKS if low <= t <= high]
+        if len(ticks) < 4:  # less than a decade and a half: finer steps
+            ticks = sorted({*ticks, *(t for t in LOG_FILL_TICKS if low <= t <= high)})
         return True, low, high, ticks
     pad = max(0.08 * (high - low), 0.05 * reference)
     low, high = max(low - pad, 0.0), high + pad
@@ -601,6 +605,9 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
             frameon=False,
         )
     paths = []
+    # the tight box measured once for both formats (each "tight" save draws twice)
+    renderer = figure.canvas.get_renderer()
+    box = figure.get_tightbbox(renderer).padded(TIGHT_PAD_IN)
     for suffix in (".png", ".svg"):
         path = out_dir / f"{chart.name}{suffix}"
         # SVG text stays text (editable in a paper, half the size of glyph outlines)
@@ -608,7 +615,7 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
             figure.savefig(
                 path,
                 dpi=150,
-                bbox_inches="tight",
+                bbox_inches=box,
                 metadata={"Date": None} if suffix == ".svg" else None,
             )
         paths.append(path)
