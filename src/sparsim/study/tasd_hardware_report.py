@@ -325,7 +325,7 @@ def flexibility(tables: TasdHardwareTables) -> Conclusion:
             if m8 <= m4:
                 held += 1
             else:
-                against.append(f"{family} on {variant_title(m, v)} ({m8 / m4 - 1:+.0%})")
+                against.append(f"{family} on {variant_title(m, v)} ({100 * (m8 / m4 - 1):+.1f}%)")
     return Conclusion(
         "flexibility",
         "More flexibility (N:8 over N:4) increases the benefit",
@@ -473,7 +473,8 @@ def vegeta_without_tasder(tables: TasdHardwareTables) -> Conclusion:
         "VEGETA without TASDER gains nothing on off-the-shelf models",
         "Fig. 18, §5.4",
         "no EDP improvement on any of the four workloads",
-        f"EDP within {AGREE_WITHIN:.0%} of the TC's on {held} of {len(ratios)} "
+        f"EDP within {100 * AGREE_WITHIN:.0f} percentage points of the TC's on {held} of "
+        f"{len(ratios)} "
         f"({_per_workload(tables, VEGETA_PLAIN)})",
         Holds(held, len(ratios), "workloads (EDP within 10 percentage points of the TC's)"),
         f"Every layer runs dense; the energy is {' to '.join(energy)} than the TC's only "
