@@ -65,6 +65,7 @@ from sparsim.study.tasd_workloads import (
     VARIANTS,
     WEIGHT_SPARSITY,
     activation_data,
+    hardware_options,
     layer_table,
 )
 from sparsim.tasd import Pattern
@@ -749,11 +750,15 @@ def _modelled() -> tuple[Table, ...]:
         pattern = Pattern.parse(get_design(design).weight_support().split("/")[0])
         spec, _ = evaluate_pass(design, gemm, pattern, TensorDensity())
         specs[hardware] = (spec, get_design(design).dataflow)
+    patterns = {TC: "none", DSTC: "any (both operands)"}
+    for hardware in TTCS:
+        patterns[hardware] = ", ".join(str(series) for series in hardware_options(hardware))
     return modelled_tables(
         specs,
         "Designs",
         "TTCs run a TASD series as one structured pass per term on their hardware, fused "
         "over each tile of the dense operand with partial sums kept in the accumulators.",
+        {"N:M series it runs (sparsest first)": [patterns[title] for title in specs]},
     )
 
 
