@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sparsim.designs.catalog import WEIGHTS
 from sparsim.report.model import Chart, Citation, Conclusion, Mark, Report, Section, Table
 from sparsim.report.publish import (
     claims_frame,
@@ -482,7 +483,7 @@ def _low_table(low: pd.DataFrame) -> pd.DataFrame:
     dual / single."""
     pattern = []
     for structure, s in zip(low["structure"], low["sparsity"], strict=True):
-        found = structured_density(1 - s, "A") if structure == "structured" else None
+        found = structured_density(1 - s, WEIGHTS) if structure == "structured" else None
         pattern.append(f"{found.n}:{found.m}" if found else "uniform")
     return pd.DataFrame(
         {

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sparsim.designs import Design
+from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.errors import SparsimError
 from sparsim.spec.sparsity import TensorDensity, parse_density
 from sparsim.spec.workload import TENSOR_ROLES
@@ -33,15 +34,6 @@ Sides = Literal["none", "single", "dual"]
 STRUCTURED_N = 2  # the study's structured patterns keep 2 of every M
 LARGEST_BLOCK = 16  # N:M blocks up to 16 (15:16 = 6.25% sparsity)
 TOLERANCE = 1e-6
-
-
-def tensor_of(role: str) -> str:
-    """The GEMM operand that plays ``role`` (``weights``, ``input activations``)."""
-    return next(name for name, played in TENSOR_ROLES.items() if played == role)
-
-
-WEIGHTS = tensor_of("weights")
-INPUTS = tensor_of("input activations")
 
 
 def nm_block(density: float) -> tuple[int, int] | None:

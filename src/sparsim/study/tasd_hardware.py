@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from sparsim.cost.result import Result
 from sparsim.designs import build
+from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.designs.ttc import SeriesResult, evaluate_series, structured_gemm
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
@@ -119,7 +120,7 @@ def _gemm(workload: Gemm | Conv) -> Gemm:
 @lru_cache(maxsize=4096)
 def _evaluate(design: str, gemm: Gemm, weights: float, inputs: float) -> Result:
     """TC or DSTC on a GEMM at uniform densities; cached (shapes repeat)."""
-    densities = {"A": weights, "B": inputs} if design == "dstc" else None
+    densities = {WEIGHTS: weights, INPUTS: inputs} if design == "dstc" else None
     return evaluate(build(design, gemm, densities))
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sparsim.designs import build, get_design
+from sparsim.designs import build
+from sparsim.designs.catalog import INPUTS, WEIGHTS, get_design
 from sparsim.designs.ttc import evaluate_pass, ttc_design_name
 from sparsim.report.model import Chart, Citation, Conclusion, Report, Section, Table
 from sparsim.report.publish import (
@@ -741,7 +742,7 @@ def _modelled() -> tuple[Table, ...]:
     specs = {
         TC: (build("tc", gemm), get_design("tc").dataflow),
         DSTC: (
-            build("dstc", gemm, {"A": 1 - WEIGHT_SPARSITY, "B": 0.5}),
+            build("dstc", gemm, {WEIGHTS: 1 - WEIGHT_SPARSITY, INPUTS: 0.5}),
             get_design("dstc").dataflow,
         ),
     }
