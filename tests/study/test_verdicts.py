@@ -135,3 +135,16 @@ def test_dual_after_adjusting_is_quantified(quick_study):
             for r in rows.itertuples()
         ]
         assert f"{np.median(raw):.2f}x -> {adjusted_median:.2f}x" in checks["dual-adjusted"].sparsim
+
+
+def test_dual_unstructured_against_single_structured_above_half(quick_study):
+    tables, checks = quick_study[0], quick_study[1]
+    ratios = [
+        _diag(tables.totals, "unstruct-dual", s, True)["energy_uJ"]
+        / _diag(tables.totals, "struct-flexible", s, False)["energy_uJ"]
+        for s in (2 / 3, 0.75)
+    ]
+    evidence = checks["dual-unstructured-matches"].evidence
+    assert (evidence.held, evidence.cases) == (sum(r <= 1.1 for r in ratios), 2)
+    for ratio in ratios:
+        assert f"{ratio:.2f}x" in checks["dual-unstructured-matches"].sparsim

@@ -27,6 +27,8 @@ REFERENCE_TOLERANCE = 0.001  # relative: 0.1%
 ABOUT_TWICE = 2.0  # §IV.A "nearly 2x"; poster "~2x ... up to ~70% sparsity"
 TWICE_TOLERANCE = 0.5  # 1.5x-2.5x
 TWICE_UP_TO = 0.70  # the poster's "up to ~70%"
+MATCH_FROM = 0.50  # §IV.A: dual unstructured matches single structured "exceeding 50%"
+MATCH_TOLERANCE = 0.10  # "can match": at most 10% more energy
 PAPER_BREAKEVEN = {"unstruct-single": 0.75, "unstruct-dual": 0.40}  # §IV.A, poster
 BREAKEVEN_TOLERANCE = 0.10  # sparsity points
 PAPER_CYCLE_CROSSOVER = 0.66  # §IV.A "above approximately 66%"; poster ">=66%"
@@ -283,6 +285,37 @@ def structured_twice(tables: StudyTables) -> Conclusion:
         Close(ABOUT_TWICE, geometric, *evidence_args[1:]),
         "The study states no average; the verdict takes the geometric mean of the ratios "
         "(the mean of ratios), the arithmetic one is shown beside it.",
+        SECTION_ENERGY,
+    )
+
+
+def dual_unstructured_matches(tables: StudyTables) -> Conclusion:
+    """Above 50% sparsity, dual-sided unstructured against single-sided structured on the
+    same tensors (both operands sparse; the single-sided core uses the weights' zeros)."""
+    cases, held, parts = 0, 0, []
+    for layer_set in tables.sets:
+        ratios = []
+        for s in sparse_points(tables):
+            if s <= MATCH_FROM + 1e-9:
+                continue
+            dual = total(tables, layer_set, DUAL_PAIR[1], s, s)["energy_uJ"]
+            single = total(tables, layer_set, SINGLE_PAIR[0], s, 0.0)["energy_uJ"]
+            cases += 1
+            held += dual / single <= 1 + MATCH_TOLERANCE
+            ratios.append(f"{dual / single:.2f}x at {sparsity_text(s)}")
+        if ratios:
+            parts.append(f"{tables.set_title(layer_set)} {', '.join(ratios)}")
+    return Conclusion(
+        "dual-unstructured-matches",
+        "Dual-sided unstructured matches single-sided structured above 50% sparsity",
+        "§IV.A",
+        "dual-sided unstructured as good as single-sided structured in energy beyond 50%",
+        f"{tables.title(DUAL_PAIR[1])} / {tables.title(SINGLE_PAIR[0])} energy: " + "; ".join(parts)
+        if parts
+        else f"no grid point above {sparsity_text(MATCH_FROM)}",
+        Holds(held, cases, f"points above {sparsity_text(MATCH_FROM)}"),
+        f"A point holds when the dual-sided unstructured core costs at most "
+        f"{MATCH_TOLERANCE:.0%} more energy than the single-sided structured one.",
         SECTION_ENERGY,
     )
 
@@ -1089,6 +1122,7 @@ CHECKS: dict[str, Callable[[StudyTables], Conclusion]] = {
     "dense-baseline": dense_baseline,
     "structured-cheaper": structured_cheaper,
     "structured-twice": structured_twice,
+    "dual-unstructured-matches": dual_unstructured_matches,
     "converge": converge,
     "breakeven-single": breakeven_single,
     "breakeven-dual": breakeven_dual,
