@@ -33,11 +33,27 @@ from sparsim.spec.sparse_optimizations import (
     RankOrder,
 )
 from sparsim.spec.validation import validate
+from sparsim.spec.workload import TENSOR_ROLES
 
 # Dataflows with a mapping heuristic (sparsim.designs.heuristic) that reproduces the
 # artifact's mapping choices; a design with another dataflow is mapped by the mapper.
 HEURISTIC_DATAFLOWS = ("tensor-core", "output-stationary")
 ROLES = ("backing-store", "shared-buffer", "accumulator", "pe-register")
+
+
+def tensor_of(role: str) -> str:
+    """The operand playing ``role`` (``weights``, ``input activations``, ``outputs``): the
+    one place code asks, so it keeps working when tensor names become data."""
+    found = [name for name, played in TENSOR_ROLES.items() if played == role]
+    if not found:
+        raise UnknownNameError(
+            f"no tensor plays {role!r} (roles: {', '.join(TENSOR_ROLES.values())})", "role"
+        )
+    return found[0]
+
+
+WEIGHTS = tensor_of("weights")
+INPUTS = tensor_of("input activations")
 PATTERN_BITS = "pattern"  # metadata_word_bits of a rank: the bits of the N:M pattern run
 _NM = re.compile(r"^(\d+):(\d+)$")
 
