@@ -15,8 +15,8 @@ from sparsim.designs.heuristic import (
     CYCLE_TOLERANCE,
     PE_REGISTER,
     SHARED_BUFFER,
-    TC_PE_COLUMNS,
     Candidate,
+    array_geometry,
     dstc_inners,
     ranked_candidates,
     smem_tile_limit,
@@ -27,6 +27,7 @@ from sparsim.designs.schemes import Scheme, parse_densities, scheme_for, sparse_
 from sparsim.errors import CapacityError, NoValidMappingError, SpecError
 from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
+from sparsim.spec.constraints import NO_CONSTRAINTS, MapspaceConstraints
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.model import Spec, check_measured_shape
 from sparsim.spec.problem import builtin_shape
@@ -79,9 +80,12 @@ def _candidates(design: Design, arch: Architecture, gemm: Gemm, scheme: Scheme) 
     }
     density_a, density_b = scheme.weights.density, scheme.activations.density
     rf_words = arch.level(design.level_name(ACCUMULATOR)).data_capacity or 0
+    roles = {role: arch.level_names.index(name) for role, name in design.roles}
+    geometry = array_geometry(arch, roles, design.dataflow)
     if design.dataflow == "output-stationary":
         inners = dstc_inners(
             gemm.dims,
+            geometry,
             density_a,
             density_b,
             rf_words=rf_words,
@@ -90,12 +94,25 @@ def _candidates(design: Design, arch: Architecture, gemm: Gemm, scheme: Scheme) 
         limit = None
     else:
         n, m = scheme.pattern or (1, 1)
-        spatial_k = round(TC_PE_COLUMNS * m / n)
+        # Compacted weights: the columns hold M/N times their count of K (2:4 -> K32 on 16).
+        spatial_k = round(geometry.columns * m / n)
+        accumulator = _constraints(design).for_level(design.level_name(ACCUMULATOR))
+        spatial_k = min(spatial_k, accumulator.spatial.at_most.get("K", spatial_k))
         inners = tensor_core_inners(
-            gemm.dims, spatial_k, k_granule=m if scheme.pattern else 1, rf_words=rf_words
+            gemm.dims, geometry, spatial_k, k_granule=m if scheme.pattern else 1, rf_words=rf_words
         )
-        limit = smem_tile_limit(smem.data_capacity or 0)
+        shared = _constraints(design).for_level(smem.name).temporal.at_most
+        capped = [shared[d] for d in ("M", "N") if d in shared]
+        limit = smem_tile_limit(
+            min(capped) if capped else None,
+            design.architecture.level(smem.name).data_capacity or 0,
+            smem.data_capacity or 0,
+        )
     return ranked_candidates(inners, density_a, density_b, word_pj, smem.data_capacity or 0, limit)
+
+
+def _constraints(design: Design) -> MapspaceConstraints:
+    return design.constraints or NO_CONSTRAINTS
 
 
 def build(

@@ -33,7 +33,6 @@ from sparsim.spec.sparse_optimizations import (
     RankOrder,
 )
 from sparsim.spec.validation import validate
-from sparsim.spec.workload import TENSOR_ROLES
 
 # Dataflows with a mapping heuristic (sparsim.designs.heuristic) that reproduces the
 # artifact's mapping choices; a design with another dataflow is mapped by the mapper.
@@ -41,19 +40,21 @@ HEURISTIC_DATAFLOWS = ("tensor-core", "output-stationary")
 ROLES = ("backing-store", "shared-buffer", "accumulator", "pe-register")
 
 
-def tensor_of(role: str) -> str:
-    """The operand playing ``role`` (``weights``, ``input activations``, ``outputs``): the
-    one place code asks, so it keeps working when tensor names become data."""
-    found = [name for name, played in TENSOR_ROLES.items() if played == role]
-    if not found:
+def tensor_of(role: str, shape: ProblemShape | None = None) -> str:
+    """The tensor playing ``role`` (``weights``, ``inputs``, ``outputs``) in ``shape``
+    (default: the GEMM the tensor-core dataflows run): the one place code asks."""
+    shape = shape or builtin_shape("gemm")
+    name = shape.tensor_with_role(role)
+    if name is None:
         raise UnknownNameError(
-            f"no tensor plays {role!r} (roles: {', '.join(TENSOR_ROLES.values())})", "role"
+            f"no tensor of {shape.name} plays {role!r} (roles: {', '.join(ROLES_OF_TENSORS)})",
+            "role",
         )
-    return found[0]
+    return name
 
 
 WEIGHTS = tensor_of("weights")
-INPUTS = tensor_of("input activations")
+INPUTS = tensor_of("inputs")
 PATTERN_BITS = "pattern"  # metadata_word_bits of a rank: the bits of the N:M pattern run
 _NM = re.compile(r"^(\d+):(\d+)$")
 

@@ -23,8 +23,8 @@ from typing import Literal
 from sparsim.designs import Design
 from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.errors import SparsimError
+from sparsim.spec.problem import builtin_shape
 from sparsim.spec.sparsity import TensorDensity, parse_density
-from sparsim.spec.workload import TENSOR_ROLES
 
 STRUCTURES = ("dense", "structured", "unstructured")
 SIDES = ("none", "single", "dual")
@@ -53,6 +53,13 @@ def nm_block(density: float) -> tuple[int, int] | None:
     return None
 
 
+def _role_words(tensor: str) -> str:
+    """``A`` -> ``weights``: the GEMM tensor's role in words (its name when it has none)."""
+    gemm = builtin_shape("gemm")
+    role = gemm.data_space(tensor).role if tensor in gemm.tensor_names else None
+    return {"inputs": "input activations"}.get(role, role) if role else tensor
+
+
 def structured_density(density: float, tensor: str) -> TensorDensity:
     """The N:M tensor of :func:`nm_block` (dense at 1)."""
     if density >= 1.0 - TOLERANCE:
@@ -62,7 +69,7 @@ def structured_density(density: float, tensor: str) -> TensorDensity:
         raise SparsimError(
             f"structured sparsity needs a density N/M with M <= {LARGEST_BLOCK} "
             f"(2:4, 2:6, 7:8, 15:16, ...), got {density:.6g}",
-            f"density of the {TENSOR_ROLES.get(tensor, tensor)}",
+            f"density of the {_role_words(tensor)}",
         )
     return parse_density(f"{block[0]}:{block[1]}")
 
@@ -72,7 +79,7 @@ def unstructured_density(density: float, tensor: str) -> TensorDensity:
     if not 0.0 < density <= 1.0:
         raise SparsimError(
             f"density must be in (0, 1], got {density:.6g}",
-            f"density of the {TENSOR_ROLES.get(tensor, tensor)}",
+            f"density of the {_role_words(tensor)}",
         )
     if density >= 1.0 - TOLERANCE:
         return TensorDensity()
