@@ -34,6 +34,11 @@ class MissingEnergyError(SpecError):
     """A level or action has no energy (and no documented fallback gives one)."""
 
 
+class OutputError(SpecError):
+    """An output that cannot be written where asked: a directory, device, FIFO or socket at
+    the path, no permission, a full disk."""
+
+
 class MappingError(SparsimError):
     """A mapping that is invalid for its architecture or workload (factors, fan-out)."""
 
@@ -58,3 +63,12 @@ class NoValidMappingError(MappingError):
 
 class ResourceLimitError(SparsimError):
     """A valid input beyond sparsim's documented size limits (dimensions, bits, memory)."""
+
+
+class StoreError(SparsimError):
+    """A results store that belongs to another sweep config or run, or that is damaged."""
+
+
+class WorkerLostError(SparsimError):
+    """A worker process, or a Dask scheduler or worker, was lost mid-run: what was written
+    is kept (a sweep's store resumes on a rerun)."""

@@ -17,6 +17,10 @@ MAX_TENSOR_ELEMENTS = 2**28  # an in-memory tensor (1 GiB of float32)
 MAX_SERIES_TERMS = 16  # terms of a TASD series (series enumerations grow combinatorially)
 MAX_BITS = 64  # a data word, and a rank format's metadata or payload word, in bits
 MAX_REPETITIONS = 10_000  # random repetitions (seeds) of a study point
+MAX_TEXT_BYTES = 64 * 2**20  # a text input read into memory (YAML, CSV, JSON)
+MAX_FILE_BYTES = 4 * 2**30  # a binary input (tensor, checkpoint, model)
+MAX_YAML_NODES = 1_000_000  # values of a YAML document, its aliases expanded
+MAX_YAML_DEPTH = 100  # nesting of a YAML document
 
 
 def check_at_most(value: int | float, limit: int, what: str, where: str) -> None:

@@ -67,19 +67,21 @@ def test_output_dir_appears_whole_or_not_at_all(tmp_path: Path) -> None:
     assert sorted(os.listdir(out)) == ["a.txt"] and os.listdir(tmp_path) == ["new"]
 
 
-def test_scratch_shares_the_destinations_file_system(tmp_path: Path) -> None:
-    """An existing destination (maybe a mount point) holds its own scratch, so the final
-    renames never cross devices; the files already there that are not rewritten stay."""
+def test_scratch_stays_out_of_the_destination(tmp_path: Path) -> None:
+    """The scratch lives beside an existing destination (same file system: the renames never
+    cross devices), not among its outputs; files there that are not rewritten stay."""
     out = tmp_path / "existing"
     out.mkdir()
     (out / "keep.txt").write_text("kept")
     (out / "old.txt").write_text("old")
     with atomic_output_dir(out) as scratch:
-        assert scratch.parent == out
+        assert scratch.parent == tmp_path
+        assert sorted(os.listdir(out)) == ["keep.txt", "old.txt"]
         assert scratch.stat().st_dev == out.stat().st_dev
         (scratch / "old.txt").write_text("new")
     assert sorted(os.listdir(out)) == ["keep.txt", "old.txt"]
     assert (out / "old.txt").read_text() == "new"
+    assert os.listdir(tmp_path) == ["existing"]
 
 
 def test_output_dir_that_is_a_file(tmp_path: Path) -> None:
