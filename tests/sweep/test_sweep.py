@@ -231,7 +231,7 @@ def test_rerun_evaluates_only_missing_points(tmp_path, monkeypatch):
 
     original = backends.evaluate_task
     monkeypatch.setattr(backends, "evaluate_task", counting)
-    full = sparsim.sweep(CONTRACT, out, workers=1, progress=False)
+    full = sparsim.sweep(CONTRACT, out, workers=1, progress=False, append=True)
     assert len(full) == 24 and len(evaluated) == 24 - 16
     assert not set(evaluated) & set(first["point_key"])
     assert len(read_store(out)) == 24 and len(stored_keys(out)) == 24

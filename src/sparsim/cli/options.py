@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sparsim.errors import SpecError
 
@@ -31,3 +32,9 @@ def parse_density_items(items: list[str]) -> dict[str, str]:
             raise SpecError(f"expected TENSOR=VALUE such as A=2:4, got {item!r}", "--density")
         densities[tensor.strip().upper()] = value.strip()
     return densities
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """A progress bar unless ``--no-progress`` or standard error is not a terminal (a log
+    file would fill with its redraws)."""
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()

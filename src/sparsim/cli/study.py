@@ -7,6 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
+from sparsim.cli.options import show_progress
 from sparsim.errors import SpecError, UnknownNameError
 from sparsim.io import atomic_output_dir
 
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
         definition = load_definition(args.config)
         tables = run_study(
-            StudyConfig(definition, args.quick, args.jobs, progress=not args.no_progress)
+            StudyConfig(definition, args.quick, args.jobs, progress=show_progress(args))
         )
         paths, checks = write_study(tables, scratch, _command(args), args.jobs)
     counts: dict[str, int] = {}
@@ -131,7 +132,7 @@ def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
         from sparsim.study.tasd_hardware import run_tasd_hardware
         from sparsim.study.tasd_hardware_report import write_tasd_hardware
 
-        tables = run_tasd_hardware(progress=not args.no_progress, jobs=args.jobs)
+        tables = run_tasd_hardware(progress=show_progress(args), jobs=args.jobs)
         paths, conclusions = write_tasd_hardware(tables, scratch, args.jobs)
     counts = {}
     for conclusion in conclusions:

@@ -6,7 +6,7 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from sparsim.errors import SparsimError
+from sparsim.cli.options import show_progress
 
 EXAMPLE = """\
 config (sweep.yaml):
@@ -68,23 +68,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="rows per Parquet file written (default 2000; an interruption loses at most "
         "the rows not yet written, which a rerun computes)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add this config's points to a store that holds another config's results "
+        "(without it such a store is refused, so that no run mixes two configs' rows)",
+    )
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (there is none when standard error is not a terminal)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from sparsim.sweep import sweep
 
-    if args.scheduler is not None and args.backend == "processes":
-        raise SparsimError("a scheduler runs the Dask backend", "--backend")
     frame = sweep(
         args.config,
         args.out,
         workers=args.workers,
         scheduler=args.scheduler,
         backend=args.backend,
-        progress=not args.no_progress,
+        progress=show_progress(args),
         chunk_rows=args.chunk_rows,
+        append=args.append,
     )
     failed = int((frame["error"] != "").sum()) if "error" in frame else 0
     note = f" ({failed} with no mapping that fits: see the error column)" if failed else ""

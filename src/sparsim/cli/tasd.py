@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from sparsim.cli.options import show_progress
 from sparsim.errors import SparsimError, SpecError, UnknownNameError
 from sparsim.io import atomic_output_dir
 from sparsim.limits import (
@@ -397,7 +398,7 @@ def run_study(args: argparse.Namespace) -> int:
         raise SpecError(f"must be >= 1, got {args.seeds}", "--seeds")
     check_at_most(args.seeds, MAX_REPETITIONS, "random matrices per point", "--seeds")
     with atomic_output_dir(args.out) as scratch:  # fails now, not after the run, if unwritable
-        result = run_study(config, progress=not args.no_progress)
+        result = run_study(config, progress=show_progress(args))
         paths = write_study(result, scratch)
     reference = result.reference
     rows = [

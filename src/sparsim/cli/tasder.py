@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from sparsim.cli.options import show_progress
 from sparsim.designs.ttc import SCHEDULES
 from sparsim.errors import SparsimError, SpecError
 from sparsim.io import atomic_output_dir, atomic_write_text
@@ -259,7 +260,7 @@ def _load(args: argparse.Namespace) -> Any:
         calibration_size=args.calibration_size,
         evaluation_size=args.evaluation_size,
         batch_size=args.batch_size,
-        progress=not args.no_progress,
+        progress=show_progress(args),
     )
 
 
@@ -325,7 +326,7 @@ def _search(args: argparse.Namespace) -> int:
         keep=args.keep,
         schedule=args.schedule,
         cost=not args.no_cost,
-        progress=not args.no_progress,
+        progress=show_progress(args),
     ).fit(real.model, real.calibration, example=real.example)
     config = search.config_.model_copy(update={"model": real.name})
     written = ["config.yaml", "trace.csv", "workloads.csv"]
@@ -538,7 +539,9 @@ def _workloads(args: argparse.Namespace) -> int:
         _check_mass(args.mass)
         args.evaluation_size, args.batch_size, args.no_progress = 1, 32, False
         real = _load(args)
-        table = calibrate(real.model, real.calibration, mass=args.mass, progress=True)
+        table = calibrate(
+            real.model, real.calibration, mass=args.mass, progress=show_progress(args)
+        )
     table.save(args.out)
     print(f"{len(table)} layers, {table.macs:,} dense MACs; wrote {args.out}")
     return 0
