@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sparsim.arguments import mapping_argument
 from sparsim.designs.catalog import Design
-from sparsim.errors import UnknownNameError
+from sparsim.errors import SpecError, UnknownNameError
 from sparsim.spec.sparse_optimizations import LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
@@ -42,12 +43,14 @@ class Scheme:
 def parse_densities(densities: dict | None) -> dict[str, TensorDensity]:
     """User densities (``{"A": "2:4", "B": 0.82}``) as density models, keys A and B only."""
     parsed: dict[str, TensorDensity] = {}
-    for key, value in (densities or {}).items():
+    for key, value in mapping_argument(densities, "densities", "{'A': '2:4'}").items():
         tensor = str(key).strip().upper()
         if tensor not in INPUT_ROLES:
             raise UnknownNameError(
                 f"unknown tensor {key!r} (A = weights, B = input activations)", "density"
             )
+        if tensor in parsed:
+            raise SpecError(f"density of {tensor} given twice ({key!r})", "density")
         if isinstance(value, TensorDensity):
             parsed[tensor] = value
         else:

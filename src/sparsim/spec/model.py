@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from sparsim.errors import MappingError, SpecError, UnknownNameError
 from sparsim.io import load_yaml
@@ -38,9 +38,25 @@ class Spec(Checked):
     densities: dict[str, TensorDensity] = Field(default_factory=dict)
     sparse_optimizations: list[LevelSparseOptimization] = Field(default_factory=list)
     mapping: Mapping
+    # The fields' identities when the cross-checks last ran: ``model_copy(update=...)``
+    # copies them but not the checks, so a copy that changed a field shows it (``edited``).
+    _checked_fields: tuple[int, ...] | None = PrivateAttr(default=None)
 
     def density(self, tensor: str) -> TensorDensity:
         return self.densities.get(tensor, TensorDensity())
+
+    def _field_ids(self) -> tuple[int, ...]:
+        return tuple(id(getattr(self, name)) for name in type(self).model_fields)
+
+    def edited(self) -> bool:
+        """Whether fields changed since the cross-checks ran (a ``model_copy(update=...)``
+        of a validated spec): :func:`sparsim.evaluate.evaluate` checks such a spec again."""
+        return self._checked_fields is not None and self._checked_fields != self._field_ids()
+
+    def __eq__(self, other: object) -> bool:  # the record of the checks is no part of a value
+        if not isinstance(other, Spec):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
     @model_validator(mode="before")
     @classmethod
@@ -57,6 +73,7 @@ class Spec(Checked):
         _check_names(self)
         _check_factors(self)
         _check_measured_shapes(self)
+        self._checked_fields = self._field_ids()
         return self
 
 
