@@ -14,6 +14,8 @@ from sparsim.errors import ResourceLimitError
 MAX_DIMENSION = 2**31  # any GEMM/conv dimension, batch, group count or image size
 MAX_MACS = 2**53  # dense multiply-accumulates of one workload (exact in float64)
 MAX_TENSOR_ELEMENTS = 2**28  # an in-memory tensor (1 GiB of float32)
+MAX_STUDY_ELEMENTS = 2**24  # a matrix of `tasd study` (--size squared; ~1 GiB at its peak)
+MAX_WORKERS = 256  # worker processes of one run (--workers, --jobs)
 MAX_SERIES_TERMS = 16  # terms of a TASD series (series enumerations grow combinatorially)
 MAX_BITS = 64  # a data word, and a rank format's metadata or payload word, in bits
 MAX_REPETITIONS = 10_000  # random repetitions (seeds) of a study point

@@ -20,6 +20,7 @@ import os
 import sys
 from typing import NoReturn
 
+from sparsim import __version__
 from sparsim.errors import SparsimError
 from sparsim.processes import exit_on_terminate
 
@@ -39,11 +40,39 @@ SUBCOMMANDS = {
 EXIT_BAD_INPUT = 2
 
 
+# Options that take one value: given twice, argparse would keep the last silently.
+_SINGLE = (argparse._StoreAction, argparse._StoreConstAction)
+
+
 class _OneLineParser(argparse.ArgumentParser):
-    """argparse's parser, whose usage errors are one line and exit code 2 like sparsim's."""
+    """argparse's parser, whose usage errors are one line and exit code 2 like sparsim's,
+    and which refuses an option of one value given twice (``--out a --out b``)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"sparsim: error: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        for action in self._actions:
+            if (
+                action.option_strings
+                and isinstance(action, _SINGLE)
+                and not getattr(action, "once", False)
+            ):
+                action.__class__ = _once(type(action))
+        return super().parse_known_args(args, namespace)
+
+
+def _once(kind: type[argparse.Action]) -> type[argparse.Action]:
+    """``kind`` refusing a second occurrence of its option."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        given = namespace.__dict__.setdefault("_given_options", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given twice (each option once)")
+        given.add(self.dest)
+        kind.__call__(self, parser, namespace, values, option_string)
+
+    return type(f"Once{kind.__name__}", (kind,), {"__call__": __call__, "once": True})
 
 
 def _command(argv: list[str]) -> str | None:
@@ -69,6 +98,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback when an error occurs"
     )
+    parser.add_argument("--version", action="version", version=f"sparsim {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in SUBCOMMANDS.items():
         if command is not None and name != command:

@@ -10,6 +10,7 @@ from pathlib import Path
 from sparsim.cli.options import show_progress
 from sparsim.errors import SpecError, UnknownNameError
 from sparsim.io import atomic_output_dir
+from sparsim.limits import MAX_WORKERS, check_at_most
 
 # Kept here (not imported from sparsim.study) so that `sparsim --help` stays fast.
 STUDIES = {
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.jobs < 1:
         raise SpecError(f"must be >= 1, got {args.jobs}", "--jobs")
+    check_at_most(args.jobs, MAX_WORKERS, "worker processes", "--jobs")
     out = _check_out(args.out)
     if args.study == "tasd-hardware":
         return _run_tasd_hardware(args, out)

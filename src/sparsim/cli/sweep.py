@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from pathlib import Path
 
-from sparsim.cli.options import show_progress
+from sparsim.cli.options import path_value, show_progress
 
 EXAMPLE = """\
 config (sweep.yaml):
@@ -40,9 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("config", type=Path, metavar="CONFIG.yaml", help="the sweep config")
+    parser.add_argument("config", type=path_value, metavar="CONFIG.yaml", help="the sweep config")
     parser.add_argument(
-        "--out", required=True, type=Path, metavar="DIR", help="results store (created if absent)"
+        "--out",
+        required=True,
+        type=path_value,
+        metavar="DIR",
+        help="results store (created if absent)",
     )
     parser.add_argument(
         "--workers",

@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sparsim.cli.options import show_progress
+from sparsim.cli.options import only_with, show_progress, within
 from sparsim.errors import SparsimError, SpecError, UnknownNameError
-from sparsim.io import atomic_output_dir
+from sparsim.io import atomic_output_dir, input_file
 from sparsim.limits import (
+    MAX_FILE_BYTES,
     MAX_REPETITIONS,
     MAX_SERIES_TERMS,
-    MAX_TENSOR_ELEMENTS,
+    MAX_STUDY_ELEMENTS,
     check_at_most,
     check_elements,
 )
@@ -93,10 +93,8 @@ def _register_decompose(commands: argparse._SubParsersAction) -> None:
         metavar="B_FILE",
         help="right operand B (.npy, shape (K, N)) for the relative matmul error of A @ B",
     )
-    parser.add_argument(
-        "--density", type=float, default=0.5, help="nonzero fraction of --random (default 0.5)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed of --random (default 0)")
+    parser.add_argument("--density", type=float, help="nonzero fraction of --random (default 0.5)")
+    parser.add_argument("--seed", type=int, help="random seed of --random (default 0)")
     parser.add_argument(
         "--out",
         metavar="DIR",
@@ -157,6 +155,8 @@ def _parse_axis(text: str) -> int | tuple[int, ...]:
         raise SpecError(
             f"expected an integer or comma-separated integers, got {text!r}", "--axis"
         ) from None
+    if len(set(axes)) != len(axes):
+        raise SpecError(f"an axis is given twice in {text!r}", "--axis")
     return axes[0] if len(axes) == 1 else axes
 
 
@@ -205,9 +205,7 @@ def _pick(arrays: dict[str, Any], key: str | None, where: str) -> Any:
 
 def load_tensor(path: str, key: str | None = None) -> Any:
     """A numpy array or CPU torch tensor from .npy, .npz, .pt or .pth."""
-    file = Path(path)
-    if not file.is_file():
-        raise SpecError("file not found", path)
+    file = input_file(path, MAX_FILE_BYTES)
     suffix = file.suffix.lower()
     try:
         if suffix == ".npy":
@@ -229,13 +227,19 @@ def load_tensor(path: str, key: str | None = None) -> Any:
     except SparsimError:
         raise
     except Exception as exc:  # numpy/torch loaders raise many types for a corrupt file
-        raise SpecError(f"cannot read tensor ({type(exc).__name__}: {exc})", path) from None
+        if type(exc).__name__ == "UnpicklingError":  # torch's weights_only refusal
+            raise SpecError(
+                "holds Python objects besides tensors, which sparsim does not run (it loads "
+                "with weights_only): save a tensor or a state dict (torch.save(t, path))",
+                path,
+            ) from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise SpecError(f"cannot read tensor ({type(exc).__name__}: {first[:200]})", path) from None
     raise SpecError(f"unknown file type {suffix!r}; use .npy, .npz, .pt or .pth", path)
 
 
 def _random_tensor(shape: tuple[int, ...], density: float, seed: int) -> np.ndarray:
-    if not 0 <= density <= 1:
-        raise SpecError(f"must be between 0 and 1, got {density}", "--density")
+    within(density, 0, 1, "--density")
     if seed < 0:
         raise SpecError(f"must be a non-negative integer, got {seed}", "--seed")
     rng = np.random.default_rng(seed)
@@ -270,8 +274,16 @@ def run_decompose(args: argparse.Namespace) -> int:
         raise exc.located("--series") from None
     axis = _parse_axis(args.axis)
     if args.random:
-        x = _random_tensor(_parse_shape(args.random), args.density, args.seed)
-        source = f"random {args.random} (density {args.density}, seed {args.seed})"
+        only_with("a tensor file", {"--key": args.key})
+    else:
+        only_with("--random", {"--density": args.density, "--seed": args.seed})
+    if args.out is not None and not args.out.strip():
+        raise SpecError("expected a folder name, got ''", "--out")
+    if args.random:
+        density = 0.5 if args.density is None else args.density
+        seed = 0 if args.seed is None else args.seed
+        x = _random_tensor(_parse_shape(args.random), density, seed)
+        source = f"random {args.random} (density {density}, seed {seed})"
     else:
         x = load_tensor(args.input, args.key)
         source = args.input + (f" [{args.key}]" if args.key else "")
@@ -385,7 +397,10 @@ def run_patterns(args: argparse.Namespace) -> int:
 def run_study(args: argparse.Namespace) -> int:
     from sparsim.tasd.study import StudyConfig, run_study, write_study
 
-    check_at_most(args.size**2, MAX_TENSOR_ELEMENTS, "matrix elements (--size squared)", "--size")
+    if args.size > 0:
+        check_at_most(
+            args.size**2, MAX_STUDY_ELEMENTS, "matrix elements (--size squared)", "--size"
+        )
     config = StudyConfig(size=args.size, seeds=args.seeds)
     period = math.lcm(*(s.block_lcm for s in config.parsed_series))
     if args.size <= 0 or args.size % period:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-from pathlib import Path
 from typing import Any
 
-from sparsim.cli.options import show_progress
+from sparsim.cli.options import check_output, only_with, path_value, show_progress
 from sparsim.designs.ttc import SCHEDULES
 from sparsim.errors import SparsimError, SpecError
 from sparsim.io import atomic_output_dir, atomic_write_text
@@ -157,7 +156,7 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
         default=0.99,
         help="pseudo-density: share of the magnitude sum to hold (default 0.99)",
     )
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--out", required=True, type=path_value, help="output folder")
     parser.set_defaults(func=_search)
 
 
@@ -172,7 +171,7 @@ def _register_apply(commands: argparse._SubParsersAction) -> None:
         ),
     )
     _data_options(parser)
-    parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
+    parser.add_argument("--config", required=True, type=path_value, help="config.yaml or .json")
     parser.set_defaults(func=_apply)
 
 
@@ -192,7 +191,7 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
             "per-layer table (.csv)."
         ),
     )
-    parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
+    parser.add_argument("--config", required=True, type=path_value, help="config.yaml or .json")
     parser.add_argument(
         "--schedule",
         choices=SCHEDULES,
@@ -202,12 +201,12 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
         "term, partial sums read back from DRAM)",
     )
     parser.add_argument(
-        "--workloads", required=True, type=Path, help="workload table (.csv, .yaml or .yml)"
+        "--workloads", required=True, type=path_value, help="workload table (.csv, .yaml or .yml)"
     )
     parser.add_argument(
         "--hardware", help=HARDWARE_HELP + " (default: the configuration's hardware)"
     )
-    parser.add_argument("--out", type=Path, help="per-layer costs (.csv)")
+    parser.add_argument("--out", type=path_value, help="per-layer costs (.csv)")
     parser.add_argument(
         "--json",
         action="store_true",
@@ -232,12 +231,12 @@ def _register_workloads(commands: argparse._SubParsersAction) -> None:
         "--builtin", choices=("resnet50", "bert-base", "minilm-l6"), help="built-in table"
     )
     source.add_argument("--model", help=MODEL_HELP)
-    parser.add_argument("--batch", type=int, default=1, help="built-in: batch size (default 1)")
+    parser.add_argument("--batch", type=int, help="built-in: batch size (default 1)")
+    parser.add_argument("--image-size", type=int, help="resnet50: image size (default 224)")
     parser.add_argument(
-        "--image-size", type=int, default=224, help="resnet50: image size (default 224)"
-    )
-    parser.add_argument(
-        "--seq-len", type=int, default=128, help="BERT: sequence length (default 128)"
+        "--seq-len",
+        type=int,
+        help="bert-base and minilm-l6: sequence length in tokens (default 128)",
     )
     parser.add_argument(
         "--attention-matmuls",
@@ -245,10 +244,15 @@ def _register_workloads(commands: argparse._SubParsersAction) -> None:
         help="BERT: also list the attention score and context matmuls (op 'matmul')",
     )
     parser.add_argument(
-        "--calibration-size", type=int, default=64, help="model: calibration samples"
+        "--calibration-size", type=int, help="--model: calibration samples (default 64)"
     )
-    parser.add_argument("--mass", type=float, default=0.99, help="pseudo-density mass")
-    parser.add_argument("--out", required=True, type=Path, help="output .yaml, .yml or .csv")
+    parser.add_argument(
+        "--mass",
+        type=float,
+        help="--model: share of the magnitude sum a GELU-fed layer's pseudo-density holds "
+        "(default 0.99)",
+    )
+    parser.add_argument("--out", required=True, type=path_value, help="output .yaml, .yml or .csv")
     parser.set_defaults(func=_workloads)
 
 
@@ -472,6 +476,7 @@ def _cost(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.suffix.lower() != ".csv":
         raise SpecError("expected a .csv file name", str(args.out))
+    check_output(args.out, "--out")
     config = load_config(args.config)
     table = load_table(args.workloads)
     try:
@@ -524,18 +529,34 @@ def _workloads(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() not in (".yaml", ".yml", ".csv"):
         raise SpecError("expected a .yaml, .yml or .csv file name", str(args.out))
+    if args.model is None:  # a built-in table has no data to calibrate on
+        only_with("--model", {"--calibration-size": args.calibration_size, "--mass": args.mass})
+    if args.builtin != "resnet50":
+        only_with("--builtin resnet50", {"--image-size": args.image_size})
+    if args.builtin not in ("bert-base", "minilm-l6"):
+        only_with(
+            "--builtin bert-base or minilm-l6",
+            {"--seq-len": args.seq_len, "--attention-matmuls": args.attention_matmuls},
+        )
+    if args.builtin is None:
+        only_with("--builtin", {"--batch": args.batch})
+    check_output(args.out, "--out")
+    batch = 1 if args.batch is None else args.batch
     if args.builtin == "resnet50":
-        table = builtin_table("resnet50", batch=args.batch, image_size=args.image_size)
+        image_size = 224 if args.image_size is None else args.image_size
+        table = builtin_table("resnet50", batch=batch, image_size=image_size)
     elif args.builtin is not None:
         table = builtin_table(
             args.builtin,
-            seq_len=args.seq_len,
-            batch=args.batch,
+            seq_len=128 if args.seq_len is None else args.seq_len,
+            batch=batch,
             attention_matmuls=args.attention_matmuls,
         )
     else:
         from sparsim.tasder.search import calibrate
 
+        args.mass = 0.99 if args.mass is None else args.mass
+        args.calibration_size = 64 if args.calibration_size is None else args.calibration_size
         _check_mass(args.mass)
         args.evaluation_size, args.batch_size, args.no_progress = 1, 32, False
         real = _load(args)

@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sparsim.errors import SparsimError
+from sparsim.limits import MAX_WORKERS, check_at_most
 from sparsim.sweep.backends import (
     Finished,
     available_cores,
@@ -167,6 +168,8 @@ def _check_arguments(
             raise SparsimError(f"expected an integer, got {value!r}", name)
     if workers is not None and workers < 1:
         raise SparsimError(f"expected at least 1 worker, got {workers}", "--workers")
+    if workers is not None:
+        check_at_most(workers, MAX_WORKERS, "worker processes", "--workers")
     if chunk_rows < 1:
         raise SparsimError(f"expected at least 1 row per chunk, got {chunk_rows}", "--chunk-rows")
     if backend is not None and backend not in ("processes", "dask"):
