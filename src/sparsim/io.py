@@ -136,8 +136,9 @@ class _Unbounded(Exception):
 
 def _check_graph(root: yaml.Node) -> None:
     """Refuse a node graph that expands (aliases followed) to more than MAX_YAML_NODES
-    nodes, nests deeper than MAX_YAML_DEPTH or refers to itself, before anything is
-    constructed from it: the graph is walked once per distinct node."""
+    nodes, nests deeper than MAX_YAML_DEPTH, refers to itself or gives a key twice in one
+    mapping, before anything is constructed from it: the graph is walked once per distinct
+    node."""
     sizes: dict[int, int] = {}
     depths: dict[int, int] = {}
     on_path: set[int] = set()
@@ -165,9 +166,25 @@ def _check_graph(root: yaml.Node) -> None:
             continue
         if key in on_path:
             raise _Unbounded("an alias refers to a value that contains it", limit=False)
+        if isinstance(node, yaml.MappingNode):
+            _check_unique_keys(node)
         on_path.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _check_unique_keys(node: yaml.MappingNode) -> None:
+    """A key given twice in one mapping (YAML would keep the last silently)."""
+    seen: set[str] = set()
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+            if key.value in seen:
+                raise _Unbounded(
+                    f"key {key.value!r} is given twice in one mapping (line "
+                    f"{key.start_mark.line + 1})",
+                    limit=False,
+                )
+            seen.add(key.value)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -18,6 +18,7 @@ densities, files), so a bad config fails before anything is written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -142,13 +143,21 @@ class SweepConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> SweepConfig:
+        zipped = {axis for group in self.zip for axis in group}
+        for axis in AXES:
+            if axis not in zipped:
+                _check_distinct(self.axis(axis), AXIS_KEYS[axis])
         seen: set[str] = set()
         for index, group in enumerate(self.zip):
             lengths = {axis: len(self.axis(axis)) for axis in group}
-            if len(group) < 2 or seen & set(group):
-                raise ValueError(f"zip[{index}]: name at least two axes, each in one group only")
+            if len(group) < 2 or seen & set(group) or len(set(group)) < len(group):
+                raise ValueError(f"zip[{index}]: name at least two axes, each in one group once")
             if len(set(lengths.values())) > 1:
                 raise ValueError(f"zip[{index}]: zipped lists differ in length {lengths}")
+            _check_distinct(
+                [list(values) for values in zip(*map(self.axis, group), strict=True)],
+                f"zip[{index}] of {', '.join(AXIS_KEYS[axis] for axis in group)}: entry",
+            )
             seen |= set(group)
         for index, memory in enumerate(self.memories):
             _check_memory(memory, f"memories[{index}]")
@@ -164,6 +173,37 @@ class SweepConfig(_Strict):
             "density_B": self.densities.B,
             "objective": self.objectives,
         }[name]
+
+
+AXIS_KEYS = {
+    "design": "designs",
+    "memory": "memories",
+    "workload": "workloads",
+    "density_A": "densities.A",
+    "density_B": "densities.B",
+    "objective": "objectives",
+}
+
+
+def _check_distinct(values: list[Any], key: str) -> None:
+    """No value listed twice on one axis (it would be evaluated once, silently)."""
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        text = json.dumps(_plain(value), sort_keys=True, default=str)
+        if text in seen:
+            raise ValueError(f"{key}[{index}] repeats {key}[{seen[text]}]")
+        seen[text] = index
+
+
+def _plain(value: Any) -> Any:
+    """A value as plain data to compare (1 and 1.0 are one density)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _check_memory(memory: dict[str, Any], where: str) -> None:
