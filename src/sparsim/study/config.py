@@ -176,6 +176,27 @@ def _names(reader: _Reader, values, where: str, known: dict) -> tuple[str, ...]:
     return tuple(values)
 
 
+MAX_SCALE = 1024  # a hardware sweep scales a parameter by 1/1024 to 1024 times
+MAX_FINE_POINTS = 1000  # sparsities of the fine grid
+
+
+def _scales(reader: _Reader, values: list, where: str) -> tuple[float, ...]:
+    """Scales of a hardware parameter: distinct finite numbers in [1/MAX_SCALE, MAX_SCALE],
+    1 (the design's own value) among them."""
+    if not values or not all(
+        isinstance(s, int | float)
+        and not isinstance(s, bool)
+        and 1 / MAX_SCALE <= s <= MAX_SCALE  # NaN fails too
+        for s in values
+    ):
+        raise reader.fail(where, f"must be a list of numbers from 1/{MAX_SCALE} to {MAX_SCALE}")
+    if 1 not in values:
+        raise reader.fail(where, "must include 1 (the design's own value)")
+    if len(set(values)) != len(values):
+        raise reader.fail(where, "lists a scale twice")
+    return tuple(float(s) for s in values)
+
+
 def _sweep(reader: _Reader, entry: dict, where: str, scales, sparsities) -> HardwareSweep:
     parameter = reader.get(entry, "parameter", where, str)
     if parameter not in PARAMETERS:
@@ -184,13 +205,7 @@ def _sweep(reader: _Reader, entry: dict, where: str, scales, sparsities) -> Hard
         )
     own_scales = reader.get(entry, "scales", where, list, None)
     if own_scales is not None:
-        if not own_scales or not all(
-            isinstance(s, int | float) and not isinstance(s, bool) and s > 0 for s in own_scales
-        ):
-            raise reader.fail(f"{where}.scales", "must be a list of positive numbers")
-        if 1 not in own_scales:
-            raise reader.fail(f"{where}.scales", "must include 1 (the design's own value)")
-        scales = tuple(float(s) for s in own_scales)
+        scales = _scales(reader, own_scales, f"{where}.scales")
     own = reader.get(entry, "sparsities", where, list, None)
     return HardwareSweep(
         reader.get(entry, "name", where, str),
@@ -202,6 +217,24 @@ def _sweep(reader: _Reader, entry: dict, where: str, scales, sparsities) -> Hard
         reader.sparsities(own, f"{where}.sparsities") if own is not None else sparsities,
         reader.get(entry, "rescale_energy", where, bool, True),
     )
+
+
+def _sweeps(reader, sweeps, kind, scales, sparsities, by_name) -> tuple[HardwareSweep, ...]:
+    """The memory or bandwidth sweeps, each on a level every swept strategy's design has."""
+    found = []
+    swept = reader.get(sweeps, "strategies", "hardware_sweeps", list)
+    for i, entry in enumerate(reader.get(sweeps, kind, "hardware_sweeps", list)):
+        where = f"hardware_sweeps.{kind}[{i}]"
+        sweep = _sweep(reader, entry, where, scales, sparsities)
+        for name in swept:
+            levels = by_name[name].design.architecture.level_names if name in by_name else []
+            if name in by_name and sweep.level not in levels:
+                raise reader.fail(
+                    f"{where}.level",
+                    f"{name}'s design has no level {sweep.level!r} ({', '.join(levels)})",
+                )
+        found.append(sweep)
+    return tuple(found)
 
 
 def parse_definition(data, source: str) -> StudyDefinition:
@@ -275,6 +308,10 @@ def parse_definition(data, source: str) -> StudyDefinition:
     )
     if step <= 0 or stop < start:
         raise reader.fail("fine.sparsities", "needs start <= stop and step > 0")
+    if (stop - start) / step > MAX_FINE_POINTS:
+        raise reader.fail(
+            "fine.sparsities.step", f"gives more than {MAX_FINE_POINTS} sparsities: a larger step"
+        )
     fine_sparsities = tuple(float(s) for s in np.round(np.arange(start, stop + step / 2, step), 6))
     low = {}
     low_data = reader.get(data, "low", "", dict)
@@ -298,11 +335,11 @@ def parse_definition(data, source: str) -> StudyDefinition:
             ),
         )
     sweeps = reader.get(data, "hardware_sweeps", "", dict)
-    scales = tuple(float(s) for s in reader.get(sweeps, "memory_scales", "hardware_sweeps", list))
-    if 1.0 not in scales:
-        raise reader.fail(
-            "hardware_sweeps.memory_scales", "must include 1 (the design's own value)"
-        )
+    scales = _scales(
+        reader,
+        reader.get(sweeps, "memory_scales", "hardware_sweeps", list),
+        "hardware_sweeps.memory_scales",
+    )
     memory_sparsities = reader.sparsities(
         reader.get(sweeps, "memory_sparsities", "hardware_sweeps", list),
         "hardware_sweeps.memory_sparsities",
@@ -330,14 +367,8 @@ def parse_definition(data, source: str) -> StudyDefinition:
             "hardware_sweeps.strategies",
             by_name,
         ),
-        memory=tuple(
-            _sweep(reader, e, f"hardware_sweeps.memory[{i}]", scales, memory_sparsities)
-            for i, e in enumerate(reader.get(sweeps, "memory", "hardware_sweeps", list))
-        ),
-        bandwidth=tuple(
-            _sweep(reader, e, f"hardware_sweeps.bandwidth[{i}]", scales, memory_sparsities)
-            for i, e in enumerate(reader.get(sweeps, "bandwidth", "hardware_sweeps", list))
-        ),
+        memory=_sweeps(reader, sweeps, "memory", scales, memory_sparsities, by_name),
+        bandwidth=_sweeps(reader, sweeps, "bandwidth", scales, memory_sparsities, by_name),
         source=source,
         mapping=mapping,
     )
