@@ -91,9 +91,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description=(
             "Which kind of sparsity pays off on which accelerator? sparsim models sparse "
             "tensor accelerators (Sparseloop-compatible), decomposes tensors into structured "
-            "N:M series (TASD) and searches per-layer TASD configurations for real models "
-            "(TASDER)."
+            "N:M series (TASD, tensor approximation via structured decomposition) and searches "
+            "per-layer TASD configurations for real models (TASDER)."
         ),
+        epilog=(
+            "examples:\n"
+            "  sparsim compare\n"
+            "  sparsim evaluate --design stc --gemm M=512,K=256,N=1024 --density A=2:4\n"
+            "  sparsim COMMAND --help        (each command's options and examples)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback when an error occurs"

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="energy, cycles and computes of a workload on an accelerator",
         description=(
             "Evaluate Sparseloop case directories (each holding aggregated_input.yaml, "
-            "ERT.yaml and map.yaml), sparsim spec YAML files, or a built-in design on one "
+            "ERT.yaml (energy reference table) and map.yaml), sparsim spec YAML files, or a built-in design on one "
             "GEMM (--design with --gemm and --density; the design's mapping heuristic picks "
             "the mapping). All inputs are evaluated in one process; the first bad input stops "
             "the run with a one-line error."
@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--json",
         action="store_true",
         help="print one JSON object per input and line: case, then the results schema (design, "
-        "layer, density_A, density_B, energy_uJ, cycles, EDP, computes, levels...)",
+        "layer, density_A, density_B, energy_uJ, cycles, EDP (energy-delay product), computes, levels...)",
     )
     parser.set_defaults(func=run)
 

@@ -15,14 +15,15 @@ from sparsim.limits import MAX_WORKERS, check_at_most
 # Kept here (not imported from sparsim.study) so that `sparsim --help` stays fast.
 STUDIES = {
     "sparsity-types": (
-        "structured vs unstructured, single- vs dual-sided sparsity on the fig15 int8 "
-        "hardware: energy, cycles, computes, EDP, memory sizes, and the Sparseloop paper's claims "
-        "checked"
+        "structured vs unstructured, single- vs dual-sided sparsity on the int8 hardware of "
+        "the Sparseloop paper's Figure 15: energy, cycles, computes, EDP (energy-delay "
+        "product), memory sizes, and the Sparseloop paper's claims checked"
     ),
     "tasd-hardware": (
         "the TASD paper's hardware evaluation: EDP, latency and energy of dense and sparse "
-        "ResNet-50 and BERT-base on TC, DSTC and four TASD tensor cores with TASDER's "
-        "configurations, its ablation and energy breakdown, each EDP claim checked"
+        "ResNet-50 and BERT-base on the dense tensor core (TC), the dual-side sparse tensor "
+        "core (DSTC) and four TASD tensor cores with TASDER's configurations, its ablation "
+        "and energy breakdown, each EDP claim checked"
     ),
 }
 
@@ -34,9 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run a study end to end. 'sparsity-types' evaluates a dense tensor core, "
             "single-sided structured (2:4, 2:6, 2:8, flexible N:M), dual-sided structured, "
-            "single-sided unstructured and dual-sided unstructured (DSTC) cores at 0, 50, "
-            "66.7 and 75% sparsity of weights and activations on the four fig15 ResNet50 "
-            "layers and on all of ResNet-50, plus low-sparsity, memory-size and bandwidth "
+            "single-sided unstructured and dual-sided unstructured (dual-side sparse tensor "
+            "core, DSTC) cores at 0, 50, 66.7 and 75% sparsity of weights and activations on "
+            "the four ResNet50 layers of the Sparseloop paper's Figure 15 and on all of ResNet-50, plus low-sparsity, memory-size and bandwidth "
             "sweeps, and writes tidy tables (CSV and Parquet), figures (PNG and SVG) and a "
             "report (report.md and a self-contained report.html) that checks the Sparseloop "
             "paper's claims."
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="sparsity-types only: the four fig15 layers (skips the whole-ResNet-50 sweep)",
+        help="sparsity-types only: the four Figure 15 layers (skips the whole-ResNet-50 sweep)",
     )
     parser.add_argument(
         "--config",

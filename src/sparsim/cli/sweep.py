@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Evaluate every point of a sweep config (designs x memories x workload layers x "
             "densities of A and B x mapping objectives; lists named under 'zip' advance "
             "together) and write one row per point (design, layer, density_A, density_B, "
-            "energy_uJ, cycles, EDP, computes, per-level energy...) as Parquet files under "
+            "energy_uJ, cycles, EDP (energy-delay product), computes, per-level energy...) as Parquet files under "
             "--out. Points already in --out are not evaluated again: rerun the same command "
             "after an interruption (even kill -9) to finish the sweep.",
             width=88,

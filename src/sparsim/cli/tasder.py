@@ -18,7 +18,8 @@ MODEL_HELP = (
     "real model: fmnist-resnet, fmnist-resnet-pruned (Fashion-MNIST, committed checkpoints), "
     "mobilenet-v2, resnet50-thin, minilm-l6 (these need scripts/install-models.sh)"
 )
-HARDWARE_HELP = "TASD tensor core: TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4 or TTC-VEGETA-M8"
+HARDWARE_HELP = "TASD tensor core (TTC): TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4 or TTC-VEGETA-M8"
+WEIGHTS_AND_ACTIVATIONS = " TASD-W: TASD of the weights; TASD-A: TASD of the input activations."
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,11 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="search per-layer TASD configurations for real models (TASDER)",
         description=(
             "TASDER finds, layer by layer, which TASD series (sums of N:M structured terms a "
-            "TASD tensor core can run) to apply to a model's weights (TASD-W) or input "
-            "activations (TASD-A) so that its quality stays at a target share of the "
-            "original's (default 99%), without fine-tuning, and reports the MACs saved and "
-            "the energy and cycles saved on the TASD tensor core (accelerator model)."
+            "TASD tensor core can run) to apply to a model's weights (TASD of the weights, "
+            "TASD-W) or input activations (TASD of the input activations, TASD-A) so that its quality stays at a target share of the "
+            "original's (default 99%), without fine-tuning, and reports the multiply-"
+            "accumulates (MACs) saved and the energy and cycles saved on the TASD tensor core "
+            "(TTC, accelerator model)."
         ),
+        epilog=(
+            "examples:\n"
+            "  sparsim tasder search --model fmnist-resnet --hardware TTC-VEGETA-M8 --out s\n"
+            "  sparsim tasder cost --config s/config.yaml --workloads s/workloads.csv\n"
+            "  sparsim tasder workloads --builtin resnet50 --out resnet50.csv"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=lambda args: _help(parser))
     commands = parser.add_subparsers(dest="tasder_command", metavar="COMMAND")
@@ -71,7 +80,7 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
         "--no-cost",
         action="store_true",
         help="skip the accelerator model (energy and cycles on the TASD tensor core, the "
-        "dense TC and the plain design); MACs only",
+        "dense tensor core and the plain design); multiply-accumulates (MACs) only",
     )
 
 
@@ -88,8 +97,12 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
             "alpha; GELU models use 1 - pseudo-density). Writes config.yaml (re-appliable "
             "with 'sparsim tasder apply'), trace.csv (every evaluation), workloads.csv "
             "(the model's layers with measured densities) and cost.csv (per layer: energy "
-            "and cycles on the TASD tensor core, the dense TC and the plain design; not "
-            "with --no-cost) to --out."
+            "and cycles on the TASD tensor core, the dense tensor core (TC) and the plain "
+            "design; not with --no-cost) to --out." + WEIGHTS_AND_ACTIVATIONS
+        ),
+        epilog=(
+            "example: sparsim tasder search --model fmnist-resnet --hardware TTC-VEGETA-M8 "
+            "--objective edp --out search-out"
         ),
     )
     _data_options(parser)
@@ -167,8 +180,9 @@ def _register_apply(commands: argparse._SubParsersAction) -> None:
         description=(
             "Re-apply a configuration written by 'sparsim tasder search' (or by hand: "
             "layers: {NAME: {weights: SERIES} or {activations: SERIES}}) and print the "
-            "quality before and after and the MAC reduction."
+            "quality before and after and the reduction of multiply-accumulates (MACs)."
         ),
+        epilog="example: sparsim tasder apply --model fmnist-resnet --config s/config.yaml",
     )
     _data_options(parser)
     parser.add_argument("--config", required=True, type=path_value, help="config.yaml or .json")
@@ -186,9 +200,13 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
             "model: every layer on the TASD tensor core of the configuration's hardware (one "
             "structured pass per term of its series, fused over the dense operand's tiles or "
             "sequential with partial sums read back, see --schedule; layers left out run "
-            "dense), on the dense TC and on the plain design (the same "
+            "dense), on the dense tensor core (TC) and on the plain design (the same "
             "hardware, every layer dense). Prints the totals and reductions; --out writes the "
             "per-layer table (.csv)."
+        ),
+        epilog=(
+            "example: sparsim tasder cost --config s/config.yaml --workloads s/workloads.csv "
+            "--out cost.csv"
         ),
     )
     parser.add_argument("--config", required=True, type=path_value, help="config.yaml or .json")
@@ -197,7 +215,7 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
         choices=SCHEDULES,
         default=SCHEDULES[0],
         help="how the TTC runs a series' terms: fused (default; all terms on each tile of "
-        "the dense operand, partial sums kept in the RF) or sequential (one full pass per "
+        "the dense operand, partial sums kept in the register file) or sequential (one full pass per "
         "term, partial sums read back from DRAM)",
     )
     parser.add_argument(
@@ -224,6 +242,10 @@ def _register_workloads(commands: argparse._SubParsersAction) -> None:
             "B = input activations [N = batch*P*Q x K]. From a built-in table (no torch "
             "needed) or from a real model with densities measured on calibration data. "
             "The file type follows --out: .yaml (sparsim workload spec) or .csv."
+        ),
+        epilog=(
+            "examples: sparsim tasder workloads --builtin bert-base --seq-len 256 --out "
+            "bert.yaml; sparsim tasder workloads --model fmnist-resnet --out fmnist.csv"
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
