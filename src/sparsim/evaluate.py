@@ -19,8 +19,9 @@ from sparsim.errors import (
     ResourceLimitError,
     SparsimError,
     SpecError,
+    UnknownNameError,
 )
-from sparsim.spec.model import Spec, check_references, load_spec
+from sparsim.spec.model import TENSORS, Spec, check_references, load_spec
 from sparsim.spec.sparseloop import load_sparseloop_case
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
@@ -66,7 +67,12 @@ def evaluate_densities(
             "densities",
         )
     for i, point in enumerate(densities):
-        mapping_argument(point, f"densities[{i}]", "{'A': '2:4', 'B': 0.8}")
+        for tensor in mapping_argument(point, f"densities[{i}]", "{'A': '2:4', 'B': 0.8}"):
+            if tensor not in TENSORS:
+                raise UnknownNameError(
+                    f"unknown tensor {tensor!r} (tensors: {', '.join(TENSORS)})",
+                    f"densities[{i}]",
+                )
     points = [
         {tensor: _density(d, f"densities[{i}].{tensor}") for tensor, d in point.items()}
         for i, point in enumerate(densities)

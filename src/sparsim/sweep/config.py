@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from sparsim.errors import SparsimError
 from sparsim.io import load_yaml
+from sparsim.limits import MAX_BITS
 from sparsim.spec.validation import validate
 
 AXES = ("design", "memory", "workload", "density_A", "density_B", "objective")
@@ -225,6 +226,8 @@ def _check_memory(memory: dict[str, Any], where: str) -> None:
                 raise ValueError(f"{where}.{level}.{key}: unknown key ({', '.join(LEVEL_KEYS)})")
             elif isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{where}.{level}.{key}: expected a positive integer")
+            elif key == "metadata_word_bits" and value > MAX_BITS:
+                raise ValueError(f"{where}.{level}.{key}: at most {MAX_BITS} bits, got {value}")
 
 
 def memory_label(memory: dict[str, Any]) -> str:
