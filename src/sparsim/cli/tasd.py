@@ -224,8 +224,9 @@ def load_tensor(path: str, key: str | None = None) -> Any:
     file = input_file(path, MAX_FILE_BYTES)
     suffix = file.suffix.lower()
     try:
-        if suffix == ".npy":
-            return _checked_tensor(np.load(file, allow_pickle=False), path)
+        if suffix == ".npy":  # mapped: its shape is checked before its data is read
+            mapped = np.load(file, mmap_mode="r", allow_pickle=False)
+            return np.array(_checked_tensor(mapped, path))
         if suffix == ".npz":
             with np.load(file, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
