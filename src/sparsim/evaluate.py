@@ -21,6 +21,7 @@ from sparsim.errors import (
     SpecError,
     UnknownNameError,
 )
+from sparsim.limits import MAX_CYCLES
 from sparsim.spec.model import TENSORS, Spec, check_references, load_spec
 from sparsim.spec.sparseloop import load_sparseloop_case
 from sparsim.spec.sparsity import TensorDensity, parse_density
@@ -91,6 +92,12 @@ def evaluate_densities(
             raise ResourceLimitError(
                 "energy or cycles overflow double precision: an energy, bandwidth or size "
                 "in the spec is beyond sparsim's range",
+                spec.workload.name,
+            )
+        if not isinstance(result, SparsimError) and result.cycles > MAX_CYCLES:
+            raise ResourceLimitError(  # e.g. a bandwidth of 1e-300 words per cycle
+                f"{result.cycles:.3g} cycles, beyond sparsim's limit of 2^53 (counts stay "
+                "exact below it): a bandwidth in the spec is too small",
                 spec.workload.name,
             )
     return [

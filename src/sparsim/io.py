@@ -357,7 +357,19 @@ def output_file(path: str | os.PathLike[str], where: str | None = None) -> Path 
         try:
             info = os.stat(target)  # what a symlink names
         except (FileNotFoundError, NotADirectoryError):
-            return Path(os.path.realpath(target)) if target.is_symlink() else target
+            if target.is_symlink():  # written through, into a folder that must exist
+                target = Path(os.path.realpath(target))
+                if not target.parent.is_dir():
+                    raise OutputError(
+                        f"is a symlink to {target}, in no existing folder", where
+                    ) from None
+                return target
+            existing = next(p for p in target.absolute().parents if p.exists())
+            if not existing.is_dir():
+                raise OutputError(
+                    f"cannot write here ({existing} is not a directory)", where
+                ) from None
+            return target
     if stat.S_ISDIR(info.st_mode):
         raise OutputError("is a directory, expected a file name", where)
     if not stat.S_ISREG(info.st_mode):
@@ -405,6 +417,23 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, where: str | None
     atomic_write_bytes(path, text.encode("utf-8"), where)
 
 
+def check_output_dir(out_dir: str | os.PathLike[str], where: str | None = None) -> Path:
+    """An output folder that can be created or replaced: named, not a file or device, not
+    under a file. Checked before a long run, so that it fails at once."""
+    text = os.fspath(out_dir)
+    where = where or str(text) or "output folder"
+    if not str(text).strip():
+        raise OutputError("empty folder name", where)
+    path = Path(text)
+    with _cannot_write(where):
+        if path.exists() and not path.is_dir():
+            raise OutputError("exists and is not a directory", where)
+        existing = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+        if not existing.is_dir():
+            raise OutputError(f"cannot write here ({existing} is not a directory)", where)
+    return path
+
+
 @contextlib.contextmanager
 def atomic_output_dir(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a scratch directory whose files land in ``out_dir`` only if the block succeeds.
@@ -415,13 +444,9 @@ def atomic_output_dir(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     block is an OutputError naming ``out_dir``. A run killed outright leaves at most one
     ``.sparsim-partial-*`` folder, which any later run writing into that folder removes.
     """
-    out_dir = Path(out_dir)
+    out_dir = check_output_dir(out_dir)
     where = str(out_dir)
-    if not where.strip():
-        raise OutputError("empty folder name", where)
     with _cannot_write(out_dir):
-        if out_dir.exists() and not out_dir.is_dir():
-            raise OutputError("exists and is not a directory", where)
         mounted = out_dir.is_dir() and os.path.ismount(out_dir)
         home = out_dir if mounted else out_dir.absolute().parent
         home.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 from collections.abc import Iterator
@@ -48,6 +49,20 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
             code = int(exc.code or 0)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def tree(root: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry under ``root`` (links not followed) with its type, size and mtime."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            info = (Path(folder) / name).lstat()
+            found[os.path.relpath(Path(folder) / name, root)] = (
+                info.st_mode,
+                info.st_size,
+                info.st_mtime_ns,
+            )
+    return found
 
 
 def copy_case(source: Path, target: Path) -> Path:

@@ -70,8 +70,11 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
     chosen = [get_design(n) for n in filter(None, (s.strip() for s in design_text.split(",")))]
     if not chosen:
         raise SpecError("no design given", "--designs")
+    twice = [design.name for i, design in enumerate(chosen) if design in chosen[:i]]
+    if twice:
+        raise SpecError(f"{twice[0]} is listed twice", "--designs")
     rows = []
-    for design in dict.fromkeys(chosen):
+    for design in chosen:
         spec = build(design, gemm, densities)
         result = replace(evaluate(spec), design=design.name, densities=densities)
         scheme = scheme_for(design, densities)

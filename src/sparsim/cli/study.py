@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sparsim.cli.options import show_progress
 from sparsim.errors import SpecError, UnknownNameError
-from sparsim.io import atomic_output_dir
+from sparsim.io import atomic_output_dir, check_output_dir
 from sparsim.limits import MAX_WORKERS, check_at_most
 
 # Kept here (not imported from sparsim.study) so that `sparsim --help` stays fast.
@@ -75,10 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_out(out: str) -> Path:
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise SpecError("exists and is not a directory", "--out")
-    return path
+    return check_output_dir(out, f"--out {out}" if out.strip() else "--out")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import numpy as np
 
 from sparsim.cli.options import only_with, show_progress, within
 from sparsim.errors import SparsimError, SpecError, UnknownNameError
-from sparsim.io import atomic_output_dir, input_file
+from sparsim.io import atomic_output_dir, check_output_dir, input_file
 from sparsim.limits import (
     MAX_FILE_BYTES,
     MAX_REPETITIONS,
@@ -223,6 +223,8 @@ def load_tensor(path: str, key: str | None = None) -> Any:
     """A numpy array or CPU torch tensor from .npy, .npz, .pt or .pth."""
     file = input_file(path, MAX_FILE_BYTES)
     suffix = file.suffix.lower()
+    if key is not None and suffix == ".npy":
+        raise SpecError("holds one array: --key selects one in a .npz or a state dict", path)
     try:
         if suffix == ".npy":  # mapped: its shape is checked before its data is read
             mapped = np.load(file, mmap_mode="r", allow_pickle=False)
@@ -294,8 +296,8 @@ def run_decompose(args: argparse.Namespace) -> int:
         only_with("a tensor file", {"--key": args.key})
     else:
         only_with("--random", {"--density": args.density, "--seed": args.seed})
-    if args.out is not None and not args.out.strip():
-        raise SpecError("expected a folder name, got ''", "--out")
+    if args.out is not None:
+        check_output_dir(args.out, "--out" if not args.out.strip() else None)
     if args.random:
         density = 0.5 if args.density is None else args.density
         seed = 0 if args.seed is None else args.seed
@@ -388,7 +390,7 @@ def run_patterns(args: argparse.Namespace) -> int:
     from sparsim.tasd.hardware import HARDWARE, get_hardware
 
     _max_terms(args.max_terms)
-    designs = [get_hardware(args.hardware)] if args.hardware else list(HARDWARE)
+    designs = [get_hardware(args.hardware)] if args.hardware is not None else list(HARDWARE)
     for index, hw in enumerate(designs):
         if index:
             print()
@@ -414,6 +416,7 @@ def run_patterns(args: argparse.Namespace) -> int:
 def run_study(args: argparse.Namespace) -> int:
     from sparsim.tasd.study import StudyConfig, run_study, write_study
 
+    check_output_dir(args.out, "--out" if not args.out.strip() else None)
     if args.size > 0:
         check_at_most(
             args.size**2, MAX_STUDY_ELEMENTS, "matrix elements (--size squared)", "--size"

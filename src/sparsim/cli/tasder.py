@@ -11,7 +11,7 @@ from typing import Any
 from sparsim.cli.options import check_output, only_with, path_value, show_progress
 from sparsim.designs.ttc import SCHEDULES
 from sparsim.errors import SparsimError, SpecError
-from sparsim.io import atomic_output_dir, atomic_write_text
+from sparsim.io import atomic_output_dir, atomic_write_text, check_output_dir
 from sparsim.report.tables import format_table
 
 MODEL_HELP = (
@@ -335,6 +335,7 @@ def _search(args: argparse.Namespace) -> int:
     if not 0 < args.target <= 1:
         raise SpecError(f"must be in (0, 1], got {args.target}", "--target")
     _check_mass(args.mass)
+    check_output_dir(args.out, "--out")  # now, not after the search
     real = _load(args)
     if args.method.startswith("activations") and layers is None:
         layers = real.activation_layers

@@ -19,15 +19,16 @@ densities, files), so a bad config fails before anything is written.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sparsim.errors import SparsimError
 from sparsim.io import load_yaml
-from sparsim.limits import MAX_BITS
+from sparsim.limits import MAX_BITS, MAX_CAPACITY
 from sparsim.spec.validation import validate
 
 AXES = ("design", "memory", "workload", "density_A", "density_B", "objective")
@@ -52,6 +53,12 @@ def _checked(check: Callable[[Any], object], value: Any) -> None:
         raise ValueError(exc.message) from None
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a density, got the boolean {str(value).lower()}")
+    return value
+
+
 def _density(value: float | str) -> float | str:
     from sparsim.spec.sparsity import parse_density
 
@@ -61,7 +68,7 @@ def _density(value: float | str) -> float | str:
     return value
 
 
-DensityValue = Annotated[float | str, AfterValidator(_density)]
+DensityValue = Annotated[float | str, BeforeValidator(_not_bool), AfterValidator(_density)]
 
 
 class CustomDesign(_Strict):
@@ -148,6 +155,16 @@ class SweepConfig(_Strict):
         for axis in AXES:
             if axis not in zipped:
                 _check_distinct(self.axis(axis), AXIS_KEYS[axis])
+        if "design" not in zipped:  # built-in names: any case, "_" for "-"
+            _check_distinct(
+                [
+                    v.strip().lower().replace("_", "-")
+                    if isinstance(v, str) and not is_design_file(v)
+                    else v
+                    for v in self.designs
+                ],
+                "designs",
+            )
         seen: set[str] = set()
         for index, group in enumerate(self.zip):
             lengths = {axis: len(self.axis(axis)) for axis in group}
@@ -220,7 +237,11 @@ def _check_memory(memory: dict[str, Any], where: str) -> None:
                 if not isinstance(value, bool):
                     raise ValueError(f"{where}.{level}.{key}: expected true or false")
             elif key == "read_bandwidth":
-                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not 0 < value < math.inf  # NaN fails too
+                ):
                     raise ValueError(f"{where}.{level}.{key}: expected a positive number")
             elif key not in RESIZE_KEYS:
                 raise ValueError(f"{where}.{level}.{key}: unknown key ({', '.join(LEVEL_KEYS)})")
@@ -228,6 +249,8 @@ def _check_memory(memory: dict[str, Any], where: str) -> None:
                 raise ValueError(f"{where}.{level}.{key}: expected a positive integer")
             elif key == "metadata_word_bits" and value > MAX_BITS:
                 raise ValueError(f"{where}.{level}.{key}: at most {MAX_BITS} bits, got {value}")
+            elif value > MAX_CAPACITY:
+                raise ValueError(f"{where}.{level}.{key}: at most 2^48, got {value}")
 
 
 def memory_label(memory: dict[str, Any]) -> str:
