@@ -1,13 +1,18 @@
-"""Run the bad-input corpus (tests/robustness/corpus.py) through the real ``sparsim`` command
-and count the outcomes: clean one-line errors, tracebacks, hangs, answers given to bad input.
+"""Run a bad-input corpus through the real ``sparsim`` command (and the Python API in a fresh
+interpreter) and count the outcomes: clean one-line errors, tracebacks, hangs, answers
+given to bad input, and cases that changed or left files.
 
-Each case runs in its own process with a timeout, so a hang is counted, not suffered.
-Usage: ``python scripts/robustness_corpus.py [--timeout 20] [--jobs 2]``.
+``--corpus bad-inputs`` is tests/robustness/corpus.py; ``--corpus hostile`` is
+tests/robustness/hostile.py (printed per class). Each case runs in its own process with a
+timeout, so a hang is counted, not suffered. ``--src`` runs another checkout's sparsim (its
+``src`` folder) on the same corpus, e.g. to count what an older version did.
+Usage: ``python scripts/robustness_corpus.py [--corpus hostile] [--timeout 20] [--jobs 2]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,19 +23,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.robustness.corpus import CASES, Case, materialise  # noqa: E402
+from tests.robustness import corpus, hostile  # noqa: E402
+from tests.robustness.conftest import tree  # noqa: E402
+
+# The API snippet's outcome, in the child: exit 2 and one line for a typed error.
+API_RUNNER = """\
+import sys
+code = sys.stdin.read()
+try:
+    exec(compile(code, "case", "exec"), {})
+except Exception as exc:
+    from sparsim.errors import SparsimError
+    if not isinstance(exc, SparsimError):
+        raise
+    print(f"sparsim: error: {exc}", file=sys.stderr)
+    sys.exit(2)
+print("answered")
+"""
 
 
-def classify(case: Case, tmp: Path, timeout: float) -> tuple[str, str]:
-    env_path = str(ROOT / "src")
-    command = [sys.executable, "-m", "sparsim", *case.resolved(tmp)]
+def _environment(src: Path) -> dict[str, str]:
+    return {
+        "PYTHONPATH": str(src),
+        "PATH": "/usr/bin:/bin",
+        "OMP_NUM_THREADS": "1",
+        "HOME": os.environ.get("HOME", "/tmp"),
+    }
+
+
+def _run(command: list[str], src: Path, timeout: float, stdin: str = "") -> tuple[str, str]:
     try:
         done = subprocess.run(
             command,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
+            env=_environment(src),
             errors="replace",
         )
     except subprocess.TimeoutExpired:
@@ -40,31 +69,76 @@ def classify(case: Case, tmp: Path, timeout: float) -> tuple[str, str]:
         return "traceback", err[-1] if err else ""
     if done.returncode == 0:
         return "answered", (done.stdout.strip().splitlines() or [""])[0][:100]
-    if done.returncode == 2 and len(err) == 1 and err[0].startswith("sparsim: error:"):
+    if done.returncode == 2 and err and err[-1].startswith("sparsim: error:") and len(err) == 1:
         return "clean", err[0]
     return "other", f"exit {done.returncode}: {' | '.join(err)[:200]}"
 
 
+def classify_bad_input(case: corpus.Case, tmp: Path, src: Path, timeout: float) -> tuple[str, str]:
+    return _run([sys.executable, "-m", "sparsim", *case.resolved(tmp)], src, timeout)
+
+
+def classify_hostile(
+    case: hostile.Case, tmp: Path, src: Path, timeout: float
+) -> tuple[str, str, bool]:
+    """(outcome, detail, whether the case changed the inputs or left files behind)."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        before = tree(tmp)
+        if case.argv:
+            command = [sys.executable, "-m", "sparsim", *case.resolved_argv(tmp, out)]
+            kind, detail = _run(command, src, timeout)
+        else:
+            code = hostile.PRELUDE + case.resolved_code(tmp, out)
+            kind, detail = _run([sys.executable, "-c", API_RUNNER], src, timeout, stdin=code)
+        changed = tree(tmp) != before or bool(os.listdir(out))
+    return kind, detail, changed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", choices=("bad-inputs", "hostile"), default="bad-inputs")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="sparsim's src folder")
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--verbose", action="store_true", help="print every case")
     args = parser.parse_args()
+    src = args.src.resolve()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        materialise(tmp)
-        with ThreadPoolExecutor(args.jobs) as pool:
-            outcomes = list(pool.map(lambda c: classify(c, tmp, args.timeout), CASES))
-    counts = Counter(kind for kind, _ in outcomes)
-    for case, (kind, detail) in zip(CASES, outcomes, strict=True):
-        if args.verbose or kind != "clean":
-            print(f"{kind:9s} {case.name}: {detail}")
-    print(
-        f"{len(CASES)} bad inputs: {counts['clean']} clean, {counts['traceback']} tracebacks, "
-        f"{counts['hang']} hangs, {counts['answered']} answered (exit 0), "
-        f"{counts['other']} other"
-    )
+        if args.corpus == "bad-inputs":
+            corpus.materialise(tmp)
+            cases = corpus.CASES
+            with ThreadPoolExecutor(args.jobs) as pool:
+                outcomes = [
+                    (*o, False)
+                    for o in pool.map(
+                        lambda c: classify_bad_input(c, tmp, src, args.timeout), cases
+                    )
+                ]
+        else:
+            hostile.materialise(tmp)
+            cases = hostile.CASES
+            with ThreadPoolExecutor(args.jobs) as pool:
+                outcomes = list(
+                    pool.map(lambda c: classify_hostile(c, tmp, src, args.timeout), cases)
+                )
+    for case, (kind, detail, changed) in zip(cases, outcomes, strict=True):
+        if args.verbose or kind != "clean" or changed:
+            print(f"{kind:9s} {'CHANGED ' if changed else ''}{case.name}: {detail}")
+    by_class: dict[str, Counter] = {}
+    for case, (kind, _, changed) in zip(cases, outcomes, strict=True):
+        counts = by_class.setdefault(getattr(case, "klass", "bad inputs"), Counter())
+        counts[kind] += 1
+        counts["changed"] += changed
+    print()
+    for klass, counts in [*by_class.items(), ("all", sum(by_class.values(), Counter()))]:
+        total = sum(counts[k] for k in ("clean", "traceback", "hang", "answered", "other"))
+        print(
+            f"{klass}: {total} cases, {counts['clean']} clean, {counts['traceback']} "
+            f"tracebacks, {counts['hang']} hangs, {counts['answered']} answered (exit 0), "
+            f"{counts['other']} other, {counts['changed']} changed or left files"
+        )
     return 0
 
 
