@@ -7,6 +7,12 @@ exactly what to fix; the CLI turns any of them into one line and exit code 2.
 
 from __future__ import annotations
 
+import errno
+
+# Write errors that mean "the disk (or the quota, or the file size limit) is full": never
+# an error of the input, so anywhere inside an output they are the output's error.
+FULL_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
 
 class SparsimError(Exception):
     """Bad input or an impossible request; the message names the offending file, key or value."""

@@ -18,7 +18,6 @@ writes into the same folder removes those of runs that died.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import shutil
@@ -31,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from sparsim.errors import OutputError, SpecError
+from sparsim.errors import FULL_DISK_ERRNOS, OutputError, SpecError
 from sparsim.limits import (
     MAX_TEXT_BYTES,
     MAX_YAML_DEPTH,
@@ -41,10 +40,6 @@ from sparsim.limits import (
 
 # libyaml's parser is about ten times faster; fall back to the pure-Python one.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-# Write errors that mean "the disk (or the quota, or the file size limit) is full": never
-# an error of the input, so anywhere inside an output they are the output's error.
-FULL_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def parse_shipped_yaml(text: str) -> Any:

@@ -21,7 +21,7 @@ import sys
 from typing import NoReturn
 
 from sparsim import __version__
-from sparsim.errors import SparsimError
+from sparsim.errors import FULL_DISK_ERRNOS, SparsimError
 from sparsim.processes import exit_on_terminate
 
 # Subcommand modules and their --help summaries (each module registers the same summary;
@@ -144,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         # The reader (e.g. `| head`) stopped listening: not an error of ours.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
+    except OSError as exc:
+        if exc.errno not in FULL_DISK_ERRNOS or args.debug:
+            raise
+        # A write outside sparsim's outputs (standard output redirected to a full disk).
+        print(f"sparsim: error: {exc.filename or 'output'}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("sparsim: interrupted", file=sys.stderr)
         return 130

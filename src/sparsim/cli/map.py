@@ -157,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
                 top_k=args.top_k,
                 max_evaluations=args.max_evaluations,
                 time_budget=args.time_budget,
+                progress=None if sys.stderr.isatty() else False,  # no bar in a log file
             ),
         )
         for path, problem, own in problems
