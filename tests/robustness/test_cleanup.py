@@ -180,3 +180,41 @@ def test_sweep_workers_die_with_a_killed_sweep() -> None:
         """
     )
     _kill_and_check_workers(child)
+
+
+def test_output_mode_follows_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "spec.yaml", "x\n")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "spec.yaml").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_symlink_is_written_through_and_stays_a_symlink(tmp_path: Path) -> None:
+    (tmp_path / "real.yaml").write_text("old\n")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "real.yaml")
+    atomic_write_text(tmp_path / "link.yaml", "new\n")
+    assert (tmp_path / "link.yaml").is_symlink()
+    assert (tmp_path / "real.yaml").read_text() == "new\n"
+    assert sorted(os.listdir(tmp_path)) == ["link.yaml", "real.yaml"]
+
+
+def test_dash_is_standard_output(capsys) -> None:
+    atomic_write_text("-", "on stdout\n")
+    assert capsys.readouterr().out == "on stdout\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd/1").exists(), reason="no /proc")
+def test_save_spec_onto_a_link_to_standard_output_is_refused(tmp_path: Path) -> None:
+    """The link names this run's stdout (a pipe): refused, and the link left as it was."""
+    link = tmp_path / "out.yaml"
+    link.symlink_to("/proc/self/fd/1")
+    child = subprocess.run(
+        [sys.executable, "-m", "sparsim", "evaluate", "--design", "stc",
+         "--gemm", "M=8,K=8,N=8", "--save-spec", str(link)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)},
+    )  # fmt: skip
+    assert child.returncode == 2 and child.stdout == ""
+    assert "FIFO" in child.stderr and len(child.stderr.strip().splitlines()) == 1
+    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
