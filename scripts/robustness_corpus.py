@@ -12,7 +12,9 @@ Usage: ``python scripts/robustness_corpus.py [--corpus hostile] [--timeout 20] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,26 +54,50 @@ def _environment(src: Path) -> dict[str, str]:
 
 
 def _run(command: list[str], src: Path, timeout: float, stdin: str = "") -> tuple[str, str]:
+    """The case's outcome. It runs in a session of its own: on a timeout the whole session
+    is killed, and processes it leaves behind (orphaned workers) are counted and killed."""
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(src),
+        errors="replace",
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            command,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=_environment(src),
-            errors="replace",
-        )
+        out, err_text = process.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
+        _kill_session(process.pid)
+        process.communicate()
         return "hang", f"no answer in {timeout:g} s"
-    err = done.stderr.strip().splitlines()
-    if "Traceback" in done.stderr:
+    if _kill_session(process.pid):
+        return "left processes", "processes of the run outlived it"
+    err = err_text.strip().splitlines()
+    if "Traceback" in err_text:
         return "traceback", err[-1] if err else ""
-    if done.returncode == 0:
-        return "answered", (done.stdout.strip().splitlines() or [""])[0][:100]
-    if done.returncode == 2 and err and err[-1].startswith("sparsim: error:") and len(err) == 1:
+    if process.returncode == 0:
+        return "answered", (out.strip().splitlines() or [""])[0][:100]
+    if process.returncode == 2 and len(err) == 1 and err[0].startswith("sparsim: error:"):
         return "clean", err[0]
-    return "other", f"exit {done.returncode}: {' | '.join(err)[:200]}"
+    return "other", f"exit {process.returncode}: {' | '.join(err)[:200]}"
+
+
+def _kill_session(session: int) -> bool:
+    """Kill what is left of a session; whether anything was alive (zombies, exited and
+    waiting for their new parent to reap them, do not count)."""
+    alive = False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":  # fields[3]: process group
+            alive = True
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(session, signal.SIGKILL)
+    return alive
 
 
 def classify_bad_input(case: corpus.Case, tmp: Path, src: Path, timeout: float) -> tuple[str, str]:
@@ -133,11 +159,13 @@ def main() -> int:
         counts["changed"] += changed
     print()
     for klass, counts in [*by_class.items(), ("all", sum(by_class.values(), Counter()))]:
-        total = sum(counts[k] for k in ("clean", "traceback", "hang", "answered", "other"))
+        kinds = ("clean", "traceback", "hang", "answered", "left processes", "other")
+        total = sum(counts[k] for k in kinds)
         print(
             f"{klass}: {total} cases, {counts['clean']} clean, {counts['traceback']} "
             f"tracebacks, {counts['hang']} hangs, {counts['answered']} answered (exit 0), "
-            f"{counts['other']} other, {counts['changed']} changed or left files"
+            f"{counts['left processes']} left processes, {counts['other']} other, "
+            f"{counts['changed']} changed or left files"
         )
     return 0
 

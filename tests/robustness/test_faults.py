@@ -326,6 +326,20 @@ def test_kill_9_of_the_parent_leaves_no_process_and_closes_its_pipes(
 
 
 @pytest.mark.skipif(not LINUX, reason="reads /proc")
+def test_ctrl_c_ends_a_run_and_its_workers_at_once(tmp_path: Path) -> None:
+    """SIGINT to the whole process group, as a terminal sends it."""
+    argv = ["sweep", str(_config(tmp_path, LONG)), "--out", str(tmp_path / "s"), "--workers", "2"]
+    process = _sparsim(*argv, start_new_session=True)
+    workers = _started_workers(process, 2)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=GONE_WITHIN_S + 10)
+    assert process.returncode == 130 and err.strip() == "sparsim: interrupted", err
+    assert _all_gone(workers)
+    if (tmp_path / "s").exists():  # a store without a row yet is removed
+        assert read_store(tmp_path / "s")["point_key"].is_unique  # whole chunks only
+
+
+@pytest.mark.skipif(not LINUX, reason="reads /proc")
 def test_kill_9_of_a_worker_ends_the_run_cleanly_and_a_rerun_finishes(tmp_path: Path) -> None:
     config = _config(tmp_path, SMALL)
     out = tmp_path / "s"
