@@ -21,10 +21,12 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.connection import wait as wait_for_exit
 from typing import Any, TypeVar
 
 from sparsim.errors import WorkerLostError
@@ -60,13 +62,47 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
     """End a pool now: queued tasks cancelled, running workers killed (a failed or
     interrupted run must not wait for tasks whose results nobody will read)."""
     workers = list((getattr(pool, "_processes", None) or {}).values())
+    with contextlib.suppress(AttributeError):
+        # Tasks queued for dead workers may fill the pipe: never wait to flush them.
+        pool._call_queue.cancel_join_thread()  # type: ignore[attr-defined]
     pool.shutdown(wait=False, cancel_futures=True)
+    sentinels = []
     for worker in workers:
         with contextlib.suppress(OSError, ValueError, AttributeError):
             worker.kill()
-    for worker in workers:
-        with contextlib.suppress(OSError, ValueError, AttributeError, AssertionError):
-            worker.join(timeout=5)
+            sentinels.append(worker.sentinel)
+    # Ready once a worker has exited, whoever reaps it (Process.join may wait out its
+    # timeout when the pool's own thread reaped the worker first).
+    with contextlib.suppress(OSError, ValueError):
+        deadline = time.monotonic() + 5
+        while sentinels and time.monotonic() < deadline:
+            ready = wait_for_exit(sentinels, timeout=max(0.0, deadline - time.monotonic()))
+            sentinels = [s for s in sentinels if s not in ready]
+
+
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM noted, not acted on, while workers are forked, then delivered: an
+    exception raised inside the fork's own hooks would be swallowed (a Ctrl-C lost, the run
+    going on), and a worker must not act on one before it has its own handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+        for signum in _DEFERRED
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)
 
 
 @contextlib.contextmanager
@@ -76,6 +112,8 @@ def pool_of(jobs: int) -> Iterator[ProcessPoolExecutor]:
     WorkerLostError."""
     pool = worker_pool(jobs)
     try:
+        with _signals_deferred():
+            pool.submit(int)  # forks the workers now (all of them, where forking)
         yield pool
     except BrokenProcessPool:
         stop_pool(pool)
