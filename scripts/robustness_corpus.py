@@ -53,9 +53,12 @@ def _environment(src: Path) -> dict[str, str]:
     }
 
 
-def _run(command: list[str], src: Path, timeout: float, stdin: str = "") -> tuple[str, str]:
-    """The case's outcome. It runs in a session of its own: on a timeout the whole session
-    is killed, and processes it leaves behind (orphaned workers) are counted and killed."""
+def _run(
+    command: list[str], src: Path, timeout: float, cwd: Path, stdin: str = ""
+) -> tuple[str, str]:
+    """The case's outcome. It runs in ``cwd`` (what it writes by a relative or empty name
+    lands there, not in this checkout) and in a session of its own: on a timeout the whole
+    session is killed, and processes it leaves behind (orphaned workers) are counted."""
     process = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
@@ -65,6 +68,7 @@ def _run(command: list[str], src: Path, timeout: float, stdin: str = "") -> tupl
         env=_environment(src),
         errors="replace",
         start_new_session=True,
+        cwd=cwd,
     )
     try:
         out, err_text = process.communicate(stdin, timeout=timeout)
@@ -101,7 +105,9 @@ def _kill_session(session: int) -> bool:
 
 
 def classify_bad_input(case: corpus.Case, tmp: Path, src: Path, timeout: float) -> tuple[str, str]:
-    return _run([sys.executable, "-m", "sparsim", *case.resolved(tmp)], src, timeout)
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "sparsim", *case.resolved(tmp)]
+        return _run(command, src, timeout, Path(folder))
 
 
 def classify_hostile(
@@ -113,10 +119,11 @@ def classify_hostile(
         before = tree(tmp)
         if case.argv:
             command = [sys.executable, "-m", "sparsim", *case.resolved_argv(tmp, out)]
-            kind, detail = _run(command, src, timeout)
+            kind, detail = _run(command, src, timeout, out)
         else:
             code = hostile.PRELUDE + case.resolved_code(tmp, out)
-            kind, detail = _run([sys.executable, "-c", API_RUNNER], src, timeout, stdin=code)
+            runner = [sys.executable, "-c", API_RUNNER]
+            kind, detail = _run(runner, src, timeout, out, stdin=code)
         changed = tree(tmp) != before or bool(os.listdir(out))
     return kind, detail, changed
 
