@@ -6,6 +6,8 @@ complete) or finishes, and a rerun resumes without losing or mixing a row."""
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 import os
 import resource
 import shutil
@@ -17,11 +19,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sparsim
+from sparsim.designs.heuristic import divisors
+from sparsim.designs.mapper import _completions, _sampled_factorisations
 from sparsim.errors import OutputError, StoreError, WorkerLostError
 from sparsim.io import SCRATCH_PREFIX, atomic_output_dir, atomic_write_text
 from sparsim.sweep import backends, plan, read_store
@@ -417,7 +424,7 @@ def _reachable(port: int) -> bool:
 # --- the largest dimensions ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("m", [2**31 - 1, 1_102_701_600])
+@pytest.mark.parametrize("m", [2**31 - 1, pytest.param(1_102_701_600, marks=pytest.mark.slow)])
 def test_the_mapper_on_the_largest_dimensions_answers(tmp_path: Path, m: int) -> None:
     """A prime near 2^31 (the divisor loop was O(n): no answer after 400 s) and a size with
     1,536 divisors (trillions of factorisations over eyeriss-like's loop slots: sampled)."""
@@ -436,3 +443,17 @@ def _factor_product(spec: sparsim.Spec, dim: str) -> int:
     for level in spec.mapping.levels:
         product *= level.temporal.get(dim, 1) * level.spatial.get(dim, 1)
     return product
+
+
+@given(st.integers(1, 720), st.lists(st.integers(1, 12), min_size=1, max_size=4), st.integers(0, 9))
+def test_completion_counts_and_samples_match_brute_force(size, caps, seed) -> None:
+    """The mapper's exact counts of factorisations over slots (each slot's values capped),
+    and its uniform samples: every sample multiplies to the size within the options."""
+    divisor_list = np.array(divisors(size), dtype=np.int64)
+    options = [[d for d in divisors(size) if d <= cap * seed + cap] for cap in caps]
+    every = [combo for combo in itertools.product(*options) if math.prod(combo) == size]
+    ways = _completions(divisor_list, options)
+    assert ways[0][-1] == len(every)
+    if every:
+        sampled = _sampled_factorisations(divisor_list, options, ways, 50)
+        assert {tuple(row) for row in sampled.tolist()} <= set(every)
