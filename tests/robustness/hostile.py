@@ -46,7 +46,6 @@ NONSENSE = "accepted nonsense (options, keys, combinations)"
 TRACEBACKS = "values that gave tracebacks"
 API = "Python API arguments"
 COPIES = "specs edited in Python"
-STORE = "results store"
 LIMITS = "sizes beyond the limits"
 
 
