@@ -7,8 +7,10 @@ import argparse
 import time
 from pathlib import Path
 
+from sparsim.cli.options import show_progress
 from sparsim.errors import SpecError, UnknownNameError
-from sparsim.io import atomic_output_dir
+from sparsim.io import atomic_output_dir, check_output_dir
+from sparsim.limits import MAX_WORKERS, check_at_most
 
 # Kept here (not imported from sparsim.study) so that `sparsim --help` stays fast.
 STUDIES = {
@@ -19,8 +21,9 @@ STUDIES = {
     ),
     "tasd-hardware": (
         "the TASD paper's hardware evaluation: EDP, latency and energy of dense and sparse "
-        "ResNet-50 and BERT-base on TC, DSTC and four TASD tensor cores with TASDER's "
-        "configurations, its ablation and energy breakdown, each EDP claim checked"
+        "ResNet-50 and BERT-base on the dense tensor core (TC), the dual-side sparse tensor "
+        "core (DSTC) and four TASD tensor cores with TASDER's configurations, its ablation "
+        "and energy breakdown, each EDP claim checked"
     ),
 }
 
@@ -76,10 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_out(out: str) -> Path:
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise SpecError("exists and is not a directory", "--out")
-    return path
+    return check_output_dir(out, f"--out {out}" if out.strip() else "--out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.jobs < 1:
         raise SpecError(f"must be >= 1, got {args.jobs}", "--jobs")
+    check_at_most(args.jobs, MAX_WORKERS, "worker processes", "--jobs")
     out = _check_out(args.out)
     if args.study == "tasd-hardware":
         return _run_tasd_hardware(args, out)
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
         definition = load_definition(args.config)
         tables = run_study(
-            StudyConfig(definition, args.quick, args.jobs, progress=not args.no_progress)
+            StudyConfig(definition, args.quick, args.jobs, progress=show_progress(args))
         )
         paths, checks = write_study(tables, scratch, args.jobs)
     _print_claims(
@@ -140,7 +141,7 @@ def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
         from sparsim.study.tasd_hardware import run_tasd_hardware
         from sparsim.study.tasd_hardware_report import write_tasd_hardware
 
-        tables = run_tasd_hardware(progress=not args.no_progress, jobs=args.jobs)
+        tables = run_tasd_hardware(progress=show_progress(args), jobs=args.jobs)
         paths, conclusions = write_tasd_hardware(tables, scratch, args.jobs)
     _print_claims("claims of the TASD paper", conclusions)
     print(

@@ -141,6 +141,16 @@ def build(
     its shorthand (``"2:4"``, ``0.82``, ``"uniform:0.3"``, a ``.npy`` path); see
     :mod:`sparsim.designs.schemes` for what each design makes of them.
     """
+    if not isinstance(workload, Gemm | Conv):
+        raise SpecError(
+            f"expected a Gemm or Conv (sparsim.Gemm(M=512, K=256, N=1024)), got "
+            f"{type(workload).__name__}",
+            "workload",
+        )
+    if architecture is not None and not isinstance(architecture, Architecture):
+        raise SpecError(
+            f"expected an Architecture or None, got {type(architecture).__name__}", "architecture"
+        )
     design = get_design(design)
     gemm = workload.as_gemm()
     for tensor, density in parse_densities(densities).items():

@@ -41,7 +41,7 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 from sparsim.errors import SparsimError
 from sparsim.spec.mapping import LevelMapping, Mapping
@@ -114,7 +114,15 @@ def smem_tile_limit(constrained: int | None, design_words: int, smem_words: int)
 
 
 def divisors(n: int, cap: int | None = None) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0 and (cap is None or d <= cap)]
+    """The divisors of ``n`` (at most ``cap``), ascending, in O(sqrt n) steps."""
+    found = _divisors(n)
+    return list(found) if cap is None else [d for d in found if d <= cap]
+
+
+@cache
+def _divisors(n: int) -> tuple[int, ...]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return (*small, *(n // d for d in reversed(small) if d * d != n))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sparsim.arguments import mapping_argument
 from sparsim.designs.catalog import Design
 from sparsim.errors import UnknownNameError
 from sparsim.spec.problem import ProblemShape, builtin_shape
@@ -61,7 +62,7 @@ def parse_densities(densities: dict | None) -> dict[str, TensorDensity]:
     by_key = {role: role for role in OPERAND_ROLES}
     by_key |= {operand_name(role).lower(): role for role in OPERAND_ROLES}
     parsed: dict[str, TensorDensity] = {}
-    for key, value in (densities or {}).items():
+    for key, value in mapping_argument(densities, "densities", "{'A': '2:4'}").items():
         role = by_key.get(str(key).strip().lower())
         if role is None:
             names = ", ".join(f"{operand_name(r)} = {ROLE_WORDS[r]}" for r in OPERAND_ROLES)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparsim.processes import worker_pool
+from sparsim.processes import pool_of
 from sparsim.report.charts import (
     draw_static,
     group_colors,
@@ -311,7 +311,7 @@ def write_report(report: Report, out_dir: Path, jobs: int = 1) -> list[Path]:
     figures.mkdir(parents=True, exist_ok=True)
     paths = []
     if jobs > 1 and len(report.charts) > 1:
-        with worker_pool(min(jobs, len(report.charts))) as pool:
+        with pool_of(min(jobs, len(report.charts))) as pool:
             for drawn in pool.map(draw_static, report.charts, repeat(figures)):
                 paths += drawn
     else:

@@ -203,6 +203,27 @@ def _names(reader: _Reader, values, where: str, known: dict) -> tuple[str, ...]:
     return tuple(values)
 
 
+MAX_SCALE = 1024  # a hardware sweep scales a parameter by 1/1024 to 1024 times
+MAX_FINE_POINTS = 1000  # sparsities of the fine grid
+
+
+def _scales(reader: _Reader, values: list, where: str) -> tuple[float, ...]:
+    """Scales of a hardware parameter: distinct finite numbers in [1/MAX_SCALE, MAX_SCALE],
+    1 (the design's own value) among them."""
+    if not values or not all(
+        isinstance(s, int | float)
+        and not isinstance(s, bool)
+        and 1 / MAX_SCALE <= s <= MAX_SCALE  # NaN fails too
+        for s in values
+    ):
+        raise reader.fail(where, f"must be a list of numbers from 1/{MAX_SCALE} to {MAX_SCALE}")
+    if 1 not in values:
+        raise reader.fail(where, "must include 1 (the design's own value)")
+    if len(set(values)) != len(values):
+        raise reader.fail(where, "lists a scale twice")
+    return tuple(float(s) for s in values)
+
+
 def _sweep(
     reader: _Reader, entry: dict, where: str, scales, sparsities, swept: list[Strategy]
 ) -> HardwareSweep:
@@ -233,13 +254,7 @@ def _sweep(
             )
     own_scales = reader.get(entry, "scales", where, list, None)
     if own_scales is not None:
-        if not own_scales or not all(
-            isinstance(s, int | float) and not isinstance(s, bool) and s > 0 for s in own_scales
-        ):
-            raise reader.fail(f"{where}.scales", "must be a list of positive numbers")
-        if 1 not in own_scales:
-            raise reader.fail(f"{where}.scales", "must include 1 (the design's own value)")
-        scales = tuple(float(s) for s in own_scales)
+        scales = _scales(reader, own_scales, f"{where}.scales")
     own = reader.get(entry, "sparsities", where, list, None)
     return HardwareSweep(
         reader.get(entry, "name", where, str),
@@ -327,6 +342,10 @@ def parse_definition(data, source: str) -> StudyDefinition:
     )
     if step <= 0 or stop < start:
         raise reader.fail("fine.sparsities", "needs start <= stop and step > 0")
+    if (stop - start) / step > MAX_FINE_POINTS:
+        raise reader.fail(
+            "fine.sparsities.step", f"gives more than {MAX_FINE_POINTS} sparsities: a larger step"
+        )
     fine_sparsities = tuple(float(s) for s in np.round(np.arange(start, stop + step / 2, step), 6))
     low = {}
     low_data = reader.get(data, "low", "", dict)
@@ -359,11 +378,11 @@ def parse_definition(data, source: str) -> StudyDefinition:
     )
     swept = [by_name[name] for name in swept_names]
     sweeps = reader.get(data, "hardware_sweeps", "", dict)
-    scales = tuple(float(s) for s in reader.get(sweeps, "memory_scales", "hardware_sweeps", list))
-    if 1.0 not in scales:
-        raise reader.fail(
-            "hardware_sweeps.memory_scales", "must include 1 (the design's own value)"
-        )
+    scales = _scales(
+        reader,
+        reader.get(sweeps, "memory_scales", "hardware_sweeps", list),
+        "hardware_sweeps.memory_scales",
+    )
     memory_sparsities = reader.sparsities(
         reader.get(sweeps, "memory_sparsities", "hardware_sweeps", list),
         "hardware_sweeps.memory_sparsities",

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing import get_context
 
 import pandas as pd
 from tqdm import tqdm
@@ -31,6 +29,7 @@ from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.designs.ttc import SeriesResult, evaluate_series, structured_gemm
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
+from sparsim.processes import pool_of
 from sparsim.spec.workload import Conv, Gemm
 from sparsim.study.tasd_workloads import (
     MODEL_TITLES,
@@ -292,7 +291,7 @@ def run_tasd_hardware(progress: bool = True, jobs: int = 2) -> TasdHardwareTable
     if workers == 1:
         parts = [_model_tables(*a) for a in arguments]
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        with pool_of(workers) as pool:
             parts = list(pool.map(_model_tables, *zip(*arguments, strict=True)))
     rows = [row for part in parts for row in part[0]]
     config_rows = [row for part in parts for row in part[1]]

@@ -24,7 +24,8 @@ from typing import Any
 from sparsim.designs import Design, get_design, resize, scheme_for
 from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.errors import SparsimError
-from sparsim.io import load_yaml
+from sparsim.io import input_file, load_yaml
+from sparsim.limits import MAX_FILE_BYTES
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.sparsity import parse_density
 from sparsim.spec.validation import validate
@@ -117,9 +118,17 @@ class Unit:
 
 def _digest(path: Path, where: str) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        input_file(path, MAX_FILE_BYTES, where)
+    except SparsimError as exc:
+        raise type(exc)(f"cannot read file ({exc.message})", where) from None
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     except OSError as exc:
         raise SparsimError(f"cannot read file ({exc.strerror})", where) from None
+    return digest.hexdigest()[:16]
 
 
 @cache
