@@ -22,7 +22,7 @@ from sparsim.errors import (
     UnknownNameError,
 )
 from sparsim.limits import MAX_CYCLES
-from sparsim.spec.model import TENSORS, Spec, check_references, load_spec
+from sparsim.spec.model import Spec, check_references, load_spec
 from sparsim.spec.sparseloop import load_sparseloop_case
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
@@ -69,9 +69,9 @@ def evaluate_densities(
         )
     for i, point in enumerate(densities):
         for tensor in mapping_argument(point, f"densities[{i}]", "{'A': '2:4', 'B': 0.8}"):
-            if tensor not in TENSORS:
+            if tensor not in (tensors := spec.problem.shape.tensor_names):
                 raise UnknownNameError(
-                    f"unknown tensor {tensor!r} (tensors: {', '.join(TENSORS)})",
+                    f"unknown tensor {tensor!r} (tensors: {', '.join(tensors)})",
                     f"densities[{i}]",
                 )
     points = [
