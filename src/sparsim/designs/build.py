@@ -260,14 +260,18 @@ def design_problem(
     architecture: Architecture | None = None,
 ) -> Problem:
     """A built-in design on ``workload`` as a problem for :func:`sparsim.designs.mapper.map_spec`
-    (with ``design.constraints``): the densities it exploits and its sparse features."""
+    (with ``design.constraints``): the densities it exploits and its sparse features; a
+    convolution as its im2col GEMM unless the design runs convolutions natively."""
     design = get_design(design)
     scheme = scheme_for(design, densities)
+    if design.convolutions == "im2col":
+        workload = workload.as_gemm()
+    shape = workload.problem().shape
     return Problem(
         workload=workload,
         architecture=_hardware(design, architecture),
-        densities=scheme.densities,
-        sparse_optimizations=sparse_optimizations(design, scheme),
+        densities=scheme.densities_for(shape),
+        sparse_optimizations=sparse_optimizations(design, scheme, shape),
     )
 
 

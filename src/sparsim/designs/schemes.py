@@ -44,7 +44,11 @@ class Scheme:
     @property
     def densities(self) -> dict[str, TensorDensity]:
         """By tensor name of the GEMM the tensor-core dataflows run."""
-        return {operand_name(role): d for role, d in self.by_role.items()}
+        return self.densities_for(builtin_shape("gemm"))
+
+    def densities_for(self, shape: ProblemShape) -> dict[str, TensorDensity]:
+        """By tensor name of a problem of ``shape`` (a convolution's Weights and Inputs)."""
+        return {operand_name(role, shape): d for role, d in self.by_role.items()}
 
 
 def operand_name(role: str, shape: ProblemShape | None = None) -> str:
@@ -112,8 +116,11 @@ def scheme_for(design: Design, densities: dict | None) -> Scheme:
     return Scheme(weights, activations, pattern)
 
 
-def sparse_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
-    """The design file's sparse features for what the design runs: formats given
-    ``when: sparse`` only for tensors that run sparse, pattern bits of the pattern run."""
+def sparse_optimizations(
+    design: Design, scheme: Scheme, shape: ProblemShape | None = None
+) -> list[LevelSparseOptimization]:
+    """The design file's sparse features for what the design runs on a problem of ``shape``
+    (default: the GEMM): formats given ``when: sparse`` only for tensors that run sparse,
+    pattern bits of the pattern run."""
     sparse = {role for role, d in scheme.by_role.items() if d.density < 1.0 - TOLERANCE}
-    return design.sparse_optimizations(sparse, scheme.pattern)
+    return design.sparse_optimizations(sparse, scheme.pattern, shape)
