@@ -198,3 +198,60 @@ def test_search_command_prints_and_writes_the_cost(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "MAC reduction" in printed and "reduction vs TC" not in printed
     assert not (tmp_path / "macs" / "cost.csv").exists()
+
+
+def _user_ttc(folder, patterns: str = '{"1:8": 3, "4:8": 3}'):
+    """The built-in TTC-VEGETA-M8 file, retitled and running only ``patterns``."""
+    from importlib import resources
+
+    text = resources.files("sparsim.designs").joinpath("builtin", "ttc-vegeta-m8.yaml")
+    text = text.read_text().replace("title: TTC-VEGETA-M8", "title: My TTC")
+    text = text.replace('patterns: {"1:8": 3, "2:8": 3, "4:8": 3}', f"patterns: {patterns}")
+    path = folder / "my-ttc.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_tasder_costs_a_users_ttc_design_file(tmp_path, table, pruned_cnn, images):
+    from sparsim.tasd import get_hardware
+    from sparsim.tasder import hardware_series, load_config
+
+    path = _user_ttc(tmp_path)
+    hardware = get_hardware(path)
+    assert (hardware.ttc_name, [str(p) for p in hardware.native]) == ("My TTC", ["1:8", "4:8"])
+    assert hardware.key == str(path.resolve())
+    assert [str(s) for s in hardware_series(str(path))] == ["1:8", "1:8+1:8", "4:8", "4:8+1:8"]
+    config = TasderConfig(hardware=str(path), layers={"fc1": {"weights": "4:8+1:8"}})
+    mine = cost_config(table, config)
+    builtin = cost_config(table, config.model_copy(update={"hardware": HARDWARE}))
+    assert mine.hardware == "My TTC"
+    # The same hardware, read from the user's file: the same figures.
+    assert mine.summary().energy_uJ == pytest.approx(builtin.summary().energy_uJ)
+    assert mine.summary().cycles == pytest.approx(builtin.summary().cycles)
+    with pytest.raises(ValueError, match=r"series .2:8. does not run on My TTC"):
+        TasderConfig(hardware=str(path), layers={"fc1": {"weights": "2:8"}})
+    # A search on it saves the file's absolute path; a relative one is read beside the
+    # configuration.
+    search = Tasder(path, Top1Agreement(images), target=0.9, patience=None)
+    search.fit(pruned_cnn, images)
+    assert search.config_.hardware == str(path.resolve())
+    assert search.result_.cost.hardware == "My TTC"
+    used = {s for s in search.config_.weight_series.values()}
+    assert used <= {"1:8", "1:8+1:8", "4:8", "4:8+1:8"}
+    (tmp_path / "runs").mkdir()
+    relative = config.model_copy(update={"hardware": "../my-ttc.yaml"})
+    (tmp_path / "runs" / "config.yaml").write_text(
+        "hardware: ../my-ttc.yaml\nlayers:\n  fc1: {weights: 4:8+1:8}\n"
+    )
+    loaded = load_config(tmp_path / "runs" / "config.yaml")
+    assert loaded.hardware == str(path.resolve()) and relative.layers == loaded.layers
+
+
+def test_a_design_file_that_is_no_tasd_tensor_core_is_refused(tmp_path, images):
+    path = _user_ttc(tmp_path, '{"2:4": 2, "4:8": 3}')
+    with pytest.raises(
+        SparsimError, match=r"my-ttc\.yaml: weights\.patterns: design my-ttc runs N:M"
+    ):
+        Tasder(path, Top1Agreement(images))
+    with pytest.raises(ValueError, match="block sizes 4, 8"):
+        TasderConfig(hardware=str(path))

@@ -18,7 +18,10 @@ MODEL_HELP = (
     "real model: fmnist-resnet, fmnist-resnet-pruned (Fashion-MNIST, committed checkpoints), "
     "mobilenet-v2, resnet50-thin, minilm-l6 (these need scripts/install-models.sh)"
 )
-HARDWARE_HELP = "TASD tensor core: TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4 or TTC-VEGETA-M8"
+HARDWARE_HELP = (
+    "TASD tensor core: TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4, TTC-VEGETA-M8, or a design "
+    "file (.yaml) with N:M weight patterns of one block size (docs/designs.md)"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -303,7 +306,8 @@ def _search(args: argparse.Namespace) -> int:
     from sparsim.tasd import get_hardware
     from sparsim.tasder.estimator import Tasder
 
-    hardware = get_hardware(args.hardware).ttc_name
+    ttc = get_hardware(args.hardware)
+    hardware = ttc.key
     layers, alphas, patience = _names(args.layers), _alphas(args.alphas), _patience(args.patience)
     if not 0 < args.target <= 1:
         raise SpecError(f"must be in (0, 1], got {args.target}", "--target")
@@ -340,7 +344,7 @@ def _search(args: argparse.Namespace) -> int:
             from sparsim.tasder.costing import plot_pareto
 
             search.pareto_.to_csv(scratch / "pareto.csv", index=False)
-            title = f"{real.name} on {hardware}: {search.result_.method}, {args.objective}"
+            title = f"{real.name} on {ttc.ttc_name}: {search.result_.method}, {args.objective}"
             plot_pareto(search.points_, search.pareto_, scratch / "pareto.png", title)
             written += ["pareto.csv", "pareto.png"]
     result = search.result_
@@ -349,7 +353,7 @@ def _search(args: argparse.Namespace) -> int:
             name: evaluator.estimate(real.model)
             for name, evaluator in (("", real.evaluator), *real.extra_evaluators.items())
         }
-    print(_summary(real.name, hardware, result, real.evaluator.estimate_, after.pop("")))
+    print(_summary(real.name, ttc.ttc_name, result, real.evaluator.estimate_, after.pop("")))
     extra = _extra_quality(real, after)
     if extra:
         print(extra)

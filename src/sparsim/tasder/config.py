@@ -142,7 +142,9 @@ class SearchResult(BaseModel):
 class TasderConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    hardware: str | None = None
+    hardware: str | None = Field(
+        None, description="a built-in TASD tensor core or the path of a TTC design file"
+    )
     model: str | None = Field(None, description="the model it was found for (informative)")
     layers: dict[str, LayerConfig] = Field(default_factory=dict)
     keep: Literal["magnitude", "output"] = Field(
@@ -216,4 +218,10 @@ def load_config(path: str | os.PathLike[str]) -> TasderConfig:
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise SparsimError("expected a mapping with 'layers'", str(path))
+    hardware = data.get("hardware")
+    if isinstance(hardware, str) and hardware.strip().lower().endswith((".yaml", ".yml")):
+        # A design file named by a relative path is found beside the configuration.
+        beside = path.parent / hardware.strip()
+        if not Path(hardware.strip()).is_absolute() and beside.is_file():
+            data = {**data, "hardware": str(beside.resolve())}
     return validate(TasderConfig, data, str(path))

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from sparsim.designs.ttc import evaluate_pass, evaluate_series, structured_gemm, ttc_hardware
 from sparsim.errors import SparsimError
 from sparsim.spec.sparsity import TensorDensity
-from sparsim.tasd import Series
+from sparsim.tasd import Hardware, Series
 from sparsim.tasder.config import CostSummary, LayerConfig, TasderConfig
 from sparsim.tasder.structured import module_name, structured_macs
 from sparsim.workload.table import LayerTable, LayerWorkload
@@ -114,7 +114,7 @@ def _operand(entry: LayerConfig | None) -> str | None:
 
 
 def _layer_cost(
-    row: LayerWorkload, entry: LayerConfig | None, hardware: str, schedule: str
+    row: LayerWorkload, entry: LayerConfig | None, hardware: Hardware, schedule: str
 ) -> LayerCost:
     operand = _operand(entry)
     series = entry.series if operand is not None else None  # type: ignore[union-attr]
@@ -172,7 +172,7 @@ def cost_config(
     name = hardware or config.hardware
     if name is None:
         raise SparsimError("the configuration names no hardware; give one", "hardware")
-    ttc = ttc_hardware(name).ttc_name
+    ttc = ttc_hardware(name)
     _check_layers(table, config)
     rows: Iterable[LayerWorkload] = tqdm(table, desc="costing", disable=not progress)
     layers = []
@@ -182,7 +182,7 @@ def cost_config(
             layers.append(_layer_cost(row, config.layers.get(module), ttc, schedule))
         except SparsimError as exc:
             raise exc.located(f"layers.{module}") from None
-    return ConfigCost(ttc, tuple(layers))
+    return ConfigCost(ttc.ttc_name, tuple(layers))
 
 
 OBJECTIVES = ("macs", "energy", "edp")
@@ -193,8 +193,11 @@ class LayerCosts:
     calls and cached, so a search can rank its candidates and cost each configuration it
     tries by the accelerator model without re-evaluating a layer it has seen."""
 
-    def __init__(self, table: LayerTable, hardware: str, operand: str, *, schedule: str = "fused"):
-        self.hardware = ttc_hardware(hardware).ttc_name
+    def __init__(
+        self, table: LayerTable, hardware: str | Hardware, operand: str, *, schedule: str = "fused"
+    ):
+        self.ttc = ttc_hardware(hardware)
+        self.hardware = self.ttc.ttc_name
         self.operand = operand
         self.schedule = schedule
         self.calls: dict[str, list[LayerWorkload]] = {}
@@ -213,7 +216,7 @@ class LayerCosts:
             try:
                 results = [
                     evaluate_series(
-                        self.hardware,
+                        self.ttc,
                         row.workload,
                         key[1],
                         operand=self.operand if series is not None else "weights",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -33,7 +34,8 @@ ACTIVATION_METHODS = ("activations", "activations-layer-wise")
 
 
 class Tasder:
-    """Search a per-layer TASD configuration for one hardware design.
+    """Search a per-layer TASD configuration for one hardware design (a built-in TASD
+    tensor core or a TTC design file, see :func:`sparsim.tasd.get_hardware`).
 
     ``method`` is ``layer-wise`` or ``network-wise`` (TASD-W), ``activations`` (TASD-A,
     the TASD paper's rule with an ``alphas`` sweep; ``pseudo`` uses pseudo-density, for
@@ -57,7 +59,7 @@ class Tasder:
 
     def __init__(
         self,
-        hardware: str,
+        hardware: str | Path,
         evaluator: Evaluator,
         *,
         method: str = "layer-wise",
@@ -83,8 +85,7 @@ class Tasder:
                 "objective",
             )
         check_keep(keep)
-        get_hardware(hardware)
-        self.hardware = hardware
+        self.hardware = get_hardware(hardware).key
         self.evaluator = evaluator
         self.method = method
         self.target = target
