@@ -15,7 +15,7 @@ from sparsim.tasd import get_hardware
 from sparsim.tasder.apply import AppliedConfig, apply_config, check_keep, input_channel_norms
 from sparsim.tasder.config import SearchResult, TasderConfig
 from sparsim.tasder.costing import OBJECTIVES, ConfigCost, LayerCosts, cost_config, pareto_front
-from sparsim.tasder.quality import Evaluator
+from sparsim.tasder.quality import DEFAULT_CONFIDENCE, RULES, Evaluator, Gate
 from sparsim.tasder.search import (
     DEFAULT_TARGET,
     Trace,
@@ -26,6 +26,7 @@ from sparsim.tasder.search import (
     search_weights_layerwise,
     search_weights_network,
     select_layers,
+    split_report,
 )
 from sparsim.workload.extract import extract_workloads
 
@@ -47,7 +48,14 @@ class Tasder:
     which entries a term keeps, the largest ``magnitude`` or ``output`` impact (TASD-A:
     ``|x_c|`` times the norm of the weights channel ``c`` feeds; TASD-W: ``|w_oc|`` times
     the norm of input channel ``c`` on the calibration batches, which it then needs).
-    ``evaluator`` measures quality; it is fitted on the original model if it is not yet.
+    ``evaluator`` measures quality on the selection split (what the search chooses on); it
+    is fitted on the original model if it is not yet. ``rule`` decides when a configuration
+    meets the target there: ``bound`` (default), when the lower end of the paired margin's
+    ``confidence`` interval (``score - target * original``, per input) is at or above zero,
+    so the target holds with one-sided confidence ``(1 + confidence) / 2``; ``point``, when
+    the point estimate is. ``test``, an evaluator on an untouched test split, reports the
+    configuration found there (``result_.test``: ratio, paired margin with its interval, n;
+    ``test_`` the gate); the search never sees it.
     After :meth:`fit`: ``config_`` (re-appliable, with ``result``), ``trace_`` (every
     evaluation, with energy, cycles and EDP reduction when costed), ``table_`` (the
     model's workloads and calibration statistics), ``seconds_`` (search time) and
@@ -73,6 +81,9 @@ class Tasder:
         keep: str = "magnitude",
         schedule: str = "fused",
         cost: bool = True,
+        rule: str = "bound",
+        confidence: float = DEFAULT_CONFIDENCE,
+        test: Evaluator | None = None,
         progress: bool = False,
     ):
         if method not in METHODS:
@@ -85,6 +96,15 @@ class Tasder:
                 "objective",
             )
         check_keep(keep)
+        if rule not in RULES:
+            raise SparsimError(f"unknown rule {rule!r}; expected {' or '.join(RULES)}", "rule")
+        if not 0 < confidence < 1:
+            raise SparsimError(f"must be in (0, 1), got {confidence}", "confidence")
+        if test is not None and test is evaluator:
+            raise SparsimError(
+                "the test split must not be the one the search chooses on; give another evaluator",
+                "test",
+            )
         self.hardware = get_hardware(hardware).key
         self.evaluator = evaluator
         self.method = method
@@ -98,6 +118,9 @@ class Tasder:
         self.keep = keep
         self.schedule = schedule
         self.cost = cost
+        self.rule = rule
+        self.confidence = confidence
+        self.test = test
         self.progress = progress
 
     def fit(
@@ -133,7 +156,12 @@ class Tasder:
             "costs": costs,
             "progress": self.progress,
         }
-        score = self.evaluator.score
+
+        def score(candidate: nn.Module) -> Gate:
+            return self.evaluator.gate(
+                candidate, self.target, rule=self.rule, confidence=self.confidence
+            )
+
         if not activations:
             common["keep"] = self.keep
             if self.keep == "output":
@@ -187,6 +215,8 @@ class Tasder:
             points = pd.concat([pd.DataFrame([{**dense, "accepted": True}]), points])
             self.points_ = points.reset_index(drop=True)
             self.pareto_: pd.DataFrame = pareto_front(self.points_)
+        if self.test is not None:
+            self._report_test(model)
         if self.cost:
             self.cost_: ConfigCost = cost_config(
                 self.table_, self.config_, schedule=self.schedule, progress=self.progress
@@ -194,6 +224,18 @@ class Tasder:
             result = self.result_.model_copy(update={"cost": self.cost_.summary()})
             self.config_ = self.config_.model_copy(update={"result": result})
         return self
+
+    def _report_test(self, model: nn.Module) -> None:
+        """The configuration found on the test split, beside the selection's figures."""
+        if self.test.quality_ is None:  # type: ignore[union-attr]
+            self.test.fit(model)  # type: ignore[union-attr]
+        with self.transform(model):
+            self.test_: Gate = self.test.gate(  # type: ignore[union-attr]
+                model, self.target, rule=self.rule, confidence=self.confidence
+            )
+        report = split_report(self.test_).model_copy(update={"split": self.test_.split or "test"})
+        result = self.result_.model_copy(update={"test": report})
+        self.config_ = self.config_.model_copy(update={"result": result})
 
     @property
     def result_(self) -> SearchResult:
