@@ -12,15 +12,23 @@ from torch import nn
 
 from sparsim.errors import SparsimError
 from sparsim.tasd import get_hardware
-from sparsim.tasder.apply import AppliedConfig, apply_config, check_keep, input_channel_norms
+from sparsim.tasder.apply import (
+    ActivationTasd,
+    AppliedConfig,
+    WeightTasd,
+    apply_config,
+    check_keep,
+    input_channel_norms,
+)
 from sparsim.tasder.config import SearchResult, TasderConfig
 from sparsim.tasder.costing import OBJECTIVES, ConfigCost, LayerCosts, cost_config, pareto_front
+from sparsim.tasder.overrides import check_forward, plain_model
 from sparsim.tasder.quality import DEFAULT_CONFIDENCE, RULES, Evaluator, Gate
 from sparsim.tasder.search import (
     DEFAULT_TARGET,
     Trace,
     activation_layers,
-    calibrate,
+    hardware_series,
     search_activations,
     search_activations_layerwise,
     search_weights_layerwise,
@@ -28,7 +36,9 @@ from sparsim.tasder.search import (
     select_layers,
     split_report,
 )
+from sparsim.tasder.structured import module_name
 from sparsim.workload.extract import extract_workloads
+from sparsim.workload.probe import find_layers
 
 METHODS = ("layer-wise", "network-wise", "activations", "activations-layer-wise")
 ACTIVATION_METHODS = ("activations", "activations-layer-wise")
@@ -127,20 +137,33 @@ class Tasder:
         self, model: nn.Module, calibration: Sequence[Any] | None = None, *, example: Any = None
     ) -> Tasder:
         """Search on ``model`` (left unchanged). TASD-A needs ``calibration`` batches; TASD-W
-        needs one ``example`` batch (or the first calibration batch) for the shapes."""
+        needs one ``example`` batch (or the first calibration batch) for the shapes, and
+        measures the input densities the accelerator model gates on ``calibration`` when
+        given. TASD-W works on a copy with ``torch.nn.utils.prune`` masks and
+        ``parametrize`` parametrizations folded into the weights; a hook on a layer it
+        changes, or a tied weight, is an error (:mod:`sparsim.tasder.overrides`). Before
+        the search, one batch checks that the forward pass uses what TASD changes."""
         activations = self.method in ACTIVATION_METHODS
         self.calibration_ = list(calibration) if calibration is not None else None
         layers = select_layers(model, self.layers, activations=activations)
-        if activations:
-            self.table_ = calibrate(
-                model, calibration or [], layers=None, mass=self.mass, progress=self.progress
+        if activations and not calibration:
+            raise SparsimError(
+                "no calibration batches; TASD-A needs calibration data", "calibration"
+            )
+        if example is None:
+            if not calibration:
+                raise SparsimError("give an example batch or calibration data", "calibration")
+            example = calibration[0]
+        self.example_ = example
+        if not activations:
+            model = plain_model(model, layers)
+        if calibration:
+            self.table_ = extract_workloads(
+                model, example, calibration, mass=self.mass, progress=self.progress
             )
         else:
-            if example is None:
-                if not calibration:
-                    raise SparsimError("give an example batch or calibration data", "calibration")
-                example = calibration[0]
             self.table_ = extract_workloads(model, example)
+        self._check_forward(model, layers, activations)
         if self.evaluator.quality_ is None:
             self.evaluator.fit(model)
         original = float(self.evaluator.quality_)  # type: ignore[arg-type]
@@ -225,6 +248,31 @@ class Tasder:
             self.config_ = self.config_.model_copy(update={"result": result})
         return self
 
+    def _check_forward(self, model: nn.Module, layers: list[str] | None, activations: bool):
+        """The most aggressive series on every layer the search may change, one batch: the
+        forward pass must use weights or inputs that follow it."""
+        called = {module_name(row.name) for row in self.table_}
+        if activations:
+            names = layers if layers is not None else activation_layers(model)
+        else:
+            names = layers if layers is not None else list(find_layers(model))
+        names = [name for name in names if name in called]
+        series = hardware_series(self.hardware)[0]
+        chosen = dict.fromkeys(names, series)
+        if activations:
+            hooks = ActivationTasd(chosen).prepare(model)
+            try:
+                check_forward(model, {}, hooks.series, self.example_)
+            finally:
+                hooks.remove()
+            return
+        weights = WeightTasd(chosen).prepare(model)
+        try:
+            weights.step()
+            check_forward(model, weights.series, {}, self.example_)
+        finally:
+            weights.restore()
+
     def _report_test(self, model: nn.Module) -> None:
         """The configuration found on the test split, beside the selection's figures."""
         if self.test.quality_ is None:  # type: ignore[union-attr]
@@ -248,4 +296,6 @@ class Tasder:
         """Apply the configuration found (undo with ``.undo()`` or a ``with`` block)."""
         if not hasattr(self, "config_"):
             raise SparsimError("call fit() first", "Tasder")
-        return apply_config(model, self.config_, calibration=self.calibration_)
+        return apply_config(
+            model, self.config_, calibration=self.calibration_, example=self.example_
+        )
