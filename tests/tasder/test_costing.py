@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -255,3 +256,25 @@ def test_a_design_file_that_is_no_tasd_tensor_core_is_refused(tmp_path, images):
         Tasder(path, Top1Agreement(images))
     with pytest.raises(ValueError, match="block sizes 4, 8"):
         TasderConfig(hardware=str(path))
+
+
+def test_ttc_gates_zero_activations_at_their_measured_density(table):
+    # TASD-W on fc1 with its inputs 40% dense: the TTC gates the weight reads and MACs of
+    # zero activations (the MACs Timeloop then counts as not performed), on configured and
+    # dense layers alike; the dense TC exploits nothing.
+    measured = LayerTable(tuple(replace(row, input_density=0.4) for row in table))
+    config = TasderConfig(hardware=HARDWARE, layers={"fc1": {"weights": "2:8+1:8"}})
+    dense, gated = cost_config(table, config), cost_config(measured, config)
+    for before, after in zip(dense.layers, gated.layers, strict=True):
+        assert after.energy_uJ < before.energy_uJ and after.cycles <= before.cycles
+        assert after.computes == pytest.approx(0.4 * before.computes, rel=1e-3)
+        assert after.plain_energy_uJ < before.plain_energy_uJ
+        assert (after.tc_energy_uJ, after.tc_cycles) == (before.tc_energy_uJ, before.tc_cycles)
+    fc1 = evaluate_series(HARDWARE, FC1, "2:8+1:8", {"B": 0.4})
+    assert gated.layers[0].energy_uJ == pytest.approx(fc1.energy_uJ)
+    # TASD-A: the weights are the other operand; dense weights change nothing.
+    conv = TasderConfig(hardware=HARDWARE, layers={"conv": {"activations": "4:8"}})
+    assert (
+        cost_config(measured, conv).layers[1].energy_uJ
+        == cost_config(table, conv).layers[1].energy_uJ
+    )
