@@ -164,6 +164,7 @@ class Tasder:
         else:
             self.table_ = extract_workloads(model, example)
         self._check_forward(model, layers, activations)
+        self._searched = model
         if self.evaluator.quality_ is None:
             self.evaluator.fit(model)
         original = float(self.evaluator.quality_)  # type: ignore[arg-type]
@@ -239,7 +240,7 @@ class Tasder:
             self.points_ = points.reset_index(drop=True)
             self.pareto_: pd.DataFrame = pareto_front(self.points_)
         if self.test is not None:
-            self._report_test(model)
+            self._report_test(self._searched)
         if self.cost:
             self.cost_: ConfigCost = cost_config(
                 self.table_, self.config_, schedule=self.schedule, progress=self.progress
