@@ -183,3 +183,13 @@ def test_data_file_splits_are_disjoint_and_fixed():
     assert all(torch.equal(first[k], again[k]) for k in first)
     given = {key: value for key, value in first.items()}
     assert data_splits(given, "d", calibration_size=1, evaluation_size=1, test_size=1) == given
+
+
+def test_workloads_of_a_model_file(tmp_path, capsys):
+    made = _tiny_task()
+    torch.save(made["model"], tmp_path / "model.pt")
+    np.savez(tmp_path / "data.npz", inputs=made["inputs"].numpy(), labels=made["labels"].numpy())
+    argv = ["tasder", "workloads", "--model", str(tmp_path / "model.pt")]
+    argv += ["--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "w.csv")]
+    assert main(argv) == 0
+    assert "3 layers" in capsys.readouterr().out

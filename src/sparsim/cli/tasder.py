@@ -294,7 +294,9 @@ def _register_workloads(commands: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--builtin", choices=("resnet50", "bert-base", "minilm-l6"), help="built-in table"
     )
-    source.add_argument("--model", help=MODEL_HELP)
+    source.add_argument("--model", metavar="NAME|FILE", help=MODEL_HELP)
+    source.add_argument("--factory", metavar="MODULE:FUNCTION", help=FACTORY_HELP)
+    parser.add_argument("--data", metavar="FILE", help=DATA_HELP)
     parser.add_argument("--batch", type=int, default=1, help="built-in: batch size (default 1)")
     parser.add_argument(
         "--image-size", type=int, default=224, help="resnet50: image size (default 224)"
