@@ -46,6 +46,11 @@ def _keys(tables) -> dict[str, pd.DataFrame]:
     }
 
 
+REMAPPED = pd.Index(
+    ["rf-data|unstruct-dual|0.500000|0.25", "lrf-metadata-width|unstruct-dual|0.500000|0.25"]
+)
+
+
 def test_default_config_reproduces_the_tables_of_the_coded_study(quick_study):
     before = pd.read_csv(BEFORE)
     now = _keys(quick_study[0])
@@ -63,13 +68,16 @@ def test_default_config_reproduces_the_tables_of_the_coded_study(quick_study):
             expected = rows.set_index("key")[before_column].dropna()
             if expected.empty:  # the adjusted view keeps no MAC counts
                 continue
-            # Within 2e-3: the fixture predates Timeloop's per-occupancy metadata
-            # expectation and fullest-tile capacities (analysis/formats.py), which move a few
-            # energies by up to 2.4e-5, and DSTC's at a quarter of its RF data or LRF metadata
-            # width by 0.04% and 0.11% (another mapping fits the shrunk level).
-            np.testing.assert_allclose(
-                ours.loc[expected.index, column], expected, rtol=2e-3, err_msg=(table, column)
-            )
+            # The fixture predates Timeloop's per-occupancy metadata expectation and
+            # fullest-tile capacities (analysis/formats.py): they move a few energies by up to
+            # 2.4e-5, and DSTC at a quarter of its RF data or LRF metadata width maps
+            # differently (another mapping fits the shrunk level): 0.04% and 0.11% on energy,
+            # 0.41% on cycles.
+            for keys, rtol in ((expected.index.difference(REMAPPED), 1e-4), (REMAPPED, 5e-3)):
+                keys = expected.index.intersection(keys)
+                np.testing.assert_allclose(
+                    ours.loc[keys, column], expected[keys], rtol=rtol, err_msg=(table, column)
+                )
             compared += len(expected)
     assert compared > 800
 
