@@ -38,6 +38,7 @@ TINY_ARCHITECTURE = {
             "name": "PEBuffer",
             "instances": 2,
             "data_capacity": 4,
+            "decompression": True,  # takes compressed tiles from the scratchpad
             "energy": {"read": 1.0, "write": 1.0},
         },
     ],
