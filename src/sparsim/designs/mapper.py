@@ -491,14 +491,15 @@ def _forced_keeps(space: _Space) -> list[frozenset[str]]:
     ]
 
 
-def _join_order(space: _Space, forced: list[frozenset[str]]) -> tuple[str, ...]:
-    """Dimensions in the order they are joined: those of the tensor with the fewest
-    dimensions first (its tiles, complete early, prune the partial joins), then the next."""
+def _join_order(space: _Space, forced: list[frozenset[str]], fixed: set[str]) -> tuple[str, ...]:
+    """Dimensions in the order they are joined: those with one factorisation (``fixed``)
+    first, as they multiply nothing; then those of the tensor with the fewest dimensions (its
+    tiles, complete early, prune the partial joins), then the next."""
     kept = {t for keep in forced[1:] for t in keep} or set(space.names)
     tensors = sorted(
         (t for t in space.tensors if t.name in kept), key=lambda t: int(t.relevant.sum())
     ) + [t for t in space.tensors if t.name not in kept]
-    order: list[str] = []
+    order = [d for d in space.dims if d in fixed]
     for tensor in tensors:
         order += [d for i, d in enumerate(space.dims) if tensor.relevant[i] and d not in order]
     return tuple(order + [d for d in space.dims if d not in order])
@@ -514,41 +515,85 @@ def _lower_bound_words(space: _Space, tensor: _Tensor, level: _Level, box, compl
     return _worst_occupancy(space, tensor, tensor.extents(box))
 
 
-def _words_needed(space: _Space, temporal, spatial, keep, joined: frozenset[str]):
-    """Per level with a capacity (innermost first), the words the tensors it keeps need at
-    least: tiles of tensors with a joined dimension (other dimensions still 1), exact for
-    those whose dimensions are all joined."""
-    box = np.ones((len(temporal), len(space.dims)), dtype=np.int64)
+def _words_needed(space: _Space, box_at: Callable[[int], np.ndarray], keep, joined):
+    """Per level with a capacity, the words the tensors it keeps need at least, from
+    ``box_at(level)`` (candidates x dimensions: the level's tile box): tiles of tensors with
+    a joined dimension (other dimensions still 1), exact for those whose dimensions are all
+    joined."""
     joined_mask = np.array([d in joined for d in space.dims])
-    for index in reversed(range(len(space.levels))):
-        box = box * temporal[:, index] * spatial[:, index]
-        level = space.levels[index]
+    for index, level in enumerate(space.levels):
         if level.capacity is None:
             continue
-        needed = np.zeros(len(temporal))
+        box = None
+        needed = 0.0
         for name in keep[index]:
             tensor = space.tensor(name)
             if (tensor.relevant & joined_mask).any() or not tensor.relevant.any():
+                box = box_at(index) if box is None else box
                 complete = not (tensor.relevant & ~joined_mask).any()
                 needed = needed + _lower_bound_words(space, tensor, level, box, complete)
-        yield level, needed
+        if box is not None:
+            yield level, needed
 
 
-def _partial_ok(space, temporal, spatial, joined, limits, forced) -> tuple[np.ndarray, np.ndarray]:
-    """(fits the fan-outs, fits the capacities) of partial candidates whose other dimensions
-    are still 1: spatial products (per mesh axis where the layout is fixed), and the tiles
-    of tensors every mapping keeps (exact once their dimensions are all joined, a lower
-    bound before)."""
-    fan = (spatial.prod(axis=2) <= limits + EPSILON).all(axis=1)
+def _full_boxes(temporal: np.ndarray, spatial: np.ndarray) -> Callable[[int], np.ndarray]:
+    """Each level's tile box of full candidates: the factors of it and the levels inside."""
+    inner = np.cumprod((temporal * spatial)[:, ::-1], axis=1)[:, ::-1]
+    return lambda level: inner[:, level]
+
+
+def _partial_ok(space, per_dim, combos, dims, limits, forced) -> tuple[np.ndarray, np.ndarray]:
+    """(fits the fan-outs, fits the capacities) of partial candidates (``combos``: a
+    factorisation index per dimension of ``dims``), the other dimensions still 1: spatial
+    products (per mesh axis where the layout is fixed), and the tiles of tensors every
+    mapping keeps (exact once their dimensions are all joined, a lower bound before)."""
+    count = len(combos)
+    columns = {d: per_dim[d] for d in dims}
+    fan = np.ones(count, dtype=bool)
+    for index, limit in enumerate(limits):
+        product = np.ones(count, dtype=np.int64)
+        for j, d in enumerate(dims):
+            product = product * columns[d].spatial[combos[:, j], index]
+        fan &= product <= limit + EPSILON
     for index, axes in _fixed_axes(space).items():
-        for dims, limit in axes:
-            fan &= spatial[:, index, dims].prod(axis=1) <= limit + EPSILON
-    fits = np.ones(len(temporal), dtype=bool)
-    for level, needed in _words_needed(space, temporal, spatial, forced, joined):
+        for axis_dims, limit in axes:
+            product = np.ones(count, dtype=np.int64)
+            for j, d in enumerate(dims):
+                if space.dims.index(d) in axis_dims:
+                    product = product * columns[d].spatial[combos[:, j], index]
+            fan &= product <= limit + EPSILON
+    box = np.ones((count, len(space.dims)), dtype=np.int64)
+
+    def box_at(level: int) -> np.ndarray:
+        for j, d in enumerate(dims):
+            box[:, space.dims.index(d)] = columns[d].extent[combos[:, j], level]
+        return box
+
+    fits = np.ones(count, dtype=bool)
+    for level, needed in _words_needed(space, box_at, forced, frozenset(dims)):
         over = fan & fits & (needed > level.capacity + EPSILON)
         space.rejected_by[level.name] = space.rejected_by.get(level.name, 0) + int(over.sum())
         fits &= ~over
     return fan, fits
+
+
+@dataclass(frozen=True)
+class _Factorisations:
+    """One dimension's factorisations (rows): temporal and spatial factor per level, and
+    the extent of the level's tile box along the dimension (its factors and those inside)."""
+
+    temporal: np.ndarray  # rows x levels
+    spatial: np.ndarray
+
+    @property
+    def extent(self) -> np.ndarray:
+        return np.cumprod((self.temporal * self.spatial)[:, ::-1], axis=1)[:, ::-1]
+
+    def __len__(self) -> int:
+        return len(self.temporal)
+
+    def take(self, rows) -> _Factorisations:
+        return _Factorisations(self.temporal[rows], self.spatial[rows])
 
 
 def _fixed_axes(space: _Space) -> dict[int, list[tuple[list[int], float]]]:
@@ -576,7 +621,7 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
     joined one at a time, each partial join pruned by fan-out and by the capacity of the
     tiles it already determines."""
     n = len(space.levels)
-    per_dim = {}
+    per_dim: dict[str, _Factorisations] = {}
     for dim in space.dims:
         slots, options = _slot_options(space, dim)
         rows = _factorisations(space.sizes[dim], options)
@@ -586,66 +631,48 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
                 f"{_describe_slots(space, dim)}",
                 space.constraints.source,
             )
-        expanded = np.ones((len(rows), 2, n), dtype=np.int64)  # [:, 0] temporal, [:, 1] spatial
+        temporal = np.ones((len(rows), n), dtype=np.int64)
+        spatial = np.ones((len(rows), n), dtype=np.int64)
         for column, (level, kind) in enumerate(slots):
-            expanded[:, 1 if kind == "spatial" else 0, level] = rows[:, column]
-        per_dim[dim] = expanded
+            (spatial if kind == "spatial" else temporal)[:, level] = rows[:, column]
+        per_dim[dim] = _Factorisations(temporal, spatial)
     forced = _forced_keeps(space)
-    for position, dim in enumerate(space.dims):  # a tile along one dimension alone must fit
-        extent = np.cumprod(per_dim[dim].prod(axis=1)[:, ::-1], axis=1)[:, ::-1]
-        ok = np.ones(len(extent), dtype=bool)
-        for index, level in enumerate(space.levels):
-            if level.capacity is None:
-                continue
-            box = np.ones((len(extent), len(space.dims)), dtype=np.int64)
-            box[:, position] = extent[:, index]
-            needed = np.zeros(len(extent))
-            for name in forced[index]:
-                tensor = space.tensor(name)
-                if tensor.relevant[position] and name not in level.compressed:
-                    needed = needed + tensor.size(box)
-            over = ok & (needed > level.capacity + EPSILON)
-            space.rejected_by[level.name] = space.rejected_by.get(level.name, 0) + int(over.sum())
-            ok &= ~over
-        pruned["capacity"] += int((~ok).sum()) * math.prod(
-            len(per_dim[d]) for d in space.dims if d != dim
-        )
-        per_dim[dim] = per_dim[dim][ok]
+    limits = np.array(
+        [math.floor(level.fanout * _stretch(space, level) + EPSILON) for level in space.levels]
+    )
+    for dim in space.dims:  # each dimension alone must fit
+        alone = np.arange(len(per_dim[dim]))[:, None]
+        fan, fits = _partial_ok(space, per_dim, alone, (dim,), limits, forced)
+        others = math.prod(len(per_dim[d]) for d in space.dims if d != dim)
+        pruned["spatial fan-out"] += int((~fan).sum()) * others
+        pruned["capacity"] += int((fan & ~fits).sum()) * others
+        per_dim[dim] = per_dim[dim].take(fan & fits)
     for dim in space.dims:
         before = len(per_dim[dim])
-        per_dim[dim] = _sampled(
+        kept = _sampled(
             space,
-            per_dim[dim],
+            np.arange(before),
             MAX_PER_DIM,
             f"factorisations of {dim}",
-            lambda rows=per_dim[dim]: rows[:, 1].prod(axis=1),
+            lambda rows=per_dim[dim]: rows.spatial.prod(axis=1),
         )
-        pruned["sampled out"] += (before - len(per_dim[dim])) * math.prod(
+        per_dim[dim] = per_dim[dim].take(kept)
+        pruned["sampled out"] += (before - len(kept)) * math.prod(
             len(per_dim[d]) for d in space.dims if d != dim
         )
-    order = _join_order(space, forced)
     sizes = {dim: len(per_dim[dim]) for dim in space.dims}
     if not all(sizes.values()):
         empty = np.ones((0, n, len(space.dims)), dtype=np.int64)
         return empty, empty.copy()
-    spread = {dim: per_dim[dim][:, 1].prod(axis=1) for dim in space.dims}  # spatial product
+    order = _join_order(space, forced, {d for d, size in sizes.items() if size == 1})
+    spread = {dim: per_dim[dim].spatial.prod(axis=1) for dim in space.dims}
 
     def parallel(combos: np.ndarray, dims) -> Callable[[], np.ndarray]:
         return lambda: np.prod([spread[d][combos[:, j]] for j, d in enumerate(dims)], axis=0)
 
-    limits = np.array(
-        [math.floor(level.fanout * _stretch(space, level) + EPSILON) for level in space.levels]
-    )
     combos = np.arange(sizes[order[0]])[:, None]
-    if len(order) == 1:
-        temporal, spatial = _assemble(space, per_dim, combos, order)
-        fan, fits = _partial_ok(space, temporal, spatial, frozenset(order), limits, forced)
-        pruned["spatial fan-out"] += int((~fan).sum())
-        pruned["capacity"] += int((fan & ~fits).sum())
-        combos = combos[fan & fits]
     for step in range(1, len(order)):
         dim = order[step]
-        joined = frozenset(order[: step + 1])
         later = math.prod(sizes[d] for d in order[step + 1 :])
         before = len(combos)
         cap = max(1, MAX_PAIRS // sizes[dim])
@@ -661,8 +688,7 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
                     np.tile(np.arange(sizes[dim]), len(chunk))[:, None],
                 ]
             )
-            temporal, spatial = _assemble(space, per_dim, pairs, order[: step + 1])
-            fan, fits = _partial_ok(space, temporal, spatial, joined, limits, forced)
+            fan, fits = _partial_ok(space, per_dim, pairs, order[: step + 1], limits, forced)
             pruned["spatial fan-out"] += int((~fan).sum()) * later
             pruned["capacity"] += int((fan & ~fits).sum()) * later
             kept.append(pairs[fan & fits])
@@ -696,9 +722,9 @@ def _assemble(space: _Space, per_dim, combos, dims) -> tuple[np.ndarray, np.ndar
     temporal = np.ones((count, n, len(space.dims)), dtype=np.int64)
     spatial = np.ones((count, n, len(space.dims)), dtype=np.int64)
     for column, dim in enumerate(dims):
-        chosen = per_dim[dim][combos[:, column]]
-        temporal[:, :, space.dims.index(dim)] = chosen[:, 0]
-        spatial[:, :, space.dims.index(dim)] = chosen[:, 1]
+        rows = combos[:, column]
+        temporal[:, :, space.dims.index(dim)] = per_dim[dim].temporal[rows]
+        spatial[:, :, space.dims.index(dim)] = per_dim[dim].spatial[rows]
     return temporal, spatial
 
 
@@ -873,7 +899,8 @@ def _capacity_ok(space: _Space, temporal, spatial, keep) -> tuple[np.ndarray, st
     rejects the most of them."""
     ok = np.ones(len(temporal), dtype=bool)
     worst_level, worst_count = None, 0
-    for level, needed in _words_needed(space, temporal, spatial, keep, frozenset(space.dims)):
+    boxes = _full_boxes(temporal, spatial)
+    for level, needed in _words_needed(space, boxes, keep, frozenset(space.dims)):
         fits = needed <= level.capacity + EPSILON
         if (~fits & ok).sum() > worst_count:
             worst_level, worst_count = level.name, int((~fits & ok).sum())
@@ -1000,8 +1027,16 @@ class _PreScore:
         relevant = spatial[:, tensor.relevant].prod(axis=1).astype(float)
         if not tensor.sliding:
             return relevant
+        # Where no rank moves with two loops, every child's tile sits elsewhere.
+        shared = np.zeros(len(spatial), dtype=bool)
+        for rank in tensor.ranks:
+            if len(rank) > 1:
+                shared |= (spatial[:, [d for d, _ in rank]] > 1).sum(axis=1) > 1
+        if not shared.any():
+            return relevant
         columns = np.flatnonzero(tensor.relevant)
-        keys = np.hstack([spatial[:, columns], self.inner[:, level + 1][:, columns]])
+        rows = np.flatnonzero(shared)
+        keys = np.hstack([spatial[rows][:, columns], self.inner[rows, level + 1][:, columns]])
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
         shape = self.space.view.tensors[tensor.name]
         values = np.empty(len(unique))
@@ -1014,7 +1049,8 @@ class _PreScore:
                 if key[i] > 1
             ]
             values[row] = distinct_positions(shape, loops)
-        return values[inverse.ravel()]
+        relevant[rows] = values[inverse.ravel()]
+        return relevant
 
     def _table(self, level: int) -> dict:
         """Per order class of a level, stacked over classes: the innermost non-unit loop's

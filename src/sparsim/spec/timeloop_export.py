@@ -1,8 +1,10 @@
-"""A sparsim mapping written as a Timeloop v0.3 mapping (``mapping:`` entries), so that
-Timeloop's own tools can evaluate what sparsim's mapper chose (``timeloop-model arch prob
-ERT map.yaml``).
+"""sparsim's problems and mappings written as Timeloop v0.3 inputs, so that Timeloop's own
+tools can run what sparsim ran (``timeloop-model arch prob ERT map.yaml`` on the mapping
+sparsim's mapper chose, ``timeloop-mapper`` on the same problem).
 
-Per storage level: a ``temporal`` entry (every dimension's factor, the permutation innermost
+A problem is written with its shape (dimensions, coefficients, data spaces with their
+projections; sparsim's roles left out) and its instance (sizes and coefficient values). A
+mapping, per storage level: a ``temporal`` entry (every dimension's factor, the permutation innermost
 first, as sparsim writes it), a ``spatial`` entry where the level has a fan-out (with its
 ``split``) and a ``bypass`` entry (``keep`` and ``bypass`` lists); the reuse switches
 (``no_link_transfer``, ``no_multicast_no_reduction``, ``no_temporal_reuse``) where set.
@@ -11,6 +13,39 @@ first, as sparsim writes it), a ``spatial`` entry where the level has a fan-out 
 from __future__ import annotations
 
 from sparsim.spec.model import Spec
+from sparsim.spec.problem import Problem
+
+
+def timeloop_problem(problem: Problem) -> dict:
+    """``{"problem": {"shape": ..., "instance": ...}}`` for ``problem``."""
+    shape = problem.shape
+    spaces = []
+    for space in shape.data_spaces:
+        entry: dict = {
+            "name": space.name,
+            "projection": [
+                [[dim, coefficient] if coefficient else [dim] for dim, coefficient in rank]
+                for rank in space.projection
+            ],
+        }
+        if space.read_write:
+            entry["read-write"] = True
+        spaces.append(entry)
+    instance = dict(problem.instance)
+    instance.update({name: problem.coefficient(name) for name, _ in shape.coefficients})
+    return {
+        "problem": {
+            "shape": {
+                "name": shape.name,
+                "dimensions": list(shape.dimensions),
+                "coefficients": [
+                    {"name": name, "default": default} for name, default in shape.coefficients
+                ],
+                "data-spaces": spaces,
+            },
+            "instance": instance,
+        }
+    }
 
 
 def timeloop_mapping(spec: Spec) -> dict:
