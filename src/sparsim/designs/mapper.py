@@ -271,7 +271,9 @@ class _Tensor:
     def extents(self, box: np.ndarray) -> list[np.ndarray]:
         """Per rank, the coordinates a box (candidates x dimensions) covers."""
         return [
-            sum(c * (box[:, d] - 1) for d, c in rank) + 1 if rank else np.ones(len(box))
+            sum(c * (box[:, d].astype(np.int64) - 1) for d, c in rank) + 1
+            if rank
+            else np.ones(len(box), dtype=np.int64)
             for rank in self.ranks
         ]
 
@@ -536,12 +538,6 @@ def _words_needed(space: _Space, box_at: Callable[[int], np.ndarray], keep, join
             yield level, needed
 
 
-def _full_boxes(temporal: np.ndarray, spatial: np.ndarray) -> Callable[[int], np.ndarray]:
-    """Each level's tile box of full candidates: the factors of it and the levels inside."""
-    inner = np.cumprod((temporal * spatial)[:, ::-1], axis=1)[:, ::-1]
-    return lambda level: inner[:, level]
-
-
 def _partial_ok(space, per_dim, combos, dims, limits, forced) -> tuple[np.ndarray, np.ndarray]:
     """(fits the fan-outs, fits the capacities) of partial candidates (``combos``: a
     factorisation index per dimension of ``dims``), the other dimensions still 1: spatial
@@ -719,13 +715,48 @@ def _sampled(
 
 def _assemble(space: _Space, per_dim, combos, dims) -> tuple[np.ndarray, np.ndarray]:
     n, count = len(space.levels), len(combos)
-    temporal = np.ones((count, n, len(space.dims)), dtype=np.int64)
-    spatial = np.ones((count, n, len(space.dims)), dtype=np.int64)
+    dtype = np.int32 if max(space.sizes.values()) < 2**31 else np.int64
+    temporal = np.ones((count, n, len(space.dims)), dtype=dtype)
+    spatial = np.ones((count, n, len(space.dims)), dtype=dtype)
     for column, dim in enumerate(dims):
         rows = combos[:, column]
         temporal[:, :, space.dims.index(dim)] = per_dim[dim].temporal[rows]
         spatial[:, :, space.dims.index(dim)] = per_dim[dim].spatial[rows]
     return temporal, spatial
+
+
+@dataclass
+class _Candidates:
+    """Full candidates: temporal and spatial factors (candidates x levels x dimensions), the
+    tile box of each level (``inner[:, l]``: factors of level ``l`` and inside; ``inner[:,
+    n]`` = 1), the spatial fan-out used after compaction and the mesh layout per level."""
+
+    temporal: np.ndarray
+    spatial: np.ndarray
+    compaction: np.ndarray
+    layout: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.boxes: dict[int, np.ndarray] = {}
+
+    def inner(self, level: int) -> np.ndarray:
+        """The tile box of ``level`` (candidates x dimensions): the factors of it and of
+        the levels inside (ones below the innermost level)."""
+        if level not in self.boxes:
+            if level == self.temporal.shape[1]:
+                box = np.ones(self.temporal.shape[::2], dtype=self.temporal.dtype)
+            else:
+                box = self.inner(level + 1) * self.temporal[:, level] * self.spatial[:, level]
+            self.boxes[level] = box
+        return self.boxes[level]
+
+    def __len__(self) -> int:
+        return len(self.temporal)
+
+    def take(self, rows: np.ndarray) -> _Candidates:
+        return _Candidates(
+            self.temporal[rows], self.spatial[rows], self.compaction[rows], self.layout[rows]
+        )
 
 
 def _canonical_spatial(space: _Space) -> list[str]:
@@ -808,7 +839,7 @@ def _choose_layouts(space: _Space, spatial: np.ndarray) -> tuple[np.ndarray, np.
             ok = ~found
             for dims, limit in ((order[:split], limits[0]), (order[split:], limits[1])):
                 columns = [space.dims.index(d) for d in dims]
-                extent = spatial[:, index, columns].prod(axis=1)
+                extent = spatial[:, index, columns].prod(axis=1, dtype=float)
                 ok &= extent <= limit * stretch + EPSILON
             chosen[ok, index] = option
             found |= ok
@@ -894,13 +925,12 @@ def _chain_ok(space: _Space, keep: tuple[frozenset[str], ...]) -> bool:
     return True
 
 
-def _capacity_ok(space: _Space, temporal, spatial, keep) -> tuple[np.ndarray, str | None]:
+def _capacity_ok(space: _Space, candidates: _Candidates, keep) -> tuple[np.ndarray, str | None]:
     """Candidates whose tiles fit every level (worst-case occupancy), and the level that
     rejects the most of them."""
-    ok = np.ones(len(temporal), dtype=bool)
+    ok = np.ones(len(candidates), dtype=bool)
     worst_level, worst_count = None, 0
-    boxes = _full_boxes(temporal, spatial)
-    for level, needed in _words_needed(space, boxes, keep, frozenset(space.dims)):
+    for level, needed in _words_needed(space, candidates.inner, keep, frozenset(space.dims)):
         fits = needed <= level.capacity + EPSILON
         if (~fits & ok).sum() > worst_count:
             worst_level, worst_count = level.name, int((~fits & ok).sum())
@@ -908,15 +938,22 @@ def _capacity_ok(space: _Space, temporal, spatial, keep) -> tuple[np.ndarray, st
     return ok, worst_level
 
 
-def _ranks_ok(space: _Space, temporal, spatial, keep) -> np.ndarray:
+def _ranks_ok(space: _Space, candidates: _Candidates, keep) -> np.ndarray:
     """Candidates whose every compressed tile has a format rank per non-trivial loop
     (Timeloop rejects a tile that needs more ranks than its format has; formats with
     flattening rules let a rank take several loops and are left to the full model)."""
-    ok = np.ones(len(temporal), dtype=bool)
-    loops = np.zeros((len(temporal), len(space.dims)), dtype=np.int64)  # non-trivial loops
+    ok = np.ones(len(candidates), dtype=bool)
+    loops = None  # non-trivial loops per dimension at a level and inside
     for index in reversed(range(len(space.levels))):
-        loops = loops + (temporal[:, index] > 1) + (spatial[:, index] > 1)
-        for name, ranks in space.levels[index].format_ranks.items():
+        formats = space.levels[index].format_ranks
+        if loops is None and not formats:
+            continue
+        if loops is None:
+            nontrivial = (candidates.temporal[:, index:] > 1) + (candidates.spatial[:, index:] > 1)
+            loops = nontrivial.sum(axis=1)
+        else:
+            loops = loops + (candidates.temporal[:, index] > 1) + (candidates.spatial[:, index] > 1)
+        for name, ranks in formats.items():
             if name in keep[index]:
                 ok &= loops[:, space.tensor(name).relevant].sum(axis=1) <= ranks
     return ok
@@ -975,26 +1012,24 @@ class _PreScore:
     innermost loop indexes it, each of its moves fetches the tile minus its overlap with
     the tile before (a sliding window)."""
 
-    def __init__(self, space, temporal, spatial, compaction, keep, computes, weights, classes):
-        n, count = len(space.levels), len(temporal)
+    def __init__(self, space, candidates: _Candidates, keep, computes, weights, classes):
+        n, count = len(space.levels), len(candidates)
+        temporal, spatial = candidates.temporal, candidates.spatial
         self.space, self.temporal, self.spatial = space, temporal, spatial
+        self.inner = candidates.inner
         self.keep, self.computes, self.weights, self.classes = keep, computes, weights, classes
-        both = temporal * spatial
-        self.inner = np.ones((count, n + 1, len(space.dims)), dtype=np.int64)
-        for index in reversed(range(n)):
-            self.inner[:, index] = self.inner[:, index + 1] * both[:, index]
         self.outer_temporal = np.ones((count, n + 1))
-        outer_spatial = np.ones((count, n + 1, len(space.dims)))
-        for index in range(n):
-            self.outer_temporal[:, index + 1] = self.outer_temporal[:, index] * temporal[
-                :, index
-            ].prod(axis=1)
-            outer_spatial[:, index + 1] = outer_spatial[:, index] * spatial[:, index]
-        self.instances = outer_spatial.prod(axis=2)  # [:, l]: used instances of level l
-        self.busy_cycles = computes["busy"] / (self.instances[:, n] * compaction.prod(axis=1))
+        self.outer_temporal[:, 1:] = np.cumprod(temporal.prod(axis=2, dtype=float), axis=1)
+        self.instances = np.ones((count, n + 1))  # [:, l]: used instances of level l
+        self.instances[:, 1:] = np.cumprod(spatial.prod(axis=2, dtype=float), axis=1)
+        self.busy_cycles = computes["busy"] / (
+            self.instances[:, n] * candidates.compaction.prod(axis=1)
+        )
         self.nonunit = temporal > 1
+        self.varies = self.nonunit.any(axis=(0, 2))  # levels where some loop order matters
         self.tables: dict[int, dict] = {}
         self.entries = []  # per tensor: its keepers innermost first
+        sizes = np.array([space.sizes[d] for d in space.dims], dtype=float)
         for tensor in space.tensors:
             kept = [index for index in range(n) if tensor.name in keep[index]]
             rows = []
@@ -1006,16 +1041,24 @@ class _PreScore:
                     scatter = scatter * self._distinct(tensor, between)
                 partition = None
                 if tensor.read_write:
-                    share = np.array([space.sizes[d] for d in space.dims]) / outer_spatial[:, level]
+                    share = sizes / spatial[:, :level].prod(axis=1, dtype=float)
                     partition = tensor.size(np.maximum(share, 1.0))
                 info = space.levels[level]
                 rho = space.models[tensor.name].density if tensor.name in info.compressed else 1.0
-                tile = tensor.size(self.inner[:, level]) if position > 0 else None
+                tile = tensor.size(self.inner(level)) if position > 0 else None
                 rule = space.constraints.for_level(info.name)
                 rows.append(
                     (level, scatter, partition, rho, tile, tensor.name in rule.no_temporal_reuse)
                 )
             self.entries.append((tensor, rows))
+
+    def inner_along(self, rows: np.ndarray, levels: np.ndarray, dims: np.ndarray) -> np.ndarray:
+        """Per row, the tile box extent along ``dims[i]`` at ``levels[i]``."""
+        result = np.ones(len(rows), dtype=np.int64)
+        for level in np.unique(levels):
+            hit = levels == level
+            result[hit] = self.inner(int(level))[rows[hit], dims[hit]]
+        return result
 
     def _distinct(self, tensor: _Tensor, level: int) -> np.ndarray:
         """Distinct tiles of ``tensor`` among a level's spatial children (one read feeds
@@ -1023,8 +1066,8 @@ class _PreScore:
         spatial = self.spatial[:, level]
         rule = self.space.constraints.for_level(self.space.levels[level].name)
         if tensor.name in rule.no_multicast:
-            return spatial.prod(axis=1).astype(float)
-        relevant = spatial[:, tensor.relevant].prod(axis=1).astype(float)
+            return spatial.prod(axis=1, dtype=float)
+        relevant = spatial[:, tensor.relevant].prod(axis=1, dtype=float)
         if not tensor.sliding:
             return relevant
         # Where no rank moves with two loops, every child's tile sits elsewhere.
@@ -1036,7 +1079,7 @@ class _PreScore:
             return relevant
         columns = np.flatnonzero(tensor.relevant)
         rows = np.flatnonzero(shared)
-        keys = np.hstack([spatial[rows][:, columns], self.inner[rows, level + 1][:, columns]])
+        keys = np.hstack([spatial[rows][:, columns], self.inner(level + 1)[rows][:, columns]])
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
         shape = self.space.view.tensors[tensor.name]
         values = np.empty(len(unique))
@@ -1096,6 +1139,8 @@ class _PreScore:
         first_dim = np.full(count, -1)
         first_level = np.zeros(count, dtype=np.int64)
         for above in reversed(range(level)):
+            if not self.varies[above]:
+                continue  # no loop above 1: nothing moves the tile here
             table = self._table(above)
             pick = choice[:, above]
             run = np.where(active, run * table["run"][pick, tensor_index, rows], run)
@@ -1117,10 +1162,10 @@ class _PreScore:
         """What the innermost loop's moves save when it slides the tile: (bound - 1) x the
         other loops above x the overlap of the tile with itself one step back."""
         saving = np.zeros(len(slides))
-        extents = tensor.extents(self.inner[:, level])
+        extents = tensor.extents(self.inner(level))
         rows = np.flatnonzero(slides)
         dim, owner = first_dim[rows], first_level[rows]
-        stride = self.inner[rows, owner + 1, dim] * self.spatial[rows, owner, dim]
+        stride = self.inner_along(rows, owner + 1, dim) * self.spatial[rows, owner, dim]
         overlap = np.ones(len(rows))
         for rank, extent in zip(tensor.ranks, extents, strict=True):
             shift = np.zeros(len(rows))
@@ -1219,24 +1264,38 @@ def _best_orders(prescore: _PreScore, varying: list[int]) -> tuple[np.ndarray, n
     return best, choice
 
 
-class _Subset:
-    """A pre-score restricted to some candidates (its own tables, built on demand)."""
+class _Subset(_PreScore):
+    """A pre-score restricted to some candidates (its own order tables, built on demand)."""
 
     def __init__(self, prescore: _PreScore, rows: np.ndarray):
-        self.score = _PreScore(
-            prescore.space,
-            prescore.temporal[rows],
-            prescore.spatial[rows],
-            np.ones((len(rows), 1)),
-            prescore.keep,
-            prescore.computes,
-            prescore.weights,
-            prescore.classes,
+        self.__dict__.update(prescore.__dict__)
+        self.temporal, self.spatial = prescore.temporal[rows], prescore.spatial[rows]
+        self.inner = _Candidates(
+            self.temporal, self.spatial, prescore.busy_cycles[rows], self.temporal[:, 0]
+        ).inner
+        self.outer_temporal, self.instances = (
+            prescore.outer_temporal[rows],
+            prescore.instances[rows],
         )
-        self.score.busy_cycles = prescore.busy_cycles[rows]
-
-    def __call__(self, choice: np.ndarray) -> np.ndarray:
-        return self.score(choice)
+        self.busy_cycles, self.nonunit = prescore.busy_cycles[rows], prescore.nonunit[rows]
+        self.tables = {}
+        self.entries = [
+            (
+                tensor,
+                [
+                    (
+                        level,
+                        scatter[rows],
+                        None if part is None else part[rows],
+                        rho,
+                        None if tile is None else tile[rows],
+                        no_reuse,
+                    )
+                    for level, scatter, part, rho, tile, no_reuse in entries
+                ],
+            )
+            for tensor, entries in prescore.entries
+        ]
 
 
 def _computes(problem: Problem, keep: tuple[frozenset[str], ...]) -> dict[str, float]:
@@ -1412,7 +1471,7 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
     n = len(space.levels)
     classes = [_order_classes(space, level) for level in range(n)]
     compaction = _compaction(space, spatial)
-    used = spatial.prod(axis=2) * compaction
+    used = spatial.prod(axis=2, dtype=float) * compaction
     fanouts = np.array([level.fanout for level in space.levels])
     ok = (used <= fanouts + EPSILON).all(axis=1)
     pruned["spatial fan-out"] += int((~ok).sum()) * len(keeps)
@@ -1421,7 +1480,7 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
     ok &= on_mesh
     if constraints.min_utilization:
         macs = problem.architecture.compute.instances
-        util = spatial.prod(axis=(1, 2)) * compaction.prod(axis=1) / macs
+        util = spatial.prod(axis=(1, 2), dtype=float) * compaction.prod(axis=1) / macs
         low = ok & (util < constraints.min_utilization - EPSILON)
         pruned["utilisation"] = int(low.sum()) * len(keeps)
         ok &= ~low
@@ -1434,7 +1493,9 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
             f"no mapping of {name} fits {where} under {constraints.source}", "map"
         )
     considered = sum(pruned.values())
-    temporal, spatial, compaction, layout = temporal[ok], spatial[ok], compaction[ok], layout[ok]
+    valid = np.flatnonzero(ok)
+    candidates = _Candidates(temporal[valid], spatial[valid], compaction[valid], layout[valid])
+    del temporal, spatial
 
     pool = []  # (estimate, keep index, candidate index, order choice per level)
     computes_of: dict[tuple, dict[str, float]] = {}
@@ -1442,10 +1503,10 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
     capacity_pruned, capacity_level, rank_pruned = 0, None, 0
     varying = [level for level in range(n - 1) if len(classes[level]) > 1]
     for keep_index, keep in enumerate(keeps):
-        fits, level_name = _capacity_ok(space, temporal, spatial, keep)
+        fits, level_name = _capacity_ok(space, candidates, keep)
         capacity_pruned += int((~fits).sum())
         capacity_level = capacity_level or level_name
-        ranked = _ranks_ok(space, temporal, spatial, keep)
+        ranked = _ranks_ok(space, candidates, keep)
         rank_pruned += int((fits & ~ranked).sum())
         fits &= ranked
         if not fits.any():
@@ -1453,16 +1514,8 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
         index = np.flatnonzero(fits)
         if keep not in computes_of:
             computes_of[keep] = _computes(problem, keep)
-        prescore = _PreScore(
-            space,
-            temporal[index],
-            spatial[index],
-            compaction[index],
-            keep,
-            computes_of[keep],
-            weights,
-            classes,
-        )
+        chosen = candidates if len(index) == len(candidates) else candidates.take(index)
+        prescore = _PreScore(space, chosen, keep, computes_of[keep], weights, classes)
         best, best_choice = _best_orders(prescore, varying)
         prescored += len(index)
         for row in np.argsort(best, kind="stable")[: max_evaluations * 4]:
@@ -1482,7 +1535,7 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
     pruned["pre-score rank"] = prescored - len(pool)
 
     # Full sparse model on the best-ranked, with a lower bound to skip hopeless ones.
-    macs_used = spatial.prod(axis=(1, 2))
+    macs_used = candidates.spatial.prod(axis=(1, 2), dtype=float)
     found: list[tuple[float, int, Spec, Result]] = []
     evaluated = rejected = bounded = 0
     bar = tqdm(
@@ -1503,7 +1556,13 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
             bounded += 1
             continue
         mapping = _mapping(
-            space, temporal[row], spatial[row], keeps[keep_index], choice, layout[row], classes
+            space,
+            candidates.temporal[row],
+            candidates.spatial[row],
+            keeps[keep_index],
+            choice,
+            candidates.layout[row],
+            classes,
         )
         candidate = Spec.model_construct(
             workload=problem.workload,
