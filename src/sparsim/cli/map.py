@@ -21,11 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "map",
         help="find the best mapping of a workload on an accelerator (sparse-aware mapper)",
         description=(
-            "Map each input anew and evaluate the best mapping with the full sparse model. "
-            "An input is a Sparseloop/Timeloop v0.3 case directory (a map.yaml in it is "
+            "Map each input anew and evaluate the best mapping with the full sparse model, "
+            "for any problem shape (a GEMM, a 7-D convolution with strides, a depthwise "
+            "layer, ...). An input is a Sparseloop/Timeloop v0.3 case directory (its files "
+            "in any layout, e.g. arch/, prob/, constraints/ subfolders; a mapping in it is "
             "ignored) or a sparsim spec YAML file (workload, architecture, densities, "
             "sparse_optimizations; a mapping in it is ignored; Timeloop "
-            "architecture_constraints / mapspace_constraints sections in it are used)."
+            "architecture_constraints / mapspace_constraints sections in it are used). "
+            "Constraints name the problem's own dimensions and tensors."
         ),
         epilog=(
             "examples:\n"
@@ -112,8 +115,11 @@ def _search_summary(found: MapResult) -> dict:
 
 
 def _text(label: str, found: MapResult) -> str:
+    problem = found.spec.problem
+    sizes = " ".join(f"{dim}={size}" for dim, size in problem.instance.items())
     lines = [
-        result_table(found.result).replace(found.result.name, f"{label} ({found.result.name})", 1)
+        result_table(found.result).replace(found.result.name, f"{label} ({found.result.name})", 1),
+        f"problem: {problem.shape.name}, {sizes}",
     ]
     rows = []
     for level in found.spec.mapping.levels:
