@@ -1016,7 +1016,7 @@ class _PreScore:
         n, count = len(space.levels), len(candidates)
         temporal, spatial = candidates.temporal, candidates.spatial
         self.space, self.temporal, self.spatial = space, temporal, spatial
-        self.inner = candidates.inner
+        self.candidates, self.inner = candidates, candidates.inner
         self.keep, self.computes, self.weights, self.classes = keep, computes, weights, classes
         self.outer_temporal = np.ones((count, n + 1))
         self.outer_temporal[:, 1:] = np.cumprod(temporal.prod(axis=2, dtype=float), axis=1)
@@ -1051,14 +1051,6 @@ class _PreScore:
                     (level, scatter, partition, rho, tile, tensor.name in rule.no_temporal_reuse)
                 )
             self.entries.append((tensor, rows))
-
-    def inner_along(self, rows: np.ndarray, levels: np.ndarray, dims: np.ndarray) -> np.ndarray:
-        """Per row, the tile box extent along ``dims[i]`` at ``levels[i]``."""
-        result = np.ones(len(rows), dtype=np.int64)
-        for level in np.unique(levels):
-            hit = levels == level
-            result[hit] = self.inner(int(level))[rows[hit], dims[hit]]
-        return result
 
     def _distinct(self, tensor: _Tensor, level: int) -> np.ndarray:
         """Distinct tiles of ``tensor`` among a level's spatial children (one read feeds
@@ -1096,20 +1088,16 @@ class _PreScore:
         return relevant
 
     def _table(self, level: int) -> dict:
-        """Per order class of a level, stacked over classes: the innermost non-unit loop's
-        dimension (-1: none), and per tensor the product of the leading loops that do not
-        index it and whether they are all the level's non-unit loops."""
+        """Per order class of a level, stacked over classes (classes x tensors x
+        candidates): the product of the leading loops that do not index each tensor, and
+        whether they are all the level's non-unit loops."""
         if level not in self.tables:
             nonunit = self.nonunit[:, level]
             bounds = self.temporal[:, level]
             count = len(bounds)
-            firsts, runs, covers = [], [], []
+            runs, covers = [], []
             for order in self.classes[level]:
                 columns = [self.space.dims.index(d) for d in order]
-                first = np.full(count, -1)
-                for d in reversed(columns):
-                    first = np.where(nonunit[:, d], d, first)
-                firsts.append(first)
                 run_t, cover_t = [], []
                 for tensor in self.space.tensors:
                     run = np.ones(count)
@@ -1123,21 +1111,18 @@ class _PreScore:
                     cover_t.append(active)
                 runs.append(run_t)
                 covers.append(cover_t)
-            self.tables[level] = {
-                "first": np.array(firsts),
-                "run": np.array(runs),  # classes x tensors x candidates
-                "cover": np.array(covers),
-            }
+            self.tables[level] = {"run": np.array(runs), "cover": np.array(covers)}
         return self.tables[level]
 
     def _fills(self, tensor_index: int, tensor: _Tensor, level: int, tile, choice) -> np.ndarray:
+        """Fills of a tile that cannot slide: the whole tile at every iteration of the
+        loops above but the leading ones that do not index it (it stays put meanwhile)."""
+        if tensor.sliding:
+            return self._walked_fills(tensor, level, tile, choice)
         count = len(choice)
         rows = np.arange(count)
         run = np.ones(count)
         active = np.ones(count, dtype=bool)
-        found = np.zeros(count, dtype=bool)
-        first_dim = np.full(count, -1)
-        first_level = np.zeros(count, dtype=np.int64)
         for above in reversed(range(level)):
             if not self.varies[above]:
                 continue  # no loop above 1: nothing moves the tile here
@@ -1145,36 +1130,76 @@ class _PreScore:
             pick = choice[:, above]
             run = np.where(active, run * table["run"][pick, tensor_index, rows], run)
             active &= table["cover"][pick, tensor_index, rows]
-            first = table["first"][pick, rows]
-            new = ~found & (first >= 0)
-            first_dim = np.where(new, first, first_dim)
-            first_level = np.where(new, above, first_level)
-            found |= new
-        outer = self.outer_temporal[:, level]
-        fills = tile * outer / run
-        if tensor.sliding:
-            slides = found & (run == 1.0)
-            if slides.any():
-                fills = fills - self._overlap_saving(tensor, level, first_dim, first_level, slides)
+        return tile * self.outer_temporal[:, level] / run
+
+    def _walked_fills(self, tensor: _Tensor, level: int, tile, choice) -> np.ndarray:
+        """Fills of a tile that may slide, walking the loops above it innermost first as
+        the engine's extrapolation does: the first visit fetches the tile; each move of the
+        innermost loop (step ``s1``) the tile minus its overlap with the tile ``s1`` back;
+        each move of an outer loop ``j`` (from iteration 1 of every inner loop to 0) goes
+        ``sj - s1 - ... - s(j-1)``: an overlap fetch when that equals ``s1``, else the whole
+        tile."""
+        count = len(choice)
+        rows = np.arange(count)
+        ranks = len(tensor.ranks)
+        coefficients = np.zeros((len(self.space.dims), ranks))
+        for r, rank in enumerate(tensor.ranks):
+            for d, c in rank:
+                coefficients[d, r] += c
+        extents = np.stack(tensor.extents(self.inner(level)), axis=1).astype(float)
+        total = self.outer_temporal[:, level]
+        fills = tile.astype(float)
+        walked = np.zeros((count, ranks))
+        first_step = np.zeros((count, ranks))
+        first_fetch = tile.astype(float)
+        started = np.zeros(count, dtype=bool)
+        inside = np.ones(count)
+        for above in reversed(range(level)):
+            if not self.varies[above]:
+                continue
+            picks = choice[:, above]
+            uniform = bool((picks == picks[0]).all())
+            orders = self._orders(above)[picks[:1] if uniform else picks]  # innermost first
+            box = self.inner(above + 1)
+            for position in range(orders.shape[1]):
+                if uniform:  # one order for all: plain columns, no gathers
+                    dim = int(orders[0, position])
+                    bound = self.temporal[:, above, dim].astype(float)
+                    stride = box[:, dim] * self.spatial[:, above, dim]
+                else:
+                    dim = orders[:, position]
+                    bound = self.temporal[rows, above, dim].astype(float)
+                    stride = box[rows, dim] * self.spatial[rows, above, dim]
+                live = bound > 1
+                if not live.any():
+                    continue
+                step = (
+                    np.multiply.outer(stride, coefficients[dim])
+                    if uniform
+                    else (coefficients[dim] * stride[:, None])
+                )
+                inside_now = inside * bound
+                first = live & ~started
+                if first.any():
+                    first_step = np.where(first[:, None], step, first_step)
+                    overlap = np.prod(np.maximum(extents - np.abs(first_step), 0.0), axis=1)
+                    first_fetch = np.where(first, tile - overlap, first_fetch)
+                slides = np.all(step - walked == first_step, axis=1)
+                fetch = np.where(first | slides, first_fetch, tile)
+                fills = fills + np.where(live, (bound - 1) * total / inside_now * fetch, 0.0)
+                walked = np.where(live[:, None], walked + step, walked)
+                inside = np.where(live, inside_now, inside)
+                started |= live
         return fills
 
-    def _overlap_saving(self, tensor, level, first_dim, first_level, slides) -> np.ndarray:
-        """What the innermost loop's moves save when it slides the tile: (bound - 1) x the
-        other loops above x the overlap of the tile with itself one step back."""
-        saving = np.zeros(len(slides))
-        extents = tensor.extents(self.inner(level))
-        rows = np.flatnonzero(slides)
-        dim, owner = first_dim[rows], first_level[rows]
-        stride = self.inner_along(rows, owner + 1, dim) * self.spatial[rows, owner, dim]
-        overlap = np.ones(len(rows))
-        for rank, extent in zip(tensor.ranks, extents, strict=True):
-            shift = np.zeros(len(rows))
-            for d, c in rank:
-                shift = shift + np.where(dim == d, c * stride, 0)
-            overlap = overlap * np.maximum(extent[rows] - shift, 0)
-        bound = self.temporal[rows, owner, dim]
-        saving[rows] = (bound - 1) * (self.outer_temporal[rows, level] / bound) * overlap
-        return saving
+    def _orders(self, level: int) -> np.ndarray:
+        """The level's order classes as dimension indices (classes x dims)."""
+        key = ("orders", level)
+        if key not in self.tables:
+            self.tables[key] = np.array(
+                [[self.space.dims.index(d) for d in order] for order in self.classes[level]]
+            )
+        return self.tables[key]
 
     def __call__(self, choice: np.ndarray) -> np.ndarray:
         """The objective estimate per candidate with loop-order class ``choice[:, level]``."""
@@ -1269,10 +1294,9 @@ class _Subset(_PreScore):
 
     def __init__(self, prescore: _PreScore, rows: np.ndarray):
         self.__dict__.update(prescore.__dict__)
-        self.temporal, self.spatial = prescore.temporal[rows], prescore.spatial[rows]
-        self.inner = _Candidates(
-            self.temporal, self.spatial, prescore.busy_cycles[rows], self.temporal[:, 0]
-        ).inner
+        self.candidates = prescore.candidates.take(rows)
+        self.temporal, self.spatial = self.candidates.temporal, self.candidates.spatial
+        self.inner = self.candidates.inner
         self.outer_temporal, self.instances = (
             prescore.outer_temporal[rows],
             prescore.instances[rows],
