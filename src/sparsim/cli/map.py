@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=(
             "examples:\n"
             "  sparsim map case_dir/ --constraints dataflow-constraints.yaml\n"
+            "  sparsim map conv_case/ --constraints arch_constraints.yaml map_constraints.yaml\n"
             "  sparsim map my_accelerator.yaml --objective energy --top-k 5\n"
             "  sparsim map my_accelerator.yaml --save-spec mapped.yaml && "
             "sparsim evaluate mapped.yaml"
@@ -44,9 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--constraints",
+        nargs="+",
         metavar="FILE.yaml",
-        help="Timeloop v0.3 mapspace constraints (architecture_constraints: targets: [...]); "
-        "they replace any constraints the inputs carry",
+        help="Timeloop v0.3 mapspace constraints (architecture_constraints: targets: [...]), "
+        "one file or several (an architecture's and a mapspace's); they replace any "
+        "constraints the inputs carry",
     )
     parser.add_argument(
         "--objective",
@@ -149,7 +152,7 @@ def _text(label: str, found: MapResult) -> str:
 
 def run(args: argparse.Namespace) -> int:
     _check_options(args)
-    constraints = load_constraints(args.constraints) if args.constraints else None
+    constraints = load_constraints(*args.constraints) if args.constraints else None
     problems = [(path, *load_problem(path)) for path in args.inputs]
     # Map everything first: nothing is printed or written for a run that fails.
     found = [

@@ -232,9 +232,13 @@ def parse_constraints(data: Any, where: str) -> MapspaceConstraints:
     Entries for the same level merge (an architecture's and a mapspace's constraints), as
     long as no factor of a dimension, permutation, split, keep/bypass or reuse switch is
     given twice."""
+    return _merged(_entries(data, where), where)
+
+
+def _merged(entries: list[tuple[dict, str]], source: str) -> MapspaceConstraints:
     levels: dict[str, dict[str, Any]] = {}
     min_utilization = None
-    for entry, path in _entries(data, where):
+    for entry, path in entries:
         unknown = sorted(set(entry) - KNOWN_KEYS)
         if unknown:
             raise SpecError(f"constraint key {unknown[0]!r} is not supported", path)
@@ -272,7 +276,7 @@ def parse_constraints(data: Any, where: str) -> MapspaceConstraints:
             if kind in fields:
                 fields[kind] = Factors(**fields[kind])
         built[name] = LevelConstraints(**fields)
-    return MapspaceConstraints(levels=built, min_utilization=min_utilization, source=where)
+    return MapspaceConstraints(levels=built, min_utilization=min_utilization, source=source)
 
 
 def _loop_entry(fields: dict[str, Any], kind: str, entry: dict, path: str) -> None:
@@ -333,9 +337,13 @@ def _loop_entry(fields: dict[str, Any], kind: str, entry: dict, path: str) -> No
             fields["keys"][field] = f"{path}.{key}"
 
 
-def load_constraints(path: str | Path) -> MapspaceConstraints:
-    """A Timeloop v0.3 constraints YAML file."""
-    return parse_constraints(load_yaml(path), str(path))
+def load_constraints(*paths: str | Path) -> MapspaceConstraints:
+    """Timeloop v0.3 constraints YAML files (e.g. an architecture's and a mapspace's),
+    merged as one."""
+    if not paths:
+        raise SpecError("no constraints file given", "constraints")
+    entries = [entry for path in paths for entry in _entries(load_yaml(path), str(path))]
+    return _merged(entries, " + ".join(str(path) for path in paths))
 
 
 def has_constraints(data: Any) -> bool:
