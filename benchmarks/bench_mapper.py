@@ -175,7 +175,7 @@ def resnet(max_evaluations: int) -> tuple[float, int, int]:
     for name in DESIGNS.values():
         design = get_design(name)
         for row in table:
-            problem = design_problem(design, row.workload.as_gemm(), {"A": "2:4", "B": 0.5})
+            problem = design_problem(design, row.workload, {"A": "2:4", "B": 0.5})
             problem = padded_problem(problem, design.constraints)
             map_spec(problem, design.constraints, max_evaluations=max_evaluations, progress=False)
             mapped += 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from sparsim.designs import build
 from sparsim.designs.mapper import load_problem, map_spec, parse_objective
 from sparsim.errors import UnknownNameError
 from sparsim.evaluate import evaluate, load
 from sparsim.spec.constraints import load_constraints
+from sparsim.spec.workload import Conv
 
 from .conftest import CONSTRAINTS, tiny_problem
 
@@ -65,3 +67,13 @@ def test_evaluation_budget_is_respected():
     assert found.considered >= found.evaluated + sum(found.pruned.values()) - found.pruned.get(
         "sampled out", 0
     )
+
+
+def test_a_design_given_an_objective_runs_a_convolution_as_its_gemm():
+    """The built-in designs' constraints and densities name the GEMM's dimensions and
+    tensors: the mapper maps a convolution's im2col GEMM on them."""
+    conv = Conv(name="conv", C=16, out_channels=16, P=8, Q=8, R=3, S=3)
+    spec = build("tc", conv, {"A": "2:4"}, objective="edp")
+    assert spec.workload == conv.as_gemm()
+    same = build("tc", conv.as_gemm(), {"A": "2:4"}, objective="edp")
+    assert evaluate(spec).energy_pJ == evaluate(same).energy_pJ

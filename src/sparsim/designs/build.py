@@ -237,7 +237,9 @@ def design_problem(
     design = get_design(design)
     scheme = scheme_for(design, densities)
     return Problem(
-        workload=workload,
+        # The designs run convolutions as GEMMs: their constraints and densities name the
+        # GEMM's dimensions and tensors.
+        workload=workload.as_gemm(),
         architecture=_hardware(design, architecture),
         densities=scheme.densities,
         sparse_optimizations=sparse_optimizations(design, scheme),
