@@ -91,8 +91,12 @@ MAX_PER_DIM = 20_000  # factorisations of one dimension kept (sampled beyond)
 MAX_PAIRS = 1_000_000  # partial mappings x next dimension's factorisations per join step
 CHUNK_ROWS = 1_000_000
 EXHAUSTIVE_ORDERS = 27  # loop-order combinations tried exhaustively up to this many
-ORDER_SEARCH_ROWS = 20_000  # candidates whose loop orders are searched level by level
+ORDER_SEARCH_ROWS = 5_000  # candidates whose loop orders are searched level by level
 DESCENT_SWEEPS = 2
+FILLS_REMEMBERED = 256  # pre-scored fills kept for orders asked again
+MAX_KEEP_COMBINATIONS = 64  # keep/bypass combinations all pre-scored up to this many
+SEARCHED_KEEPS = 4  # beyond, the best combinations a descent finds
+KEEP_SAMPLE = 2_000  # candidates that score keep/bypass combinations in that descent
 PROGRESS_AFTER_S = 3.0
 EPSILON = 1e-9
 CACHE_SIZE = 2048
@@ -881,10 +885,9 @@ def _worst_occupancy(space: _Space, tensor: _Tensor, extents: list[np.ndarray]) 
     return worst[inverse.ravel()].astype(float)
 
 
-def _keep_options(space: _Space) -> list[tuple[frozenset[str], ...]]:
-    """Keep/bypass combinations: the outermost level keeps everything (the backing store);
-    elsewhere the constraints' keep and bypass lists, the other tensors free; combinations
-    the engine refuses for compressed tensors (see :func:`_chain_ok`) left out."""
+def _level_keeps(space: _Space) -> list[list[frozenset[str]]]:
+    """Per level, the keep choices: the outermost level keeps everything (the backing
+    store); elsewhere the constraints' keep and bypass lists, the other tensors free."""
     per_level = []
     for index, level in enumerate(space.levels):
         if index == 0:
@@ -892,7 +895,9 @@ def _keep_options(space: _Space) -> list[tuple[frozenset[str], ...]]:
             continue
         rules = space.constraints.for_level(level.name)
         fixed_in = set(rules.keep or ())
-        fixed_out = set(rules.bypass or ())
+        fixed_out = set(rules.bypass or ()) | {
+            t.name for t in space.tensors if not _can_store(space, index, t)
+        }
         free = [t for t in space.names if t not in fixed_in | fixed_out]
         choices = []
         for bits in itertools.product((True, False), repeat=len(free)):
@@ -900,8 +905,65 @@ def _keep_options(space: _Space) -> list[tuple[frozenset[str], ...]]:
                 frozenset(fixed_in | {t for t, on in zip(free, bits, strict=True) if on})
             )
         per_level.append(choices)
+    return per_level
+
+
+def _can_store(space: _Space, level: int, tensor: _Tensor) -> bool:
+    """Whether the level's energy table prices what keeping ``tensor`` costs (reads and
+    fills, and updates of a read-write tensor): the model refuses a level that holds data
+    without them, so the mapper keeps nothing there unless the constraints say so."""
+    energy = space.problem.architecture.levels[level].energy.resolved
+    needed = ["random_read", "random_fill"] + (["random_update"] if tensor.read_write else [])
+    return all(energy[action] is not None for action in needed)
+
+
+def _keep_options(space: _Space) -> list[tuple[frozenset[str], ...]] | None:
+    """Every keep/bypass combination the engine accepts for compressed tensors (see
+    :func:`_chain_ok`), or None when there are more than ``MAX_KEEP_COMBINATIONS`` (they
+    are then searched, :func:`_searched_keeps`)."""
+    per_level = _level_keeps(space)
+    if math.prod(len(choices) for choices in per_level) > MAX_KEEP_COMBINATIONS:
+        return None
     combos = [tuple(combo) for combo in itertools.product(*per_level)]
     return [combo for combo in combos if _chain_ok(space, combo)]
+
+
+def _searched_keeps(space: _Space, candidates: _Candidates, estimate) -> list[tuple]:
+    """Keep/bypass combinations worth pre-scoring when there are too many to try: coordinate
+    descent over the levels from the fewest kept (each level's choices tried with the
+    others held, scored by ``estimate(keep)``, the best pre-score of a sample of the
+    candidates), keeping the ``SEARCHED_KEEPS`` best combinations met."""
+    per_level = _level_keeps(space)
+    current = tuple(min(choices, key=len) for choices in per_level)
+    if not _chain_ok(space, current):
+        current = next(
+            (combo for combo in itertools.product(*per_level) if _chain_ok(space, combo)), None
+        )
+    if current is None:
+        return []
+    scores: dict[tuple, float] = {current: estimate(current)}
+    for _ in range(DESCENT_SWEEPS):
+        for level in range(1, len(per_level)):
+            for choice in per_level[level]:
+                combo = (*current[:level], choice, *current[level + 1 :])
+                if combo not in scores and _chain_ok(space, combo):
+                    scores[combo] = estimate(combo)
+            current = min(
+                (
+                    combo
+                    for combo in scores
+                    if combo[:level] + combo[level + 1 :] == current[:level] + current[level + 1 :]
+                ),
+                key=lambda combo: scores[combo],
+            )
+    ranked = sorted((score, index, combo) for index, (combo, score) in enumerate(scores.items()))
+    chosen = [combo for score, _, combo in ranked if np.isfinite(score)][:SEARCHED_KEEPS]
+    space.notes.append(
+        f"{math.prod(len(c) for c in per_level)} keep/bypass combinations: {len(scores)} "
+        f"tried by coordinate descent on {len(candidates)} sampled candidates, the best "
+        f"{len(chosen)} pre-scored"
+    )
+    return chosen
 
 
 def _chain_ok(space: _Space, keep: tuple[frozenset[str], ...]) -> bool:
@@ -1027,7 +1089,8 @@ class _PreScore:
         )
         self.nonunit = temporal > 1
         self.varies = self.nonunit.any(axis=(0, 2))  # levels where some loop order matters
-        self.tables: dict[int, dict] = {}
+        self.tables: dict = {}
+        self.fills: dict[tuple, np.ndarray] = {}
         self.entries = []  # per tensor: its keepers innermost first
         sizes = np.array([space.sizes[d] for d in space.dims], dtype=float)
         for tensor in space.tensors:
@@ -1075,7 +1138,12 @@ class _PreScore:
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
         shape = self.space.view.tensors[tensor.name]
         values = np.empty(len(unique))
+        memo = self.space.cache.setdefault("distinct", {})
         for row, key in enumerate(unique):
+            remembered = memo.get((tensor.name, key.tobytes()))
+            if remembered is not None:
+                values[row] = remembered
+                continue
             loops = [
                 Loop(
                     self.space.dims[d], int(key[i]), level, True, stride=int(key[len(columns) + i])
@@ -1083,7 +1151,7 @@ class _PreScore:
                 for i, d in enumerate(columns)
                 if key[i] > 1
             ]
-            values[row] = distinct_positions(shape, loops)
+            values[row] = memo[tensor.name, key.tobytes()] = distinct_positions(shape, loops)
         relevant[rows] = values[inverse.ravel()]
         return relevant
 
@@ -1116,9 +1184,20 @@ class _PreScore:
 
     def _fills(self, tensor_index: int, tensor: _Tensor, level: int, tile, choice) -> np.ndarray:
         """Fills of a tile that cannot slide: the whole tile at every iteration of the
-        loops above but the leading ones that do not index it (it stays put meanwhile)."""
-        if tensor.sliding:
-            return self._walked_fills(tensor, level, tile, choice)
+        loops above but the leading ones that do not index it (it stays put meanwhile).
+        Only the orders above the level matter: fills are remembered by them, as a search
+        varying one level's order asks again for the tiles above it."""
+        key = (tensor_index, level, choice[:, :level].tobytes())
+        if key not in self.fills:
+            if len(self.fills) >= FILLS_REMEMBERED:
+                self.fills.clear()
+            if tensor.sliding:
+                self.fills[key] = self._walked_fills(tensor, level, tile, choice)
+            else:
+                self.fills[key] = self._run_fills(tensor_index, level, tile, choice)
+        return self.fills[key]
+
+    def _run_fills(self, tensor_index: int, level: int, tile, choice) -> np.ndarray:
         count = len(choice)
         rows = np.arange(count)
         run = np.ones(count)
@@ -1247,9 +1326,10 @@ class _PreScore:
 
 def _best_orders(prescore: _PreScore, varying: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """(estimate, order class per level) for each candidate: every combination of the
-    levels' classes when they are few; else coordinate descent, per candidate, over the
-    levels (each level's classes tried with the others held at their best so far), on the
-    candidates that rank best under uniform choices."""
+    levels' classes when they are few; else, on the candidates that rank best with the
+    first class everywhere, the best class used at every level, then coordinate descent
+    per candidate over the levels (each level's classes tried with the others held at
+    their best so far)."""
     classes = prescore.classes
     count, n = len(prescore.temporal), len(classes)
     choice = np.zeros((count, n), dtype=np.int64)
@@ -1264,15 +1344,19 @@ def _best_orders(prescore: _PreScore, varying: list[int]) -> tuple[np.ndarray, n
             best = np.where(better, estimate, best)
             choice[better] = trial[better]
         return best, choice
-    best = np.full(count, np.inf)
-    for option in range(max(sizes)):  # the same class at every level: a first ranking
-        trial = np.zeros((count, n), dtype=np.int64)
+    best = prescore(choice)  # the first class everywhere: a first ranking of all
+    rows = np.argsort(best, kind="stable")[:ORDER_SEARCH_ROWS]
+    first = _Subset(prescore, rows)
+    sub_best, sub_choice = best[rows], choice[rows]
+    for option in range(1, max(sizes)):  # the same class at every level
+        trial = np.zeros((len(rows), n), dtype=np.int64)
         for level in varying:
             trial[:, level] = min(option, len(classes[level]) - 1)
-        estimate = prescore(trial)
-        better = estimate < best
-        best = np.where(better, estimate, best)
-        choice[better] = trial[better]
+        estimate = first(trial)
+        better = estimate < sub_best
+        sub_best = np.where(better, estimate, sub_best)
+        sub_choice[better] = trial[better]
+    best[rows], choice[rows] = sub_best, sub_choice
     rows = np.argsort(best, kind="stable")[:ORDER_SEARCH_ROWS]
     sub = _Subset(prescore, rows)
     sub_choice, sub_best = choice[rows], best[rows]
@@ -1302,7 +1386,7 @@ class _Subset(_PreScore):
             prescore.instances[rows],
         )
         self.busy_cycles, self.nonunit = prescore.busy_cycles[rows], prescore.nonunit[rows]
-        self.tables = {}
+        self.tables, self.fills = {}, {}
         self.entries = [
             (
                 tensor,
@@ -1468,7 +1552,7 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
     name = problem.workload.name
     pruned = {"sampled out": 0, "spatial fan-out": 0, "capacity": 0}
     keeps = _keep_options(space)
-    if not keeps:
+    if keeps is not None and not keeps:
         raise NoValidMappingError(
             f"no keep/bypass choice under {constraints.source} moves every compressed tensor "
             "as the model allows (decompression where it arrives compressed into an "
@@ -1476,7 +1560,8 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
             "map",
         )
     temporal, spatial = _joined(space, pruned)
-    pruned = {reason: count * len(keeps) for reason, count in pruned.items()}
+    combinations = len(keeps) if keeps is not None else 1
+    pruned = {reason: count * combinations for reason, count in pruned.items()}
     if not len(temporal):
         if any(space.rejected_by.values()):
             level = max(space.rejected_by, key=space.rejected_by.get)
@@ -1498,15 +1583,15 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
     used = spatial.prod(axis=2, dtype=float) * compaction
     fanouts = np.array([level.fanout for level in space.levels])
     ok = (used <= fanouts + EPSILON).all(axis=1)
-    pruned["spatial fan-out"] += int((~ok).sum()) * len(keeps)
+    pruned["spatial fan-out"] += int((~ok).sum()) * combinations
     on_mesh, layout = _choose_layouts(space, spatial)
-    pruned["mesh fan-out (X or Y)"] = int((ok & ~on_mesh).sum()) * len(keeps)
+    pruned["mesh fan-out (X or Y)"] = int((ok & ~on_mesh).sum()) * combinations
     ok &= on_mesh
     if constraints.min_utilization:
         macs = problem.architecture.compute.instances
         util = spatial.prod(axis=(1, 2), dtype=float) * compaction.prod(axis=1) / macs
         low = ok & (util < constraints.min_utilization - EPSILON)
-        pruned["utilisation"] = int(low.sum()) * len(keeps)
+        pruned["utilisation"] = int(low.sum()) * combinations
         ok &= ~low
     if not ok.any():
         worst = int(np.argmax((used > fanouts + EPSILON).sum(axis=0)))
@@ -1523,6 +1608,33 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
 
     pool = []  # (estimate, keep index, candidate index, order choice per level)
     computes_of: dict[tuple, dict[str, float]] = {}
+
+    def computes(keep: tuple) -> dict[str, float]:
+        if keep not in computes_of:
+            computes_of[keep] = _computes(problem, keep)
+        return computes_of[keep]
+
+    if keeps is None:
+        rng = np.random.default_rng(0)
+        sample = candidates.take(
+            np.sort(rng.choice(len(candidates), min(len(candidates), KEEP_SAMPLE), replace=False))
+        )
+
+        def estimate(keep: tuple) -> float:
+            fits = _capacity_ok(space, sample, keep)[0] & _ranks_ok(space, sample, keep)
+            if not fits.any():
+                return math.inf
+            rows = sample.take(np.flatnonzero(fits))
+            prescore = _PreScore(space, rows, keep, computes(keep), weights, classes)
+            return float(prescore(np.zeros((len(rows), n), dtype=np.int64)).min())
+
+        keeps = _searched_keeps(space, sample, estimate)
+        if not keeps:
+            raise NoValidMappingError(
+                f"no keep/bypass choice under {constraints.source} moves every compressed "
+                "tensor as the model allows",
+                "map",
+            )
     prescored = 0
     capacity_pruned, capacity_level, rank_pruned = 0, None, 0
     varying = [level for level in range(n - 1) if len(classes[level]) > 1]
@@ -1536,10 +1648,8 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
         if not fits.any():
             continue
         index = np.flatnonzero(fits)
-        if keep not in computes_of:
-            computes_of[keep] = _computes(problem, keep)
         chosen = candidates if len(index) == len(candidates) else candidates.take(index)
-        prescore = _PreScore(space, chosen, keep, computes_of[keep], weights, classes)
+        prescore = _PreScore(space, chosen, keep, computes(keep), weights, classes)
         best, best_choice = _best_orders(prescore, varying)
         prescored += len(index)
         for row in np.argsort(best, kind="stable")[: max_evaluations * 4]:
