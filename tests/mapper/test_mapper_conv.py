@@ -218,3 +218,22 @@ def test_map_cli_on_an_exercise_case_directory(tmp_path, capsys):
     assert main(["evaluate", str(saved), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert (evaluated["energy_uJ"], evaluated["cycles"]) == (mapped["energy_uJ"], mapped["cycles"])
+
+
+def test_padding_a_convolution_to_fixed_factors():
+    """A convolution padded to the constraints' exact factors stays a 7-D problem; its
+    padded dimensions are real work, the others and the strides unchanged."""
+    from sparsim.designs.mapper import padded_problem
+
+    problem, _ = load_problem(LIBRARY)
+    layer = problem.model_copy(update={"workload": STRIDED})
+    constraints = parse_constraints(
+        {"mapspace_constraints": [{"target": "shared_glb", "type": "spatial", "factors": "M=12"}]},
+        "c.yaml",
+    )
+    padded = padded_problem(layer, constraints).workload
+    assert padded.instance == {**STRIDED.problem().instance, "M": 36}
+    assert padded.coefficients == STRIDED.problem().coefficients
+    assert "padded" in padded.name
+    found = map_spec(padded_problem(layer, constraints), constraints)
+    assert found.spec.mapping.for_level("shared_glb").spatial["M"] == 12

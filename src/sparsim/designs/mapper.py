@@ -1070,9 +1070,9 @@ class _PreScore:
     A tile's fills follow the engine's counting (:func:`sparsim.analysis.dense.visits`):
     the whole tile once per iteration of the loops above it, except (a) while the leading
     loops above (innermost first, across levels, bound-1 loops skipped) do not index the
-    tensor, the tile stays put (their product divides the fills), and (b) when the
-    innermost loop indexes it, each of its moves fetches the tile minus its overlap with
-    the tile before (a sliding window)."""
+    tensor, the tile stays put (their product divides the fills), and (b) a tile that can
+    slide (a rank of several terms) fetches only what is new when a move repeats the
+    innermost loop's step (:meth:`_walked_fills`)."""
 
     def __init__(self, space, candidates: _Candidates, keep, computes, weights, classes):
         n, count = len(space.levels), len(candidates)
@@ -1183,10 +1183,9 @@ class _PreScore:
         return self.tables[level]
 
     def _fills(self, tensor_index: int, tensor: _Tensor, level: int, tile, choice) -> np.ndarray:
-        """Fills of a tile that cannot slide: the whole tile at every iteration of the
-        loops above but the leading ones that do not index it (it stays put meanwhile).
-        Only the orders above the level matter: fills are remembered by them, as a search
-        varying one level's order asks again for the tiles above it."""
+        """Fills of one instance's tile of ``tensor`` at ``level`` over the run. Only the
+        orders above the level matter: fills are remembered by them, as a search varying
+        one level's order asks again for the tiles above it."""
         key = (tensor_index, level, choice[:, :level].tobytes())
         if key not in self.fills:
             if len(self.fills) >= FILLS_REMEMBERED:
@@ -1198,6 +1197,8 @@ class _PreScore:
         return self.fills[key]
 
     def _run_fills(self, tensor_index: int, level: int, tile, choice) -> np.ndarray:
+        """Fills of a tile that cannot slide: the whole tile at every iteration of the
+        loops above but the leading ones that do not index it (it stays put meanwhile)."""
         count = len(choice)
         rows = np.arange(count)
         run = np.ones(count)
