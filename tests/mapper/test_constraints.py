@@ -174,3 +174,14 @@ def test_exact_factor_larger_than_the_dimension_is_ignored_and_reported():
     c = _constraints({"target": "Scratchpad", "type": "spatial", "factors": "K=16"})
     found = map_spec(tiny_problem((4, 4, 2)), c)
     assert any("K=16 exceeds K=2" in note for note in found.notes)
+
+
+def test_an_exact_factor_is_not_bound_by_default_max_factor():
+    c = _constraints(
+        {"target": "Backing", "type": "temporal", "factors": "M=4", "default_max_factor": 2}
+    )
+    found = map_spec(tiny_problem((4, 4, 2)), c)
+    backing = found.spec.mapping.for_level("Backing")
+    assert backing.temporal["M"] == 4 and all(
+        v <= 2 for d, v in backing.temporal.items() if d != "M"
+    )

@@ -443,6 +443,8 @@ def _slot_options(space: _Space, dim: str) -> tuple[list[tuple[int, str]], list[
                     f"{level.name} {kind} {dim}={exact} exceeds {dim}={size}: ignored (as Timeloop)"
                 )
                 exact = None
+            if exact is not None and dim not in factors.at_most:
+                most = max(most, exact)  # an exact factor is not bound by default_max_factor
             if kind == "spatial":
                 most = min(most, math.floor(level.fanout * _stretch(space, level) + EPSILON))
             values = [exact] if exact is not None else divisors(size)
