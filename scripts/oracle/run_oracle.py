@@ -8,11 +8,18 @@ cases Timeloop rejects).
 
     python scripts/oracle/run_oracle.py tests/oracle/cases --jobs 2 --timeout 20
 
+A case is a folder with ``aggregated_input.yaml``, ``ERT.yaml``, ``ART.yaml`` and
+``map.yaml`` (the fig15-derived cases), or any set of Timeloop YAML files as people write
+them (``arch/``, ``prob/``, ``map/`` ... with a ``meta.yaml`` beside them, as the exercise
+corpus has): then every ``*.yaml`` in the folder but ``meta.yaml`` goes to Timeloop, in path
+order.
+
 The JSON holds, as Timeloop reports them: summary cycles and energy, the compute level's
 computes (algorithmic/actual/gated/skipped), and per storage level its cycles, energy and
 instances and per tensor the per-instance actual/gated/skipped reads, fills and updates,
 the per-rank format (metadata, payload) units, the metadata storage accesses they amount
-to, the utilised instances and the tensor's energy.
+to, the utilised instances and the tensor's energy; the area of every level (per instance
+and over its instances) and the total area, in um^2.
 """
 
 from __future__ import annotations
@@ -29,14 +36,23 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-TIMELOOP = REPO.parent / "shared" / "tools" / "timeloop" / "timeloop-model"
+TIMELOOP = next(
+    (
+        parent / "shared" / "tools" / "timeloop" / "timeloop-model"
+        for parent in REPO.parents
+        if (parent / "shared" / "tools" / "timeloop").is_dir()
+    ),
+    REPO.parent / "shared" / "tools" / "timeloop" / "timeloop-model",
+)
 CASE_FILES = ("aggregated_input.yaml", "ERT.yaml", "ART.yaml", "map.yaml")
+META_FILE = "meta.yaml"
 RESULT_FILE = "timeloop.json"
 ERROR_FILE = "timeloop-error.txt"
 KINDS = ("reads", "fills", "updates")
@@ -45,6 +61,32 @@ OUTCOMES = ("actual", "gated", "skipped")
 _LEVEL = re.compile(r"^Level \d+\n-+\n=== (\S+) ===\n", re.M)
 _VALUE = re.compile(r"^ *([A-Za-z(][^:\n]*?) *: *(-?[\d.]+(?:e[-+]?\d+)?)(?: \S+)?$", re.M)
 _RANK = re.compile(r"Rank (\d+) \(metadata, payload\): \( *([\d.e+]+), *([\d.e+]+)\)")
+
+
+def case_inputs(case: Path) -> list[Path]:
+    """The files of a case that go to Timeloop: the four files of an aggregated case (its
+    mapping may be inside ``aggregated_input.yaml``), else
+    every YAML file in the folder but ``meta.yaml``, in path order."""
+    if (case / CASE_FILES[0]).exists():
+        return [case / name for name in CASE_FILES if (case / name).exists()]
+    return sorted(
+        p
+        for p in case.rglob("*.yaml")
+        if p.is_file() and p.name != META_FILE and not p.name.startswith(".")
+    )
+
+
+def merged_inputs(files: list[Path]) -> dict:
+    """The top-level sections of a case's input files as one document. Timeloop reads the
+    files concatenated; the first file giving a section gives it here."""
+    merged: dict = {}
+    for path in files:
+        document = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(document, dict):
+            raise ValueError(f"{path}: not a YAML mapping")
+        for key, value in document.items():
+            merged.setdefault(key, value)
+    return merged
 
 
 def _values(text: str) -> dict[str, float]:
@@ -77,6 +119,8 @@ def _dense_names(values: dict[str, float]) -> dict[str, float]:
 def _tensor_blocks(stats: str) -> dict[str, str]:
     """Per-tensor text blocks of a storage level's STATS section (4-space indented names)."""
     heads = list(re.finditer(r"^    (\w+):\n", stats, re.M))
+    if not heads:  # a level that keeps no tensor
+        return {}
     return {
         head.group(1): stats[head.end() : nxt.start() if nxt else len(stats)]
         for head, nxt in zip(heads, [*heads[1:], None], strict=True)
@@ -180,6 +224,7 @@ def parse_stats(text: str, inputs: dict) -> dict:
                 "utilized_instances_average": values["Utilized instances (average)"],
                 "cycles": values["Cycles"],
                 "energy_pJ": values["Energy (total)"],
+                "area_total_um2": values.get("Area (total)"),
             }
             result["computes"] = {
                 "algorithmic": values["Algorithmic Computes (total)"],
@@ -212,8 +257,11 @@ def parse_stats(text: str, inputs: dict) -> dict:
                     o: _metadata_accesses(formats[o], bits, width) for o in OUTCOMES
                 }
             tensors[tensor] = entry
+        area = specs.get("Area")
         result["levels"][name] = {
             "instances": specs["Instances"],
+            "area_um2": area,
+            "area_total_um2": None if area is None else area * specs["Instances"],
             "cycles": level_values.get("Cycles"),
             "energy_pJ": sum(t["energy_pJ"] for t in tensors.values()),
             "tensors": tensors,
@@ -223,6 +271,11 @@ def parse_stats(text: str, inputs: dict) -> dict:
         float(v) for v in re.findall(r"^ {8}Energy \(total\) *: *([\d.e+]+) pJ", networks, re.M)
     )
     result["cycles"] = float(totals["Cycles"])
+    areas = [result["compute"]["area_total_um2"]]
+    areas += [level["area_total_um2"] for level in result["levels"].values()]
+    result["area_um2"] = None if None in areas else sum(areas)
+    summary_area = re.search(r"^Area: ([\d.e+]+) mm\^2", summary, re.M)
+    result["summary_area_mm2"] = float(summary_area.group(1)) if summary_area else None
     result["summary_energy_uJ"] = float(totals["Energy"])
     result["energy_pJ"] = result["compute"]["energy_pJ"] + sum(
         level["energy_pJ"] for level in result["levels"].values()
@@ -255,8 +308,10 @@ def run_case(case: Path, timeloop: Path, timeout: float) -> tuple[Path, str, str
     with tempfile.TemporaryDirectory(prefix="oracle-") as scratch:
         # TL_NOTE_VEC64 makes the oracle build say when it used its extrapolated
         # block-size-64 row of the vector-width table (see its patches/ and README).
+        inputs = case_inputs(case)
+        start = time.monotonic()
         proc = subprocess.Popen(
-            [str(timeloop), *(str(case / f) for f in CASE_FILES)],
+            [str(timeloop), *map(str, inputs)],
             cwd=scratch,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -274,26 +329,32 @@ def run_case(case: Path, timeloop: Path, timeout: float) -> tuple[Path, str, str
         finally:
             with _LOCK:
                 _RUNNING.discard(proc)
+        seconds = time.monotonic() - start
         stats = Path(scratch) / "timeloop-model.stats.txt"
         if proc.returncode != 0 or not stats.exists():
             lines = [ln.strip() for ln in (stdout + stderr).splitlines() if ln.strip()]
             reason = next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "")
             _write_atomic(case / ERROR_FILE, f"exit {proc.returncode}: {reason}\n")
             return case, "rejected", reason
-        inputs = yaml.safe_load((case / "aggregated_input.yaml").read_text())
-        document = parse_stats(stats.read_text(), inputs)
+        document = parse_stats(stats.read_text(), merged_inputs(inputs))
     document["oracle"] = "public timeloop-model (NVlabs/timeloop 788bb30)"
     document["notes"] = sorted({ln.strip() for ln in stderr.splitlines() if ln.startswith("NOTE")})
     _write_atomic(case / RESULT_FILE, json.dumps(document, indent=1, sort_keys=True) + "\n")
-    return case, "ok", ""
+    return case, "ok", f"{seconds:.2f} s"
 
 
 def reuse_outcome(case: Path, earlier: Path) -> str | None:
     """Copy an earlier run's outcome for the same case id if its inputs are byte-identical."""
     old = earlier / case.name
+    if not old.is_dir():
+        return None
+    names = [p.relative_to(case) for p in case_inputs(case)]
+    if names != [p.relative_to(old) for p in case_inputs(old)]:
+        return None
+    names.append(Path(META_FILE))
     if not all(
         (old / name).exists() and (old / name).read_bytes() == (case / name).read_bytes()
-        for name in (*CASE_FILES, "meta.yaml")
+        for name in names
     ):
         return None
     for name, outcome in ((RESULT_FILE, "ok"), (ERROR_FILE, "rejected")):
@@ -303,13 +364,17 @@ def reuse_outcome(case: Path, earlier: Path) -> str | None:
     return None
 
 
+def _is_case(path: Path) -> bool:
+    return (path / "map.yaml").exists() or (path / META_FILE).exists()
+
+
 def case_dirs(paths: list[Path]) -> list[Path]:
     found = []
     for path in paths:
-        if (path / "map.yaml").exists():
+        if _is_case(path):
             found.append(path)
         else:
-            found.extend(sorted(p.parent for p in path.glob("*/map.yaml")))
+            found.extend(sorted(p for p in path.iterdir() if p.is_dir() and _is_case(p)))
     return found
 
 

@@ -90,8 +90,11 @@ def density_label(density: TensorDensity) -> str:
     return f"{density.distribution}:{density.density!r}"
 
 
-def load(path: str | Path) -> Spec:
-    """A sparsim spec YAML file, or a Sparseloop case directory."""
+def load(path: str | Path | Sequence[str | Path]) -> Spec:
+    """A sparsim spec YAML file, a Timeloop/Sparseloop case directory, or the YAML files of
+    a Timeloop case (as ``timeloop-model`` takes them)."""
+    if isinstance(path, list | tuple):
+        return load_sparseloop_case(path)
     path = Path(path)
     try:
         is_case = path.is_dir()

@@ -53,6 +53,7 @@ DESIGN = {
                 "name": "PERegs",
                 "instances": 4,
                 "data_capacity": 64,
+                "decompression": True,  # receives the compressed activations
                 "energy": {"read": 0.5, "write": 0.5, "random_update": 0.5, "gated_read": 0.01},
             },
         ],
@@ -68,11 +69,17 @@ DESIGN = {
         "mask": {"format": "B", "metadata_word_bits": 1},
     },
     "sparse_optimizations": [
-        {"level": "OffChip", "formats": {"B": {"when": "sparse", "ranks": ["offsets", "mask"]}}},
-        {"level": "Scratch", "formats": {"B": {"when": "sparse", "ranks": ["offsets", "mask"]}}},
+        {
+            "level": "OffChip",
+            "formats": {"inputs": {"when": "sparse", "ranks": ["offsets", "mask"]}},
+        },
+        {
+            "level": "Scratch",
+            "formats": {"inputs": {"when": "sparse", "ranks": ["offsets", "mask"]}},
+        },
         {
             "level": "PERegs",
-            "actions": [{"type": "skipping", "target": "A", "condition_on": ["B"]}],
+            "actions": [{"type": "skipping", "target": "weights", "condition_on": ["inputs"]}],
         },
     ],
 }
@@ -124,10 +131,26 @@ def _broken(**changes):
         (_broken(roles={"backing-store": "DRAM"}), UnknownNameError, "roles.backing-store"),
         (
             _broken(
-                sparse_optimizations=[{"level": "OffChip", "formats": {"B": ["offsets", "bits"]}}]
+                sparse_optimizations=[
+                    {"level": "OffChip", "formats": {"inputs": ["offsets", "bits"]}}
+                ]
             ),
             SpecError,
             "unknown rank 'bits'",
+        ),
+        (
+            _broken(sparse_optimizations=[{"level": "OffChip", "formats": {"B": ["offsets"]}}]),
+            SpecError,
+            "formats.B",
+        ),
+        (
+            _broken(
+                sparse_optimizations=[
+                    {"level": "PERegs", "actions": [{"type": "gating", "target": "A"}]}
+                ]
+            ),
+            SpecError,
+            "unknown tensor role 'A'",
         ),
         (
             _broken(ranks={"c": {"format": "CP", "metadata_word_bits": "pattern"}}),

@@ -77,7 +77,9 @@ def tiny_spec(
     formats = {"A": [compressed]} if compress_a else {}
     sparse = [LevelSparseOptimization(level="Buffer", formats=formats, actions=actions or [])]
     if compress_a:
-        sparse.insert(0, LevelSparseOptimization(level="DRAM", formats=formats))
+        # DRAM stores A as the Buffer's compressed tiles: their rank inside, one over them.
+        tiles = RankFormat(format="UOP", payload_word_bits=0, flattened_ranks=["M", "K"])
+        sparse.insert(0, LevelSparseOptimization(level="DRAM", formats={"A": [tiles, compressed]}))
     mapping = Mapping(
         levels=[
             LevelMapping(level="DRAM", temporal=dram_temporal or {}),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -132,24 +135,29 @@ def test_occupancy_distributions_match_scipy(total, data):
     np.testing.assert_allclose(probabilities, stats.binom(size, density).pmf(values), atol=1e-9)
 
 
-def test_emptiness_in_the_fullest_tile_is_a_draw_of_its_most_nonzeros():
-    """Hypergeometric 2 of 8 over a 2 x 2 tile: the fullest tile holds 2 nonzeros, so a
-    1 x 1 sub-tile of it is empty with probability 2/4 and a 1 x 2 row with 1/6 (C(2,2)/C(4,2));
-    a fixed-structured tensor keeps its plain emptiness, unconditioned."""
-    from sparsim.analysis.density import DensityPoints
+def test_emptiness_given_the_tile_follows_the_density_model():
+    """In a tile of 4 holding 2 nonzeros: drawn at random (hypergeometric), one element is
+    empty with probability 2/4 and a pair with 1/6 (C(2,2)/C(4,2)); spread evenly
+    (Timeloop's fixed-structured), a pair holds its share of 1 and is never empty."""
+    from sparsim.analysis.density import DensityModel
 
-    hyper = DensityPoints([TensorDensity(distribution="hypergeometric", density=0.25)], (2, 4))
-    assert hyper.empty_in_fullest((2, 2), (1, 1)) == (0.5, 1.0)
-    assert hyper.empty_in_fullest((2, 2), (1, 2)) == pytest.approx((1 / 6, 1.0))
-    both = DensityPoints(
-        [
-            TensorDensity(distribution="hypergeometric", density=0.25),
-            TensorDensity(distribution="fixed-structured", density=0.5),
-        ],
-        (2, 4),
-    )
-    empty, conditioned = both.empty_in_fullest((2, 2), (1, 1))
-    assert list(empty) == [0.5, 0.5] and list(conditioned) == [1.0, 0.0]
+    k = np.array([0.0, 2.0, 4.0])
+    hyper = DensityModel(TensorDensity(distribution="hypergeometric", density=0.25), (2, 4))
+    np.testing.assert_allclose(hyper.empty_given((2, 2), (1, 1), k), [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(hyper.empty_given((2, 2), (1, 2), k), [1.0, 1 / 6, 0.0])
+    even = DensityModel(TensorDensity(distribution="fixed-structured", density=0.5), (2, 4))
+    np.testing.assert_allclose(even.empty_given((2, 2), (1, 1), k), [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(even.empty_given((2, 2), (1, 2), k), [1.0, 0.0, 0.0])
+
+
+@given(st.integers(1, 60), st.data())
+def test_empty_in_draw_is_the_hypergeometric_zero(size, data):
+    from sparsim.analysis.density import _empty_in_draw
+
+    sub = data.draw(st.integers(1, size))
+    k = np.arange(size + 1, dtype=float)
+    expected = [math.comb(size - sub, int(n)) / math.comb(size, int(n)) for n in k]
+    np.testing.assert_allclose(_empty_in_draw(size, sub, k), expected, rtol=1e-9, atol=1e-15)
 
 
 def test_fan_out_is_checked_per_tensor_and_mesh_axis():

@@ -38,7 +38,7 @@ TINY_ARCHITECTURE = {
             "name": "PEBuffer",
             "instances": 2,
             "data_capacity": 4,
-            "decompression": True,  # takes compressed tiles from the scratchpad
+            "decompression": True,  # takes compressed operands and stores them plain
             "energy": {"read": 1.0, "write": 1.0},
         },
     ],

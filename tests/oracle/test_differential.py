@@ -122,4 +122,11 @@ def test_fixture_regenerates_and_timeloop_still_agrees(case, tmp_path):
     _, outcome, detail = run.run_case(rebuilt, TIMELOOP, timeout=60)
     assert outcome == "ok", detail
     fresh = json.loads((rebuilt / "timeloop.json").read_text())
-    assert fresh == json.loads((case / "timeloop.json").read_text())
+    assert _without_area(fresh) == json.loads((case / "timeloop.json").read_text())
+
+
+def _without_area(document):
+    """The runner records areas since these fixtures were made; they predate the field."""
+    if isinstance(document, dict):
+        return {k: _without_area(v) for k, v in document.items() if "area" not in k}
+    return document

@@ -63,8 +63,10 @@ def test_default_config_reproduces_the_tables_of_the_coded_study(quick_study):
             expected = rows.set_index("key")[before_column].dropna()
             if expected.empty:  # the adjusted view keeps no MAC counts
                 continue
+            # Within 1e-5: the fixture predates Timeloop's per-occupancy metadata
+            # expectation (formats.py), which moves a few adjusted energies by up to 3e-6.
             np.testing.assert_allclose(
-                ours.loc[expected.index, column], expected, rtol=1e-9, err_msg=(table, column)
+                ours.loc[expected.index, column], expected, rtol=1e-5, err_msg=(table, column)
             )
             compared += len(expected)
     assert compared > 800

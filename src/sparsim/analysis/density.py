@@ -55,6 +55,21 @@ def _point(count: float) -> Occupancy:
     )
 
 
+def _floor_or_ceil(count: float) -> Occupancy:
+    """Timeloop's fixed-structured tile: floor(count) or ceil(count) nonzeros, with the
+    probabilities that make the mean ``count``."""
+    low, high = math.floor(count), math.ceil(count)
+    if low == high:
+        return _point(count)
+    up = count - low
+    return Occupancy(
+        count,
+        1.0 - up if low == 0 else 0.0,
+        high,
+        lambda: (np.array([low, high], dtype=float), np.array([1.0 - up, up])),
+    )
+
+
 # Elementwise math.lgamma: scipy.special would add ~0.2 s to every command's start-up.
 _lgamma = np.frompyfunc(math.lgamma, 1, 1)
 
@@ -66,6 +81,9 @@ def _log_choose(n: float, k: np.ndarray | float) -> np.ndarray:
 
 
 EXACT_EMPTY_SIZE = 64
+# Occupancies further than this many standard deviations from the mean are left out of a
+# distribution: their probability is below 1e-30.
+_WIDTH = 12.0
 
 
 @lru_cache(maxsize=4096)
@@ -82,7 +100,13 @@ def _hypergeometric(total: int, nonzeros: int, size: int) -> Occupancy:
 
     def distribution() -> tuple[np.ndarray, np.ndarray]:
         # Log-space pmf: scipy.stats' frozen distributions cost ~5 ms per call here.
-        values = np.arange(max(0, size - zeros), min(size, nonzeros) + 1, dtype=float)
+        mean = size * nonzeros / total
+        spread = _WIDTH * math.sqrt(mean * (zeros / total) * (total - size) / max(total - 1, 1))
+        values = np.arange(
+            max(0, size - zeros, math.floor(mean - spread)),
+            min(size, nonzeros, math.ceil(mean + spread)) + 1,
+            dtype=float,
+        )
         log_pmf = (
             _log_choose(nonzeros, values)
             + _log_choose(zeros, size - values)
@@ -94,10 +118,34 @@ def _hypergeometric(total: int, nonzeros: int, size: int) -> Occupancy:
     return Occupancy(size * nonzeros / total, empty, min(size, nonzeros), distribution)
 
 
+def _empty_in_draw(size: int, sub: int, nonzeros: np.ndarray) -> np.ndarray:
+    """P(none of ``nonzeros`` placed at random in ``size`` places falls in a given ``sub`` of
+    them) = C(size - sub, k) / C(size, k), elementwise over k."""
+    k = np.asarray(nonzeros, dtype=float)
+    rest = size - sub
+    if sub >= size:
+        return np.where(k > 0, 0.0, 1.0)
+    top = int(min(k.max(initial=0), rest + 1))
+    if top <= 4096:
+        # prod_{i<k} (rest - i) / (size - i): exact for the small cases (2 of 4 -> 0.5).
+        i = np.arange(top, dtype=float)
+        running = np.concatenate(([1.0], np.cumprod((rest - i) / (size - i))))
+        index = np.minimum(k, top).astype(int)
+        return np.where(k > rest, 0.0, running[index])
+    feasible = np.minimum(k, rest)
+    logs = _log_choose(rest, feasible) - _log_choose(size, feasible)
+    return np.where(k > rest, 0.0, np.exp(logs))
+
+
 @lru_cache(maxsize=4096)
 def _binomial(size: int, density: float) -> Occupancy:
     def distribution() -> tuple[np.ndarray, np.ndarray]:
-        values = np.arange(size + 1, dtype=float)
+        spread = _WIDTH * math.sqrt(size * density * (1.0 - density))
+        values = np.arange(
+            max(0, math.floor(size * density - spread)),
+            min(size, math.ceil(size * density + spread)) + 1,
+            dtype=float,
+        )
         if density in (0.0, 1.0):
             return values, (values == size * density).astype(float)
         log_pmf = (
@@ -121,15 +169,6 @@ def _empirical(counts: np.ndarray) -> Occupancy:
         int(values.max()),
         lambda: (values.astype(float), probabilities),
     )
-
-
-def structured_block(density: float) -> tuple[int, int]:
-    """The smallest N:M block with N/M == density (e.g. 0.3333 -> 1:3)."""
-    for block in range(1, 65):
-        kept = round(density * block)
-        if abs(kept / block - density) < 1e-3:
-            return kept, block
-    return round(density * 64), 64
 
 
 @dataclass(frozen=True)
@@ -164,17 +203,39 @@ class DensityModel:
         if distribution == "dense" or self.spec.density >= 1.0:
             return _point(size)
         if distribution == "fixed-structured":
-            kept, block = (
-                (self.spec.n, self.spec.m) if self.spec.n else structured_block(self.spec.density)
-            )
-            if size >= block:
+            if self.spec.n is None:  # a density alone (Timeloop's fixed-structured model)
+                return _floor_or_ceil(size * self.spec.density)
+            if size >= self.spec.m:
                 return _point(size * self.spec.density)
-            return _hypergeometric(block, kept, size)
+            # An N:M tensor: a tile within a block holds a random N of its M places.
+            return _hypergeometric(self.spec.m, self.spec.n, size)
         if distribution == "hypergeometric":
             return _hypergeometric(self.size, self.nonzeros, size)
         if distribution == "uniform":
             return _binomial(size, self.spec.density)
         return self._measured_occupancy(tile_shape)
+
+    def empty_given(
+        self, tile_shape: tuple[int, ...], sub_shape: tuple[int, ...], nonzeros: np.ndarray
+    ) -> np.ndarray:
+        """P(a sub-tile of ``sub_shape`` is empty) in a tile of ``tile_shape`` holding each of
+        ``nonzeros``: Timeloop's metadata models ask the density model this way. Random
+        placements (hypergeometric, uniform) draw the sub-tile from the tile's nonzeros;
+        Timeloop's fixed-structured model spreads them evenly (a sub-tile holds its share,
+        floor or ceil); an N:M tensor and a measured one keep their own emptiness."""
+        size, sub = math.prod(tile_shape), math.prod(sub_shape)
+        distribution = self.spec.distribution
+        if distribution == "dense" or self.spec.density >= 1.0:
+            return np.where(nonzeros > 0, 0.0, 1.0)
+        if distribution == "fixed-structured" and self.spec.n is None:
+            share = sub * nonzeros / size
+            return np.where(share < 1.0, 1.0 - share, 0.0)
+        if distribution == "measured" or (
+            distribution == "fixed-structured" and size >= self.spec.m
+        ):
+            empty = self.occupancy(sub_shape).prob_empty if sub < size else 0.0
+            return np.where(nonzeros > 0, empty, 1.0)
+        return _empty_in_draw(size, sub, nonzeros)
 
     def _measured_occupancy(self, tile_shape: tuple[int, ...]) -> Occupancy:
         assert self.mask is not None
@@ -232,26 +293,6 @@ class DensityPoints:
                 np.array([o.max for o in each], dtype=float)[self.index],
             )
         return self._occupancies[tile_shape]
-
-    def empty_in_fullest(self, tile_shape: tuple[int, ...], sub_shape: tuple[int, ...]):
-        """(P(a sub-tile is empty), whether that is conditioned) at each point, in a tile
-        holding its most nonzeros. Timeloop sizes hypergeometric metadata this way (the
-        nonzeros of the fullest tile drawn at random, ``GetMaxMetaDataTileOccupancyByConfidence``);
-        other models give their plain emptiness, unconditioned."""
-        each = []
-        for model in self.models:
-            sub = model.occupancy(sub_shape)
-            if model.spec.distribution == "hypergeometric" and model.spec.density < 1.0:
-                size = math.prod(tile_shape)
-                fullest = model.occupancy(tile_shape).max
-                sub = _hypergeometric(size, fullest, math.prod(sub_shape))
-                each.append((sub.prob_empty, 1.0))
-            else:
-                each.append((sub.prob_empty, 0.0))
-        if self.count == 1:
-            return each[0]
-        empty, conditioned = np.array(each).T
-        return empty[self.index], conditioned[self.index]
 
     def expect(self, tile_shape: tuple[int, ...], function) -> float | np.ndarray:
         """E[function(occupancy)] of a tile of ``tile_shape`` at each point."""

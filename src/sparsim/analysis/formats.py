@@ -1,30 +1,51 @@
-"""Compressed formats: metadata and payload units per rank of a level's tile.
+"""Compressed formats: how a level's tile of a tensor is laid out as ranks, and the metadata
+and payload units each rank holds.
 
-Ranks are matched to the tile's loops over the tensor's dimensions, innermost rank to
-innermost loop (spatial X, then spatial Y, then temporal, level by level outward), one loop
-per rank (``assign_ranks``). Ranks beyond the loops hold nothing; loops beyond the ranks
-make the mapping invalid, as in Timeloop, unless the format flattens dimensions. Per rank, with F fibers (the nonempty coordinates of the rank
-above) of ``shape`` coordinates each, and ``p`` the chance that a coordinate's sub-tile is
-empty:
+**Layout** (Timeloop's metadata subnests). A level's tile is spanned by the loops of that
+level and of the levels below it, down to the next level that keeps the tensor (its
+*child*). Of these, the loops over the tensor's dimensions, innermost first, bound-1 loops
+included (``Nest.complete``), are matched to the format's ranks:
 
-* UOP: payload F * (shape + 1) offsets, no metadata, no compression;
-* B (bitmask; UB keeps the zeros too): metadata F * shape bits, payload
-  F * ceil(shape * (1 - p)) pointers;
-* CP: metadata and payload F * ceil(shape * (1 - p)) (one coordinate per nonzero, a whole
-  number per fiber, as Timeloop rounds them);
-* RLE: metadata and payload F * shape * (1 - p) (one run per nonzero, not rounded).
+* *pre-tiling*: a compressed tile whose child holds tiles of more than one element is stored
+  as the child's tiles, so the child's ranks are the innermost ranks here (their formats
+  must agree when the child is compressed, and the level needs at least as many ranks);
+* otherwise each dimension's innermost loop here also spans that dimension's loops below
+  the child (an uncompressed tile's single rank flattens everything);
+* ``outer-to-inner`` (the default) gives each rank from the outermost down the next
+  non-trivial loop from the outermost; ``inner-to-outer`` goes the other way; a rank with
+  flattening rules also takes the adjacent loops over its rule's dimensions; spare ranks
+  are empty, and loops left over make the mapping invalid, as in Timeloop.
 
-The innermost rank's payload is the data itself and is not counted as format.
+A rank's *fiber shape* is the number of tensor coordinates its loops span; each of its
+coordinates covers a *sub-tile* (the tile of the rank below).
+
+**Units**. For a tile holding ``k`` nonzeros, with F fibers of a rank (its dense count
+times the chance the sub-tile above is nonempty) of ``shape`` coordinates, and ``p`` the
+chance one coordinate's sub-tile is empty (given ``k``):
+
+* UOP: payload F * (shape + 1) offsets, no metadata;
+* B: metadata F * shape bits, payload F * ceil(shape * (1 - p));
+* UB: metadata and payload (dense fibers) * shape;
+* CP: metadata and payload F * ceil(shape * (1 - p));
+* RLE: metadata and payload F * shape * (1 - p).
+
+A rank of one coordinate below the top stores nothing; the innermost rank that stores
+anything has no payload (its payload is the data). The expected units weigh each ``k`` by
+its probability (Timeloop conditions on a nonempty tile where the level above has metadata
+and counts fewer instances instead: the same total); the capacity holds the fullest tile.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
 from sparsim.analysis import points as pts
-from sparsim.analysis.density import DensityPoints
-from sparsim.analysis.nest import Loop, Nest, TensorShape, box
+from sparsim.analysis.density import DensityModel, DensityPoints
+from sparsim.analysis.nest import Nest, TensorShape
 from sparsim.errors import MappingError
 from sparsim.spec.sparse_optimizations import RankFormat
 
@@ -35,7 +56,7 @@ ROUNDING_TOLERANCE = 1e-6
 @dataclass(frozen=True)
 class RankUnits:
     format: str
-    # Per tile, at each density point: expected, then worst case.
+    # Per tile, at each density point: expected, then in the fullest tile.
     metadata_units: pts.Points
     payload_units: pts.Points
     metadata_capacity: pts.Points
@@ -44,151 +65,322 @@ class RankUnits:
     payload_bits: int
 
 
-def effective_bits(bits: int, word_bits: int) -> int:
-    """Bits a metadata unit really occupies: units are packed whole into data words, so a
-    3-bit coordinate in 8-bit words takes 4 (two per word), as in Sparseloop's numbers."""
+@dataclass(frozen=True)
+class RankLayout:
+    """A level's tile of one tensor as a fiber tree, innermost rank first."""
+
+    formats: tuple[RankFormat, ...]  # empty: an uncompressed tile without metadata
+    loops: tuple[tuple[tuple[str, int], ...], ...]  # per rank: (dimension, bound)
+    fiber_shapes: tuple[int, ...]
+    # One more than the ranks: [r] is the sub-tile (extents) one coordinate of rank r covers.
+    subtiles: tuple[tuple[int, ...], ...]
+    inner_to_outer: bool
+
+    @property
+    def rank_count(self) -> int:
+        return len(self.fiber_shapes)
+
+
+def effective_bits(bits: int, width: int) -> int:
+    """Bits a unit really occupies in metadata accesses ``width`` bits wide: widened to the
+    next size that divides the width (3 bits in 64 take 4), as Timeloop widens them to avoid
+    fragmentation; units wider than an access take whole accesses."""
     if bits <= 0:
         return 0
-    if bits >= word_bits:
-        return word_bits * math.ceil(bits / word_bits)
-    return word_bits // (word_bits // bits)
-
-
-def tile_loops(nest: Nest, level: int, tensor: str) -> list[Loop]:
-    """The loops spanning a level's tile over the tensor's dimensions, innermost first."""
-    relevant = nest.problem.relevant(tensor)
-    inside = [loop for loop in nest.loops_inside(level) if loop.dim in relevant]
-    ordered: list[Loop] = []
-    for owner in sorted({loop.level for loop in inside}, reverse=True):
-        own = [loop for loop in inside if loop.level == owner]
-        spatial_x = [loop for loop in own if loop.spatial and loop.mesh_axis == "X"]
-        spatial_y = [loop for loop in own if loop.spatial and loop.mesh_axis != "X"]
-        temporal = [loop for loop in own if not loop.spatial]
-        for group in (spatial_x, spatial_y, temporal):
-            ordered.extend(reversed(group))
-    return ordered
-
-
-def subtile_shape(loops: list[Loop], tensor: TensorShape) -> tuple[int, ...]:
-    """Per rank, the coordinates of ``tensor`` the box ``loops`` span covers."""
-    return tensor.extents(box(loops, ()))
-
-
-def assign_ranks(
-    inner_first: list[RankFormat], loops: list[Loop], where: str = "mapping"
-) -> list[list[Loop]]:
-    """The loops (innermost first) each rank describes, innermost rank first.
-
-    Timeloop applies ranks inner to outer, one non-trivial loop per rank, and rejects a tile
-    with loops left over ("more compression ranks needed than supported"). A format with
-    flattening rules lets a rank take several loops; there the outermost rank takes all the
-    loops left over (the rule-by-rule assignment is not modelled, see the sparse docs §2.1).
-    """
-    shapes: list[list[Loop]] = [[] for _ in inner_first]
-    flattens = any(rank.flattened_ranks for rank in inner_first)
-    if len(loops) > len(inner_first) and not flattens:
-        raise MappingError(
-            f"more compression ranks needed than the format has: {len(inner_first)} ranks "
-            f"for the tile's {len(loops)} loops "
-            f"({' '.join(f'{loop.dim}{loop.bound}' for loop in loops)}, innermost first)",
-            where,
-        )
-    for index, loop in enumerate(loops):
-        shapes[min(index, len(shapes) - 1)].append(loop)
-    return shapes
-
-
-def rank_units(
-    ranks: list[RankFormat],
-    loops: list[Loop],
-    density: DensityPoints,
-    tensor: TensorShape,
-    where: str = "mapping",
-) -> list[RankUnits]:
-    """Units per rank, rank 0 (innermost) first, at each of ``density``'s points."""
-    inner_first = list(reversed(ranks))
-    shapes = assign_ranks(inner_first, loops, where)
-    scalar_tile = not loops
-    tile = subtile_shape(loops, tensor)
-    points = pts.ones(density.count)
-    dense_fibers, fibers_max = 1.0, points
-    # Walk outermost rank first: a rank has one fiber per coordinate of the ranks above (the
-    # outermost: the tile), of which only the nonempty ones are stored.
-    outer_first: list[RankUnits] = []
-    for position in reversed(range(len(inner_first))):
-        rank = inner_first[position]
-        own = shapes[position]
-        shape = math.prod(loop.bound for loop in own)
-        if not own and not (scalar_tile and position == 0):
-            zero = 0.0 * points
-            outer_first.append(RankUnits(rank.format, zero, zero, zero, zero, 0, 0))
-            continue
-        below = [loop for group in shapes[:position] for loop in group]
-        fiber_tile = density.occupancy(subtile_shape(below + own, tensor))
-        fibers = dense_fibers * (1.0 - fiber_tile.prob_empty)
-        # A scalar tile is one fiber of one coordinate: present whenever the fiber is.
-        nonempty = (
-            points if not own else 1.0 - density.occupancy(subtile_shape(below, tensor)).prob_empty
-        )
-        # At most as many nonempty coordinates per fiber as the fiber holds nonzeros.
-        coords, coords_max = fibers * shape, fibers_max * shape
-        nonempty_max = pts.minimum(shape, fiber_tile.max) / shape
-        # Whole nonempty coordinates per fiber (CP, bitmask payload), as Timeloop rounds
-        # them; the tolerance keeps an exact expectation (16 x 0.5 = 8) from rounding up on
-        # floating-point noise in the density (Timeloop's does: 9, see the sparse docs §2.2).
-        whole = fibers * pts.ceil(shape * nonempty - ROUNDING_TOLERANCE)
-        # The same counts in the fullest tile, where the density model can say how its
-        # nonzeros spread (hypergeometric); elsewhere every fiber's fullest case.
-        fiber_empty, conditioned = density.empty_in_fullest(
-            tile, subtile_shape(below + own, tensor)
-        )
-        fibers_full = dense_fibers * (1.0 - fiber_empty)
-        nonempty_full = (
-            points
-            if not own
-            else 1.0 - density.empty_in_fullest(tile, subtile_shape(below, tensor))[0]
-        )
-        whole_full = fibers_full * pts.ceil(shape * nonempty_full - ROUNDING_TOLERANCE)
-        if rank.format == "UOP":
-            metadata, metadata_max = 0.0 * points, 0.0 * points
-            payload, payload_max = fibers * (shape + 1), fibers_max * (shape + 1)
-            payload_max = pts.where(conditioned, fibers_full * (shape + 1), payload_max)
-        elif rank.format in ("B", "UB"):
-            metadata, metadata_max = coords, coords_max
-            payload, payload_max = whole, coords_max * nonempty_max
-            metadata_max = pts.where(conditioned, fibers_full * shape, metadata_max)
-            payload_max = pts.where(conditioned, whole_full, payload_max)
-        elif rank.format == "CP":
-            metadata = payload = whole
-            metadata_max = payload_max = pts.where(
-                conditioned, whole_full, coords_max * nonempty_max
-            )
-        else:  # RLE
-            metadata = payload = coords * nonempty
-            metadata_max = payload_max = pts.where(
-                conditioned, fibers_full * shape * nonempty_full, coords_max * nonempty_max
-            )
-        if position == 0:  # the innermost rank's payload is the data itself
-            payload = payload_max = 0.0 * points
-        md_bits = rank.metadata_word_bits
-        if md_bits is None:
-            md_bits = 0 if rank.format == "UOP" else max(1, math.ceil(math.log2(max(shape, 2))))
-        outer_first.append(
-            RankUnits(
-                rank.format,
-                metadata,
-                payload,
-                metadata_max,
-                payload_max,
-                md_bits,
-                rank.payload_word_bits or 0,
-            )
-        )
-        dense_fibers *= shape
-        fibers_max = coords_max * nonempty_max if rank.format in COMPRESSED else coords_max
-    return list(reversed(outer_first))
+    if bits >= width:
+        return width * math.ceil(bits / width)
+    return next((w for w in range(bits, 2 * bits) if width % w == 0), 2 * bits)
 
 
 def is_compressed(ranks: list[RankFormat]) -> bool:
-    """Whether only nonzeros are stored: the innermost rank drops empty coordinates."""
-    return bool(ranks) and ranks[-1].format in COMPRESSED
+    """Whether only nonzeros are stored: some rank drops empty coordinates."""
+    return any(rank.format in COMPRESSED for rank in ranks)
+
+
+# -- layout ----------------------------------------------------------------------------------
+
+
+def tensor_layouts(
+    nest: Nest,
+    tensor: str,
+    keepers: list[int],
+    formats: dict[int, list[RankFormat]],
+    inner_to_outer: dict[int, bool],
+    where: dict[int, str],
+) -> dict[int, RankLayout]:
+    """The layout of ``tensor``'s tile at each level in ``keepers`` (outermost first);
+    ``formats`` lists each level's ranks outermost first (none: uncompressed)."""
+    shape = nest.problem.tensors[tensor]
+    molds = _molds(nest, shape)
+    layouts: dict[int, RankLayout] = {}
+    for position in reversed(range(len(keepers))):
+        level = keepers[position]
+        child = keepers[position + 1] if position + 1 < len(keepers) else None
+        layouts[level] = _layout(
+            nest,
+            shape,
+            molds,
+            level,
+            child,
+            list(reversed(formats.get(level, []))),
+            layouts.get(child) if child is not None else None,
+            inner_to_outer.get(level, False),
+            where[level],
+        )
+    return layouts
+
+
+def _molds(nest: Nest, shape: TensorShape) -> dict[tuple[int, int], tuple[int, ...]]:
+    """Per loop of the complete nest: the tensor's extents over the box that loop and all
+    loops inside it span (Timeloop's max-tile molds)."""
+    extent: dict[str, int] = defaultdict(lambda: 1)
+    molds = {}
+    for level in reversed(range(nest.n_levels)):
+        for index, loop in enumerate(nest.complete[level]):
+            extent[loop.dim] *= loop.bound
+            molds[level, index] = shape.extents(extent)
+    return molds
+
+
+def _layout(
+    nest: Nest,
+    shape: TensorShape,
+    molds,
+    level: int,
+    child: int | None,
+    ranks: list[RankFormat],  # innermost first
+    child_layout: RankLayout | None,
+    inner_to_outer: bool,
+    where: str,
+) -> RankLayout:
+    stop = nest.n_levels if child is None else child
+    pretiling = (
+        is_compressed(ranks)
+        and child_layout is not None
+        and math.prod(shape.extents(nest.tile_shape(stop))) > 1
+    )
+    rank_count = len(ranks) or 1
+    if pretiling:
+        _check_pretiling(ranks, child_layout, where)
+
+    # The loops spanning this tile down to the child, innermost first, with their molds.
+    loops: list[list] = []
+    sets: list[tuple[int, ...]] = []
+    for owner in reversed(range(level, stop)):
+        for index, loop in enumerate(nest.complete[owner]):
+            if loop.dim in shape.dims:
+                loops.append([loop.dim, loop.bound])
+                sets.append(molds[owner, index])
+    if not pretiling:
+        # Each dimension's innermost loop here also spans the loops below the child.
+        below: dict[str, int] = defaultdict(lambda: 1)
+        for owner in range(stop, nest.n_levels):
+            for loop in nest.complete[owner]:
+                below[loop.dim] *= loop.bound
+        for item in loops:
+            item[1] *= below[item[0]]
+            below[item[0]] = 1
+
+    first = child_layout.rank_count if pretiling else 0
+    rules = [rank.flattened_ranks or [] for rank in ranks] if ranks else [[]]
+    apply = _inner_to_outer if inner_to_outer else _outer_to_inner
+    own, leftover = apply(first, [tuple(x) for x in loops], sets, rules, bool(ranks), rank_count)
+    if leftover:
+        raise MappingError(
+            f"more compression ranks needed than the format has: its {rank_count} rank(s) "
+            f"cannot hold the tile's loops ({', '.join(f'{d}{b}' for d, b in loops if b > 1)})",
+            where,
+        )
+    scalar = tuple(1 for _ in shape.ranks)
+    if pretiling:
+        rank_loops = list(child_layout.loops) + [nested for nested, _ in own]
+        subtiles = list(child_layout.subtiles) + [tile for _, tile in own]
+    else:
+        rank_loops = [nested for nested, _ in own]
+        subtiles = [scalar] + [tile for _, tile in own]
+    fiber_shapes = tuple(
+        math.prod(shape.extents({d: b for d, b in _merged(nested).items()}))
+        for nested in rank_loops
+    )
+    return RankLayout(
+        tuple(ranks),
+        tuple(tuple(nested) for nested in rank_loops),
+        fiber_shapes,
+        tuple(subtiles),
+        inner_to_outer,
+    )
+
+
+def _merged(loops) -> dict[str, int]:
+    extent: dict[str, int] = defaultdict(lambda: 1)
+    for dim, bound in loops:
+        extent[dim] *= bound
+    return extent
+
+
+def _check_pretiling(ranks: list[RankFormat], child: RankLayout, where: str) -> None:
+    if child.rank_count > len(ranks):
+        raise MappingError(
+            f"the compressed tile is stored as its child level's tiles, which need "
+            f"{child.rank_count} rank(s); the format has {len(ranks)}",
+            where,
+        )
+    if is_compressed(list(child.formats)):
+        for own, inner in zip(ranks, child.formats, strict=False):
+            if own.format != inner.format:
+                raise MappingError(
+                    "the compressed tile is stored as its child level's tiles, but the "
+                    f"formats of their inner ranks differ ({own.format} here, {inner.format} "
+                    "below)",
+                    where,
+                )
+
+
+def _rule_for(rules, dim: str):
+    return next((rule for rule in rules if dim in rule), None)
+
+
+def _outer_to_inner(first, loops, sets, rules, has_metadata, rank_count):
+    """Ranks ``first`` .. ``rank_count - 1`` from the outermost, each from the outermost
+    loop left; returns ([(loops, sub-tile)] innermost rank first, loops left over)."""
+    placed: list = []
+    i, rank = len(loops) - 1, rank_count
+    while rank > first and i >= 0:
+        while i >= 0 and loops[i][1] <= 1:
+            i -= 1
+        if i < 0:
+            break
+        rank -= 1
+        rule = None
+        if has_metadata and rules[rank]:
+            rule = _rule_for(rules[rank], loops[i][0])
+            if rule is None:
+                # Timeloop leaves this rank empty and files it outermost, trying the same
+                # loop on the next rank in.
+                placed.append(((), sets[0]))
+                continue
+        taken, tile = [loops[i]], sets[i]
+        i -= 1
+        if not has_metadata or rule is not None:
+            while i >= 0 and (not has_metadata or loops[i][0] in rule or loops[i][1] <= 1):
+                if loops[i][1] > 1:
+                    taken.append(loops[i])
+                i -= 1
+        placed.insert(0, (tuple(taken), tile))
+    while rank > first:
+        rank -= 1
+        placed.insert(0, ((), sets[0]))
+    return placed, any(bound > 1 for _, bound in loops[: i + 1])
+
+
+def _inner_to_outer(first, loops, sets, rules, has_metadata, rank_count):
+    """Ranks ``first`` upward, each from the innermost loop left (its sub-tile: the mold at
+    that loop, as Timeloop records it)."""
+    placed: list = []
+    i, rank = 0, first - 1
+    scalar = tuple(1 for _ in sets[0])
+    while rank < rank_count - 1 and i < len(loops):
+        while i < len(loops) and loops[i][1] <= 1:
+            i += 1
+        if i >= len(loops):
+            break
+        rank += 1
+        rule = None
+        if has_metadata and rules[rank]:
+            rule = _rule_for(rules[rank], loops[i][0])
+            if rule is None:
+                placed.append(((), scalar))
+                continue
+        taken, tile = [loops[i]], sets[i]
+        i += 1
+        if not has_metadata or rule is not None:
+            while i < len(loops) and (not has_metadata or loops[i][0] in rule or loops[i][1] <= 1):
+                if loops[i][1] > 1:
+                    taken.append(loops[i])
+                i += 1
+        placed.append((tuple(taken), tile))
+    while rank < rank_count - 1:
+        rank += 1
+        placed.append(((), sets[0]))
+    return placed, any(bound > 1 for _, bound in loops[i:])
+
+
+# -- units -----------------------------------------------------------------------------------
+
+
+def rank_units(
+    layout: RankLayout, density: DensityPoints, tile: tuple[int, ...]
+) -> list[RankUnits]:
+    """Units per rank of a tile of extents ``tile`` laid out as ``layout``, innermost rank
+    first, at each of ``density``'s points."""
+    per_model = [_model_units(layout, model, tile) for model in density.models]
+    units = []
+    for r, rank in enumerate(layout.formats):
+        columns = [
+            [each[part][r] for each in per_model] for part in range(4)
+        ]  # expected md, pl; fullest md, pl
+        if density.count == 1:
+            values = [column[0] for column in columns]
+        else:
+            values = [np.array(column)[density.index] for column in columns]
+        md_bits = rank.metadata_word_bits
+        if md_bits is None:
+            md_bits = (
+                0
+                if rank.format == "UOP"
+                else max(1, math.ceil(math.log2(max(layout.fiber_shapes[r], 2))))
+            )
+        units.append(RankUnits(rank.format, *values, md_bits, rank.payload_word_bits or 0))
+    return units
+
+
+def _model_units(layout: RankLayout, model: DensityModel, tile):
+    occupancy = model.occupancy(tile)
+    values, probabilities = occupancy.values, occupancy.probabilities
+    metadata, payload = _units_given(layout, model, tile, values)
+    fullest = np.array([float(occupancy.max)])
+    metadata_max, payload_max = _units_given(layout, model, tile, fullest)
+    return (
+        (metadata @ probabilities).tolist(),
+        (payload @ probabilities).tolist(),
+        metadata_max[:, 0].tolist(),
+        payload_max[:, 0].tolist(),
+    )
+
+
+def _units_given(layout: RankLayout, model: DensityModel, tile, nonzeros: np.ndarray):
+    """(metadata, payload) units per rank (rows) for a tile holding each of ``nonzeros``."""
+    ranks = layout.rank_count
+    metadata = np.zeros((ranks, nonzeros.size))
+    payload = np.zeros((ranks, nonzeros.size))
+    top = 0 if layout.inner_to_outer else ranks - 1
+    dense_fibers = 1
+    tile_empty = model.empty_given(tile, tile, nonzeros)
+    for r in reversed(range(ranks)):
+        shape = layout.fiber_shapes[r]
+        sub_empty = model.empty_given(tile, layout.subtiles[r], nonzeros)
+        if shape > 1 or r == top:
+            fibers = dense_fibers * (1.0 - tile_empty)
+            # Whole nonempty coordinates per fiber; the tolerance keeps an exact expectation
+            # (16 x 0.5 = 8) from rounding up on floating-point noise in the density.
+            whole = np.ceil(shape * (1.0 - sub_empty) - ROUNDING_TOLERANCE)
+            fmt = layout.formats[r].format
+            if fmt == "UOP":
+                payload[r] = fibers * (shape + 1)
+            elif fmt == "B":
+                metadata[r], payload[r] = fibers * shape, fibers * whole
+            elif fmt == "UB":
+                metadata[r] = payload[r] = dense_fibers * shape
+            elif fmt == "CP":
+                metadata[r] = payload[r] = fibers * whole
+            else:  # RLE
+                metadata[r] = payload[r] = fibers * shape * (1.0 - sub_empty)
+        dense_fibers *= shape
+        tile_empty = sub_empty
+    # The innermost rank that stores anything has no payload of its own: it is the data.
+    unset = np.ones(nonzeros.size, dtype=bool)
+    for r in range(ranks):
+        stores = (metadata[r] != 0) | (payload[r] != 0)
+        payload[r] = np.where(unset & stores, 0.0, payload[r])
+        unset &= ~stores
+    return metadata, payload

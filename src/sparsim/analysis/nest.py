@@ -87,6 +87,7 @@ def view(problem: Problem) -> ProblemView:
 @lru_cache(maxsize=1024)
 def _view(name, shape, instance, coefficients, count) -> ProblemView:
     values = dict(shape.coefficients) | dict(coefficients)
+    sizes = dict(instance)
     tensors = {
         space.name: TensorShape(
             space.name,
@@ -97,7 +98,8 @@ def _view(name, shape, instance, coefficients, count) -> ProblemView:
         )
         for space in shape.data_spaces
     }
-    return ProblemView(name, dict(instance), tensors, count)
+    # Dimensions in the shape's order: Timeloop completes a partial permutation in it.
+    return ProblemView(name, {dim: sizes[dim] for dim in shape.dimensions}, tensors, count)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,10 @@ class Nest:
     loops: tuple[Loop, ...]  # outermost first, bound-1 loops dropped
     n_levels: int
     problem: ProblemView
+    # Per level, innermost first, a loop for every dimension (bound 1 too): its spatial
+    # loops (where it fans out) inside its temporal ones, each in permutation order.
+    # Timeloop lays compressed tiles out over this complete nest.
+    complete: tuple[tuple[Loop, ...], ...] = ()
 
     @property
     def dims(self) -> dict[str, int]:
@@ -148,6 +154,11 @@ class Nest:
         return math.prod(loop.bound for loop in self.loops if not loop.spatial)
 
 
+def tile_extents(loops, tensor: TensorShape) -> tuple[int, ...]:
+    """Per rank, the coordinates of ``tensor`` the box ``loops`` span covers."""
+    return tensor.extents(box(loops, ()))
+
+
 def box(loops, dims) -> dict[str, int]:
     """Extent per dimension of the box ``loops`` span (1 for the dimensions they skip)."""
     shape = dict.fromkeys(dims, 1)
@@ -160,8 +171,15 @@ def build_nest(spec: Spec) -> Nest:
     problem = view(spec.problem)
     dims = tuple(problem.dims)
     loops: list[Loop] = []
+    complete: list[tuple[Loop, ...]] = []
+    inner_levels = [*spec.architecture.levels[1:], spec.architecture.compute]
     for index, level in enumerate(spec.architecture.levels):
         level_map = spec.mapping.for_level(level.name)
+        complete.append(
+            _complete_subnest(
+                level_map, dims, index, inner_levels[index].instances > level.instances
+            )
+        )
         # Permutations are innermost first; the nest is written outermost first.
         for dim in reversed(level_map.temporal_order(dims)):
             bound = level_map.temporal.get(dim, 1)
@@ -174,7 +192,21 @@ def build_nest(spec: Spec) -> Nest:
             if bound > 1:
                 axis = "X" if position < split else "Y"
                 loops.append(Loop(dim, bound, index, spatial=True, mesh_axis=axis))
-    return Nest(_with_strides(loops), len(spec.architecture.levels), problem)
+    return Nest(_with_strides(loops), len(spec.architecture.levels), problem, tuple(complete))
+
+
+def _complete_subnest(level_map, dims, index: int, fans_out: bool) -> tuple[Loop, ...]:
+    order = level_map.spatial_order(dims)
+    split = len(order) if level_map.split is None else level_map.split
+    spatial = [
+        Loop(dim, level_map.spatial.get(dim, 1), index, True, "X" if i < split else "Y")
+        for i, dim in enumerate(order)
+    ]
+    temporal = [
+        Loop(dim, level_map.temporal.get(dim, 1), index, False)
+        for dim in level_map.temporal_order(dims)
+    ]
+    return tuple((spatial if fans_out else []) + temporal)
 
 
 def _with_strides(loops: list[Loop]) -> tuple[Loop, ...]:

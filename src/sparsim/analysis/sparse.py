@@ -39,14 +39,14 @@ from sparsim.analysis import points as pts
 from sparsim.analysis.dense import COMPUTE, DenseAnalysis, DenseTensorLevel
 from sparsim.analysis.density import DensityPoints
 from sparsim.analysis.formats import (
+    RankLayout,
     RankUnits,
     effective_bits,
     is_compressed,
     rank_units,
-    subtile_shape,
-    tile_loops,
+    tensor_layouts,
 )
-from sparsim.analysis.nest import Loop
+from sparsim.analysis.nest import Loop, tile_extents
 from sparsim.analysis.points import Points
 from sparsim.errors import MappingError, SparsimError
 from sparsim.spec.model import Spec
@@ -79,6 +79,7 @@ class SparseTensorLevel:
     data_capacity: Points  # words per instance, worst case
     metadata_capacity_bits: Points
     format: str
+    vector_ratio: Points = 1.0  # data vector accesses per naive count (small compressed tiles)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class ComputeSplit:
     algorithmic: float
     actual: Points
     gated: Points
-    skipped: Points
+    skipped: Points  # not computed: skipped at the MACs or never sent to them
+    skipped_here: Points  # of which skipped at the MACs (at the skipped energy)
     instances: Points  # expected busy MACs
     cycles: Points
 
@@ -118,9 +120,9 @@ def spatial_compaction(
             if loop.dim in tensors[leader].dims:
                 model = models[leader]
                 expected = expected * (
-                    1.0 - model.occupancy(subtile_shape(inner, tensors[leader])).prob_empty
+                    1.0 - model.occupancy(tile_extents(inner, tensors[leader])).prob_empty
                 )
-                fiber = model.occupancy(subtile_shape([loop, *inner], tensors[leader])).max
+                fiber = model.occupancy(tile_extents([loop, *inner], tensors[leader])).max
                 peaks[loop] = peaks[loop] * (pts.minimum(loop.bound, fiber) / loop.bound)
     return expected, peaks
 
@@ -220,7 +222,7 @@ def _condition_tile(
     the keeper, one iteration of each loop the two tensors share, and at least a block."""
     tensors = dense.nest.problem.tensors
     if entry.child == COMPUTE:
-        return subtile_shape(_access_group(dense, entry), tensors[leader])
+        return tile_extents(_access_group(dense, entry), tensors[leader])
     target_dims, leader_dims = tensors[entry.tensor].dims, tensors[leader].dims
     above_child = [loop for loop in dense.nest.loops if entry.level <= loop.level < entry.child]
     inner_first = above_child[::-1]
@@ -255,47 +257,84 @@ def _condition_tile(
     return tensors[leader].extents(mold)
 
 
+def _layouts(spec: Spec, dense: DenseAnalysis, formats) -> dict[tuple[str, int], RankLayout]:
+    """Each kept tile's rank layout, for the tensors with a format somewhere."""
+    names = [level.name for level in spec.architecture.levels]
+    inner_to_outer = {
+        (tensor, names.index(opt.level)): opt.inner_to_outer(tensor)
+        for opt in spec.sparse_optimizations
+        for tensor in opt.formats
+    }
+    layouts = {}
+    for tensor, keepers in dense.keeps.items():
+        if not any((tensor, level) in formats for level in keepers):
+            continue
+        found = tensor_layouts(
+            dense.nest,
+            tensor,
+            keepers,
+            {level: formats.get((tensor, level), []) for level in keepers},
+            {level: inner_to_outer.get((tensor, level), False) for level in keepers},
+            {level: f"mapping: {tensor} at {names[level]}" for level in keepers},
+        )
+        layouts.update({(tensor, level): layout for level, layout in found.items()})
+    return layouts
+
+
 def _check_compression_chain(dense: DenseAnalysis, formats, levels) -> None:
-    """Timeloop's checks on compressed tensors moving between the levels keeping them
+    problem = dense.nest.problem
+    for tensor, keepers in dense.keeps.items():
+        ranks = {k: len(formats.get((tensor, k), [])) for k in keepers}
+        compressed = {k: is_compressed(formats.get((tensor, k), [])) for k in keepers}
+        error = compression_chain_error(
+            tensor, keepers, compressed, ranks, levels, problem.tensors[tensor].read_write
+        )
+        if error is not None:
+            raise error
+
+
+def compression_chain_error(
+    tensor: str,
+    keepers: list[int],
+    compressed: dict[int, bool],
+    ranks: dict[int, int],
+    levels,
+    read_write: bool,
+) -> MappingError | None:
+    """Timeloop's checks on a compressed tensor moving between the levels keeping it
     (``CheckFormatModelsAndMapping``, ``CalculateDecompressionCompressionCost``): a level
     receiving a tensor its parent holds compressed must decompress it (and, for an output,
     compress what it sends back); a compressed tile may not need more ranks than its
     parent's; and no uncompressed level feeds a compressed one (on-chip compression)."""
-    problem = dense.nest.problem
-    for tensor, keepers in dense.keeps.items():
-        compressed = {k: is_compressed(formats.get((tensor, k), [])) for k in keepers}
-        for parent, child in itertools.pairwise(keepers):
-            where = f"mapping: {tensor} from {levels[parent].name} to {levels[child].name}"
-            if compressed[parent] and not compressed[child]:
-                if not levels[child].decompression:
-                    raise MappingError(
-                        f"{tensor} arrives compressed but {levels[child].name} cannot "
-                        "decompress it (Timeloop's decompression_supported)",
-                        where,
-                    )
-                if problem.tensors[tensor].read_write and not levels[child].compression:
-                    raise MappingError(
-                        f"{levels[child].name} must compress the {tensor} it sends back but "
-                        "cannot (Timeloop's compression_supported)",
-                        where,
-                    )
-            if compressed[child] and not compressed[parent]:
-                raise MappingError(
-                    f"{tensor} is compressed at {levels[child].name} but not at "
-                    f"{levels[parent].name} above it: compression on chip is not modelled "
-                    "(Timeloop refuses it too)",
+    for parent, child in itertools.pairwise(keepers):
+        where = f"mapping: {tensor} from {levels[parent].name} to {levels[child].name}"
+        if compressed[parent] and not compressed[child]:
+            if not levels[child].decompression:
+                return MappingError(
+                    f"{tensor} arrives compressed but {levels[child].name} cannot "
+                    "decompress it (Timeloop's decompression_supported)",
                     where,
                 )
-            if (
-                compressed[parent]
-                and compressed[child]
-                and len(formats[tensor, parent]) < len(formats[tensor, child])
-            ):
-                raise MappingError(
-                    f"{tensor} has more format ranks at {levels[child].name} than at "
-                    f"{levels[parent].name}: cutting tiles at run time is not supported",
+            if read_write and not levels[child].compression:
+                return MappingError(
+                    f"{levels[child].name} must compress the {tensor} it sends back but "
+                    "cannot (Timeloop's compression_supported)",
                     where,
                 )
+        if compressed[child] and not compressed[parent]:
+            return MappingError(
+                f"{tensor} is compressed at {levels[child].name} but not at "
+                f"{levels[parent].name} above it: compression on chip is not modelled "
+                "(Timeloop refuses it too)",
+                where,
+            )
+        if compressed[parent] and compressed[child] and 0 < ranks[parent] < ranks[child]:
+            return MappingError(
+                f"{tensor} has more format ranks at {levels[child].name} than at "
+                f"{levels[parent].name}: cutting tiles at run time is not supported",
+                where,
+            )
+    return None
 
 
 def _impact(dense, spec, models, level: int, choice) -> tuple[int, Points] | None:
@@ -360,9 +399,7 @@ def _position_skipping(dense, level: int, tensors, models) -> dict[str, tuple[Po
             and loop.level == level
             and loop.dim in dense.nest.problem.relevant(tensor)
         )
-        shape = subtile_shape(
-            tile_loops(dense.nest, level, tensor), dense.nest.problem.tensors[tensor]
-        )
+        shape = dense.nest.problem.tensors[tensor].extents(dense.nest.tile_shape(level))
         utilisation = models[tensor].expect(
             shape,
             lambda k, width=width: np.where(
@@ -403,6 +440,7 @@ def analyse_sparse(
         for tensor, ranks in opt.formats.items()
     }
     _check_compression_chain(dense, formats, levels)
+    layouts = _layouts(spec, dense, formats)
     actions: list[tuple[int, ActionOptimization]] = [
         (level_index[opt.level], action)
         for opt in spec.sparse_optimizations
@@ -450,11 +488,31 @@ def analyse_sparse(
                     pts.where(better, skip, previous_skip),
                 )
 
+    # Fraction of a skipping-spatial target's accesses its leaders make ineffectual, at the
+    # level that skips (the leaders' zeros must be visible there: a format).
+    spatial: dict[tuple[str, int], Points] = {}
+    for level, action in actions:
+        if action.type == "skipping-spatial":
+            leaders = _with_metadata(dense, formats, action.condition_on, level)
+            spatial[action.target, level] = 1.0 - math.prod(
+                (models[t].density for t in leaders), start=ones
+            )
+    for key in spatial.keys() & ineffectual.keys():
+        raise MappingError(
+            f"{key[0]} is both skipped spatially and gated or skipped at "
+            f"{levels[key[1]].name}: Timeloop models one of them per tile",
+            "sparse_optimizations",
+        )
+    counts = _integer_counts(dense, formats, models, ineffectual, spatial, position, ones)
+
     tensors: dict[tuple[str, int], SparseTensorLevel] = {}
     for (tensor, level), entry in dense.tensors.items():
         if entry.streamed:
             continue
-        word_bits = levels[level].word_bits
+        # Units pack into metadata accesses (Timeloop widens a unit to divide the width).
+        word_bits = levels[level].metadata_word_bits or (
+            levels[level].word_bits * levels[level].block_size
+        )
         logical = entry.instances
         instances = logical * inside_compaction[level]
         ranks_spec = formats.get((tensor, level), [])
@@ -473,17 +531,13 @@ def analyse_sparse(
             lost = total * fraction
             return Split(total - lost, lost * (1.0 - skips), lost * skips)
 
-        reads = split(entry.reads, read_factor)
-        fills = split(entry.fills, rho, fraction=0.0 * ones)
-        updates = split(entry.updates, rho)
-
-        loops = tile_loops(dense.nest, level, tensor)
-        where = f"mapping: {tensor} at {levels[level].name}"
-        units = (
-            rank_units(ranks_spec, loops, models[tensor], problem.tensors[tensor], where)
-            if ranks_spec
-            else []
+        reads, fills, updates = (
+            Split(*(x * logical for x in (c.actual, c.gated, c.skipped)))
+            for c in counts[tensor, level]
         )
+
+        tile = problem.tensors[tensor].extents(dense.nest.tile_shape(level))
+        units = rank_units(layouts[tensor, level], models[tensor], tile) if ranks_spec else []
         bits_per_tile = sum(
             (
                 r.metadata_units * effective_bits(r.metadata_bits, word_bits)
@@ -501,17 +555,19 @@ def analyse_sparse(
             0.0 * ones,
         )
         per_element = bits_per_tile / entry.tile
-        occupancy = (
-            models[tensor].occupancy(subtile_shape(loops, problem.tensors[tensor]))
-            if compressed
-            else None
-        )
+        occupancy = models[tensor].occupancy(tile) if compressed else None
+        packed = level in position or not compressed
         tensors[tensor, level] = SparseTensorLevel(
             dense=entry,
             instances=instances,
             reads=reads,
             fills=fills,
             updates=updates,
+            vector_ratio=(
+                ones
+                if packed
+                else _vector_ratio(models[tensor], entry.tile, levels[level].block_size, ones)
+            ),
             metadata_read_bits=split(entry.reads, per_element),
             metadata_fill_bits=split(entry.fills, per_element, fraction=0.0),
             metadata_update_bits=split(entry.updates, per_element),
@@ -531,35 +587,148 @@ def analyse_sparse(
                 problem.tensors[tensor].read_write,
             )
 
-    # Each operand loses, at the innermost level where it is optimized, the computes its
-    # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner).
-    removed: dict[str, tuple[int, Points]] = {}
-    for (tensor, keeper), (fraction, _) in ineffectual.items():
-        removed[tensor] = _innermost(removed.get(tensor), keeper, fraction)
-    for level, action in actions:
-        if action.type == "skipping-spatial" and action.target in problem.operands:
-            leaders = _with_metadata(dense, formats, action.condition_on, level)
-            fraction = 1.0 - math.prod((models[t].density for t in leaders), start=ones)
-            removed[action.target] = _innermost(removed.get(action.target), level, fraction)
-    operand_kept = math.prod(
-        (1.0 - removed[t][1] for t in problem.operands if t in removed), start=ones
-    )
+    # Each operand removes, at the innermost level where it is optimized, the computes its
+    # ineffectual accesses there would have fed (Timeloop's storage-optimization combiner:
+    # one operand after the other, each a whole number).
+    kept = float(dense.computes) * ones
+    removed: dict[str, Points] = {}
+    for tensor in problem.operands:
+        optimized = [
+            (keeper, fraction)
+            for (target, keeper), (fraction, _) in ineffectual.items()
+            if target == tensor
+        ] + [
+            (keeper, fraction) for (target, keeper), fraction in spatial.items() if target == tensor
+        ]
+        if optimized:
+            _, fraction = max(optimized, key=lambda item: item[0])
+            kept = kept - pts.floor(kept * fraction)
+            removed[tensor] = fraction
+    # Position skipping sends only its leaders' nonzeros (counted in _classify_computes).
+    position_leaders = {
+        leader
+        for _, action in actions
+        if action.type == "position-skipping"
+        for leader in action.condition_on or [action.target]
+    }
+    states = {
+        tensor: state
+        for tensor, state in _operand_states(dense, formats, models, removed, ones).items()
+        if tensor not in position_leaders
+    }
     computes = _classify_computes(
-        dense, actions, models, operand_kept, (inside_peak, average_use), position
+        dense,
+        actions,
+        models,
+        _compute_actions(kept, states, frozenset(spec.compute_optimizations)),
+        (inside_peak, average_use),
+        position,
     )
     fanouts = tuple(_fanout_needs(compacted))
     return SparseAnalysis(dense, tensors, computes, len(points), fanouts)
 
 
-def _innermost(
-    current: tuple[int, Points] | None, level: int, fraction: Points
-) -> tuple[int, Points]:
-    """The removal at the innermost level (the larger fraction on a tie)."""
-    if current is None or level > current[0]:
-        return level, fraction
-    if level == current[0]:
-        return level, pts.maximum(current[1], fraction)
-    return current
+# Timeloop's thresholds (``VectorWidthCoefficientTable``, buffer.hpp): per block size, per
+# tile density 0.1, 0.2, ..., 1.0, the tile size in blocks under which a compressed tile's
+# vector accesses are counted from its occupancy distribution rather than from its mean.
+VECTOR_WIDTH_THRESHOLDS = {
+    2: (251, 125, 84, 63, 51, 42, 36, 32, 28, 1),
+    4: (375, 188, 125, 94, 75, 63, 54, 47, 42, 1),
+    8: (438, 219, 146, 110, 88, 73, 63, 55, 49, 1),
+    16: (469, 235, 157, 118, 94, 79, 67, 59, 52, 1),
+    32: (485, 243, 162, 122, 97, 81, 70, 61, 52, 1),
+}
+
+
+def _vector_ratio(model: DensityPoints, tile: int, block: int, ones: Points) -> Points:
+    """Vector accesses of a compressed tile per naive count (Timeloop's
+    ``ComputeVectorAccesses``): a tile of fewer blocks than its density's threshold is
+    fetched in E[ceil(nnz / block)] vectors rather than E[nnz] / block. Block sizes Timeloop
+    has no threshold for, and levels that place nonzeros by position (the MICRO'22
+    artifact's position skipping), keep the mean."""
+    if block <= 1 or tile <= 0 or block not in VECTOR_WIDTH_THRESHOLDS:
+        return ones
+
+    def ratio(density_model) -> float:
+        density = density_model.density
+        if density >= 1.0:
+            return 1.0
+        index = math.floor(density / 0.1) - 1 if density >= 0.1 else 0
+        if VECTOR_WIDTH_THRESHOLDS[block][index] <= tile // block:
+            return 1.0
+        occupancy = density_model.occupancy((tile,))
+        vectors = occupancy.expect(lambda k: np.ceil(k / block))
+        return vectors / (tile * density / block)
+
+    each = [ratio(m) for m in model.models]
+    return each[0] * ones if model.count == 1 else np.array(each)[model.index]
+
+
+def _integer_counts(dense, formats, models, ineffectual, spatial, position, ones):
+    """Per kept tensor-level, its reads, fills and updates per instance split into actual,
+    gated and skipped, in whole accesses as Timeloop's combiner counts them
+    (``ProcessDataReprImpactOnStorageAccesses``, ``PropagateImpactOfExplicitlyOptimizedRead``,
+    ``ApplyLocalStorageSAFImpact``): a compressed level drops ``floor(x * (1 - density))``
+    of its accesses; walking each tensor's keepers outside in, a gated or skipped level
+    makes ``floor(x * p)`` of its reads (``ceil`` for outputs) and updates ineffectual, and
+    every level below it, down to the next optimized one, loses ``floor(x * p)`` of its
+    reads, fills and updates (they never happen); the next optimized level applies what is
+    left of its own probability, ``1 - (1 - p_own) / (1 - p)``."""
+    problem = dense.nest.problem
+    result = {}
+    for tensor, keepers in dense.keeps.items():
+        read_write = problem.tensors[tensor].read_write
+        above = None  # the probability propagating from the nearest optimized level above
+        skipping = sorted(level for target, level in spatial if target == tensor)
+        for level in sorted({*keepers, *skipping}):
+            if level not in keepers:  # skips spatially a tensor it does not keep
+                above = spatial[tensor, level]
+                continue
+            entry = dense.tensors[tensor, level]
+            rho = (
+                models[tensor].density if is_compressed(formats.get((tensor, level), [])) else None
+            )
+            steps = ones
+            own_steps = position.get(level, {})
+            if tensor in own_steps:
+                for other, (_, fraction) in own_steps.items():
+                    if other != tensor:
+                        steps = steps * fraction
+            values = []
+            for count in (entry.reads, entry.fills, entry.updates):
+                count = count * ones
+                if rho is not None:
+                    count = count - pts.floor(count * (1.0 - rho))
+                if above is not None:
+                    count = count - pts.floor(count * above)
+                values.append(count)
+            reads, fills, updates = values
+            reads = reads * steps
+            zero = 0.0 * reads
+            split_reads, split_updates = Split(reads, zero, zero), Split(updates, zero, zero)
+            own = ineffectual.get((tensor, level))
+            if own is not None:
+                fraction, skips = own
+                effective = (
+                    fraction
+                    if above is None
+                    else 1.0 - (1.0 - fraction) / pts.where(above < 1.0, 1.0 - above, 1.0)
+                )
+                lost = (
+                    pts.ceil(reads * effective - 1e-9)
+                    if read_write
+                    else pts.floor(reads * effective + 1e-9)
+                )
+                lost_updates = pts.floor(updates * effective + 1e-9)
+                split_reads = Split(reads - lost, lost * (1.0 - skips), lost * skips)
+                split_updates = Split(
+                    updates - lost_updates, lost_updates * (1.0 - skips), lost_updates * skips
+                )
+                above = fraction
+            elif (tensor, level) in spatial:
+                above = spatial[tensor, level]
+            result[tensor, level] = (split_reads, Split(fills, zero, zero), split_updates)
+    return result
 
 
 def _streamed(
@@ -589,30 +758,82 @@ def _streamed(
     )
 
 
-def _classify_computes(dense, actions, models, operand_kept, use, position) -> ComputeSplit:
-    """Computes left after the operands' storage optimizations (``operand_kept``) and
-    position skipping; the rest never reach the MACs (Timeloop's "nonexistent" computes,
-    reported as skipped, free). Gating a storage access never gates a MAC: that needs a
-    compute optimization, which sparsim does not model. ``use`` is the (peak, average)
-    fraction of the MACs spatial skipping leaves in use: the peak sizes the array, the
-    average (whole MACs, as Timeloop keeps it in an integer) paces the computes."""
+def _round6(x: Points) -> Points:
+    return np.round(x * 1e6) / 1e6 if isinstance(x, np.ndarray) else round(x * 1e6) / 1e6
+
+
+def _operand_states(dense, formats, models, removed, ones) -> dict[str, tuple[Points, Points]]:
+    """Per operand, the chance an operand value reaching a MAC (P(exists and is zero),
+    P(does not exist)): a compressed operand (a format at its innermost keeper) sends only
+    its nonzeros, an uncompressed one its zeros too. Among the computes another operand's
+    storage optimization left, the operand is nonzero more often (its density over the
+    chance that operand's condition held), as in Timeloop's compute analysis."""
+    states = {}
+    for tensor in dense.nest.problem.operands:
+        density = _round6(models[tensor].density * ones)
+        for other, fraction in removed.items():
+            if other != tensor:
+                left = 1.0 - _round6(fraction)
+                density = density / pts.where(left > 0, left, 1.0)
+        absent = 1.0 - density
+        if formats.get((tensor, dense.keeps[tensor][-1])):
+            states[tensor] = (0.0 * absent, absent)
+        else:
+            states[tensor] = (absent, 0.0 * absent)
+    return states
+
+
+def _compute_actions(total: Points, states, optimizations) -> tuple[Points, Points, Points]:
+    """(random, gated, skipped) computes of ``total`` by the operands' states: all present
+    and nonzero is a real compute; one missing is skipped with ``skipping`` (the operand
+    alignment finds the next pair), else gated with ``gating``, else a compute on a bubble;
+    one zero (none missing) is gated with ``gating``; all missing never happens. Gated and
+    skipped counts are whole (floored), as in Timeloop."""
+    if not states:
+        return total, 0.0 * total, 0.0 * total
+    nonzero = math.prod((1.0 - zero - absent for zero, absent in states.values()), start=1.0)
+    present = math.prod((1.0 - absent for _, absent in states.values()), start=1.0)
+    none = math.prod((absent for _, absent in states.values()), start=1.0)
+    with_zero = present - nonzero  # all present, some zero
+    missing = 1.0 - present - none  # some missing, not all
+    gated = skipped = 0.0 * total
+    if "gating" in optimizations:
+        gated = gated + with_zero
+    if "skipping" in optimizations:
+        skipped = skipped + missing
+    elif "gating" in optimizations:
+        gated = gated + missing
+    gated, skipped, nonexistent = (pts.floor(total * x) for x in (gated, skipped, none))
+    return total - gated - skipped - nonexistent, gated, skipped
+
+
+def _classify_computes(dense, actions, models, split, use, position) -> ComputeSplit:
+    """Computes by action: ``split`` (random, gated, skipped) of the computes left after the
+    operands' storage optimizations, then position skipping keeps its leaders' nonzeros;
+    the rest never reach the MACs (Timeloop's "nonexistent" computes, reported as skipped,
+    free). ``use`` is the (peak, average) fraction of the MACs spatial skipping leaves in
+    use: the peak sizes the array, the average (whole MACs, as Timeloop keeps it in an
+    integer) paces the computes."""
     peak, average = use
     position_leaders: set[str] = set()
     for _, action in actions:
         if action.type == "position-skipping":
             position_leaders.update(action.condition_on or [action.target])
     algorithmic = float(dense.computes)
-    actual = algorithmic * operand_kept * math.prod(models[t].density for t in position_leaders)
+    random, gated, skipped_here = split
+    actual = random * math.prod(models[t].density for t in position_leaders)
     utilisation = math.prod(u for per_level in position.values() for u, _ in per_level.values())
     busy = dense.compute_instances * peak * utilisation
     pacing = pts.floor(dense.compute_instances * average + 1e-9) * utilisation
     used = pacing != 0
-    cycles = pts.where(used, pts.ceil(actual / pts.where(used, pacing, 1.0) - 1e-9), 0.0)
+    # A gated compute takes its cycle too.
+    cycles = pts.where(used, pts.ceil((actual + gated) / pts.where(used, pacing, 1.0) - 1e-9), 0.0)
     return ComputeSplit(
         algorithmic=algorithmic,
         actual=actual,
-        gated=0.0 * actual,
-        skipped=algorithmic - actual,
+        gated=gated,
+        skipped=algorithmic - actual - gated,
+        skipped_here=skipped_here,
         instances=busy,
         cycles=cycles,
     )

@@ -30,7 +30,12 @@ from sparsim.cost.result import (
     TensorLevelResult,
 )
 from sparsim.errors import CapacityError, MappingError, MissingEnergyError, SparsimError
-from sparsim.spec.architecture import STORAGE_ACTION_FALLBACKS, Architecture, StorageLevel
+from sparsim.spec.architecture import (
+    COMPUTE_ACTION_FALLBACKS,
+    STORAGE_ACTION_FALLBACKS,
+    Architecture,
+    StorageLevel,
+)
 from sparsim.spec.model import Spec
 
 EPSILON = 1e-9
@@ -41,6 +46,20 @@ def _vectors(total: Points, instances: Points, width: float) -> Points:
     active = (total > 0) & (instances > 0)
     per_instance = total / pts.where(active, instances, 1.0) / width
     return pts.where(active, pts.ceil(per_instance - EPSILON) * instances, 0.0)
+
+
+def _compute_energy(compute, action: str) -> float:
+    """pJ of a gated or skipped MAC (a skipped one costs a gated one's when the table gives
+    no skipped energy)."""
+    energy = compute.energy.skipped if action == "skipped" else None
+    energy = energy if energy is not None else compute.energy.gated
+    if energy is None:
+        raise MissingEnergyError(
+            f"no energy for a {action} compute (the energy table gives none of: "
+            f"{', '.join(COMPUTE_ACTION_FALLBACKS[action])})",
+            f"architecture.{compute.name}.energy",
+        )
+    return energy
 
 
 def _metadata_width(level: StorageLevel) -> int:
@@ -77,6 +96,8 @@ def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[Points, Poin
             if not pts.nonzero(count):
                 continue
             vectors = _vectors(count, n, width)
+            if not metadata:
+                vectors = vectors * entry.vector_ratio
             if not pts.nonzero(vectors):
                 continue
             name = f"{kind}_{action}"
@@ -88,6 +109,11 @@ def _energy(level: StorageLevel, entry: SparseTensorLevel) -> tuple[Points, Poin
                     f"architecture.{level.name}.energy",
                 )
             totals[metadata] = totals[metadata] + vectors * energy
+    if level.cluster_size > 1:
+        # Timeloop charges each access once per cluster of instances sharing it.
+        clusters = pts.minimum(n, level.instances // level.cluster_size)
+        share = clusters / pts.where(n > 0, n, 1.0)
+        return totals[False] * share, totals[True] * share
     return totals[False], totals[True]
 
 
@@ -261,9 +287,14 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
                 ),
             )
     _fanout_errors(architecture, analysis, errors)
-    # Only effectual computes reach the MACs: gating or skipping a MAC needs a compute
-    # optimization, which sparsim does not model (docs: sparse semantics §5).
-    compute_energy = computes.actual * compute.energy.random
+    compute_energy = computes.actual * compute.energy.random + sum(
+        (
+            count * _compute_energy(compute, action)
+            for action, count in (("gated", computes.gated), ("skipped", computes.skipped_here))
+            if pts.nonzero(count)
+        ),
+        zero,
+    )
     total_cycles = reduce(pts.maximum, level_cycles, computes.cycles)
     per_point = pts.per_point(
         [

@@ -23,11 +23,14 @@ from sparsim.errors import SpecError, UnknownNameError
 from sparsim.io import load_yaml, parse_shipped_yaml
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.constraints import MapspaceConstraints, parse_constraints
+from sparsim.spec.problem import ROLES as ROLES_OF_TENSORS
+from sparsim.spec.problem import ProblemShape, Role, builtin_shape
 from sparsim.spec.sparse_optimizations import (
     ActionOptimization,
     LevelSparseOptimization,
     RankFormat,
     RankFormatName,
+    RankOrder,
 )
 from sparsim.spec.validation import validate
 
@@ -68,14 +71,46 @@ class FormatTemplate(BaseModel):
 
     when: Literal["always", "sparse"] = "always"
     ranks: list[str] = Field(min_length=1)
+    rank_order: RankOrder | None = Field(
+        None, description="how the tile's loops become these ranks (default: the design's)"
+    )
 
 
 class OptimizationTemplate(BaseModel):
+    """A level's sparse features, with tensors named by their role (``weights``,
+    ``inputs``, ``outputs``): the problem the design runs says which tensor plays it."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     level: str
-    formats: dict[Literal["A", "B", "Z"], FormatTemplate] = {}
+    formats: dict[Role, FormatTemplate] = {}
     actions: list[ActionOptimization] = []
+
+    @field_validator("actions")
+    @classmethod
+    def _actions_name_roles(cls, actions: list[ActionOptimization]) -> list[ActionOptimization]:
+        for action in actions:
+            for name in (action.target, *action.condition_on):
+                if name not in ROLES_OF_TENSORS:
+                    raise ValueError(
+                        f"unknown tensor role {name!r} (roles: {', '.join(ROLES_OF_TENSORS)})"
+                    )
+        return actions
+
+    def resolve(self, shape: ProblemShape) -> tuple[dict[str, str], list[ActionOptimization]]:
+        """(role -> the shape's tensor name, the actions on those tensors)."""
+        names = {role: shape.tensor_with_role(role) for role in ROLES_OF_TENSORS}
+        actions = [
+            action.model_copy(
+                update={
+                    "target": names[action.target],
+                    "condition_on": [names[t] for t in action.condition_on],
+                }
+            )
+            for action in self.actions
+            if names[action.target] and all(names[t] for t in action.condition_on)
+        ]
+        return names, actions
 
     @field_validator("formats", mode="before")
     @classmethod
@@ -122,6 +157,11 @@ class DesignFile(BaseModel):
     weights: Literal["dense"] | WeightSupport = "dense"
     activations: Literal["dense", "any"] = "dense"
     ranks: dict[str, RankTemplate] = {}
+    rank_order: RankOrder = Field(
+        "outer-to-inner",
+        description="how a tile's loops become its format's ranks, for every format of the "
+        "design (Timeloop's rank-application-order)",
+    )
     sparse_optimizations: list[OptimizationTemplate] = []
 
     @model_validator(mode="after")
@@ -170,6 +210,7 @@ class Design:
     constraints: MapspaceConstraints | None = field(default=None, compare=False, repr=False)
     optimizations: tuple[OptimizationTemplate, ...] = field(default=(), compare=False, repr=False)
     ranks: dict[str, RankTemplate] = field(default_factory=dict, compare=False, repr=False)
+    rank_order: RankOrder = "outer-to-inner"
 
     def level_name(self, role: str) -> str:
         """The name of the level playing ``role`` in this design."""
@@ -222,23 +263,40 @@ class Design:
         return replace(self, weight_patterns=ordered, metadata_bits=bits)
 
     def sparse_optimizations(
-        self, sparse: set[str], pattern: tuple[int, int] | None
+        self,
+        sparse: set[str],
+        pattern: tuple[int, int] | None,
+        shape: ProblemShape | None = None,
     ) -> list[LevelSparseOptimization]:
-        """The design's sparse features when the tensors ``sparse`` run sparse and weights
-        run as ``pattern`` (a format given ``when: sparse`` is left out for a dense tensor)."""
+        """The design's sparse features on a problem of ``shape`` (default: the GEMM the
+        tensor-core dataflows run) when the tensors of the roles ``sparse`` run sparse and
+        weights run as ``pattern`` (a format given ``when: sparse`` is left out for a dense
+        tensor); features of a role the shape lacks are left out."""
+        shape = shape or builtin_shape("gemm")
         bits = self.pattern_bits(pattern) if pattern else None
-        return [
-            LevelSparseOptimization(
-                level=entry.level,
-                formats={
-                    tensor: [self.ranks[name].resolve(bits) for name in template.ranks]
-                    for tensor, template in entry.formats.items()
-                    if template.when == "always" or tensor in sparse
-                },
-                actions=entry.actions,
+        result = []
+        for entry in self.optimizations:
+            names, actions = entry.resolve(shape)
+            used = {
+                names[role]: template
+                for role, template in entry.formats.items()
+                if names[role] and (template.when == "always" or role in sparse)
+            }
+            result.append(
+                LevelSparseOptimization(
+                    level=entry.level,
+                    formats={
+                        tensor: [self.ranks[name].resolve(bits) for name in template.ranks]
+                        for tensor, template in used.items()
+                    },
+                    rank_order={
+                        tensor: template.rank_order or self.rank_order
+                        for tensor, template in used.items()
+                    },
+                    actions=actions,
+                )
             )
-            for entry in self.optimizations
-        ]
+        return result
 
 
 def _resource_text(*parts: str) -> str:
@@ -349,6 +407,7 @@ def design_from_data(name: str, data: Any, where: str) -> Design:
         constraints=constraints,
         optimizations=tuple(spec.sparse_optimizations),
         ranks=dict(spec.ranks),
+        rank_order=spec.rank_order,
     )
 
 

@@ -56,7 +56,7 @@ from sparsim.analysis.dense import analyse_dense, distinct_positions
 from sparsim.analysis.density import density_model
 from sparsim.analysis.formats import is_compressed
 from sparsim.analysis.nest import Loop, Nest, ProblemView, build_nest, view
-from sparsim.analysis.sparse import analyse_sparse, spatial_compaction
+from sparsim.analysis.sparse import analyse_sparse, compression_chain_error, spatial_compaction
 from sparsim.cost.result import Result
 from sparsim.designs.heuristic import divisors
 from sparsim.errors import (
@@ -78,7 +78,7 @@ from sparsim.spec.constraints import (
 from sparsim.spec.mapping import LevelMapping, Mapping
 from sparsim.spec.model import Spec, check_references
 from sparsim.spec.problem import Problem as ProblemInstance
-from sparsim.spec.sparse_optimizations import LevelSparseOptimization
+from sparsim.spec.sparse_optimizations import ComputeOptimization, LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.validation import validate
 from sparsim.spec.workload import Gemm, Workload, shape_name
@@ -111,6 +111,7 @@ class Problem(BaseModel):
     architecture: Architecture
     densities: dict[str, TensorDensity] = {}
     sparse_optimizations: list[LevelSparseOptimization] = []
+    compute_optimizations: list[ComputeOptimization] = []
 
     @classmethod
     def of(cls, spec: Spec | Problem) -> Problem:
@@ -121,6 +122,7 @@ class Problem(BaseModel):
             architecture=spec.architecture,
             densities=spec.densities,
             sparse_optimizations=spec.sparse_optimizations,
+            compute_optimizations=spec.compute_optimizations,
         )
 
     def with_mapping(self, mapping: Mapping, workload: Workload | None = None) -> Spec:
@@ -129,6 +131,7 @@ class Problem(BaseModel):
             architecture=self.architecture,
             densities=self.densities,
             sparse_optimizations=self.sparse_optimizations,
+            compute_optimizations=self.compute_optimizations,
             mapping=mapping,
         )
 
@@ -212,14 +215,15 @@ def load_problem(path: str | Path) -> tuple[Problem, MapspaceConstraints | None]
     if path.is_dir():
         from sparsim.spec.sparseloop import load_sparseloop_problem
 
-        workload, architecture, densities, optimizations, constraint_data = load_sparseloop_problem(
-            path
+        workload, architecture, densities, optimizations, compute, constraint_data = (
+            load_sparseloop_problem(path)
         )
         problem = Problem(
             workload=workload,
             architecture=architecture,
             densities=densities,
             sparse_optimizations=optimizations,
+            compute_optimizations=compute,
         )
         constraints = (
             parse_constraints(constraint_data, str(path)) if constraint_data is not None else None
@@ -970,22 +974,16 @@ def _searched_keeps(space: _Space, candidates: _Candidates, estimate) -> list[tu
 
 def _chain_ok(space: _Space, keep: tuple[frozenset[str], ...]) -> bool:
     """Whether every compressed tensor moves between its keepers as the engine allows
-    (Timeloop's rules): into an uncompressed level only if it can decompress (and compress
-    what it sends back, for a read-write tensor), never from an uncompressed level into a
-    compressed one, never into a level whose format has more ranks than its parent's."""
+    (:func:`sparsim.analysis.sparse.compression_chain_error`, Timeloop's rules)."""
+    levels = space.problem.architecture.levels
     for tensor in space.tensors:
         keepers = [i for i in range(len(space.levels)) if tensor.name in keep[i]]
-        for parent, child in itertools.pairwise(keepers):
-            above = space.formats.get((tensor.name, parent))
-            below = space.formats.get((tensor.name, child))
-            if above and not below:
-                level = space.levels[child]
-                if not level.decompression or (tensor.read_write and not level.compression):
-                    return False
-            if below and not above:
-                return False
-            if above and below and above < below:
-                return False
+        compressed = {k: (tensor.name, k) in space.formats for k in keepers}
+        ranks = {k: space.formats.get((tensor.name, k), 0) for k in keepers}
+        if compression_chain_error(
+            tensor.name, keepers, compressed, ranks, levels, tensor.read_write
+        ):
+            return False
     return True
 
 
@@ -1484,6 +1482,7 @@ def _cache_key(problem: Problem, constraints: MapspaceConstraints, settings: tup
             problem.architecture.model_dump_json(),
             repr(sorted((k, v.model_dump_json()) for k, v in problem.densities.items())),
             repr([opt.model_dump_json() for opt in problem.sparse_optimizations]),
+            repr(problem.compute_optimizations),
             constraints.model_dump_json(exclude={"source"}),
         ]
     )
@@ -1706,6 +1705,7 @@ def _search(problem, constraints, weights, top_k, max_evaluations, time_budget, 
             architecture=problem.architecture,
             densities=problem.densities,
             sparse_optimizations=problem.sparse_optimizations,
+            compute_optimizations=problem.compute_optimizations,
             mapping=mapping,
         )
         evaluated += 1

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 from sparsim.designs.catalog import Design
 from sparsim.errors import UnknownNameError
+from sparsim.spec.problem import ProblemShape, builtin_shape
 from sparsim.spec.sparse_optimizations import LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
 TOLERANCE = 1e-9
-INPUT_ROLES = {"A": "weights", "B": "input activations"}
+OPERAND_ROLES = ("weights", "inputs")
+ROLE_WORDS = {"weights": "weights", "inputs": "input activations"}
 
 DENSE = TensorDensity()
 
@@ -35,19 +37,40 @@ class Scheme:
     pattern: tuple[int, int] | None  # for N:M designs: the pattern weights run as
 
     @property
+    def by_role(self) -> dict[str, TensorDensity]:
+        return {"weights": self.weights, "inputs": self.activations}
+
+    @property
     def densities(self) -> dict[str, TensorDensity]:
-        return {"A": self.weights, "B": self.activations}
+        """By tensor name of the GEMM the tensor-core dataflows run."""
+        return {operand_name(role): d for role, d in self.by_role.items()}
+
+
+def operand_name(role: str, shape: ProblemShape | None = None) -> str:
+    """The tensor of ``shape`` (default: the GEMM) playing an operand role."""
+    name = (shape or builtin_shape("gemm")).tensor_with_role(role)
+    assert name is not None, role
+    return name
 
 
 def parse_densities(densities: dict | None) -> dict[str, TensorDensity]:
-    """User densities (``{"A": "2:4", "B": 0.82}``) as density models, keys A and B only."""
+    """User densities as density models, keyed by the GEMM's tensor names: the keys are
+    roles (``weights``, ``inputs``) or the GEMM's own names (``A`` the weights, ``B`` the
+    input activations), e.g. ``{"A": "2:4", "inputs": 0.82}``."""
+    gemm = builtin_shape("gemm")
+    by_key = {role: role for role in OPERAND_ROLES}
+    by_key |= {operand_name(role).lower(): role for role in OPERAND_ROLES}
     parsed: dict[str, TensorDensity] = {}
     for key, value in (densities or {}).items():
-        tensor = str(key).strip().upper()
-        if tensor not in INPUT_ROLES:
+        role = by_key.get(str(key).strip().lower())
+        if role is None:
+            names = ", ".join(f"{operand_name(r)} = {ROLE_WORDS[r]}" for r in OPERAND_ROLES)
             raise UnknownNameError(
-                f"unknown tensor {key!r} (A = weights, B = input activations)", "density"
+                f"unknown tensor {key!r} ({names}; or weights, inputs)", "density"
             )
+        tensor = gemm.tensor_with_role(role)
+        if tensor in parsed:
+            raise UnknownNameError(f"{ROLE_WORDS[role]} ({tensor}) given twice", "density")
         if isinstance(value, TensorDensity):
             parsed[tensor] = value
         else:
@@ -68,8 +91,8 @@ def _pattern_for(design: Design, weights: TensorDensity) -> tuple[int, int] | No
 
 def scheme_for(design: Design, densities: dict | None) -> Scheme:
     given = parse_densities(densities)
-    weights = given.get("A", DENSE)
-    activations = given.get("B", DENSE) if design.exploits_activations else DENSE
+    weights = given.get(operand_name("weights"), DENSE)
+    activations = given.get(operand_name("inputs"), DENSE) if design.exploits_activations else DENSE
     pattern = None
     if design.weight_patterns is None:
         weights = DENSE
@@ -91,5 +114,5 @@ def scheme_for(design: Design, densities: dict | None) -> Scheme:
 def sparse_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
     """The design file's sparse features for what the design runs: formats given
     ``when: sparse`` only for tensors that run sparse, pattern bits of the pattern run."""
-    sparse = {t for t, d in scheme.densities.items() if d.density < 1.0 - TOLERANCE}
+    sparse = {role for role, d in scheme.by_role.items() if d.density < 1.0 - TOLERANCE}
     return design.sparse_optimizations(sparse, scheme.pattern)

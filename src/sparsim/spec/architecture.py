@@ -153,6 +153,11 @@ class StorageLevel(BaseModel):
     write_bandwidth: Annotated[float, Field(gt=0)] | None = None
     shared_bandwidth: Annotated[float, Field(gt=0)] | None = None
     multiple_buffering: Annotated[float, Field(ge=1)] = 1.0
+    cluster_size: PositiveInt = Field(
+        1,
+        description="instances sharing each access (Timeloop's cluster-size): an access "
+        "is charged once per cluster of used instances",
+    )
     decompression: bool = Field(
         False,
         description="decompresses a tensor its parent holds compressed (Timeloop's "

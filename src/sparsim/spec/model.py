@@ -22,7 +22,7 @@ from sparsim.limits import MAX_BITS, check_at_most
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.problem import Problem, ProblemShape
-from sparsim.spec.sparse_optimizations import LevelSparseOptimization
+from sparsim.spec.sparse_optimizations import ComputeOptimization, LevelSparseOptimization
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.validation import Checked, error_path, validate
 from sparsim.spec.workload import Workload
@@ -35,6 +35,12 @@ class Spec(Checked):
     architecture: Architecture
     densities: dict[str, TensorDensity] = Field(default_factory=dict)
     sparse_optimizations: list[LevelSparseOptimization] = Field(default_factory=list)
+    compute_optimizations: list[ComputeOptimization] = Field(
+        default_factory=list,
+        description="what the MACs do with operands that are zero (gating: idle a cycle at "
+        "gated energy) or missing from a compressed operand (skipping: the operand alignment "
+        "skips to the next pair; gating: idle)",
+    )
     mapping: Mapping
 
     def density(self, tensor: str) -> TensorDensity:

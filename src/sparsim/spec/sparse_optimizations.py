@@ -10,15 +10,21 @@
   ``position-skipping`` (only nonzero positions are mapped onto the spatial array; PEs idle
   when a tile's nonzeros do not fill it). ``condition_on`` lists the leader tensors whose
   emptiness makes the target's access ineffectual (empty = self-conditioned).
+* Rank order: how a tile's loops become its ranks. ``outer-to-inner`` (Timeloop's default)
+  gives the outermost rank the outermost loop and leaves spare inner ranks empty;
+  ``inner-to-outer`` gives the innermost rank the innermost loop. A rank with flattening
+  rules takes one loop and the loops next to it over the rule's dimensions.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RankFormatName = Literal["UOP", "CP", "RLE", "B", "UB"]
+RankOrder = Literal["outer-to-inner", "inner-to-outer"]
+ComputeOptimization = Literal["gating", "skipping"]
 ActionType = Literal["gating", "skipping", "skipping-spatial", "position-skipping"]
 
 
@@ -30,9 +36,18 @@ class RankFormat(BaseModel):
         None, description="bits per metadata unit (default: enough for the fiber's coordinates)"
     )
     payload_word_bits: Annotated[int, Field(ge=0)] | None = None
-    flattened_ranks: list[str] | None = Field(
-        None, description="problem dimensions this rank flattens (e.g. [K]), innermost last"
+    flattened_ranks: list[list[str]] | None = Field(
+        None,
+        description="flattening rules: lists of problem dimensions whose loops this rank "
+        "flattens into one (e.g. [[M, K]]); a plain list is one rule",
     )
+
+    @field_validator("flattened_ranks", mode="before")
+    @classmethod
+    def _one_rule(cls, value):
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return [value]
+        return value
 
 
 class Conditioned(BaseModel):
@@ -67,4 +82,19 @@ class LevelSparseOptimization(BaseModel):
 
     level: str
     formats: dict[str, list[RankFormat]] = {}
+    rank_order: dict[str, RankOrder] = Field(
+        {},
+        description="per tensor with a format, how its loops become ranks "
+        "(default outer-to-inner, as in Timeloop)",
+    )
     actions: list[ActionOptimization] = []
+
+    @model_validator(mode="after")
+    def _ordered_tensors_have_formats(self) -> LevelSparseOptimization:
+        for tensor in self.rank_order:
+            if tensor not in self.formats:
+                raise ValueError(f"rank_order for {tensor!r}, which has no format here")
+        return self
+
+    def inner_to_outer(self, tensor: str) -> bool:
+        return self.rank_order.get(tensor) == "inner-to-outer"

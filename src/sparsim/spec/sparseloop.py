@@ -19,10 +19,10 @@ its numeric check in ``docs/sparseloop-semantics-*.md``:
   ``entries``, ``depth``/``memory_depth``/``data_storage_depth`` (x block size) or
   ``sizeKB``; the deprecated ``bandwidth`` is split half to reads, half to writes;
 * energy (ERT): a component's action listed with several argument sets costs the most
-  expensive; a storage action with no ERT name on Timeloop's fallback chain costs, for
-  reads, fills and updates, the component's most expensive action divided by its
-  ``cluster-size``, and for gated, skipped and metadata accesses 0 pJ; both stated in the
-  imported spec, not assumed later;
+  expensive; a read, fill, update or MAC with no ERT name on Timeloop's fallback chain
+  (an ERT whose registers give only ``access``) keeps Timeloop's own estimate of the
+  component (its built-in SRAM, DRAM and multiplier models), a gated, skipped or metadata
+  access 0 pJ; both stated in the imported spec, not assumed later;
 * problem: any shape (inline, or a name of sparsim's built-in shapes), coefficients in the
   instance, densities as a mapping or a number (fixed-structured), ``commonDensity``;
 * mapping: factors ``M16`` / ``M=16`` / ``M 16``, ``0`` meaning the whole dimension;
@@ -124,6 +124,7 @@ def gather_sections(case: str | Path | Iterable[str | Path]) -> dict[str, _Sourc
         files = _yaml_files(folder)
     else:
         files = [Path(p) for p in case]
+        case = _common_folder(files)
     sections: dict[str, _Source] = {}
     for path in files:
         data = load_yaml(path, only_keys=SECTION_KEYS)
@@ -152,6 +153,17 @@ def gather_sections(case: str | Path | Iterable[str | Path]) -> dict[str, _Sourc
         if key in schema:
             check_shape(source.data, {key: schema[key]}, source.path)
     return sections
+
+
+def _common_folder(files: list[Path]) -> Path:
+    """Where a list of a case's files lives (how errors about the whole case name it)."""
+    if not files:
+        raise SpecError("no files given", "case")
+    parents = [p.parent.resolve() for p in files]
+    common = parents[0]
+    while not all(common in (p, *p.parents) for p in parents):
+        common = common.parent
+    return common
 
 
 # -- architecture and energy ---------------------------------------------------------------
@@ -197,18 +209,42 @@ def _ert_tables(ert_src: _Source) -> dict[str, dict[str, float]]:
     return energies
 
 
-def storage_energy(actions: dict[str, float], cluster_size: int) -> dict[str, float]:
-    """A storage component's energies as Timeloop derives them from its ERT actions: each
-    counted action through its fallback chain; reads, fills and updates without one cost
-    the most expensive action over the cluster size, the others 0 pJ."""
-    most = max(actions.values(), default=0.0) / cluster_size
+def storage_energy(actions: dict[str, float], estimate: float) -> dict[str, float]:
+    """A storage component's energies as Timeloop derives them from its ERT actions
+    (``UpdateOpEnergyViaERT``): each counted action through its fallback chain; a read,
+    fill or update the ERT names under none of its names keeps Timeloop's built-in
+    estimate (:func:`builtin_storage_energy`), a gated, skipped or metadata access 0 pJ."""
     energy = {}
     for action, chain in STORAGE_ACTION_FALLBACKS.items():
         given = first_given(actions, chain)
         if given is None:
-            given = most if action.startswith("random_") and "metadata" not in action else 0.0
+            given = estimate if action.startswith("random_") and "metadata" not in action else 0.0
         energy[action] = given
     return energy
+
+
+# Timeloop's built-in SRAM energy model (its ``pat`` library): a line through Eyeriss'
+# data points, 1.0 at 0.5 KB and 6.0 at 100 KB, for a 16-bit access, scaled by width.
+_SRAM_POINTS = ((0.5, 1.0), (100.0, 6.0))
+_DRAM_PJ_PER_16_BITS = 200.0
+
+
+def builtin_storage_energy(
+    klass: str, attrs: dict, word_bits: int, block_size: int, cluster: int, capacity: int | None
+) -> float:
+    """Timeloop's own vector access energy of a storage component, before any ERT: the
+    ``vector-access-energy`` attribute, else its DRAM or SRAM estimate."""
+    if attrs.get("vector-access-energy") is not None:
+        return float(attrs["vector-access-energy"])
+    if "DRAM" in klass or attrs.get("technology") == "DRAM":
+        return _DRAM_PJ_PER_16_BITS * word_bits * block_size / 16
+    if not capacity:
+        return 0.0
+    width = word_bits * block_size * cluster
+    height = -(-capacity // block_size)
+    (x0, y0), (x1, y1) = _SRAM_POINTS
+    kilobytes = width * height / (8 * 1024)
+    return ((y1 - y0) / (x1 - x0) * (kilobytes - x0) + y0) * width / 16 / cluster
 
 
 def _attribute(attrs: dict, names: tuple[str, ...], default: Any = None) -> Any:
@@ -217,7 +253,13 @@ def _attribute(attrs: dict, names: tuple[str, ...], default: Any = None) -> Any:
 
 
 def _storage_level(
-    src: _Source, name: str, instances: int, attrs: dict, path: str, energy: dict[str, float]
+    src: _Source,
+    name: str,
+    klass: str,
+    instances: int,
+    attrs: dict,
+    path: str,
+    energy: dict[str, float],
 ) -> StorageLevel:
     where = f"{src.path}: {path}.attributes"
     word_bits = int(_attribute(attrs, ("word-bits", "word_width", "datawidth"), DEFAULT_WORD_BITS))
@@ -265,9 +307,13 @@ def _storage_level(
             "write_bandwidth": write_bw,
             "shared_bandwidth": attrs.get("shared_bandwidth"),
             "multiple_buffering": attrs.get("multiple-buffering", 1.0),
+            "cluster_size": cluster,
             "decompression": _yes(attrs.get("decompression_supported", False), where),
             "compression": _yes(attrs.get("compression_supported", False), where),
-            "energy": storage_energy(energy, cluster),
+            "energy": storage_energy(
+                energy,
+                builtin_storage_energy(klass, attrs, word_bits, block_size, cluster, capacity),
+            ),
         },
         where,
     )
@@ -282,14 +328,14 @@ def _yes(value: Any, where: str) -> bool:
 def _compute_level(
     src: _Source, name: str, instances: int, attrs: dict, path: str, energy: dict[str, float]
 ) -> ComputeLevel:
-    most = max(energy.values(), default=None)
+    """The MACs; a compute action the ERT names under none of its names keeps Timeloop's
+    own energy (the ``energy`` attribute, else its built-in multiplier estimate,
+    (word bits / 16)^2 pJ); gated and skipped MACs without one cost 0 pJ."""
+    word_bits = int(_attribute(attrs, ("word-bits", "datawidth"), DEFAULT_WORD_BITS))
     chains = {k: first_given(energy, c) for k, c in COMPUTE_ACTION_FALLBACKS.items()}
     if chains["random"] is None:
-        chains["random"] = most
-    if chains["random"] is None:
-        raise MissingEnergyError(
-            f"no energy for compute {name!r}: its ERT table has no actions", "ERT"
-        )
+        given = attrs.get("energy")
+        chains["random"] = float(given) if given is not None else (word_bits / 16) ** 2
     instances = int(attrs.get("instances", instances))
     mesh_x = attrs.get("meshX")
     return validate(
@@ -298,7 +344,7 @@ def _compute_level(
             "name": name,
             "instances": instances,
             "mesh_x": int(mesh_x) if mesh_x else instances,
-            "word_bits": int(_attribute(attrs, ("datawidth", "word-bits"), DEFAULT_WORD_BITS)),
+            "word_bits": word_bits,
             "energy": {k: v if v is not None else 0.0 for k, v in chains.items()},
         },
         f"{src.path}: {path}",
@@ -335,7 +381,7 @@ def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> tuple[Archi
                 raise src.error(path, f"a second compute level {name!r} ({compute.name} first)")
             compute = _compute_level(src, name, instances, attrs, path, energy)
         else:
-            storage.append(_storage_level(src, name, instances, attrs, path, energy))
+            storage.append(_storage_level(src, name, klass, instances, attrs, path, energy))
             attributes[name] = attrs
     if compute is None:
         raise src.error("architecture", "no compute level (class: intmac, mac or compute)")
@@ -451,16 +497,23 @@ def _densities(src: _Source, instance: dict, shape: ProblemShape) -> dict[str, T
 # -- sparse optimizations ------------------------------------------------------------------
 
 
-def _sparse_optimizations(src: _Source | None, attributes: dict) -> list[LevelSparseOptimization]:
+def _sparse_optimizations(
+    src: _Source | None, attributes: dict, compute: str
+) -> tuple[list[LevelSparseOptimization], list[str]]:
+    """The storage levels' optimizations and the compute level's (``compute-optimization``
+    types, gating or skipping)."""
     if src is None:
-        return []
-    result = []
+        return [], []
+    result, compute_types = [], []
     sparse = src.data.get("sparse_optimizations") or {}
     for i, target in enumerate(sparse.get("targets") or []):
         key = f"sparse_optimizations.targets[{i}]"
         level = src.get(target, "name", key)
+        if level == compute:
+            compute_types.extend(_compute_optimizations(src, target, key))
+            continue
         default_bits = _metadata_bits(attributes.get(level, {}))
-        formats = {}
+        formats, rank_order = {}, {}
         representation = target.get("representation-format") or {}
         for j, space in enumerate(representation.get("data-spaces") or []):
             space_key = f"{key}.representation-format.data-spaces[{j}]"
@@ -468,7 +521,11 @@ def _sparse_optimizations(src: _Source | None, attributes: dict) -> list[LevelSp
                 _rank(src, rank, f"{space_key}.ranks[{k}]", default_bits)
                 for k, rank in enumerate(src.get(space, "ranks", space_key))
             ]
-            formats[src.get(space, "name", space_key)] = ranks
+            name = src.get(space, "name", space_key)
+            formats[name] = ranks
+            order = space.get("rank-application-order")
+            if order is not None:
+                rank_order[name] = str(order).strip()
         actions = []
         for j, opt in enumerate(target.get("action-optimization") or []):
             opt_key = f"{key}.action-optimization[{j}]"
@@ -489,14 +546,52 @@ def _sparse_optimizations(src: _Source | None, attributes: dict) -> list[LevelSp
                     f"{src.path}: {opt_key}",
                 )
             )
+        if "compute-optimization" in target:
+            raise src.error(
+                f"{key}.compute-optimization",
+                f"{level!r} is a storage level; compute optimizations go to the compute "
+                f"level {compute!r}",
+            )
         result.append(
             validate(
                 LevelSparseOptimization,
-                {"level": level, "formats": formats, "actions": actions},
+                {
+                    "level": level,
+                    "formats": formats,
+                    "rank_order": rank_order,
+                    "actions": actions,
+                },
                 f"{src.path}: {key}",
             )
         )
-    return result
+    return result, compute_types
+
+
+# Timeloop's names for the compute optimizations, old and new.
+_COMPUTE_TYPES = {
+    "gating": "gating",
+    "gate-on-zero-operand": "gating",
+    "skipping": "skipping",
+    "skip_on_not_aligned_operands": "skipping",
+}
+
+
+def _compute_optimizations(src: _Source, target: dict, key: str) -> list[str]:
+    extra = sorted(set(target) - {"name", "compute-optimization"})
+    if extra:
+        raise src.error(
+            f"{key}.{extra[0]}", "the compute level takes only compute-optimization entries"
+        )
+    types = []
+    for j, entry in enumerate(src.get(target, "compute-optimization", key) or []):
+        entry_key = f"{key}.compute-optimization[{j}].type"
+        name = str(src.get(entry, "type", f"{key}.compute-optimization[{j}]"))
+        if name not in _COMPUTE_TYPES:
+            raise src.error(
+                entry_key, f"unknown compute optimization {name!r} (gating or skipping)"
+            )
+        types.append(_COMPUTE_TYPES[name])
+    return types
 
 
 def _rank(src: _Source, rank: dict, key: str, default_bits: int) -> RankFormat:
@@ -514,7 +609,7 @@ def _rank(src: _Source, rank: dict, key: str, default_bits: int) -> RankFormat:
             "format": name,
             "metadata_word_bits": metadata,
             "payload_word_bits": payload if payload is not None else default_bits,
-            "flattened_ranks": flattened[0] if flattened else None,
+            "flattened_ranks": flattened or None,
         },
         f"{src.path}: {key}",
     )
@@ -617,28 +712,33 @@ def load_sparseloop_problem(case_dir: str | Path):
     workload, densities = _problem(sections["problem"])
     architecture, attributes = _architecture(sections["architecture"], _ert_tables(sections["ERT"]))
     constraints = {k: sections[k].data[k] for k in CONSTRAINT_KEYS if k in sections} or None
-    optimizations = _sparse_optimizations(sections.get("sparse_optimizations"), attributes)
-    return workload, architecture, densities, optimizations, constraints
+    optimizations, compute = _sparse_optimizations(
+        sections.get("sparse_optimizations"), attributes, architecture.compute.name
+    )
+    return workload, architecture, densities, optimizations, compute, constraints
 
 
 def load_sparseloop_case(case: str | Path | Iterable[str | Path]) -> Spec:
     """A Timeloop/Sparseloop case (a directory in any of the layouts above, or its files)
     as a Spec."""
     sections = gather_sections(case)
+    where = case if isinstance(case, str | Path) else _common_folder([Path(p) for p in case])
     if "mapping" not in sections:
-        raise SpecError("no YAML file holds the section 'mapping'", str(case))
+        raise SpecError("no YAML file holds the section 'mapping'", str(where))
     workload, densities = _problem(sections["problem"])
     architecture, attributes = _architecture(sections["architecture"], _ert_tables(sections["ERT"]))
+    optimizations, compute = _sparse_optimizations(
+        sections.get("sparse_optimizations"), attributes, architecture.compute.name
+    )
     return validate(
         Spec,
         {
             "workload": workload,
             "architecture": architecture,
             "densities": densities,
-            "sparse_optimizations": _sparse_optimizations(
-                sections.get("sparse_optimizations"), attributes
-            ),
+            "sparse_optimizations": optimizations,
+            "compute_optimizations": compute,
             "mapping": _mapping(sections["mapping"], workload),
         },
-        str(case),
+        str(where),
     )

@@ -35,6 +35,7 @@ ENERGY = Leaf("non-negative number")
 TENSOR_NAMES = Leaf("tensor names")
 NAME_LIST = Leaf("name list", nullable=True)
 PERMUTATION = Leaf("permutation")
+DENSITY = Leaf("density: a number, or a mapping with distribution and density")
 
 _ATTRIBUTES = {
     key: INTEGER
@@ -69,6 +70,7 @@ _ATTRIBUTES = {
         "shared_bandwidth",
         "bandwidth",
         "multiple-buffering",
+        "vector-access-energy",
     )
 }
 _NODE: dict[str, Any] = {
@@ -91,7 +93,7 @@ _CONDITIONED = {"target": NAME, "condition-on": NAME_LIST}
 INPUTS_SCHEMA: dict[str, Any] = {
     "architecture": {"subtree": (_NODE,)},
     "problem": {
-        "instance": {"densities": {"*": {"distribution": NAME, "density": NUMBER}}},
+        "instance": {"densities": {"*": DENSITY}},
     },
     "sparse_optimizations": {
         "targets": [
@@ -168,6 +170,13 @@ def _check_leaf(value: Any, leaf: Leaf, location: str) -> None:
         not isinstance(value, list) or not all(isinstance(v, str) for v in value)
     ):
         raise SpecError(f"expected a list of names, got {_describe(value)}", location)
+    if leaf is DENSITY:
+        if isinstance(value, dict):
+            check_shape(value, {"distribution": NAME, "density": NUMBER}, Path(location), "")
+            return
+        number = _number(value)
+        if number is None or not math.isfinite(number):
+            raise SpecError(f"expected {leaf.kind}, got {_describe(value)}", location)
     if leaf is PERMUTATION and not isinstance(value, str):
         raise SpecError(f"expected dimension letters such as MNK, got {_describe(value)}", location)
 
