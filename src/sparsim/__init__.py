@@ -13,6 +13,10 @@ The one entry point::
     mapped = sparsim.map("case_dir/")           # the best mapping (edp) and its result
     sparsim.sweep("sweep.yaml", out="runs/a")   # a design-space sweep into a Parquet store
 
+The input types (``Spec``, ``Gemm``, ``Conv``, ``Architecture``, ``Mapping``,
+``TensorDensity``, ``Problem``...) are here too, and in ``sparsim.spec``. Every function
+checks its arguments: a wrong type or value is a typed error naming the argument.
+
 Everything but the errors is imported on first use, so ``import sparsim`` (and
 ``sparsim --help``) stay cheap.
 """
@@ -29,17 +33,32 @@ from sparsim.errors import (
     MappingError,
     MissingEnergyError,
     NoValidMappingError,
+    OutputError,
     ResourceLimitError,
     SparsimError,
     SpecError,
+    StoreError,
     UnknownNameError,
+    WorkerLostError,
 )
 
 if TYPE_CHECKING:
     from sparsim.cost.result import Result, results_frame
     from sparsim.designs import build
+    from sparsim.designs.mapper import Problem
     from sparsim.designs.mapper import map_spec as map
     from sparsim.evaluate import evaluate, evaluate_densities, load
+    from sparsim.spec.architecture import Architecture, ComputeLevel, StorageLevel
+    from sparsim.spec.constraints import MapspaceConstraints
+    from sparsim.spec.mapping import LevelMapping, Mapping
+    from sparsim.spec.model import Spec
+    from sparsim.spec.sparse_optimizations import (
+        ActionOptimization,
+        LevelSparseOptimization,
+        RankFormat,
+    )
+    from sparsim.spec.sparsity import TensorDensity
+    from sparsim.spec.workload import Conv, Gemm
     from sparsim.sweep import sweep
 
 __version__ = "0.1.0"
@@ -55,18 +74,50 @@ _LAZY = {
     "sweep": "sparsim.sweep",
     "Result": "sparsim.cost.result",
     "results_frame": "sparsim.cost.result",
+    "Problem": "sparsim.designs.mapper",
+    # the input types (sparsim.spec)
+    "Spec": "sparsim.spec.model",
+    "Gemm": "sparsim.spec.workload",
+    "Conv": "sparsim.spec.workload",
+    "Architecture": "sparsim.spec.architecture",
+    "StorageLevel": "sparsim.spec.architecture",
+    "ComputeLevel": "sparsim.spec.architecture",
+    "Mapping": "sparsim.spec.mapping",
+    "LevelMapping": "sparsim.spec.mapping",
+    "TensorDensity": "sparsim.spec.sparsity",
+    "LevelSparseOptimization": "sparsim.spec.sparse_optimizations",
+    "ActionOptimization": "sparsim.spec.sparse_optimizations",
+    "RankFormat": "sparsim.spec.sparse_optimizations",
+    "MapspaceConstraints": "sparsim.spec.constraints",
 }
 
 __all__ = [
+    "ActionOptimization",
+    "Architecture",
     "CapacityError",
+    "ComputeLevel",
+    "Conv",
+    "Gemm",
+    "LevelMapping",
+    "LevelSparseOptimization",
+    "Mapping",
     "MappingError",
+    "MapspaceConstraints",
     "MissingEnergyError",
     "NoValidMappingError",
+    "OutputError",
+    "Problem",
+    "RankFormat",
     "ResourceLimitError",
     "Result",
     "SparsimError",
+    "Spec",
     "SpecError",
+    "StorageLevel",
+    "StoreError",
+    "TensorDensity",
     "UnknownNameError",
+    "WorkerLostError",
     "__version__",
     "build",
     "evaluate",

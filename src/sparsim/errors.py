@@ -7,6 +7,12 @@ exactly what to fix; the CLI turns any of them into one line and exit code 2.
 
 from __future__ import annotations
 
+import errno
+
+# Write errors that mean "the disk (or the quota, or the file size limit) is full": never
+# an error of the input, so anywhere inside an output they are the output's error.
+FULL_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
 
 class SparsimError(Exception):
     """Bad input or an impossible request; the message names the offending file, key or value."""
@@ -34,6 +40,11 @@ class MissingEnergyError(SpecError):
     """A level or action has no energy (and no documented fallback gives one)."""
 
 
+class OutputError(SpecError):
+    """An output that cannot be written where asked: a directory, device, FIFO or socket at
+    the path, no permission, a full disk."""
+
+
 class MappingError(SparsimError):
     """A mapping that is invalid for its architecture or workload (factors, fan-out)."""
 
@@ -58,3 +69,12 @@ class NoValidMappingError(MappingError):
 
 class ResourceLimitError(SparsimError):
     """A valid input beyond sparsim's documented size limits (dimensions, bits, memory)."""
+
+
+class StoreError(SparsimError):
+    """A results store that belongs to another sweep config or run, or that is damaged."""
+
+
+class WorkerLostError(SparsimError):
+    """A worker process, or a Dask scheduler or worker, was lost mid-run: what was written
+    is kept (a sweep's store resumes on a rerun)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from sparsim.analysis.dense import analyse_dense
 from sparsim.analysis.nest import build_nest
 from sparsim.analysis.sparse import analyse_sparse
+from sparsim.arguments import mapping_argument, path_argument
 from sparsim.cost.model import cost
 from sparsim.cost.result import Result
 from sparsim.errors import (
@@ -18,14 +19,32 @@ from sparsim.errors import (
     ResourceLimitError,
     SparsimError,
     SpecError,
+    UnknownNameError,
 )
-from sparsim.spec.model import Spec, load_spec
+from sparsim.limits import MAX_CYCLES
+from sparsim.spec.model import Spec, check_references, load_spec
 from sparsim.spec.sparseloop import load_sparseloop_case
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
 
-def evaluate(spec: Spec) -> Result:
-    """Energy, cycles and computes of one workload on one architecture and mapping."""
+def as_spec(value: Spec | str | os.PathLike[str], name: str = "spec") -> Spec:
+    """A Spec to evaluate: a checked Spec as it is, one edited with ``model_copy(update=...)``
+    checked again (the copy skipped the cross-checks), a file or case directory loaded."""
+    if isinstance(value, Spec):
+        return check_references(value, name) if value.edited() else value
+    if isinstance(value, str | os.PathLike):
+        return load(value)
+    raise SpecError(
+        f"expected a sparsim.Spec, or a spec file or case directory name, got "
+        f"{type(value).__name__}",
+        name,
+    )
+
+
+def evaluate(spec: Spec | str | os.PathLike[str]) -> Result:
+    """Energy, cycles and computes of one workload on one architecture and mapping (a
+    :class:`~sparsim.spec.model.Spec`, or the name of a spec file or case directory)."""
+    spec = as_spec(spec)
     (result,) = evaluate_densities(spec, [spec.densities or {}])
     if isinstance(result, SparsimError):
         raise result
@@ -41,6 +60,20 @@ def evaluate_densities(
     with those densities, or the error it would raise when the mapping does not fit that
     point (tiles over capacity, too many instances). Any other error is raised, including
     a mapping no density fits (a format with too few ranks for the tile)."""
+    spec = as_spec(spec)
+    if not isinstance(densities, Sequence) or isinstance(densities, str | bytes):
+        raise SpecError(
+            f"expected a list of density points such as [{{'A': '2:4'}}], got "
+            f"{type(densities).__name__}",
+            "densities",
+        )
+    for i, point in enumerate(densities):
+        for tensor in mapping_argument(point, f"densities[{i}]", "{'A': '2:4', 'B': 0.8}"):
+            if tensor not in (tensors := spec.problem.shape.tensor_names):
+                raise UnknownNameError(
+                    f"unknown tensor {tensor!r} (tensors: {', '.join(tensors)})",
+                    f"densities[{i}]",
+                )
     points = [
         {tensor: _density(d, f"densities[{i}].{tensor}") for tensor, d in point.items()}
         for i, point in enumerate(densities)
@@ -59,6 +92,12 @@ def evaluate_densities(
             raise ResourceLimitError(
                 "energy or cycles overflow double precision: an energy, bandwidth or size "
                 "in the spec is beyond sparsim's range",
+                spec.workload.name,
+            )
+        if not isinstance(result, SparsimError) and result.cycles > MAX_CYCLES:
+            raise ResourceLimitError(  # e.g. a bandwidth of 1e-300 words per cycle
+                f"{result.cycles:.3g} cycles, beyond sparsim's limit of 2^53 (counts stay "
+                "exact below it): a bandwidth in the spec is too small",
                 spec.workload.name,
             )
     return [
@@ -90,12 +129,12 @@ def density_label(density: TensorDensity) -> str:
     return f"{density.distribution}:{density.density!r}"
 
 
-def load(path: str | Path | Sequence[str | Path]) -> Spec:
+def load(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> Spec:
     """A sparsim spec YAML file, a Timeloop/Sparseloop case directory, or the YAML files of
     a Timeloop case (as ``timeloop-model`` takes them)."""
     if isinstance(path, list | tuple):
-        return load_sparseloop_case(path)
-    path = Path(path)
+        return load_sparseloop_case([path_argument(p, f"path[{i}]") for i, p in enumerate(path)])
+    path = path_argument(path, "path")
     try:
         is_case = path.is_dir()
     except OSError as exc:  # e.g. a name over the file system's 255 characters

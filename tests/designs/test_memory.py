@@ -198,9 +198,11 @@ def test_build_on_the_designs_own_hardware_is_unchanged():
 
 
 def test_the_smem_tile_cap_grows_with_the_smem():
-    assert smem_tile_limit(SMEM_WORDS) == 8  # the artifact's M, N <= 8
-    assert smem_tile_limit(SMEM_WORDS // 4) == 8  # capacity alone bounds smaller tiles
-    assert smem_tile_limit(4 * SMEM_WORDS) == 32
+    """The tensor cores' constraints cap the SMEM's temporal M and N at 8 for its own SMEM."""
+    assert smem_tile_limit(8, SMEM_WORDS, SMEM_WORDS) == 8
+    assert smem_tile_limit(8, SMEM_WORDS, SMEM_WORDS // 4) == 8  # capacity bounds smaller
+    assert smem_tile_limit(8, SMEM_WORDS, 4 * SMEM_WORDS) == 32
+    assert smem_tile_limit(None, SMEM_WORDS, 4 * SMEM_WORDS) is None  # no cap to scale
 
 
 def _dram_words(design: str, densities: dict, smem_words: int) -> float:

@@ -26,9 +26,21 @@ from sparsim.report.model import (
     Section,
     Table,
 )
-from sparsim.report.publish import claim_paragraphs, publish, work_table
+from sparsim.report.publish import claims_frame, publish, section_claims, work_table
 from sparsim.report.render import render_html, render_markdown, write_report
-from sparsim.report.verdicts import AGREE_WITHIN, change_text, change_verdict
+from sparsim.report.verdicts import (
+    AGREE_WITHIN,
+    Close,
+    Holds,
+    NotModelled,
+    arithmetic_mean_change,
+    change,
+    change_text,
+    change_verdict,
+    close_verdict,
+    geometric_mean_change,
+    holds_verdict,
+)
 from sparsim.report.work import OUTPUTS, work_decomposition
 from sparsim.spec.workload import Gemm
 
@@ -76,6 +88,67 @@ def test_change_text():
 def test_negative_tolerance_is_an_error():
     with pytest.raises(SparsimError, match="tolerance"):
         change_verdict(0.1, 0.1, tolerance=-1)
+    with pytest.raises(SparsimError, match="tolerance"):
+        Close(1.0, 1.0, -0.1)
+
+
+@pytest.mark.parametrize(
+    ("published", "ours", "verdict"),
+    [
+        (0.75, 0.704, "agree"),  # a break-even 4.6 points early
+        (0.75, 0.55, "partly"),  # 20 points early, still below never (1.0)
+        (0.75, math.inf, "disagree"),  # never breaks even: at or past the reference
+        (1.22, 2.01, "partly"),  # slower, by far more
+        (1.22, 0.95, "disagree"),  # faster: the other side of 1
+        (1.22, 1.005, "disagree"),  # as fast (within 1% of 1): neither side
+    ],
+)
+def test_close_verdict_against_a_reference(published, ours, verdict):
+    assert close_verdict(published, ours, 0.10, 1.0) == verdict
+    assert Close(published, ours, 0.10, 1.0).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("held", "cases", "verdict"),
+    [
+        (4, 4, "agree"),
+        (3, 4, "partly"),
+        (2, 4, "disagree"),
+        (0, 4, "disagree"),
+        (0, 0, "not testable"),
+    ],
+)
+def test_holds_verdict_needs_a_majority_for_partly(held, cases, verdict):
+    assert holds_verdict(held, cases) == verdict
+    assert Holds(held, cases).verdict == verdict
+
+
+def test_holds_refuses_more_held_than_cases():
+    with pytest.raises(SparsimError, match="held 5 of 4"):
+        Holds(5, 4)
+
+
+def test_evidence_says_how_far_off_it_is():
+    assert change(-0.58, -0.39).short == "19 pts off (±10 pts)"
+    assert (
+        Close(0.75, math.inf, 0.1, 1.0, 100, " points of sparsity").short == "none found (±10 pts)"
+    )
+    assert Holds(3, 4).short == "3 of 4"
+    assert NotModelled("no area").verdict == "not modelled"
+
+
+def test_means_of_the_tasd_papers_bars():
+    """The TASD paper's averages are geometric means of its Fig. 14 bars: 58/61/83/82%
+    lower give 73.4% (its 74%), DSTC's +12/+167/-55/-87% give 35% lower (its 35%); their
+    arithmetic means are 71% lower and 9% higher."""
+    ttc = [0.42, 0.39, 0.17, 0.18]
+    dstc = [1.12, 2.67, 0.45, 0.13]
+    assert geometric_mean_change(ttc) == pytest.approx(-0.734, abs=5e-4)
+    assert arithmetic_mean_change(ttc) == pytest.approx(-0.71)
+    assert geometric_mean_change(dstc) == pytest.approx(-0.353, abs=5e-4)
+    assert arithmetic_mean_change(dstc) == pytest.approx(0.0925)
+    with pytest.raises(SparsimError, match="positive"):
+        geometric_mean_change([1.0, 0.0])
 
 
 # --- effectual work --------------------------------------------------------------------
@@ -164,7 +237,7 @@ def test_level_table_from_a_built_spec():
     assert list(table["instances"][:-1]) == [level.instances for level in levels]
     assert list(table["read pJ"][:-1]) == [level.energy.read for level in levels]
     assert table["read pJ"].iloc[-1] == spec.architecture.compute.energy.random
-    assert "skipping" in sparse_features(spec) or "gating" in sparse_features(spec)
+    assert "skips outputs when weights or input activations are zero" in sparse_features(spec)
     assert sparse_features(build("tc", Gemm(name="g", M=64, K=256, N=64))) == "none (dense)"
 
 
@@ -196,12 +269,25 @@ def small_report() -> Report:
     return Report(
         title="A <small> study",
         lead="Two designs on two models.",
-        published=Citation(
-            "A. Author, B. Author", "A title", "Venue 2024", "https://example.org/p"
+        published=(
+            Citation("A. Author, B. Author", "A title", "Venue 2024", "https://example.org/p"),
+            Citation("C. Author", "Hardware", "Venue 2022", role="hardware"),
         ),
         conclusions=(
-            Conclusion("Y halves EDP on a", "50% lower", "50% lower", "agree", "exact"),
-            Conclusion("Y on b", "50% lower", "20% lower", "partly", "less skipping"),
+            Conclusion(
+                "a",
+                "Y halves EDP on a",
+                "Fig. 1",
+                "50% lower",
+                "50% lower",
+                change(-0.5, -0.5),
+                "exact",
+                "1. EDP",
+            ),
+            Conclusion(
+                "b", "Y on b", "§2", "50% lower", "20% lower", change(-0.5, -0.2), "less skipping"
+            ),
+            Conclusion("c", "Y is never slower", "§3", "always", "3 of 8", Holds(3, 8), "padding"),
         ),
         modelled=(Table("Hardware", pd.DataFrame({"level": ["DRAM"], "instances": [1]}), "note"),),
         assumptions=("Cycles are bandwidth bound.",),
@@ -251,8 +337,9 @@ def small_report() -> Report:
                 ),
             ),
         ),
-        rerun=Rerun("sparsim study x --out DIR", "0.1.0", "2026-01-01"),
+        rerun=Rerun("sparsim study x --out rerun", "0.1.0", "2026-01-01", "abc123"),
         files=("totals.csv",),
+        bottom_line="Y wins.",
     )
 
 
@@ -263,16 +350,24 @@ def test_markdown_and_html_say_the_same_things(tmp_path):
         "Y halves EDP on a",
         "less skipping",
         "A. Author, B. Author",
-        "sparsim study x --out DIR",
+        "Hardware: C. Author",
+        "sparsim study x --out rerun",
         "0.1.0",
+        "commit abc123",
         "2026-01-01",
         "Cycles are bandwidth bound.",
         "1. EDP",
         "2. Saving",
+        "Y wins.",
+        "30 pts off (±10 pts)",
+        "3 of 8",
     ):
         assert text in markdown
         assert text in page.replace("&lt;", "<").replace("&gt;", ">")
-    assert "(1 agree, 1 partly)" in markdown
+    assert "(1 agree, 1 partly, 1 disagree)" in markdown
+    # the disagreement is listed before the claims table, on the first screen
+    assert markdown.index("- Y is never slower (§3)") < markdown.index("| claim |")
+    assert page.index('class="against"') < page.index("<th>claim</th>")
     assert "&lt;small&gt;" in page  # escaped
     for name in ("edp", "facets", "saving"):
         assert f"](figures/{name}.png)" in markdown
@@ -289,15 +384,57 @@ def test_html_is_self_contained(tmp_path):
     assert re.findall(r"(?:src|href)=\"(https?://[^\"]*)", body) == ["https://example.org/p"]
 
 
-def test_hover_shows_every_requested_column():
-    frame = pd.DataFrame({"x": ["a", "b"], "y": [1.0, 2.5], "energy": [1234.5678, 2.0]})
-    chart = Chart("c", "t", frame, x="x", y="y", y_label="y", hover=("energy",))
+def test_hover_shows_every_requested_column_in_words():
+    frame = pd.DataFrame({"x": ["a", "b"], "y": [1.0, 2.5], "energy_uJ": [1234.5678, 2.0]})
+    chart = Chart(
+        "c", "t", frame, x="x", y="y", y_label="y", hover=("energy_uJ",), labels=(("x", "model"),)
+    )
     (panel,) = plotly_panels(chart)
     (trace,) = panel["data"]
     assert trace["y"] == [1.0, 2.5]
     assert trace["customdata"] == [["a", "1", "1,235"], ["b", "2.5", "2"]]
-    assert trace["hovertemplate"].startswith("x: %{customdata[0]}<br>y: %{customdata[1]}")
-    assert "energy: %{customdata[2]}" in trace["hovertemplate"]
+    assert trace["hovertemplate"].startswith("model: %{customdata[0]}<br>y: %{customdata[1]}")
+    assert "energy (uJ): %{customdata[2]}" in trace["hovertemplate"]
+    assert "energy_uJ" not in trace["hovertemplate"]
+
+
+def test_ratio_bars_grow_from_the_reference_on_a_fitting_axis():
+    wide = pd.DataFrame({"x": ["a", "b", "c"], "r": [0.375, 1.0, 2.7]})
+    (panel,) = plotly_panels(
+        Chart("w", "t", wide, x="x", y="r", y_label="r", reference=1.0, ratio=True)
+    )
+    (trace,) = panel["data"]
+    assert trace["base"] == 1.0 and trace["y"] == pytest.approx([-0.625, 0.0, 1.7])
+    axis = panel["layout"]["yaxis"]
+    assert axis["type"] == "log"  # 0.375 to 2.7 spans more than 4x
+    assert 10 ** axis["range"][0] < 0.375 and 10 ** axis["range"][1] > 2.7
+    assert {0.5, 1, 2} <= set(axis["tickvals"])
+    near = pd.DataFrame({"x": ["a", "b"], "r": [1.0, 1.0]})  # a dense panel: all at 1
+    (panel,) = plotly_panels(
+        Chart("n", "t", near, x="x", y="r", y_label="r", reference=1.0, ratio=True)
+    )
+    axis = panel["layout"]["yaxis"]
+    assert axis["type"] == "linear" and len(axis["tickvals"]) >= 3 and 1.0 in axis["tickvals"]
+
+
+def test_lying_bars_list_long_labels_as_rows():
+    frame = pd.DataFrame(
+        {
+            "claim": ["TTC-VEGETA-M8 on sparse ResNet-50", "DSTC on dense BERT-base"] * 2,
+            "source": ["paper", "paper", "sparsim", "sparsim"],
+            "v": [-83.0, 167.0, -70.0, 166.0],
+        }
+    )
+    chart = Chart(
+        "h", "t", frame, x="claim", y="v", y_label="%", color="source", kind="hbar", reference=0.0
+    )
+    (panel,) = plotly_panels(chart)
+    assert [t["orientation"] for t in panel["data"]] == ["h", "h"]
+    assert panel["data"][0]["y"] == list(frame["claim"][:2]) and panel["data"][0]["x"] == [
+        -83.0,
+        167.0,
+    ]
+    assert panel["layout"]["margin"]["l"] > 6 * len("TTC-VEGETA-M8 on sparse ResNet-50")
 
 
 def test_write_report_outputs(tmp_path):
@@ -314,16 +451,14 @@ def test_bad_report_content_is_named():
     frame = pd.DataFrame({"x": ["a"], "y": [1.0]})
     with pytest.raises(SparsimError, match="chart c: no column 'z'"):
         Chart("c", "t", frame, x="x", y="z", y_label="y")
-    with pytest.raises(SparsimError, match="log axis"):
-        Chart("c", "t", frame.assign(y=0.0), x="x", y="y", y_label="y", log_y=True)
-    with pytest.raises(SparsimError, match="unknown verdict 'maybe'"):
-        Conclusion("c", "p", "s", "maybe", "w")
+    with pytest.raises(SparsimError, match="ratio chart"):
+        Chart("c", "t", frame.assign(y=0.0), x="x", y="y", y_label="y", reference=1.0, ratio=True)
     chart = Chart("same", "t", frame, x="x", y="y", y_label="y")
     with pytest.raises(SparsimError, match="chart same"):
         Report(
             "t",
             "l",
-            Citation("a", "t", "v"),
+            (Citation("a", "t", "v"),),
             (),
             (),
             (),
@@ -464,15 +599,24 @@ def test_the_page_draws_one_legend_per_chart_and_the_panels_none():
 # --- the shared study template ------------------------------------------------------------
 
 
-def test_claim_paragraphs_pick_their_section():
-    claims = (
-        Conclusion("A", "p", "s", "agree", "w", "1. One"),
-        Conclusion("B", "p2", "s2", "partly", "w2", "2. Two"),
-    )
-    assert claim_paragraphs(claims, "2. Two") == (
-        "B: the paper says p2; sparsim: s2. Verdict: partly - w2",
-    )
-    assert claim_paragraphs(claims, "3. None") == ()
+def test_section_claims_pick_their_section():
+    claims = small_report().conclusions
+    (table,) = section_claims(claims, "1. EDP")
+    assert list(table.frame["claim"]) == ["Y halves EDP on a"]
+    assert list(table.frame["verdict"]) == ["agree"]
+    assert section_claims(claims, "3. None") == ()
+
+
+def test_claims_frame_holds_the_numbers_each_verdict_comes_from():
+    frame = claims_frame(small_report().conclusions).set_index("key")
+    assert frame.loc["b", ["published_value", "sparsim_value", "tolerance"]].tolist() == [
+        -0.5,
+        -0.2,
+        AGREE_WITHIN,
+    ]
+    assert frame.loc["c", ["held", "cases"]].tolist() == [3.0, 8.0]
+    assert np.isnan(frame.loc["c", "published_value"])
+    assert frame["verdict"].tolist() == ["agree", "partly", "disagree"]
 
 
 def test_publish_writes_tables_and_the_report_listing_them(tmp_path):
@@ -485,6 +629,9 @@ def test_publish_writes_tables_and_the_report_listing_them(tmp_path):
 
     paths, report = publish(frames, build, tmp_path)
     assert seen["files"] == ("totals.csv", "claims.csv")
+    paths, _ = publish(frames, build, tmp_path, texts={"config.yaml": "a: 1\n"})
+    assert seen["files"] == ("config.yaml", "totals.csv", "claims.csv")
+    assert (tmp_path / "config.yaml").read_text() == "a: 1\n"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", seen["date"])
     names = {p.name for p in paths}
     assert {"totals.csv", "totals.parquet", "claims.csv", "claims.parquet"} <= names
@@ -501,11 +648,13 @@ def test_work_table_keeps_leading_columns_and_factors():
     assert (row["effectual / performed"], row["dense-equivalent MACs/cycle"]) == (0.5, 100.0)
 
 
-def test_sparse_features_fold_rank_runs_and_name_roles():
+def test_sparse_features_in_words():
     spec = build("stc", Gemm(name="g", M=64, K=256, N=64), {"A": "2:4"})
     text = sparse_features(spec)
-    assert "weights (A) in UOP(x" in text and "UOP-UOP" not in text
-    assert "on zeros of weights (A)" in text
+    assert "weights as coordinates" in text
+    assert "when weights are zero" in text
+    for internal in ("UOP", "CP", "skipping-spatial", "(A)"):
+        assert internal not in text
 
 
 def test_tilted_labels_get_their_room_up_front():

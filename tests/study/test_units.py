@@ -32,9 +32,9 @@ def test_structured_density_is_two_of_m_else_the_smallest_block():
     assert pattern(7 / 8) == (7, 8)
     assert pattern(0.75) == (3, 4)
     assert structured_density(1.0, "A").distribution == "dense"
-    with pytest.raises(SparsimError, match="density A"):
+    with pytest.raises(SparsimError, match="density of the weights"):
         structured_density(0.31, "A")
-    with pytest.raises(SparsimError, match="density B"):
+    with pytest.raises(SparsimError, match="density of the input activations"):
         unstructured_density(0.0, "B")
 
 
@@ -114,7 +114,9 @@ def _layer_frame(energy, cycles, occurrences, errors) -> pd.DataFrame:
             "cycles": cycles,
             "occurrences": occurrences,
             "dense_macs": [10] * len(energy),
-            "bounding_level": ["MAC"] * len(energy),
+            "bounding_level": ["ALU"] * len(energy),
+            "ALU.cycles": cycles,
+            "Buffer.cycles": [c / 2 for c in cycles],
             "error": errors,
         }
     )
@@ -138,7 +140,8 @@ def test_aggregate_weights_layers_by_occurrences(layers):
         np.dot(energy, occurrences) * 1e-6 * np.dot(cycles, occurrences)
     )
     assert row["layers"] == sum(occurrences) and row["complete"]
-    assert row["bounding_level"] == "MAC" and row["bound_share"] == pytest.approx(1.0)
+    # the bound is named as the results name it (here a compute called ALU)
+    assert row["bounding_level"] == "ALU" and row["bound_share"] == pytest.approx(1.0)
 
 
 def test_aggregate_leaves_a_set_with_an_unmapped_layer_empty():

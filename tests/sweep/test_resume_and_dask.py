@@ -73,7 +73,10 @@ def test_dask_local_cluster_gives_identical_rows_and_store(tmp_path):
             half, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False
         )
     assert len(first) == POINTS // 2
-    # The rest of the sweep resumes the same store on an in-process LocalCluster.
-    on_dask = sparsim.sweep(config, tmp_path / "dask", backend="dask", workers=2, progress=False)
+    # The rest of the sweep goes into the same store (another config: only with append) on
+    # an in-process LocalCluster.
+    on_dask = sparsim.sweep(
+        config, tmp_path / "dask", backend="dask", workers=2, progress=False, append=True
+    )
     assert _sorted(on_dask).equals(_sorted(local))
     assert _sorted(read_store(tmp_path / "dask")).equals(_sorted(read_store(tmp_path / "local")))

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import sparsim
 from sparsim.cli import main
 from sparsim.designs import build, get_design, resize
+from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.workload import Gemm, parse_gemm_shape
 from sparsim.sweep import backends, pack_tasks, plan, read_store
@@ -104,8 +105,12 @@ def test_zip_dedup_and_sources(tmp_path):
         "zip": [["density_A", "density_B"]],
         "mapping": "remap",
     }
+    # Zipped: (npy, 1.0) and (0.5, 0.5) twice is a mistake, not one point silently.
+    with pytest.raises(SparsimError, match=r"zip\[0\] of densities.A, densities.B: entry\[2\]"):
+        sparsim.sweep(_write(tmp_path, config), tmp_path / "out", workers=1, progress=False)
+    config["densities"] = {"A": ["weights.npy", 0.5], "B": [1.0, 0.5]}
     frame = sparsim.sweep(_write(tmp_path, config), tmp_path / "out", workers=1, progress=False)
-    # Zipped: (npy, 1.0) and (0.5, 0.5) twice, which is one point, per layer.
+    # The same layer shape from a table and a GEMM: one point each, per its own label.
     assert len(frame) == 4
     assert set(frame["layer"]) == {"fc1", "same-shape"}
     measured = frame[frame["density_A"] == "weights.npy"]
@@ -231,7 +236,7 @@ def test_rerun_evaluates_only_missing_points(tmp_path, monkeypatch):
 
     original = backends.evaluate_task
     monkeypatch.setattr(backends, "evaluate_task", counting)
-    full = sparsim.sweep(CONTRACT, out, workers=1, progress=False)
+    full = sparsim.sweep(CONTRACT, out, workers=1, progress=False, append=True)
     assert len(full) == 24 and len(evaluated) == 24 - 16
     assert not set(evaluated) & set(first["point_key"])
     assert len(read_store(out)) == 24 and len(stored_keys(out)) == 24

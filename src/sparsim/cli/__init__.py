@@ -20,7 +20,8 @@ import os
 import sys
 from typing import NoReturn
 
-from sparsim.errors import SparsimError
+from sparsim import __version__
+from sparsim.errors import FULL_DISK_ERRNOS, SparsimError
 from sparsim.processes import exit_on_terminate
 
 # Subcommand modules and their --help summaries (each module registers the same summary;
@@ -39,11 +40,39 @@ SUBCOMMANDS = {
 EXIT_BAD_INPUT = 2
 
 
+# Options that take one value: given twice, argparse would keep the last silently.
+_SINGLE = (argparse._StoreAction, argparse._StoreConstAction)
+
+
 class _OneLineParser(argparse.ArgumentParser):
-    """argparse's parser, whose usage errors are one line and exit code 2 like sparsim's."""
+    """argparse's parser, whose usage errors are one line and exit code 2 like sparsim's,
+    and which refuses an option of one value given twice (``--out a --out b``)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"sparsim: error: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        for action in self._actions:
+            if (
+                action.option_strings
+                and isinstance(action, _SINGLE)
+                and not getattr(action, "once", False)
+            ):
+                action.__class__ = _once(type(action))
+        return super().parse_known_args(args, namespace)
+
+
+def _once(kind: type[argparse.Action]) -> type[argparse.Action]:
+    """``kind`` refusing a second occurrence of its option."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        given = namespace.__dict__.setdefault("_given_options", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given twice (each option once)")
+        given.add(self.dest)
+        kind.__call__(self, parser, namespace, values, option_string)
+
+    return type(f"Once{kind.__name__}", (kind,), {"__call__": __call__, "once": True})
 
 
 def _command(argv: list[str]) -> str | None:
@@ -62,13 +91,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description=(
             "Which kind of sparsity pays off on which accelerator? sparsim models sparse "
             "tensor accelerators (Sparseloop-compatible), decomposes tensors into structured "
-            "N:M series (TASD) and searches per-layer TASD configurations for real models "
-            "(TASDER)."
+            "N:M series (TASD, tensor approximation via structured decomposition) and searches "
+            "per-layer TASD configurations for real models (TASDER)."
         ),
+        epilog=(
+            "examples:\n"
+            "  sparsim compare\n"
+            "  sparsim evaluate --design stc --gemm M=512,K=256,N=1024 --density A=2:4\n"
+            "  sparsim COMMAND --help        (each command's options and examples)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback when an error occurs"
     )
+    parser.add_argument("--version", action="version", version=f"sparsim {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in SUBCOMMANDS.items():
         if command is not None and name != command:
@@ -107,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         # The reader (e.g. `| head`) stopped listening: not an error of ours.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
+    except OSError as exc:
+        if exc.errno not in FULL_DISK_ERRNOS or args.debug:
+            raise
+        # A write outside sparsim's outputs (standard output redirected to a full disk).
+        print(f"sparsim: error: {exc.filename or 'output'}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("sparsim: interrupted", file=sys.stderr)
         return 130

@@ -23,11 +23,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="compare the built-in designs on one layer",
         description=(
-            "Evaluate the built-in designs (dense TC, 2:4 STC, flexible N:M STCs, DSTC) on one "
-            "GEMM and print cycles, energy, EDP and computes, with speedup and energy relative "
-            "to the dense tensor core. Default: ResNet50 layer M=512,K=256,N=1024 with 2:4 "
-            "weights (A) and input activations (B) of density 0.82."
+            "Evaluate the built-in designs (dense tensor core TC, 2:4 sparse tensor core STC, "
+            "flexible N:M STCs, TASD tensor cores TTC, dual-side sparse tensor core DSTC) on "
+            "one GEMM and print cycles, energy, EDP (energy-delay product) and computes, with "
+            "speedup and energy relative to the dense tensor core. Default: the ResNet50 layer "
+            "M=512,K=256,N=1024 with 2:4 weights (A) and input activations (B) of density 0.82."
         ),
+        epilog=(
+            "examples:\n"
+            "  sparsim compare\n"
+            "  sparsim compare --gemm M=128,K=1152,N=1024 --density A=0.5 --density B=0.5 "
+            "--designs tc,dstc --json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--gemm", default=DEFAULT_GEMM, help=f"GEMM shape M=..,K=..,N=.. (default {DEFAULT_GEMM})"
@@ -62,8 +70,11 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
     chosen = [get_design(n) for n in filter(None, (s.strip() for s in design_text.split(",")))]
     if not chosen:
         raise SpecError("no design given", "--designs")
+    twice = [design.name for i, design in enumerate(chosen) if design in chosen[:i]]
+    if twice:
+        raise SpecError(f"{twice[0]} is listed twice", "--designs")
     rows = []
-    for design in dict.fromkeys(chosen):
+    for design in chosen:
         spec = build(design, gemm, densities)
         result = replace(evaluate(spec), design=design.name, densities=densities)
         scheme = scheme_for(design, densities)

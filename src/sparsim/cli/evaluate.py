@@ -10,7 +10,12 @@ from dataclasses import replace
 
 import yaml
 
-from sparsim.cli.options import add_density_option, parse_density_items
+from sparsim.cli.options import (
+    add_density_option,
+    check_output,
+    only_with,
+    parse_density_items,
+)
 from sparsim.errors import SpecError
 from sparsim.evaluate import evaluate, load
 from sparsim.io import atomic_write_text
@@ -25,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="energy, cycles and computes of a workload on an accelerator",
         description=(
             "Evaluate Sparseloop case directories (each holding aggregated_input.yaml, "
-            "ERT.yaml and map.yaml), sparsim spec YAML files, or a built-in design on one "
+            "ERT.yaml (energy reference table) and map.yaml), sparsim spec YAML files, or a built-in design on one "
             "GEMM (--design with --gemm and --density; the design's mapping heuristic picks "
             "the mapping). All inputs are evaluated in one process; the first bad input stops "
             "the run with a one-line error."
@@ -57,13 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--save-spec",
         metavar="FILE.yaml",
         help="with --design: also write the built spec (mapping included) as sparsim YAML, "
-        "ready to edit and evaluate again",
+        "ready to edit and evaluate again (- writes it to standard output)",
     )
     parser.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object per input and line: case, then the results schema (design, "
-        "layer, density_A, density_B, energy_uJ, cycles, EDP, computes, levels...)",
+        "layer, density_A, density_B, energy_uJ, cycles, EDP (energy-delay product), computes, levels...)",
     )
     parser.set_defaults(func=run)
 
@@ -77,20 +82,24 @@ def _design_spec(args: argparse.Namespace) -> Spec:
 
 
 def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
-    design_only = {"--gemm": args.gemm, "--density": args.density, "--save-spec": args.save_spec}
     if args.design is None:
-        for option, value in design_only.items():
-            if value:
-                raise SpecError("only meaningful with --design NAME", option)
+        only_with(
+            "--design NAME",
+            {"--gemm": args.gemm, "--density": args.density, "--save-spec": args.save_spec},
+        )
         if not args.inputs:
             raise SpecError(
                 "give case directories or spec files, or --design with --gemm", "evaluate"
             )
-    specs = [(path, load(path)) for path in args.inputs]
-    if args.design is not None:
-        spec = _design_spec(args)
-        specs.append((args.design, spec))
-    return specs
+        return [(path, load(path)) for path in args.inputs]
+    if args.inputs:
+        raise SpecError(
+            f"evaluates a built-in design or design file on --gemm; give either it or spec "
+            f"files and case directories ({args.inputs[0]!r})",
+            "--design",
+        )
+    check_output(args.save_spec, "--save-spec")
+    return [(args.design, _design_spec(args))]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         from sparsim.designs import get_design
 
         results[-1] = (label, replace(result, design=get_design(args.design).name, densities=given))
-    if args.save_spec:
+    if args.save_spec is not None:
         text = yaml.safe_dump(
             specs[-1][1].model_dump(mode="json", exclude_none=True), sort_keys=False
         )

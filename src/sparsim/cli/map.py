@@ -9,11 +9,14 @@ import sys
 
 import yaml
 
+from sparsim.cli.options import at_least, check_output, within
 from sparsim.designs.mapper import DEFAULT_EVALUATIONS, MapResult, load_problem, map_spec
 from sparsim.errors import SpecError
 from sparsim.io import atomic_write_text
 from sparsim.report.tables import format_table, result_table
 from sparsim.spec.constraints import load_constraints
+
+MAX_TIME_BUDGET_S = 86_400  # a day: beyond it a budget is no budget
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -91,14 +94,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    if args.top_k < 1:
-        raise SpecError(f"must be at least 1, got {args.top_k}", "--top-k")
-    if args.max_evaluations < 1:
-        raise SpecError(f"must be at least 1, got {args.max_evaluations}", "--max-evaluations")
-    if args.time_budget is not None and args.time_budget <= 0:
-        raise SpecError(f"must be positive, got {args.time_budget}", "--time-budget")
-    if args.save_spec and len(args.inputs) > 1:
+    at_least(args.top_k, 1, "--top-k")
+    at_least(args.max_evaluations, 1, "--max-evaluations")
+    within(args.time_budget, 0, MAX_TIME_BUDGET_S, "--time-budget", open_low=True)
+    if args.save_spec is not None and len(args.inputs) > 1:
         raise SpecError("writes one spec: give one input", "--save-spec")
+    check_output(args.save_spec, "--save-spec")
 
 
 def _search_summary(found: MapResult) -> dict:
@@ -165,11 +166,12 @@ def run(args: argparse.Namespace) -> int:
                 top_k=args.top_k,
                 max_evaluations=args.max_evaluations,
                 time_budget=args.time_budget,
+                progress=None if sys.stderr.isatty() else False,  # no bar in a log file
             ),
         )
         for path, problem, own in problems
     ]
-    if args.save_spec:
+    if args.save_spec is not None:
         spec = found[0][1].spec
         text = yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False)
         atomic_write_text(args.save_spec, text)

@@ -7,20 +7,23 @@ import argparse
 import time
 from pathlib import Path
 
+from sparsim.cli.options import show_progress
 from sparsim.errors import SpecError, UnknownNameError
-from sparsim.io import atomic_output_dir
+from sparsim.io import atomic_output_dir, check_output_dir
+from sparsim.limits import MAX_WORKERS, check_at_most
 
 # Kept here (not imported from sparsim.study) so that `sparsim --help` stays fast.
 STUDIES = {
     "sparsity-types": (
-        "structured vs unstructured, single- vs dual-sided sparsity on the fig15 int8 "
-        "hardware: energy, cycles, computes, EDP, memory sizes, and the Sparseloop paper's claims "
-        "checked"
+        "structured vs unstructured, single- vs dual-sided sparsity on the int8 hardware of "
+        "the Sparseloop MICRO'22 artifact: energy, cycles, computes, EDP, memory sizes, and "
+        "the claims of Huang and Mustafa's case study checked"
     ),
     "tasd-hardware": (
         "the TASD paper's hardware evaluation: EDP, latency and energy of dense and sparse "
-        "ResNet-50 and BERT-base on TC, DSTC and four TASD tensor cores with TASDER's "
-        "configurations, its ablation and energy breakdown, each EDP claim checked"
+        "ResNet-50 and BERT-base on the dense tensor core (TC), the dual-side sparse tensor "
+        "core (DSTC) and four TASD tensor cores with TASDER's configurations, its ablation "
+        "and energy breakdown, each EDP claim checked"
     ),
 }
 
@@ -32,12 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run a study end to end. 'sparsity-types' evaluates a dense tensor core, "
             "single-sided structured (2:4, 2:6, 2:8, flexible N:M), dual-sided structured, "
-            "single-sided unstructured and dual-sided unstructured (DSTC) cores at 0, 50, "
-            "66.7 and 75% sparsity of weights and activations on the four fig15 ResNet50 "
-            "layers and on all of ResNet-50, plus low-sparsity, memory-size and bandwidth "
-            "sweeps, and writes tidy tables (CSV and Parquet), figures (PNG and SVG) and a "
-            "report (report.md and a self-contained report.html) that checks the Sparseloop "
-            "paper's claims."
+            "single-sided unstructured and dual-sided unstructured (DSTC) cores (the "
+            "hardware of the Sparseloop MICRO'22 artifact, Wu et al.) at 0, 50, 66.7 and 75% "
+            "sparsity of weights and activations on four ResNet-50 layers of that artifact "
+            "and on all of ResNet-50, plus low-sparsity, memory-size and bandwidth sweeps, "
+            "and checks the claims of Huang and Mustafa's structured vs unstructured case "
+            "study (its report and poster). 'tasd-hardware' checks the TASD paper's "
+            "hardware evaluation. Each writes tidy tables (CSV and Parquet), figures (PNG "
+            "and SVG), the config it ran and a report (report.md and a self-contained "
+            "report.html)."
         ),
         epilog=(
             "examples: sparsim study sparsity-types --out study-out --quick; "
@@ -56,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="sparsity-types only: the four fig15 layers (skips the whole-ResNet-50 sweep)",
+        help="sparsity-types only: the config's first layer set only (by default the four "
+        "ResNet-50 layers of the MICRO'22 artifact; skips all of ResNet-50)",
     )
     parser.add_argument(
         "--config",
@@ -72,10 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_out(out: str) -> Path:
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise SpecError("exists and is not a directory", "--out")
-    return path
+    return check_output_dir(out, f"--out {out}" if out.strip() else "--out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.jobs < 1:
         raise SpecError(f"must be >= 1, got {args.jobs}", "--jobs")
+    check_at_most(args.jobs, MAX_WORKERS, "worker processes", "--jobs")
     out = _check_out(args.out)
     if args.study == "tasd-hardware":
         return _run_tasd_hardware(args, out)
@@ -94,18 +99,12 @@ def run(args: argparse.Namespace) -> int:
 
         definition = load_definition(args.config)
         tables = run_study(
-            StudyConfig(definition, args.quick, args.jobs, progress=not args.no_progress)
+            StudyConfig(definition, args.quick, args.jobs, progress=show_progress(args))
         )
-        paths, checks = write_study(tables, scratch, _command(args), args.jobs)
-    counts: dict[str, int] = {}
-    for check in checks.values():
-        counts[check.verdict] = counts.get(check.verdict, 0) + 1
-    print(
-        f"{len(checks)} claims of the Sparseloop paper checked: "
-        + ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+        paths, checks = write_study(tables, scratch, args.jobs)
+    _print_claims(
+        "claims of Huang and Mustafa's structured vs unstructured study", list(checks.values())
     )
-    for check in checks.values():
-        print(f"  {check.verdict:12s} {check.claim}")
     if len(tables.failures):
         print(f"note: {len(tables.failures)} points had no mapping (see failures.csv)")
     print(
@@ -115,10 +114,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command(args: argparse.Namespace) -> str:
-    """The command line that reruns this study."""
-    flags = (f" --config {args.config}" if args.config else "") + (" --quick" if args.quick else "")
-    return f"sparsim study {args.study} --out {args.out}{flags}"
+def _print_claims(what: str, conclusions: list) -> None:
+    """The verdict counts (every verdict named, in the report's order), then one line per
+    claim with its numbers."""
+    from sparsim.report.model import VERDICTS
+
+    counts = {v: sum(c.verdict == v for c in conclusions) for v in VERDICTS}
+    print(
+        f"{len(conclusions)} {what} checked: "
+        + ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    )
+    for conclusion in conclusions:
+        print(
+            f"  {conclusion.verdict:12s} {conclusion.claim}: published {conclusion.paper}; "
+            f"sparsim {conclusion.sparsim}"
+        )
 
 
 def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
@@ -131,20 +141,9 @@ def _run_tasd_hardware(args: argparse.Namespace, out: Path) -> int:
         from sparsim.study.tasd_hardware import run_tasd_hardware
         from sparsim.study.tasd_hardware_report import write_tasd_hardware
 
-        tables = run_tasd_hardware(progress=not args.no_progress, jobs=args.jobs)
+        tables = run_tasd_hardware(progress=show_progress(args), jobs=args.jobs)
         paths, conclusions = write_tasd_hardware(tables, scratch, args.jobs)
-    counts = {}
-    for conclusion in conclusions:
-        counts[conclusion.verdict] = counts.get(conclusion.verdict, 0) + 1
-    print(
-        f"{len(conclusions)} EDP claims of the TASD paper checked: "
-        + ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
-    )
-    for conclusion in conclusions:
-        print(
-            f"  {conclusion.verdict:12s} {conclusion.claim}: paper {conclusion.paper}, "
-            f"sparsim {conclusion.sparsim}"
-        )
+    _print_claims("claims of the TASD paper", conclusions)
     print(
         f"wrote {len(paths)} files to {out}/ (report: {out / 'report.html'}) "
         f"in {time.perf_counter() - start:.1f} s"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from pathlib import Path
 
-from sparsim.errors import SparsimError
+from sparsim.cli.options import path_value, show_progress
 
 EXAMPLE = """\
 config (sweep.yaml):
@@ -32,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Evaluate every point of a sweep config (designs x memories x workload layers x "
             "densities of A and B x mapping objectives; lists named under 'zip' advance "
             "together) and write one row per point (design, layer, density_A, density_B, "
-            "energy_uJ, cycles, EDP, computes, per-level energy...) as Parquet files under "
+            "energy_uJ, cycles, EDP (energy-delay product), computes, per-level energy...) as Parquet files under "
             "--out. Points already in --out are not evaluated again: rerun the same command "
             "after an interruption (even kill -9) to finish the sweep.",
             width=88,
@@ -40,9 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("config", type=Path, metavar="CONFIG.yaml", help="the sweep config")
+    parser.add_argument("config", type=path_value, metavar="CONFIG.yaml", help="the sweep config")
     parser.add_argument(
-        "--out", required=True, type=Path, metavar="DIR", help="results store (created if absent)"
+        "--out",
+        required=True,
+        type=path_value,
+        metavar="DIR",
+        help="results store (created if absent)",
     )
     parser.add_argument(
         "--workers",
@@ -68,23 +71,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="rows per Parquet file written (default 2000; an interruption loses at most "
         "the rows not yet written, which a rerun computes)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add this config's points to a store that holds another config's results "
+        "(without it such a store is refused, so that no run mixes two configs' rows)",
+    )
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (there is none when standard error is not a terminal)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from sparsim.sweep import sweep
 
-    if args.scheduler is not None and args.backend == "processes":
-        raise SparsimError("a scheduler runs the Dask backend", "--backend")
     frame = sweep(
         args.config,
         args.out,
         workers=args.workers,
         scheduler=args.scheduler,
         backend=args.backend,
-        progress=not args.no_progress,
+        progress=show_progress(args),
         chunk_rows=args.chunk_rows,
+        append=args.append,
     )
     failed = int((frame["error"] != "").sum()) if "error" in frame else 0
     note = f" ({failed} with no mapping that fits: see the error column)" if failed else ""

@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sparsim.cli.options import only_with, show_progress, within
 from sparsim.errors import SparsimError, SpecError, UnknownNameError
-from sparsim.io import atomic_output_dir
+from sparsim.io import atomic_output_dir, check_output_dir, input_file
 from sparsim.limits import (
+    MAX_FILE_BYTES,
     MAX_REPETITIONS,
     MAX_SERIES_TERMS,
-    MAX_TENSOR_ELEMENTS,
+    MAX_STUDY_ELEMENTS,
     check_at_most,
     check_elements,
 )
@@ -32,10 +33,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tasd",
         help="structured decomposition of tensors into N:M series (TASD)",
         description=(
-            "TASD approximates a tensor by a sum of N:M structured tensors plus a residual, "
+            "TASD (tensor approximation via structured decomposition) approximates a tensor "
+            "by a sum of N:M structured tensors plus a residual, "
             "A = A1[2:4] + A2[2:8] + residual, so hardware that runs only N:M patterns can "
             "execute it term by term. In N:M, N is the number of elements KEPT per block of M."
         ),
+        epilog=(
+            "examples:\n"
+            "  sparsim tasd decompose --random 128x128 --series 2:4+2:8\n"
+            "  sparsim tasd patterns --hardware TTC-VEGETA-M8\n"
+            "  sparsim tasd study --out tasd-study"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="tasd_command", metavar="COMMAND")
     parser.set_defaults(func=lambda args: _help(parser))
@@ -58,6 +67,10 @@ def _register_decompose(commands: argparse._SubParsersAction) -> None:
             "matrix) greedily into the terms of a series: each term keeps the N largest "
             "magnitudes of every block of M of what the earlier terms left. Prints the "
             "metrics after each added term."
+        ),
+        epilog=(
+            "examples: sparsim tasd decompose weights.npy --series 2:4+2:8 --out tasd-out; "
+            "sparsim tasd decompose --random 64x256 --density 0.3 --series 2:8"
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
@@ -92,10 +105,8 @@ def _register_decompose(commands: argparse._SubParsersAction) -> None:
         metavar="B_FILE",
         help="right operand B (.npy, shape (K, N)) for the relative matmul error of A @ B",
     )
-    parser.add_argument(
-        "--density", type=float, default=0.5, help="nonzero fraction of --random (default 0.5)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed of --random (default 0)")
+    parser.add_argument("--density", type=float, help="nonzero fraction of --random (default 0.5)")
+    parser.add_argument("--seed", type=int, help="random seed of --random (default 0)")
     parser.add_argument(
         "--out",
         metavar="DIR",
@@ -114,8 +125,10 @@ def _register_patterns(commands: argparse._SubParsersAction) -> None:
         description=(
             "For each hardware (or the one given): its native N:M patterns and, for every "
             "N:M with its block size, the series of native patterns with the fewest terms "
-            "that realises it, with its effective density."
+            "that realises it, with its effective density. STC: sparse tensor core; TTC: "
+            "TASD tensor core; VEGETA-M4/M8: sparse tensor cores with native N:4 or N:8 patterns."
         ),
+        epilog="example: sparsim tasd patterns --hardware TTC-STC-M4 --max-terms 3",
     )
     parser.add_argument(
         "--hardware", metavar="NAME", help=f"one of {', '.join(hardware_names())} (any case)"
@@ -129,13 +142,15 @@ def _register_patterns(commands: argparse._SubParsersAction) -> None:
 def _register_study(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "study",
-        help="reproduce the seed paper's synthetic study (CSV + PNG plots)",
+        help="reproduce the TASD paper's synthetic study (CSV + PNG plots)",
         description=(
             "Random matrices at densities 0.1 ... 1.0 with N(0, 1/3) and U(0, 1) values: "
             "dropped nonzeros and dropped magnitude of 2:4, 2:4+2:8, 2:4+2:8+2:16 (with the "
             "closed-form expectation), and the relative matmul error of one-term N:4 and "
-            "N:8 approximations. Prints the comparison with the paper's figures."
+            "N:8 approximations. Prints the comparison with the TASD paper's figures "
+            "(Section 3.2)."
         ),
+        epilog="example: sparsim tasd study --out tasd-study --seeds 5",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument(
@@ -156,6 +171,8 @@ def _parse_axis(text: str) -> int | tuple[int, ...]:
         raise SpecError(
             f"expected an integer or comma-separated integers, got {text!r}", "--axis"
         ) from None
+    if len(set(axes)) != len(axes):
+        raise SpecError(f"an axis is given twice in {text!r}", "--axis")
     return axes[0] if len(axes) == 1 else axes
 
 
@@ -204,13 +221,14 @@ def _pick(arrays: dict[str, Any], key: str | None, where: str) -> Any:
 
 def load_tensor(path: str, key: str | None = None) -> Any:
     """A numpy array or CPU torch tensor from .npy, .npz, .pt or .pth."""
-    file = Path(path)
-    if not file.is_file():
-        raise SpecError("file not found", path)
+    file = input_file(path, MAX_FILE_BYTES)
     suffix = file.suffix.lower()
+    if key is not None and suffix == ".npy":
+        raise SpecError("holds one array: --key selects one in a .npz or a state dict", path)
     try:
-        if suffix == ".npy":
-            return _checked_tensor(np.load(file, allow_pickle=False), path)
+        if suffix == ".npy":  # mapped: its shape is checked before its data is read
+            mapped = np.load(file, mmap_mode="r", allow_pickle=False)
+            return np.array(_checked_tensor(mapped, path))
         if suffix == ".npz":
             with np.load(file, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
@@ -228,13 +246,19 @@ def load_tensor(path: str, key: str | None = None) -> Any:
     except SparsimError:
         raise
     except Exception as exc:  # numpy/torch loaders raise many types for a corrupt file
-        raise SpecError(f"cannot read tensor ({type(exc).__name__}: {exc})", path) from None
+        if type(exc).__name__ == "UnpicklingError":  # torch's weights_only refusal
+            raise SpecError(
+                "holds Python objects besides tensors, which sparsim does not run (it loads "
+                "with weights_only): save a tensor or a state dict (torch.save(t, path))",
+                path,
+            ) from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise SpecError(f"cannot read tensor ({type(exc).__name__}: {first[:200]})", path) from None
     raise SpecError(f"unknown file type {suffix!r}; use .npy, .npz, .pt or .pth", path)
 
 
 def _random_tensor(shape: tuple[int, ...], density: float, seed: int) -> np.ndarray:
-    if not 0 <= density <= 1:
-        raise SpecError(f"must be between 0 and 1, got {density}", "--density")
+    within(density, 0, 1, "--density")
     if seed < 0:
         raise SpecError(f"must be a non-negative integer, got {seed}", "--seed")
     rng = np.random.default_rng(seed)
@@ -269,8 +293,16 @@ def run_decompose(args: argparse.Namespace) -> int:
         raise exc.located("--series") from None
     axis = _parse_axis(args.axis)
     if args.random:
-        x = _random_tensor(_parse_shape(args.random), args.density, args.seed)
-        source = f"random {args.random} (density {args.density}, seed {args.seed})"
+        only_with("a tensor file", {"--key": args.key})
+    else:
+        only_with("--random", {"--density": args.density, "--seed": args.seed})
+    if args.out is not None:
+        check_output_dir(args.out, "--out" if not args.out.strip() else None)
+    if args.random:
+        density = 0.5 if args.density is None else args.density
+        seed = 0 if args.seed is None else args.seed
+        x = _random_tensor(_parse_shape(args.random), density, seed)
+        source = f"random {args.random} (density {density}, seed {seed})"
     else:
         x = load_tensor(args.input, args.key)
         source = args.input + (f" [{args.key}]" if args.key else "")
@@ -358,7 +390,7 @@ def run_patterns(args: argparse.Namespace) -> int:
     from sparsim.tasd.hardware import HARDWARE, get_hardware
 
     _max_terms(args.max_terms)
-    designs = [get_hardware(args.hardware)] if args.hardware else list(HARDWARE)
+    designs = [get_hardware(args.hardware)] if args.hardware is not None else list(HARDWARE)
     for index, hw in enumerate(designs):
         if index:
             print()
@@ -384,7 +416,11 @@ def run_patterns(args: argparse.Namespace) -> int:
 def run_study(args: argparse.Namespace) -> int:
     from sparsim.tasd.study import StudyConfig, run_study, write_study
 
-    check_at_most(args.size**2, MAX_TENSOR_ELEMENTS, "matrix elements (--size squared)", "--size")
+    check_output_dir(args.out, "--out" if not args.out.strip() else None)
+    if args.size > 0:
+        check_at_most(
+            args.size**2, MAX_STUDY_ELEMENTS, "matrix elements (--size squared)", "--size"
+        )
     config = StudyConfig(size=args.size, seeds=args.seeds)
     period = math.lcm(*(s.block_lcm for s in config.parsed_series))
     if args.size <= 0 or args.size % period:
@@ -397,7 +433,7 @@ def run_study(args: argparse.Namespace) -> int:
         raise SpecError(f"must be >= 1, got {args.seeds}", "--seeds")
     check_at_most(args.seeds, MAX_REPETITIONS, "random matrices per point", "--seeds")
     with atomic_output_dir(args.out) as scratch:  # fails now, not after the run, if unwritable
-        result = run_study(config, progress=not args.no_progress)
+        result = run_study(config, progress=show_progress(args))
         paths = write_study(result, scratch)
     reference = result.reference
     rows = [
@@ -414,7 +450,7 @@ def run_study(args: argparse.Namespace) -> int:
     ]
     print(
         f"{config.size}x{config.size}, N(0, 1/3) values, Bernoulli(d) mask, mean of "
-        f"{config.seeds} seeds: ours vs the seed paper"
+        f"{config.seeds} seeds: ours vs the TASD paper"
     )
     print(
         format_table(

@@ -6,19 +6,20 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-from pathlib import Path
 from typing import Any
 
+from sparsim.cli.options import check_output, only_with, path_value, show_progress
 from sparsim.designs.ttc import SCHEDULES
 from sparsim.errors import SparsimError, SpecError
-from sparsim.io import atomic_output_dir, atomic_write_text
+from sparsim.io import atomic_output_dir, atomic_write_text, check_output_dir
 from sparsim.report.tables import format_table
 
 MODEL_HELP = (
     "real model: fmnist-resnet, fmnist-resnet-pruned (Fashion-MNIST, committed checkpoints), "
     "mobilenet-v2, resnet50-thin, minilm-l6 (these need scripts/install-models.sh)"
 )
-HARDWARE_HELP = "TASD tensor core: TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4 or TTC-VEGETA-M8"
+HARDWARE_HELP = "TASD tensor core (TTC): TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4 or TTC-VEGETA-M8"
+WEIGHTS_AND_ACTIVATIONS = " TASD-W: TASD of the weights; TASD-A: TASD of the input activations."
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,11 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="search per-layer TASD configurations for real models (TASDER)",
         description=(
             "TASDER finds, layer by layer, which TASD series (sums of N:M structured terms a "
-            "TASD tensor core can run) to apply to a model's weights (TASD-W) or input "
-            "activations (TASD-A) so that its quality stays at a target share of the "
-            "original's (default 99%), without fine-tuning, and reports the MACs saved and "
-            "the energy and cycles saved on the TASD tensor core (accelerator model)."
+            "TASD tensor core can run) to apply to a model's weights (TASD of the weights, "
+            "TASD-W) or input activations (TASD of the input activations, TASD-A) so that its quality stays at a target share of the "
+            "original's (default 99%), without fine-tuning, and reports the multiply-"
+            "accumulates (MACs) saved and the energy and cycles saved on the TASD tensor core "
+            "(TTC, accelerator model)."
         ),
+        epilog=(
+            "examples:\n"
+            "  sparsim tasder search --model fmnist-resnet --hardware TTC-VEGETA-M8 --out s\n"
+            "  sparsim tasder cost --config s/config.yaml --workloads s/workloads.csv\n"
+            "  sparsim tasder workloads --builtin resnet50 --out resnet50.csv"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=lambda args: _help(parser))
     commands = parser.add_subparsers(dest="tasder_command", metavar="COMMAND")
@@ -71,7 +80,7 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
         "--no-cost",
         action="store_true",
         help="skip the accelerator model (energy and cycles on the TASD tensor core, the "
-        "dense TC and the plain design); MACs only",
+        "dense tensor core and the plain design); multiply-accumulates (MACs) only",
     )
 
 
@@ -88,8 +97,12 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
             "alpha; GELU models use 1 - pseudo-density). Writes config.yaml (re-appliable "
             "with 'sparsim tasder apply'), trace.csv (every evaluation), workloads.csv "
             "(the model's layers with measured densities) and cost.csv (per layer: energy "
-            "and cycles on the TASD tensor core, the dense TC and the plain design; not "
-            "with --no-cost) to --out."
+            "and cycles on the TASD tensor core, the dense tensor core (TC) and the plain "
+            "design; not with --no-cost) to --out." + WEIGHTS_AND_ACTIVATIONS
+        ),
+        epilog=(
+            "example: sparsim tasder search --model fmnist-resnet --hardware TTC-VEGETA-M8 "
+            "--objective edp --out search-out"
         ),
     )
     _data_options(parser)
@@ -156,7 +169,7 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
         default=0.99,
         help="pseudo-density: share of the magnitude sum to hold (default 0.99)",
     )
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--out", required=True, type=path_value, help="output folder")
     parser.set_defaults(func=_search)
 
 
@@ -167,11 +180,12 @@ def _register_apply(commands: argparse._SubParsersAction) -> None:
         description=(
             "Re-apply a configuration written by 'sparsim tasder search' (or by hand: "
             "layers: {NAME: {weights: SERIES} or {activations: SERIES}}) and print the "
-            "quality before and after and the MAC reduction."
+            "quality before and after and the reduction of multiply-accumulates (MACs)."
         ),
+        epilog="example: sparsim tasder apply --model fmnist-resnet --config s/config.yaml",
     )
     _data_options(parser)
-    parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
+    parser.add_argument("--config", required=True, type=path_value, help="config.yaml or .json")
     parser.set_defaults(func=_apply)
 
 
@@ -186,27 +200,31 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
             "model: every layer on the TASD tensor core of the configuration's hardware (one "
             "structured pass per term of its series, fused over the dense operand's tiles or "
             "sequential with partial sums read back, see --schedule; layers left out run "
-            "dense), on the dense TC and on the plain design (the same "
+            "dense), on the dense tensor core (TC) and on the plain design (the same "
             "hardware, every layer dense). Prints the totals and reductions; --out writes the "
             "per-layer table (.csv)."
         ),
+        epilog=(
+            "example: sparsim tasder cost --config s/config.yaml --workloads s/workloads.csv "
+            "--out cost.csv"
+        ),
     )
-    parser.add_argument("--config", required=True, type=Path, help="config.yaml or .json")
+    parser.add_argument("--config", required=True, type=path_value, help="config.yaml or .json")
     parser.add_argument(
         "--schedule",
         choices=SCHEDULES,
         default=SCHEDULES[0],
         help="how the TTC runs a series' terms: fused (default; all terms on each tile of "
-        "the dense operand, partial sums kept in the RF) or sequential (one full pass per "
+        "the dense operand, partial sums kept in the register file) or sequential (one full pass per "
         "term, partial sums read back from DRAM)",
     )
     parser.add_argument(
-        "--workloads", required=True, type=Path, help="workload table (.csv, .yaml or .yml)"
+        "--workloads", required=True, type=path_value, help="workload table (.csv, .yaml or .yml)"
     )
     parser.add_argument(
         "--hardware", help=HARDWARE_HELP + " (default: the configuration's hardware)"
     )
-    parser.add_argument("--out", type=Path, help="per-layer costs (.csv)")
+    parser.add_argument("--out", type=path_value, help="per-layer costs (.csv)")
     parser.add_argument(
         "--json",
         action="store_true",
@@ -225,18 +243,22 @@ def _register_workloads(commands: argparse._SubParsersAction) -> None:
             "needed) or from a real model with densities measured on calibration data. "
             "The file type follows --out: .yaml (sparsim workload spec) or .csv."
         ),
+        epilog=(
+            "examples: sparsim tasder workloads --builtin bert-base --seq-len 256 --out "
+            "bert.yaml; sparsim tasder workloads --model fmnist-resnet --out fmnist.csv"
+        ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--builtin", choices=("resnet50", "bert-base", "minilm-l6"), help="built-in table"
     )
     source.add_argument("--model", help=MODEL_HELP)
-    parser.add_argument("--batch", type=int, default=1, help="built-in: batch size (default 1)")
+    parser.add_argument("--batch", type=int, help="built-in: batch size (default 1)")
+    parser.add_argument("--image-size", type=int, help="resnet50: image size (default 224)")
     parser.add_argument(
-        "--image-size", type=int, default=224, help="resnet50: image size (default 224)"
-    )
-    parser.add_argument(
-        "--seq-len", type=int, default=128, help="BERT: sequence length (default 128)"
+        "--seq-len",
+        type=int,
+        help="bert-base and minilm-l6: sequence length in tokens (default 128)",
     )
     parser.add_argument(
         "--attention-matmuls",
@@ -244,10 +266,15 @@ def _register_workloads(commands: argparse._SubParsersAction) -> None:
         help="BERT: also list the attention score and context matmuls (op 'matmul')",
     )
     parser.add_argument(
-        "--calibration-size", type=int, default=64, help="model: calibration samples"
+        "--calibration-size", type=int, help="--model: calibration samples (default 64)"
     )
-    parser.add_argument("--mass", type=float, default=0.99, help="pseudo-density mass")
-    parser.add_argument("--out", required=True, type=Path, help="output .yaml, .yml or .csv")
+    parser.add_argument(
+        "--mass",
+        type=float,
+        help="--model: share of the magnitude sum a GELU-fed layer's pseudo-density holds "
+        "(default 0.99)",
+    )
+    parser.add_argument("--out", required=True, type=path_value, help="output .yaml, .yml or .csv")
     parser.set_defaults(func=_workloads)
 
 
@@ -259,7 +286,7 @@ def _load(args: argparse.Namespace) -> Any:
         calibration_size=args.calibration_size,
         evaluation_size=args.evaluation_size,
         batch_size=args.batch_size,
-        progress=not args.no_progress,
+        progress=show_progress(args),
     )
 
 
@@ -308,6 +335,7 @@ def _search(args: argparse.Namespace) -> int:
     if not 0 < args.target <= 1:
         raise SpecError(f"must be in (0, 1], got {args.target}", "--target")
     _check_mass(args.mass)
+    check_output_dir(args.out, "--out")  # now, not after the search
     real = _load(args)
     if args.method.startswith("activations") and layers is None:
         layers = real.activation_layers
@@ -325,7 +353,7 @@ def _search(args: argparse.Namespace) -> int:
         keep=args.keep,
         schedule=args.schedule,
         cost=not args.no_cost,
-        progress=not args.no_progress,
+        progress=show_progress(args),
     ).fit(real.model, real.calibration, example=real.example)
     config = search.config_.model_copy(update={"model": real.name})
     written = ["config.yaml", "trace.csv", "workloads.csv"]
@@ -471,6 +499,7 @@ def _cost(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.suffix.lower() != ".csv":
         raise SpecError("expected a .csv file name", str(args.out))
+    check_output(args.out, "--out")
     config = load_config(args.config)
     table = load_table(args.workloads)
     try:
@@ -523,22 +552,40 @@ def _workloads(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() not in (".yaml", ".yml", ".csv"):
         raise SpecError("expected a .yaml, .yml or .csv file name", str(args.out))
+    if args.model is None:  # a built-in table has no data to calibrate on
+        only_with("--model", {"--calibration-size": args.calibration_size, "--mass": args.mass})
+    if args.builtin != "resnet50":
+        only_with("--builtin resnet50", {"--image-size": args.image_size})
+    if args.builtin not in ("bert-base", "minilm-l6"):
+        only_with(
+            "--builtin bert-base or minilm-l6",
+            {"--seq-len": args.seq_len, "--attention-matmuls": args.attention_matmuls},
+        )
+    if args.builtin is None:
+        only_with("--builtin", {"--batch": args.batch})
+    check_output(args.out, "--out")
+    batch = 1 if args.batch is None else args.batch
     if args.builtin == "resnet50":
-        table = builtin_table("resnet50", batch=args.batch, image_size=args.image_size)
+        image_size = 224 if args.image_size is None else args.image_size
+        table = builtin_table("resnet50", batch=batch, image_size=image_size)
     elif args.builtin is not None:
         table = builtin_table(
             args.builtin,
-            seq_len=args.seq_len,
-            batch=args.batch,
+            seq_len=128 if args.seq_len is None else args.seq_len,
+            batch=batch,
             attention_matmuls=args.attention_matmuls,
         )
     else:
         from sparsim.tasder.search import calibrate
 
+        args.mass = 0.99 if args.mass is None else args.mass
+        args.calibration_size = 64 if args.calibration_size is None else args.calibration_size
         _check_mass(args.mass)
         args.evaluation_size, args.batch_size, args.no_progress = 1, 32, False
         real = _load(args)
-        table = calibrate(real.model, real.calibration, mass=args.mass, progress=True)
+        table = calibrate(
+            real.model, real.calibration, mass=args.mass, progress=show_progress(args)
+        )
     table.save(args.out)
     print(f"{len(table)} layers, {table.macs:,} dense MACs; wrote {args.out}")
     return 0

@@ -316,7 +316,20 @@ def results_frame(results: Iterable[Result | dict[str, Any]]) -> pd.DataFrame:
     """A DataFrame with one row per result (or per row dict), schema columns first."""
     import pandas as pd
 
+    from sparsim.errors import SpecError
+
+    if isinstance(results, str | bytes | dict) or not isinstance(results, Iterable):
+        raise SpecError(
+            f"expected a list of sparsim.Result (or row dicts), got {type(results).__name__}",
+            "results",
+        )
     rows = [r.to_row() if isinstance(r, Result) else r for r in results]
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise SpecError(
+                f"expected a sparsim.Result or a row dict, got {type(row).__name__}",
+                f"results[{i}]",
+            )
     frame = pd.DataFrame(rows)
     leading = [c for c in (*KEY_COLUMNS, *TOTAL_COLUMNS) if c in frame.columns]
     return frame[leading + [c for c in frame.columns if c not in leading]]

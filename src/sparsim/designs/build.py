@@ -15,8 +15,8 @@ from sparsim.designs.heuristic import (
     CYCLE_TOLERANCE,
     PE_REGISTER,
     SHARED_BUFFER,
-    TC_PE_COLUMNS,
     Candidate,
+    array_geometry,
     dstc_inners,
     ranked_candidates,
     smem_tile_limit,
@@ -27,6 +27,7 @@ from sparsim.designs.schemes import Scheme, parse_densities, scheme_for, sparse_
 from sparsim.errors import CapacityError, NoValidMappingError, SpecError
 from sparsim.evaluate import evaluate
 from sparsim.spec.architecture import Architecture
+from sparsim.spec.constraints import NO_CONSTRAINTS, MapspaceConstraints
 from sparsim.spec.mapping import Mapping
 from sparsim.spec.model import Spec, check_measured_shape
 from sparsim.spec.problem import builtin_shape
@@ -79,9 +80,12 @@ def _candidates(design: Design, arch: Architecture, gemm: Gemm, scheme: Scheme) 
     }
     density_a, density_b = scheme.weights.density, scheme.activations.density
     rf_words = arch.level(design.level_name(ACCUMULATOR)).data_capacity or 0
+    roles = {role: arch.level_names.index(name) for role, name in design.roles}
+    geometry = array_geometry(arch, roles, design.dataflow)
     if design.dataflow == "output-stationary":
         inners = dstc_inners(
             gemm.dims,
+            geometry,
             density_a,
             density_b,
             rf_words=rf_words,
@@ -90,12 +94,25 @@ def _candidates(design: Design, arch: Architecture, gemm: Gemm, scheme: Scheme) 
         limit = None
     else:
         n, m = scheme.pattern or (1, 1)
-        spatial_k = round(TC_PE_COLUMNS * m / n)
+        # Compacted weights: the columns hold M/N times their count of K (2:4 -> K32 on 16).
+        spatial_k = round(geometry.columns * m / n)
+        accumulator = _constraints(design).for_level(design.level_name(ACCUMULATOR))
+        spatial_k = min(spatial_k, accumulator.spatial.at_most.get("K", spatial_k))
         inners = tensor_core_inners(
-            gemm.dims, spatial_k, k_granule=m if scheme.pattern else 1, rf_words=rf_words
+            gemm.dims, geometry, spatial_k, k_granule=m if scheme.pattern else 1, rf_words=rf_words
         )
-        limit = smem_tile_limit(smem.data_capacity or 0)
+        shared = _constraints(design).for_level(smem.name).temporal.at_most
+        capped = [shared[d] for d in ("M", "N") if d in shared]
+        limit = smem_tile_limit(
+            min(capped) if capped else None,
+            design.architecture.level(smem.name).data_capacity or 0,
+            smem.data_capacity or 0,
+        )
     return ranked_candidates(inners, density_a, density_b, word_pj, smem.data_capacity or 0, limit)
+
+
+def _constraints(design: Design) -> MapspaceConstraints:
+    return design.constraints or NO_CONSTRAINTS
 
 
 def build(
@@ -124,6 +141,16 @@ def build(
     its shorthand (``"2:4"``, ``0.82``, ``"uniform:0.3"``, a ``.npy`` path); see
     :mod:`sparsim.designs.schemes` for what each design makes of them.
     """
+    if not isinstance(workload, Gemm | Conv):
+        raise SpecError(
+            f"expected a Gemm or Conv (sparsim.Gemm(M=512, K=256, N=1024)), got "
+            f"{type(workload).__name__}",
+            "workload",
+        )
+    if architecture is not None and not isinstance(architecture, Architecture):
+        raise SpecError(
+            f"expected an Architecture or None, got {type(architecture).__name__}", "architecture"
+        )
     design = get_design(design)
     gemm = workload.as_gemm()
     for tensor, density in parse_densities(densities).items():
@@ -233,16 +260,18 @@ def design_problem(
     architecture: Architecture | None = None,
 ) -> Problem:
     """A built-in design on ``workload`` as a problem for :func:`sparsim.designs.mapper.map_spec`
-    (with ``design.constraints``): the densities it exploits and its sparse features."""
+    (with ``design.constraints``): the densities it exploits and its sparse features; a
+    convolution as its im2col GEMM unless the design runs convolutions natively."""
     design = get_design(design)
     scheme = scheme_for(design, densities)
+    if design.convolutions == "im2col":
+        workload = workload.as_gemm()
+    shape = workload.problem().shape
     return Problem(
-        # The designs run convolutions as GEMMs: their constraints and densities name the
-        # GEMM's dimensions and tensors.
-        workload=workload.as_gemm(),
+        workload=workload,
         architecture=_hardware(design, architecture),
-        densities=scheme.densities,
-        sparse_optimizations=sparse_optimizations(design, scheme),
+        densities=scheme.densities_for(shape),
+        sparse_optimizations=sparse_optimizations(design, scheme, shape),
     )
 
 

@@ -38,6 +38,23 @@ from sparsim.spec.validation import validate
 # artifact's mapping choices; a design with another dataflow is mapped by the mapper.
 HEURISTIC_DATAFLOWS = ("tensor-core", "output-stationary")
 ROLES = ("backing-store", "shared-buffer", "accumulator", "pe-register")
+
+
+def tensor_of(role: str, shape: ProblemShape | None = None) -> str:
+    """The tensor playing ``role`` (``weights``, ``inputs``, ``outputs``) in ``shape``
+    (default: the GEMM the tensor-core dataflows run): the one place code asks."""
+    shape = shape or builtin_shape("gemm")
+    name = shape.tensor_with_role(role)
+    if name is None:
+        raise UnknownNameError(
+            f"no tensor of {shape.name} plays {role!r} (roles: {', '.join(ROLES_OF_TENSORS)})",
+            "role",
+        )
+    return name
+
+
+WEIGHTS = tensor_of("weights")
+INPUTS = tensor_of("inputs")
 PATTERN_BITS = "pattern"  # metadata_word_bits of a rank: the bits of the N:M pattern run
 _NM = re.compile(r"^(\d+):(\d+)$")
 
@@ -156,6 +173,13 @@ class DesignFile(BaseModel):
     roles: dict[Literal[ROLES], str] | None = None  # type: ignore[valid-type]
     weights: Literal["dense"] | WeightSupport = "dense"
     activations: Literal["dense", "any"] = "dense"
+    convolutions: Literal["im2col", "native"] = Field(
+        "im2col",
+        description="how the design runs a convolution: as its im2col GEMM (M output "
+        "channels, K = C*R*S, N = batch*P*Q; the tensor-core dataflows, whose constraints "
+        "and formats name the GEMM) or as the convolution itself (sliding-window reuse "
+        "counted; constraints name C, M, R, S, N, P, Q)",
+    )
     ranks: dict[str, RankTemplate] = {}
     rank_order: RankOrder = Field(
         "outer-to-inner",
@@ -169,6 +193,10 @@ class DesignFile(BaseModel):
         if self.dataflow in HEURISTIC_DATAFLOWS and set(self.roles or ()) != set(ROLES):
             raise ValueError(
                 f"dataflow {self.dataflow} maps by roles: give roles for {', '.join(ROLES)}"
+            )
+        if self.dataflow in HEURISTIC_DATAFLOWS and self.convolutions != "im2col":
+            raise ValueError(
+                f"dataflow {self.dataflow} runs convolutions as GEMMs: convolutions: im2col"
             )
         patterns = isinstance(self.weights, WeightSupport) and self.weights.patterns != "any"
         for name, rank in self.ranks.items():
@@ -211,6 +239,7 @@ class Design:
     optimizations: tuple[OptimizationTemplate, ...] = field(default=(), compare=False, repr=False)
     ranks: dict[str, RankTemplate] = field(default_factory=dict, compare=False, repr=False)
     rank_order: RankOrder = "outer-to-inner"
+    convolutions: Literal["im2col", "native"] = "im2col"
 
     def level_name(self, role: str) -> str:
         """The name of the level playing ``role`` in this design."""
@@ -408,6 +437,7 @@ def design_from_data(name: str, data: Any, where: str) -> Design:
         optimizations=tuple(spec.sparse_optimizations),
         ranks=dict(spec.ranks),
         rank_order=spec.rank_order,
+        convolutions=spec.convolutions,
     )
 
 

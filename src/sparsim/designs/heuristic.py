@@ -3,10 +3,14 @@
 It is not a mapspace search (that is :mod:`sparsim.designs.mapper`); it fixes what each design's dataflow fixes
 and chooses the rest from a handful of candidates:
 
-1. **Spatial factors are the hardware's.** Tensor-core designs spread M16 x K(16 / weight
-   density: 16 dense, 32 for 2:4, 48 for 2:6, 64 for 2:8) over the PE array of each of the
-   4 subpartitions, and M4 over the subpartitions; DSTC spreads M16 x N16 (outer products)
-   per subpartition and M2 x N2 over the subpartitions.
+1. **Spatial factors are the hardware's.** The array's geometry is read from the design's
+   architecture (:func:`array_geometry`): tensor cores spread M over the accumulator's PE
+   rows (its mesh fan-out along Y to the PE registers) and K over its columns (along X,
+   times the weights' compaction M/N for structured weights: 16 columns hold K32 of 2:4
+   weights), and M over the subpartitions (accumulators per shared buffer); an
+   output-stationary array spreads M x N over each PE register's MACs (Y x X) and over
+   the subpartitions (as square a split of them as there is). On the MICRO'22 artifact's
+   hardware: 16 x 16 PEs in each of 4 subpartitions.
 2. **Dimensions that do not divide are padded, minimally.** A dimension of size ``s`` with
    a spatial (or register reuse) limit ``L`` is cut into the fewest chunks that fit,
    ``c = ceil(s / L)``, each as even as possible, ``f = ceil(s / c)`` (rounded up to the
@@ -22,10 +26,10 @@ and chooses the rest from a handful of candidates:
 4. **Outer tiles by memory traffic.** K stays inside the RF (no partial sums leave it, as
    the artifact's constraints demand); the shared memory tile and the DRAM loop order are
    chosen to minimise estimated DRAM and shared memory traffic, bypassing the shared
-   memory for a tensor whose tiles do not fit. For the tensor cores the artifact caps the
-   shared-memory temporal M and N factors at 8 for its 256 KB SMEM; the cap grows in
-   proportion to a larger SMEM (:func:`smem_tile_limit`) so that bigger buffers can hold
-   bigger tiles, and the capacity alone bounds smaller ones.
+   memory for a tensor whose tiles do not fit. A cap the design's constraints put on the
+   shared-memory temporal M and N factors (the artifact's tensor cores: 8) grows in
+   proportion to a shared memory larger than the design's own (:func:`smem_tile_limit`)
+   so that bigger buffers can hold bigger tiles; the capacity alone bounds smaller ones.
 5. **Confirmed by the model.** Candidates are evaluated by the engine in the order of
    that estimate until a few fit (the estimate sizes tiles by mean density, the engine by
    worst-case occupancy); the fastest (then least energy) of those wins.
@@ -37,19 +41,11 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 from sparsim.errors import SparsimError
 from sparsim.spec.mapping import LevelMapping, Mapping
 
-SMEM_TILE_LIMIT = 8  # tensor cores: shared-memory temporal M and N factors ...
-SMEM_TILE_LIMIT_WORDS = 262144  # ... for the artifact's 256 KB shared memory
-TC_PE_ROWS = 16  # PE rows per subpartition (M)
-TC_PE_COLUMNS = 16  # physical PE columns per subpartition (K)
-TC_MAX_SPATIAL_K = 64
-SUBPARTITIONS = 4
-DSTC_PE_SIDE = 16
-DSTC_SUBPARTITION_SIDE = 2
 CANDIDATES_EVALUATED = 8
 # Mappings name levels by their role; build() puts the design's level names in.
 BACKING_STORE, SHARED_BUFFER = "backing-store", "shared-buffer"
@@ -73,14 +69,60 @@ def split(size: int, limit: int, granule: int = 1) -> Split:
     return Split(factor, chunks)
 
 
-def smem_tile_limit(smem_words: int) -> int:
-    """The artifact's cap on the tensor cores' SMEM temporal M and N factors, scaled up with
-    the SMEM: a k-times larger SMEM may take k-times larger factors."""
-    return max(SMEM_TILE_LIMIT, SMEM_TILE_LIMIT * smem_words // SMEM_TILE_LIMIT_WORDS)
+@dataclass(frozen=True)
+class ArrayGeometry:
+    """The PE array as the dataflow uses it."""
+
+    rows: int  # along the mesh's Y: M
+    columns: int  # along X: K for tensor cores, N for output-stationary arrays
+    subpartitions: tuple[int, int]  # (along M, along N) over the shared buffer's fan-out
+
+
+def array_geometry(architecture, levels: dict[str, int], dataflow: str | None) -> ArrayGeometry:
+    """The geometry of a design's array from its architecture; ``levels`` gives the index of
+    the level playing each role."""
+    shared, accumulator = levels[SHARED_BUFFER], levels[ACCUMULATOR]
+    # Tensor cores spread from the accumulators to the PE registers, output-stationary
+    # arrays from the PE registers to the MACs.
+    spreading = levels[PE_REGISTER] if dataflow == "output-stationary" else accumulator
+    fanout = []
+    for axis in ("Y", "X"):
+        count = architecture.mesh_fanout(spreading, axis)
+        if count is None:
+            name = architecture.levels[spreading].name
+            raise SparsimError(
+                f"the {dataflow} heuristic needs the PE array's mesh: give {name} and the "
+                "level below it mesh_x",
+                "architecture",
+            )
+        fanout.append(count)
+    levels_list = architecture.levels
+    subpartitions = levels_list[accumulator].instances // levels_list[shared].instances
+    if dataflow == "output-stationary":
+        side = max(d for d in divisors(subpartitions) if d * d <= subpartitions)
+        return ArrayGeometry(fanout[0], fanout[1], (subpartitions // side, side))
+    return ArrayGeometry(fanout[0], fanout[1], (subpartitions, 1))
+
+
+def smem_tile_limit(constrained: int | None, design_words: int, smem_words: int) -> int | None:
+    """A cap on the shared-memory temporal M and N factors (``constrained``, from the
+    design's constraints, for its own ``design_words``), scaled up with the shared memory:
+    a k-times larger one may take k-times larger factors."""
+    if constrained is None:
+        return None
+    return max(constrained, constrained * smem_words // max(design_words, 1))
 
 
 def divisors(n: int, cap: int | None = None) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0 and (cap is None or d <= cap)]
+    """The divisors of ``n`` (at most ``cap``), ascending, in O(sqrt n) steps."""
+    found = _divisors(n)
+    return list(found) if cap is None else [d for d in found if d <= cap]
+
+
+@cache
+def _divisors(n: int) -> tuple[int, ...]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return (*small, *(n // d for d in reversed(small) if d * d != n))
 
 
 @dataclass(frozen=True)
@@ -181,16 +223,22 @@ def _outer_candidates(
 
 
 def tensor_core_inners(
-    dims: dict[str, int], spatial_k: int, k_granule: int, rf_words: int
+    dims: dict[str, int],
+    geometry: ArrayGeometry,
+    spatial_k: int,
+    k_granule: int,
+    rf_words: int,
 ) -> Iterator[_Inner]:
-    """RF/LRF choices of the tensor-core dataflow, largest register reuse first."""
-    rows = split(dims["M"], TC_PE_ROWS)
-    subpartitions = split(rows.chunks, SUBPARTITIONS)
-    cols = split(dims["K"], min(spatial_k, TC_MAX_SPATIAL_K), k_granule)
+    """RF/LRF choices of the tensor-core dataflow, largest register reuse first;
+    ``spatial_k``: the K the columns hold (more than the columns for compacted weights)."""
+    rows = split(dims["M"], geometry.rows)
+    subpartitions = split(rows.chunks, geometry.subpartitions[0])
+    cols = split(dims["K"], spatial_k, k_granule)
     m_padded = rows.factor * subpartitions.factor * subpartitions.chunks
     k_padded = cols.factor * cols.chunks
     seen = set()
-    limit = max(1, rf_words // TC_PE_ROWS)  # every PE row accumulates `limit` outputs in the RF
+    # Every PE row accumulates `limit` outputs in the RF.
+    limit = max(1, rf_words // geometry.rows)
     while limit >= 1:
         reuse = split(dims["N"], limit)
         limit //= 2
@@ -229,12 +277,17 @@ def tensor_core_inners(
 
 
 def dstc_inners(
-    dims: dict[str, int], density_a: float, density_b: float, rf_words: int, lrf_words: int
+    dims: dict[str, int],
+    geometry: ArrayGeometry,
+    density_a: float,
+    density_b: float,
+    rf_words: int,
+    lrf_words: int,
 ) -> Iterator[_Inner]:
     """Output-stationary LRF tiles (M_t x N_t outer products), cheapest operand re-read first."""
-    rows, cols = split(dims["M"], DSTC_PE_SIDE), split(dims["N"], DSTC_PE_SIDE)
-    sub_m = split(rows.chunks, DSTC_SUBPARTITION_SIDE)
-    sub_n = split(cols.chunks, DSTC_SUBPARTITION_SIDE)
+    rows, cols = split(dims["M"], geometry.rows), split(dims["N"], geometry.columns)
+    sub_m = split(rows.chunks, geometry.subpartitions[0])
+    sub_n = split(cols.chunks, geometry.subpartitions[1])
     padded = {
         "M": rows.factor * sub_m.factor * sub_m.chunks,
         "N": cols.factor * sub_n.factor * sub_n.chunks,

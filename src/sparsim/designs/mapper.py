@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -57,6 +58,13 @@ from sparsim.analysis.density import density_model
 from sparsim.analysis.formats import is_compressed
 from sparsim.analysis.nest import Loop, Nest, ProblemView, build_nest, view
 from sparsim.analysis.sparse import analyse_sparse, compression_chain_error, spatial_compaction
+from sparsim.arguments import (
+    bool_argument,
+    integer_argument,
+    number_argument,
+    path_argument,
+    text_argument,
+)
 from sparsim.cost.result import Result
 from sparsim.designs.heuristic import divisors
 from sparsim.errors import (
@@ -88,6 +96,7 @@ DEFAULT_EVALUATIONS = 24
 RETRIES = 8  # while none is valid, score up to this many times the evaluation budget
 MAX_JOINED = 150_000  # factorisation combinations scored at most (sampled beyond)
 MAX_PER_DIM = 20_000  # factorisations of one dimension kept (sampled beyond)
+MAX_ENUMERATED = 200_000  # factorisations of one dimension listed in full (sampled beyond)
 MAX_PAIRS = 1_000_000  # partial mappings x next dimension's factorisations per join step
 CHUNK_ROWS = 1_000_000
 EXHAUSTIVE_ORDERS = 27  # loop-order combinations tried exhaustively up to this many
@@ -197,6 +206,8 @@ def parse_objective(text: str) -> tuple[float, float]:
             weights[name] = float(value)
         except ValueError:
             raise SpecError(f"objective weight {value!r} is not a number", "objective") from None
+        if not math.isfinite(weights[name]) or part.count("=") > 1 or key.count(name) > 1:
+            raise SpecError(f"objective {text!r}: each weight once, a finite number", "objective")
     if weights["energy"] < 0 or weights["cycles"] < 0 or not any(weights.values()):
         raise SpecError(f"objective {text!r} needs non-negative, not all zero weights", "objective")
     return weights["energy"], weights["cycles"]
@@ -472,8 +483,22 @@ def _describe_slots(space: _Space, dim: str) -> str:
     return "; ".join(rules) or "the levels' fan-outs"
 
 
-def _factorisations(size: int, options: list[list[int]]) -> np.ndarray:
-    """Every way to write ``size`` as a product with one value per slot from its options."""
+def _factorisations(
+    size: int, options: list[list[int]], notes: list[str] | None = None
+) -> np.ndarray:
+    """Every way to write ``size`` as a product with one value per slot from its options;
+    beyond MAX_ENUMERATED ways (a highly composite size over many slots has trillions), a
+    uniform sample of them, so that the time stays bounded for every size."""
+    divisor_list = np.array(divisors(size), dtype=np.int64)
+    ways = _completions(divisor_list, options)
+    if ways[0][-1] > MAX_ENUMERATED:
+        rows = _sampled_factorisations(divisor_list, options, ways, MAX_ENUMERATED)
+        if notes is not None:
+            notes.append(
+                f"{size} has {ways[0][-1]:,.0f} factorisations over the loop slots, sampled "
+                f"to {len(rows):,}"
+            )
+        return rows
     rows = np.ones((1, 0), dtype=np.int64)
     remaining = np.array([size], dtype=np.int64)
     for position, values in enumerate(options):
@@ -491,6 +516,39 @@ def _factorisations(size: int, options: list[list[int]]) -> np.ndarray:
             return np.ones((0, len(options)), dtype=np.int64)
         rows, remaining = np.vstack(parts_rows), np.concatenate(parts_rem)
     return rows
+
+
+def _completions(divisor_list: np.ndarray, options: list[list[int]]) -> list[np.ndarray]:
+    """``ways[p][i]``: how many ways the slots from ``p`` on multiply to ``divisor_list[i]``."""
+    ways = [np.zeros(len(divisor_list)) for _ in range(len(options) + 1)]
+    ways[-1][0] = 1.0  # nothing left to split: divisor 1
+    for position in reversed(range(len(options))):
+        for value in options[position]:
+            ok = divisor_list % value == 0
+            below = np.searchsorted(divisor_list, divisor_list[ok] // value)
+            ways[position][ok] += ways[position + 1][below]
+    return ways
+
+
+def _sampled_factorisations(
+    divisor_list: np.ndarray, options: list[list[int]], ways: list[np.ndarray], count: int
+) -> np.ndarray:
+    """``count`` factorisations drawn uniformly (deterministically), duplicates dropped: each
+    slot's value drawn in proportion to the completions it leaves."""
+    rng = np.random.default_rng(0)
+    remaining = np.full(count, len(divisor_list) - 1)  # indices into divisor_list
+    rows = np.ones((count, len(options)), dtype=np.int64)
+    for position, values in enumerate(options):
+        values = np.array(values, dtype=np.int64)
+        for index in np.unique(remaining):
+            here = np.flatnonzero(remaining == index)
+            ok = divisor_list[index] % values == 0
+            below = np.searchsorted(divisor_list, divisor_list[index] // values[ok])
+            weights = ways[position + 1][below]
+            picks = rng.choice(len(weights), size=len(here), p=weights / weights.sum())
+            rows[here, position] = values[ok][picks]
+            remaining[here] = below[picks]
+    return np.unique(rows, axis=0)
 
 
 def _forced_keeps(space: _Space) -> list[frozenset[str]]:
@@ -630,7 +688,7 @@ def _joined(space: _Space, pruned: dict[str, int]) -> tuple[np.ndarray, np.ndarr
     per_dim: dict[str, _Factorisations] = {}
     for dim in space.dims:
         slots, options = _slot_options(space, dim)
-        rows = _factorisations(space.sizes[dim], options)
+        rows = _factorisations(space.sizes[dim], options, space.notes)
         if not len(rows):
             raise NoValidMappingError(
                 f"{dim}={space.sizes[dim]} cannot be factorised under "
@@ -1508,13 +1566,16 @@ def map_spec(
     always scored). ``progress``: a tqdm bar (default: on searches longer than 3 s).
     """
     started = time.perf_counter()
-    problem = Problem.of(spec)
+    if isinstance(spec, str | os.PathLike):  # a spec file or case directory, as `sparsim map`
+        spec, own = load_problem(path_argument(spec, "spec"))
+        constraints = constraints if constraints is not None else own
+    _check_map_arguments(spec, constraints, objective, top_k, max_evaluations, time_budget)
+    bool_argument(progress, "progress", optional=True)
+    problem = _checked(Problem.of(spec), "spec")  # a copy edited in code is checked too
     constraints = constraints or NO_CONSTRAINTS
     shape = problem.workload.problem().shape
     constraints.check(problem.architecture.level_names, shape.dimensions, shape.tensor_names)
     weights = parse_objective(objective)
-    if top_k < 1 or max_evaluations < 1:
-        raise SpecError("top_k and max_evaluations must be at least 1", "map")
     key = _cache_key(problem, constraints, (weights, top_k, max_evaluations, time_budget))
     if key in _CACHE:
         _CACHE.move_to_end(key)
@@ -1525,6 +1586,24 @@ def map_spec(
     if len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
     return replace(outcome, seconds=time.perf_counter() - started)
+
+
+def _check_map_arguments(spec, constraints, objective, top_k, max_evaluations, time_budget):
+    if not isinstance(spec, Spec | Problem):
+        raise SpecError(
+            "expected a sparsim.Spec or Problem, or a spec file or case directory name, got "
+            f"{type(spec).__name__}",
+            "spec",
+        )
+    if constraints is not None and not isinstance(constraints, MapspaceConstraints):
+        raise SpecError(
+            f"expected MapspaceConstraints or None, got {type(constraints).__name__}",
+            "constraints",
+        )
+    text_argument(objective, "objective")
+    integer_argument(top_k, "top_k", minimum=1)
+    integer_argument(max_evaluations, "max_evaluations", minimum=1)
+    number_argument(time_budget, "time_budget", positive=True, optional=True)
 
 
 def _renamed(cached: MapResult, problem: Problem, started: float) -> MapResult:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sparsim.arguments import mapping_argument
 from sparsim.designs.catalog import Design
 from sparsim.errors import UnknownNameError
 from sparsim.spec.problem import ProblemShape, builtin_shape
@@ -43,7 +44,11 @@ class Scheme:
     @property
     def densities(self) -> dict[str, TensorDensity]:
         """By tensor name of the GEMM the tensor-core dataflows run."""
-        return {operand_name(role): d for role, d in self.by_role.items()}
+        return self.densities_for(builtin_shape("gemm"))
+
+    def densities_for(self, shape: ProblemShape) -> dict[str, TensorDensity]:
+        """By tensor name of a problem of ``shape`` (a convolution's Weights and Inputs)."""
+        return {operand_name(role, shape): d for role, d in self.by_role.items()}
 
 
 def operand_name(role: str, shape: ProblemShape | None = None) -> str:
@@ -61,7 +66,7 @@ def parse_densities(densities: dict | None) -> dict[str, TensorDensity]:
     by_key = {role: role for role in OPERAND_ROLES}
     by_key |= {operand_name(role).lower(): role for role in OPERAND_ROLES}
     parsed: dict[str, TensorDensity] = {}
-    for key, value in (densities or {}).items():
+    for key, value in mapping_argument(densities, "densities", "{'A': '2:4'}").items():
         role = by_key.get(str(key).strip().lower())
         if role is None:
             names = ", ".join(f"{operand_name(r)} = {ROLE_WORDS[r]}" for r in OPERAND_ROLES)
@@ -111,8 +116,11 @@ def scheme_for(design: Design, densities: dict | None) -> Scheme:
     return Scheme(weights, activations, pattern)
 
 
-def sparse_optimizations(design: Design, scheme: Scheme) -> list[LevelSparseOptimization]:
-    """The design file's sparse features for what the design runs: formats given
-    ``when: sparse`` only for tensors that run sparse, pattern bits of the pattern run."""
+def sparse_optimizations(
+    design: Design, scheme: Scheme, shape: ProblemShape | None = None
+) -> list[LevelSparseOptimization]:
+    """The design file's sparse features for what the design runs on a problem of ``shape``
+    (default: the GEMM): formats given ``when: sparse`` only for tensors that run sparse,
+    pattern bits of the pattern run."""
     sparse = {role for role, d in scheme.by_role.items() if d.density < 1.0 - TOLERANCE}
-    return design.sparse_optimizations(sparse, scheme.pattern)
+    return design.sparse_optimizations(sparse, scheme.pattern, shape)

@@ -111,9 +111,11 @@ class SeriesResult:
     terms: tuple[TermResult, ...]
     schedule: str = "fused"
     # Fused schedule: dense-operand and output energy above the accumulators that the
-    # passes after the first do not spend, and the series' cycles.
+    # passes after the first do not spend (in all, and per level: name, pJ), and the
+    # series' cycles.
     shared_energy_saved_pJ: float = 0.0
     fused_cycles: float | None = None
+    shared_saved_by_level: tuple[tuple[str, float], ...] = ()
 
     @property
     def energy_pJ(self) -> float:
@@ -259,15 +261,12 @@ def fused(series: SeriesResult, passes: list[tuple[Spec, Result]]) -> SeriesResu
     shared = range(names.index(accumulator) if accumulator in names else 0)
     dense_and_output = [t for t in ("A", "B", "Z") if t != STRUCTURED]
 
-    def shared_energy(result: Result) -> float:
-        return sum(
-            result.levels[i].tensors[t].energy_pJ
-            for i in shared
-            for t in dense_and_output
-            if t in result.levels[i].tensors
-        )
+    def level_energy(result: Result, i: int) -> float:
+        tensors = result.levels[i].tensors
+        return sum(tensors[t].energy_pJ for t in dense_and_output if t in tensors)
 
-    energies = [shared_energy(result) for _, result in passes]
+    by_level = [[level_energy(result, i) for i in shared] for _, result in passes]
+    energies = [sum(levels) for levels in by_level]
     kept = max(range(len(passes)), key=energies.__getitem__)
     runs = spec.workload.as_gemm().count
     cycles = [sum(result.compute.cycles for _, result in passes)]
@@ -284,6 +283,10 @@ def fused(series: SeriesResult, passes: list[tuple[Spec, Result]]) -> SeriesResu
         series,
         shared_energy_saved_pJ=sum(energies) - energies[kept],
         fused_cycles=max(cycles),
+        shared_saved_by_level=tuple(
+            (names[i], sum(levels[j] for levels in by_level) - by_level[kept][j])
+            for j, i in enumerate(shared)
+        ),
     )
 
 

@@ -23,7 +23,7 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sparsim.errors import SparsimError
-from sparsim.report.model import Chart, Mark
+from sparsim.report.model import RATIO_LOG_SPAN, Chart, Mark
 
 # A colour-blind-safe qualitative palette (Okabe and Ito).
 PALETTE = (
@@ -36,7 +36,15 @@ PALETTE = (
     "#F0E442",
     "#000000",
 )
+# Ratio axes: ticks a reader reads at a glance, wide (log) or narrow (near 1).
 LOG_TICKS = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
+LOG_FILL_TICKS = (0.25, 0.3, 0.4, 0.7, 1.5, 3.0, 4.0)
+NEAR_ONE_TICKS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.75, 2.0, 2.5, 3, 3.5, 4)
+RATIO_MARGIN = 1.15  # room above and below the extreme bars of a log ratio axis
+HBAR_ROW_PX = 24  # a lying bar chart's row height (page)
+HBAR_ROW_IN = 0.32  # a lying bar chart's row height (static figure)
+HBAR_LABEL_CHARACTER_PX = 6.6
+TIGHT_PAD_IN = 0.1  # matplotlib's own pad around a tight box
 MAX_COLUMNS = 2
 PANEL_CHARACTERS = 48  # x-label characters that fit one panel untilted
 PANEL_WIDTH_IN = 4.2
@@ -88,14 +96,6 @@ def _groups(chart: Chart, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]
     return [(str(v), frame[frame[chart.color] == v]) for v in _categories(chart.frame[chart.color])]
 
 
-def _log_label(value: float, _position=None) -> str:
-    """Log-axis tick labels at 1, 2 and 5 of each decade only."""
-    if value <= 0:
-        return ""
-    mantissa = round(value / 10 ** math.floor(math.log10(value) + 1e-9), 6)
-    return f"{value:g}" if mantissa in (1, 2, 5) else ""
-
-
 def _crowded(categories: list, panels: int = 1) -> bool:
     """Whether the x labels need tilting to fit ``panels`` panel widths."""
     return sum(len(str(c)) + 2 for c in categories) > panels * PANEL_CHARACTERS
@@ -118,27 +118,57 @@ def _hover(chart: Chart, rows: pd.DataFrame, first: tuple[str | None, ...]) -> t
     """(customdata, hovertemplate) showing ``first`` then every hover column."""
     shown = list(dict.fromkeys(c for c in (*first, *chart.hover) if c is not None))
     custom = [[_hover_text(v) for v in row] for row in rows[shown].itertuples(index=False)]
-    template = "<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(shown))
+    template = "<br>".join(f"{chart.label(c)}: %{{customdata[{i}]}}" for i, c in enumerate(shown))
     return custom, template + "<extra></extra>"
+
+
+def ratio_axis(chart: Chart) -> tuple[bool, float, float, list[float]]:
+    """A ratio chart's value axis, shared by its panels: (logarithmic, low, high, ticks).
+    Logarithmic when the values (and the reference) span more than
+    :data:`RATIO_LOG_SPAN`; the range always holds the reference and at least three
+    ticks, so a panel of values all at 1 still reads."""
+    values = chart.frame[chart.y].to_numpy(dtype=float)
+    reference = float(chart.reference)
+    low, high = min(values.min(), reference), max(values.max(), reference)
+    if high / low > RATIO_LOG_SPAN:
+        low, high = low / RATIO_MARGIN, high * RATIO_MARGIN
+        ticks = [t for t in LOG_TICKS if low <= t <= high]
+        if len(ticks) < 4:  # less than a decade and a half: finer steps
+            ticks = sorted({*ticks, *(t for t in LOG_FILL_TICKS if low <= t <= high)})
+        return True, low, high, ticks
+    pad = max(0.08 * (high - low), 0.05 * reference)
+    low, high = max(low - pad, 0.0), high + pad
+    ticks = [t for t in NEAR_ONE_TICKS if low <= t <= high]
+    while len(ticks) < 3:
+        low, high = max(low - pad, 0.0), high + pad
+        ticks = [t for t in NEAR_ONE_TICKS if low <= t <= high]
+    return False, low, high, ticks
 
 
 def _series_traces(chart: Chart, frame: pd.DataFrame, colors: dict[str, str]) -> list[dict]:
     """One trace per ``color`` group: bars on a category axis, or a line through the
     points of a numeric one (``kind="line"``)."""
     line = chart.kind == "line"
+    base = float(chart.reference) if chart.ratio else 0.0
     traces = []
     for name, rows in _groups(chart, frame):
         rows = rows.sort_values(chart.x) if line else rows
         custom, template = _hover(chart, rows, (chart.x, chart.color, chart.y))
+        categories = [float(v) if line else str(v) for v in rows[chart.x]]
+        values = [float(v) - base for v in rows[chart.y]]
         trace = {
             "type": "scatter" if line else "bar",
             "name": name,
-            "x": [float(v) if line else str(v) for v in rows[chart.x]],
-            "y": [float(v) for v in rows[chart.y]],
+            "x": categories,
+            "y": values,
             "customdata": custom,
             "hovertemplate": template,
             "marker": {"color": colors[name]} | ({"size": 6} if line else {}),
         }
+        if chart.ratio:
+            trace["base"] = base
+        if chart.kind == "hbar":
+            trace |= {"x": values, "y": categories, "orientation": "h"}
         if line:
             trace |= {"mode": "lines+markers", "line": {"color": colors[name], "width": 2}}
         traces.append(trace)
@@ -237,7 +267,9 @@ def _heatmap_trace(chart: Chart, frame: pd.DataFrame) -> dict:
         "texttemplate": "%{text}",
         "textfont": {"size": 10},
         "customdata": custom,
-        "hovertemplate": "<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(shown))
+        "hovertemplate": "<br>".join(
+            f"{chart.label(c)}: %{{customdata[{i}]}}" for i, c in enumerate(shown)
+        )
         + "<extra></extra>",
         "xgap": 1,
         "ygap": 1,
@@ -276,8 +308,25 @@ def _axes_layout(chart: Chart, x_order: list, facet) -> dict:
             "yaxis": {"autorange": "reversed"},
             "height": _header_px(columns) + 20 + HEATMAP_ROW_PX * rows,
         }
-    y_axis = {"title": {"text": chart.y_label}}
-    y_axis |= {"type": "log", "tickvals": LOG_TICKS} if chart.log_y else {"rangemode": "tozero"}
+    y_axis: dict = {"title": {"text": chart.y_label}}
+    if chart.ratio:
+        log, low, high, ticks = ratio_axis(chart)
+        y_axis |= {
+            "type": "log" if log else "linear",
+            "range": [math.log10(low), math.log10(high)] if log else [low, high],
+            "tickvals": ticks,
+            "ticktext": [f"{t:g}" for t in ticks],
+        }
+    else:
+        y_axis["rangemode"] = "tozero"
+    if chart.kind == "hbar":
+        rows = [str(v) for v in x_order]
+        groups = len(_categories(chart.frame[chart.color])) if chart.color else 1
+        return {
+            "xaxis": y_axis | {"zeroline": True},
+            "yaxis": {"categoryorder": "array", "categoryarray": rows, "autorange": "reversed"},
+            "height": 70 + round(HBAR_ROW_PX * len(rows) * max(1.0, groups / 2)),
+        }
     if chart.kind == "line":
         x_axis = {"title": {"text": chart.x_label}, "automargin": True, "zeroline": False}
         if chart.x_percent:
@@ -316,6 +365,10 @@ def _margins(chart: Chart, x_order: list) -> dict[str, int]:
             "b": 20,
         }
     margins = {"l": 60, "r": 50, "t": 40, "b": 40}
+    if chart.kind == "hbar":
+        longest = max(len(str(x)) for x in x_order)
+        margins["l"] = 20 + round(HBAR_LABEL_CHARACTER_PX * longest)
+        return margins
     tilted = chart.kind in ("bar", "stacked") and _crowded(x_order, 1 if chart.facet else 2)
     if tilted:
         longest = max(len(str(x)) for x in x_order) * TICK_CHARACTER_PX
@@ -355,7 +408,19 @@ def plotly_panels(chart: Chart) -> list[dict]:
             "font": {"family": "system-ui, sans-serif", "size": 12},
         }
         shapes, notes = _mark_shapes(chart, facet, colors)
-        if chart.reference is not None and chart.kind != "heatmap":
+        if chart.reference is not None and chart.kind == "hbar":
+            shapes.append(
+                {
+                    "type": "line",
+                    "yref": "paper",
+                    "y0": 0,
+                    "y1": 1,
+                    "x0": chart.reference,
+                    "x1": chart.reference,
+                    "line": {"color": "#555", "dash": "dash", "width": 1},
+                }
+            )
+        elif chart.reference is not None and chart.kind != "heatmap":
             shapes.append(
                 {
                     "type": "line",
@@ -386,10 +451,13 @@ def _draw_bars(chart: Chart, ax, frame: pd.DataFrame, colors: dict[str, str]) ->
     groups = list(colors)
     width = 0.8 if chart.kind == "stacked" else 0.8 / len(groups)
     above, below = np.zeros(len(x_order)), np.zeros(len(x_order))
+    base = float(chart.reference) if chart.ratio else 0.0
     for name, rows in _groups(chart, frame):
         heights = np.zeros(len(x_order))
+        present = np.zeros(len(x_order), dtype=bool)
         for x, y in zip(rows[chart.x], rows[chart.y], strict=True):
             heights[x_order.index(x)] += y
+            present[x_order.index(x)] = True
         if chart.kind == "stacked":
             bottom = np.where(heights >= 0, above, below)
             ax.bar(positions, heights, width, bottom=bottom, label=name, color=colors[name])
@@ -397,9 +465,15 @@ def _draw_bars(chart: Chart, ax, frame: pd.DataFrame, colors: dict[str, str]) ->
             below += np.minimum(heights, 0)
         else:
             offset = (groups.index(name) - (len(groups) - 1) / 2) * width
-            ax.bar(positions + offset, heights, width, label=name, color=colors[name])
+            lengths = np.where(present, heights - base, 0.0)
+            draw = ax.barh if chart.kind == "hbar" else ax.bar
+            draw(positions + offset, lengths, width, base, label=name, color=colors[name])
     if chart.kind == "stacked" and below.any():
         ax.axhline(0, color="#333", linewidth=0.8)
+    if chart.kind == "hbar":
+        ax.set_yticks(positions, [str(x) for x in x_order], fontsize=8)
+        ax.invert_yaxis()
+        return
     tilt = _crowded(x_order)
     ax.set_xticks(
         positions,
@@ -473,6 +547,11 @@ def _draw_heatmap(chart: Chart, ax, figure, frame: pd.DataFrame) -> None:
 def _figure_size(chart: Chart, panels: int) -> tuple[int, int, tuple[float, float]]:
     columns = min(panels, MAX_COLUMNS)
     rows = math.ceil(panels / columns)
+    if chart.kind == "hbar":
+        groups = len(_categories(chart.frame[chart.color])) if chart.color else 1
+        categories = len(_categories(chart.frame[chart.x]))
+        height = 1.2 + HBAR_ROW_IN * categories * max(1.0, groups / 2)
+        return rows, columns, (2 * PANEL_WIDTH_IN * columns, height * rows)
     if chart.kind == "heatmap":
         cells = len(_categories(chart.frame[chart.x]))
         height = 1.6 + 0.24 * len(_categories(chart.frame[chart.y]))
@@ -497,16 +576,19 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
                 _draw_lines(chart, ax, facet, frame, colors)
             else:
                 _draw_bars(chart, ax, frame, colors)
-            if chart.log_y:
-                ax.set_yscale("log")
-                plain = FuncFormatter(_log_label)
-                ax.yaxis.set_major_formatter(plain)
-                ax.yaxis.set_minor_formatter(plain)
-                ax.tick_params(axis="y", which="minor", labelsize=7)
+            value_axis = ax.xaxis if chart.kind == "hbar" else ax.yaxis
+            if chart.ratio:
+                log, low, high, ticks = ratio_axis(chart)
+                if log:
+                    (ax.set_xscale if chart.kind == "hbar" else ax.set_yscale)("log")
+                (ax.set_xlim if chart.kind == "hbar" else ax.set_ylim)(low, high)
+                value_axis.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+                value_axis.set_minor_formatter(FuncFormatter(lambda *_: ""))
             if chart.reference is not None:
-                ax.axhline(chart.reference, color="#555", linestyle="--", linewidth=0.8)
-            ax.set_ylabel(chart.y_label)
-            ax.grid(axis="y", alpha=0.3)
+                line = ax.axvline if chart.kind == "hbar" else ax.axhline
+                line(chart.reference, color="#555", linestyle="--", linewidth=0.8)
+            (ax.set_xlabel if chart.kind == "hbar" else ax.set_ylabel)(chart.y_label)
+            ax.grid(axis="x" if chart.kind == "hbar" else "y", alpha=0.3)
         if facet is not None:
             ax.set_title(str(facet), fontsize=10)
     figure.suptitle(chart.title, fontsize=11)
@@ -523,6 +605,9 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
             frameon=False,
         )
     paths = []
+    # the tight box measured once for both formats (each "tight" save draws twice)
+    renderer = figure.canvas.get_renderer()
+    box = figure.get_tightbbox(renderer).padded(TIGHT_PAD_IN)
     for suffix in (".png", ".svg"):
         path = out_dir / f"{chart.name}{suffix}"
         # SVG text stays text (editable in a paper, half the size of glyph outlines)
@@ -530,7 +615,7 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
             figure.savefig(
                 path,
                 dpi=150,
-                bbox_inches="tight",
+                bbox_inches=box,
                 metadata={"Date": None} if suffix == ".svg" else None,
             )
         paths.append(path)

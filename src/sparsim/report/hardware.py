@@ -62,49 +62,63 @@ def level_table(architecture: Architecture) -> pd.DataFrame:
 
 
 FORMATS_NOTE = (
-    "Formats per rank, outermost first (Sparseloop's names): UOP uncompressed offset pairs, "
-    "CP coordinate payload, B bitmask, RLE run lengths, UB uncompressed; (xN): N such ranks. "
-    "Skipping: the access is not made; skipping-spatial: also compacts the PEs below; "
-    "position-skipping: only nonzero positions are mapped onto the array; gating: the "
-    "access takes its cycle at idle energy."
+    "Compressed formats name how the nonzeros of a tensor's innermost ranks are found: "
+    "coordinates (each nonzero's offset), a bitmask (one bit per position) or run lengths; "
+    "the outer ranks of a tile stay uncompressed. Skipping: the access or MAC is not made "
+    "(and takes no cycle); gating: it takes its cycle at idle energy; the PE array compacts "
+    "skipped work when the design says so."
 )
+# Sparseloop's rank formats in words.
+FORMAT_WORDS = {
+    "CP": "coordinates",
+    "B": "bitmask",
+    "RLE": "run lengths",
+    "UB": "uncompressed bitmask",
+    "UOP": "uncompressed",
+}
+# Sparseloop's sparse actions in words.
+ACTION_WORDS = {
+    "skipping": "skips",
+    "skipping-spatial": "skips, compacting the PE array,",
+    "position-skipping": "maps only the nonzero positions of",
+    "gating": "gates",
+}
 
 
 ROLE_WORDS = {"weights": "weights", "inputs": "input activations", "outputs": "outputs"}
 
 
 def _tensor(spec: Spec, name: str) -> str:
-    """``A`` -> ``weights (A)``: the tensor's role in the problem, then its name."""
+    """``A`` -> ``weights``: the tensor's role in the problem (its name when it has none)."""
     role = spec.problem.shape.data_space(name).role
-    return f"{ROLE_WORDS[role]} ({name})" if role else name
+    return ROLE_WORDS[role] if role else name
 
 
 def _formats(ranks) -> str:
-    """Rank formats outermost first, runs folded: ``UOP-UOP-UOP-CP`` -> ``UOP(x3)-CP``."""
-    runs: list[list] = []
-    for rank in ranks:
-        if runs and runs[-1][0] == rank.format:
-            runs[-1][1] += 1
-        else:
-            runs.append([rank.format, 1])
-    return "-".join(f"{name}(x{count})" if count > 1 else name for name, count in runs)
+    """A tensor's compressed format in words: its compressed ranks (the uncompressed outer
+    ranks of a tile are left unsaid)."""
+    compressed = list(dict.fromkeys(FORMAT_WORDS.get(rank.format, rank.format) for rank in ranks))
+    compressed = [name for name in compressed if name != "uncompressed"]
+    return " and ".join(compressed) if compressed else "uncompressed"
 
 
 def sparse_features(spec: Spec) -> str:
     """The spec's sparse optimizations in words: per level, each tensor's compressed
-    format (rank formats, outermost first) and what is skipped or gated on whose zeros."""
-    parts = []
+    format and what is skipped or gated on whose zeros."""
+    levels: dict[str, list[str]] = {}
     for optimization in spec.sparse_optimizations:
+        items = levels.setdefault(optimization.level, [])
         for tensor, ranks in optimization.formats.items():
-            parts.append(f"{optimization.level}: {_tensor(spec, tensor)} in {_formats(ranks)}")
+            items.append(f"{_tensor(spec, tensor)} as {_formats(ranks)}")
         for action in optimization.actions:
             whose = (
-                "zeros of " + " and ".join(_tensor(spec, t) for t in action.condition_on)
+                "when " + " or ".join(_tensor(spec, t) for t in action.condition_on) + " are zero"
                 if action.condition_on
-                else "its own zeros"
+                else ""
             )
-            target = _tensor(spec, action.target)
-            parts.append(f"{optimization.level}: {action.type} {target} on {whose}")
+            verb = ACTION_WORDS.get(action.type, action.type)
+            items.append(f"{verb} {_tensor(spec, action.target)} {whose}".rstrip())
+    parts = [f"{level}: {', '.join(items)}" for level, items in levels.items() if items]
     return "; ".join(parts) if parts else "none (dense)"
 
 
@@ -115,7 +129,6 @@ def design_table(specs: Mapping[str, tuple[Spec, str]]) -> pd.DataFrame:
         [
             {
                 "design": title,
-                "hardware": spec.architecture.name,
                 "MACs": spec.architecture.compute.instances,
                 "dataflow": dataflow,
                 "sparse features (as built on a sparse layer)": sparse_features(spec),
@@ -133,4 +146,4 @@ def architectures(specs: Mapping[str, tuple[Spec, str]]) -> dict[str, pd.DataFra
         name = spec.architecture.name
         users.setdefault(name, []).append(title)
         tables.setdefault(name, level_table(spec.architecture))
-    return {f"{name} hardware ({', '.join(users[name])})": tables[name] for name in tables}
+    return {f"Hardware of {', '.join(users[name])}": tables[name] for name in tables}

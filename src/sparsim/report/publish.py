@@ -6,13 +6,15 @@ report (:func:`publish`) into the caller's scratch directory."""
 from __future__ import annotations
 
 import datetime
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
+import sparsim
 from sparsim.report.hardware import FORMATS_NOTE, architectures, design_table
-from sparsim.report.model import Conclusion, Report, Table
+from sparsim.report.model import Conclusion, Report, Rerun, Table
 from sparsim.report.render import write_report
 from sparsim.report.work import work_decomposition
 from sparsim.spec.model import Spec
@@ -20,14 +22,67 @@ from sparsim.spec.model import Spec
 LEVEL_NOTE = "Energies in pJ per access of one block (words per access)."
 
 
-def claim_paragraphs(conclusions: Iterable[Conclusion], section: str) -> tuple[str, ...]:
-    """One paragraph per claim shown in ``section``: the published statement, sparsim's
-    number, the verdict and why."""
-    return tuple(
-        f"{c.claim}: the paper says {c.paper}; sparsim: {c.sparsim}. Verdict: {c.verdict} - {c.why}"
-        for c in conclusions
-        if c.section == section
-    )
+def section_claims(conclusions: Iterable[Conclusion], section: str) -> tuple[Table, ...]:
+    """The claims a section shows, as a compact table (the claims table at the top of the
+    report says why); none when the section shows none."""
+    shown = [c for c in conclusions if c.section == section]
+    if not shown:
+        return ()
+    frame = claims_frame(shown)[["claim", "source", "published", "sparsim", "verdict"]]
+    return (Table("Claims shown here", frame, "Why each verdict: the claims table above."),)
+
+
+def _number(evidence, name: str) -> float:
+    value = getattr(evidence, name, None)
+    return float("nan") if value is None else float(value)
+
+
+def claims_frame(conclusions: Iterable[Conclusion]) -> pd.DataFrame:
+    """The claims table as data: the texts and the numbers each verdict is computed from
+    (rule, published and sparsim's value, tolerance and reference, or cases held), so a
+    reader (and a test) recomputes every verdict from the table alone."""
+    rows = []
+    for c in conclusions:
+        evidence = c.evidence
+        rows.append(
+            {
+                "key": c.key,
+                "claim": c.claim,
+                "source": c.source,
+                "published": c.paper,
+                "sparsim": c.sparsim,
+                "rule": evidence.rule,
+                "published_value": _number(evidence, "published"),
+                "sparsim_value": _number(evidence, "ours"),
+                "tolerance": _number(evidence, "tolerance"),
+                "reference": _number(evidence, "reference"),
+                "held": _number(evidence, "held"),
+                "cases": _number(evidence, "cases"),
+                "rule_text": evidence.rule_text,
+                "verdict": c.verdict,
+                "why": c.why,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def source_commit() -> str:
+    """The git commit of sparsim's source (``+`` when it has uncommitted changes), or ""
+    when it is not a git checkout (an installed wheel)."""
+    root = Path(sparsim.__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"{commit}+" if dirty else commit
 
 
 def modelled_tables(
@@ -82,11 +137,23 @@ def publish(
     build: Callable[[tuple[str, ...], str], Report],
     out_dir: Path,
     jobs: int = 1,
+    texts: Mapping[str, str] | None = None,
 ) -> tuple[list[Path], Report]:
-    """A study's outputs: its tables, then the report ``build(files, date)`` makes
-    (``files``: the CSV names it lists; ``date``: now, UTC, as the report states it),
-    its figures drawn in ``jobs`` worker processes."""
+    """A study's outputs: its tables, ``texts`` (file name -> content: the config the run
+    used), then the report ``build(files, date)`` makes (``files``: the file names it
+    lists; ``date``: now, UTC, as the report states it), its figures drawn in ``jobs``
+    worker processes."""
     paths = write_tables(frames, out_dir)
+    for name, text in (texts or {}).items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+        paths.append(out_dir / name)
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    report = build(tuple(f"{name}.csv" for name in frames), date)
+    files = (*(texts or {}), *(f"{name}.csv" for name in frames))
+    report = build(files, date)
     return paths + write_report(report, out_dir, jobs), report
+
+
+def rerun(command: str, date: str) -> Rerun:
+    """How to produce a report again: ``command`` (paths relative to the output folder),
+    sparsim's version and source commit."""
+    return Rerun(command, sparsim.__version__, date, source_commit())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparsim.processes import worker_pool
+from sparsim.processes import pool_of
 from sparsim.report.charts import (
     draw_static,
     group_colors,
@@ -27,6 +27,7 @@ VERDICT_COLOURS = {
     "agree": "#1b7837",
     "partly": "#b35806",
     "disagree": "#b2182b",
+    "not modelled": "#4d4d8f",
     "not testable": "#595959",
 }
 STYLE = """
@@ -39,6 +40,9 @@ th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top;text-align:lef
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{color:#fff;border-radius:3px;padding:.05em .45em;font-weight:600;white-space:nowrap}
 .counts span{margin-right:1em}.meta{color:#555;font-size:.9em}
+.bottom{font-size:1.05em;background:#f4f7fb;border-left:4px solid #2166ac;padding:.4em .7em}
+.against{margin:.3em 0 .6em;padding-left:1.2em}.against li{margin:.15em 0}
+.rule{display:block;color:#555;font-size:.85em;white-space:nowrap}
 .figure{margin:1em 0 1.6em}.panels{display:flex;flex-wrap:wrap;gap:.5em}
 .panel{flex:0 1 calc(50% - .25em);min-width:420px}.panel.wide{flex:1 1 100%}
 .caption{color:#444;font-size:.9em}
@@ -86,19 +90,33 @@ def _html_table(frame: pd.DataFrame, verdict_column: str | None = None) -> str:
         cells = []
         for column, value in zip(frame.columns, values, strict=True):
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            text = _verdict_badge(value) if column == verdict_column else html.escape(_cell(value))
+            if column == verdict_column:
+                verdict, _, rule = str(value).partition(" (")
+                text = _verdict_badge(verdict) + (
+                    f'<span class="rule">{html.escape(rule.removesuffix(")"))}</span>'
+                    if rule
+                    else ""
+                )
+            else:
+                text = html.escape(_cell(value))
             cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def conclusions_frame(report: Report) -> pd.DataFrame:
+    """The claims table as a reader sees it; the verdict cell carries its rule's numbers
+    ("agree (within 10 percentage points)", "partly (3 of 4)")."""
     return pd.DataFrame(
         {
             "claim": [c.claim for c in report.conclusions],
+            "source": [c.source for c in report.conclusions],
             "published": [c.paper for c in report.conclusions],
             "sparsim": [c.sparsim for c in report.conclusions],
-            "verdict": [c.verdict for c in report.conclusions],
+            "verdict": [
+                c.verdict if c.verdict == c.evidence.short else f"{c.verdict} ({c.evidence.short})"
+                for c in report.conclusions
+            ],
             "why": [c.why for c in report.conclusions],
         }
     )
@@ -109,20 +127,47 @@ def _counts_text(report: Report) -> str:
     return ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
 
 
+def against(report: Report) -> list[str]:
+    """One line per claim sparsim disagrees with: the first screen shows them all."""
+    return [
+        f"{c.claim} ({c.source}): published {c.paper}; sparsim {c.sparsim}."
+        for c in report.conclusions
+        if c.verdict == "disagree"
+    ]
+
+
+def _sources_text(report: Report) -> list[str]:
+    return [
+        f"{citation.role[:1].upper()}{citation.role[1:]}: {citation.text()}"
+        + (f" ({citation.url})" if citation.url else "")
+        + "."
+        for citation in report.published
+    ]
+
+
+RULES_TEXT = (
+    "Each verdict is computed from the two numbers by its rule: a published number agrees "
+    "within the stated tolerance, partly when further off but on the same side of the "
+    "stated reference (e.g. both a saving); a statement tested case by case agrees when it "
+    "holds in every case, partly in more than half, and disagrees in half or fewer; not "
+    "modelled: sparsim has no model of it; not testable: this run has no number for it."
+)
+
+
 def render_markdown(report: Report) -> str:
     lines = [f"# {report.title}", "", report.lead, ""]
+    if report.bottom_line:
+        lines += [f"**Bottom line.** {report.bottom_line}", ""]
+    lines += [f"## Claims checked ({_counts_text(report)})", ""]
+    disagreements = against(report)
+    if disagreements:
+        lines += ["sparsim disagrees with:", ""] + [f"- {line}" for line in disagreements] + [""]
     lines += [
-        f"Published study: {report.published.text()}"
-        + (f" ({report.published.url})" if report.published.url else "")
-        + ".",
-        "",
-        f"Rerun: `{report.rerun.command}` (sparsim {report.rerun.version}, "
-        f"run on {report.rerun.date}).",
-        "",
-        f"## Conclusions ({_counts_text(report)})",
+        RULES_TEXT,
         "",
         _markdown_table(conclusions_frame(report)),
         "",
+        *(line for source in _sources_text(report) for line in (source, "")),
         "## What was modelled",
         "",
     ]
@@ -138,6 +183,12 @@ def render_markdown(report: Report) -> str:
             lines += [f"![{chart.title}]({FIGURES}/{chart.name}.png)", "", f"*{caption}*", ""]
         for table in section.tables:
             lines += _markdown_block(table)
+    lines += [
+        "## Reproduce",
+        "",
+        f"From this folder: `{report.rerun.command}` ({report.rerun.text()}).",
+        "",
+    ]
     if report.files:
         lines += ["## Files", "", ", ".join(f"`{f}`" for f in report.files), ""]
     return "\n".join(lines)
@@ -150,9 +201,10 @@ def _markdown_block(table: Table) -> list[str]:
     return lines
 
 
-def _html_block(table: Table, verdict_column: str | None = None) -> str:
+def _html_block(table: Table) -> str:
     note = f'<p class="caption">{html.escape(table.note)}</p>' if table.note else ""
-    return f"<h3>{html.escape(table.title)}</h3>{_html_table(table.frame, verdict_column)}{note}"
+    verdicts = "verdict" if "verdict" in table.frame.columns else None
+    return f"<h3>{html.escape(table.title)}</h3>{_html_table(table.frame, verdicts)}{note}"
 
 
 # Plotly.newPlot(element, {data, layout, config}): the config rides in the figure object
@@ -199,17 +251,30 @@ def _html_chart(chart: Chart) -> str:
 
 def render_html(report: Report) -> str:
     title = html.escape(report.title)
-    published = html.escape(report.published.text())
-    if report.published.url:
-        url = html.escape(report.published.url)
-        published += f' (<a href="{url}">{url}</a>)'
+    sources = []
+    for citation in report.published:
+        text = html.escape(citation.text())
+        if citation.url:
+            url = html.escape(citation.url)
+            text += f' (<a href="{url}">{url}</a>)'
+        role = html.escape(citation.role[:1].upper() + citation.role[1:])
+        sources.append(f"{role}: {text}.")
+    disagreements = against(report)
     body = [
         f"<h1>{title}</h1>",
         f"<p>{html.escape(report.lead)}</p>",
-        f'<p class="meta">Published study: {published}.<br>Rerun: '
-        f"<code>{html.escape(report.rerun.command)}</code> (sparsim "
-        f"{html.escape(report.rerun.version)}, run on {html.escape(report.rerun.date)}).</p>",
-        f'<h2 id="conclusions">Conclusions ({html.escape(_counts_text(report))})</h2>',
+        f'<p class="meta">{"<br>".join(sources)}</p>',
+    ]
+    if report.bottom_line:
+        body.append(f'<p class="bottom"><b>Bottom line.</b> {html.escape(report.bottom_line)}</p>')
+    body.append(f'<h2 id="conclusions">Claims checked ({html.escape(_counts_text(report))})</h2>')
+    if disagreements:
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in disagreements)
+        body.append(
+            f'<p>sparsim {_verdict_badge("disagree")} with:</p><ul class="against">{items}</ul>'
+        )
+    body += [
+        f'<p class="caption">{html.escape(RULES_TEXT)}</p>',
         _html_table(conclusions_frame(report), verdict_column="verdict"),
         '<h2 id="modelled">What was modelled</h2>',
         *(_html_block(table) for table in report.modelled),
@@ -222,6 +287,11 @@ def render_html(report: Report) -> str:
         body += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
         body += [_html_chart(chart) for chart in section.charts]
         body += [_html_block(table) for table in section.tables]
+    body.append(
+        f'<h2 id="reproduce">Reproduce</h2><p>From this folder: '
+        f"<code>{html.escape(report.rerun.command)}</code> "
+        f"({html.escape(report.rerun.text())}).</p>"
+    )
     if report.files:
         files = ", ".join(f"<code>{html.escape(f)}</code>" for f in report.files)
         body.append(f'<h2 id="files">Files</h2><p>{files}</p>')
@@ -241,7 +311,7 @@ def write_report(report: Report, out_dir: Path, jobs: int = 1) -> list[Path]:
     figures.mkdir(parents=True, exist_ok=True)
     paths = []
     if jobs > 1 and len(report.charts) > 1:
-        with worker_pool(min(jobs, len(report.charts))) as pool:
+        with pool_of(min(jobs, len(report.charts))) as pool:
             for drawn in pool.map(draw_static, report.charts, repeat(figures)):
                 paths += drawn
     else:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from sparsim.errors import MappingError, SpecError, UnknownNameError
 from sparsim.io import load_yaml
@@ -42,6 +42,9 @@ class Spec(Checked):
         "skips to the next pair; gating: idle)",
     )
     mapping: Mapping
+    # The fields' identities when the cross-checks last ran: ``model_copy(update=...)``
+    # copies them but not the checks, so a copy that changed a field shows it (``edited``).
+    _checked_fields: tuple[int, ...] | None = PrivateAttr(default=None)
 
     def density(self, tensor: str) -> TensorDensity:
         return self.densities.get(tensor, TensorDensity())
@@ -50,6 +53,19 @@ class Spec(Checked):
     def problem(self) -> Problem:
         """The workload as a problem shape with its instance (a Gemm or Conv by its shape)."""
         return self.workload.problem()
+
+    def _field_ids(self) -> tuple[int, ...]:
+        return tuple(id(getattr(self, name)) for name in type(self).model_fields)
+
+    def edited(self) -> bool:
+        """Whether fields changed since the cross-checks ran (a ``model_copy(update=...)``
+        of a validated spec): :func:`sparsim.evaluate.evaluate` checks such a spec again."""
+        return self._checked_fields is not None and self._checked_fields != self._field_ids()
+
+    def __eq__(self, other: object) -> bool:  # the record of the checks is no part of a value
+        if not isinstance(other, Spec):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
     @model_validator(mode="before")
     @classmethod
@@ -63,9 +79,11 @@ class Spec(Checked):
     def _cross_checks(self) -> Spec:
         _check_finite(self)
         _check_bits(self)
+        _check_rank_counts(self)
         _check_names(self)
         _check_factors(self)
         _check_measured_shapes(self)
+        self._checked_fields = self._field_ids()
         return self
 
 
@@ -116,8 +134,9 @@ def _check_finite(spec: Spec) -> None:
 def _check_bits(spec: Spec) -> None:
     """Data words and per-rank metadata and payload words within :data:`MAX_BITS`."""
     widths = [
-        (level.word_bits, f"architecture.levels[{i}].word_bits")
+        (getattr(level, field), f"architecture.levels[{i}].{field}")
         for i, level in enumerate(spec.architecture.levels)
+        for field in ("word_bits", "metadata_word_bits")
     ]
     widths.append((spec.architecture.compute.word_bits, "architecture.compute.word_bits"))
     for i, opt in enumerate(spec.sparse_optimizations):
@@ -128,6 +147,28 @@ def _check_bits(spec: Spec) -> None:
                 widths.append((rank.payload_word_bits or 0, f"{key}.payload_word_bits"))
     for bits, key in widths:
         check_at_most(bits, MAX_BITS, "a word of bits", key)
+
+
+# Loops a tile can have per dimension and level: temporal, spatial X, spatial Y.
+LOOPS_PER_LEVEL = 3
+
+
+def _check_rank_counts(spec: Spec) -> None:
+    """A format has at most as many ranks as the tile it describes can have loops: each of
+    the tensor's dimensions split at most three ways at that level and each one below."""
+    levels = spec.architecture.level_names
+    for i, opt in enumerate(spec.sparse_optimizations):
+        if opt.level not in levels:
+            continue  # _check_names says so
+        below = len(levels) - levels.index(opt.level)
+        for tensor, ranks in opt.formats.items():
+            most = 2 * LOOPS_PER_LEVEL * below  # every tensor of a GEMM has 2 dimensions
+            if len(ranks) > most:
+                raise SpecError(
+                    f"{len(ranks)} ranks, but a tile of {tensor} at {opt.level} has at most "
+                    f"{most} loops (2 dimensions, 3 per level at and below it)",
+                    f"sparse_optimizations[{i}].formats.{tensor}",
+                )
 
 
 def _known(name: Any, known: tuple[str, ...] | list[str], what: str, key: str) -> None:

@@ -21,7 +21,8 @@ import numpy as np
 from pydantic import ConfigDict, Field, model_validator
 
 from sparsim.errors import SpecError
-from sparsim.limits import check_elements
+from sparsim.io import input_file
+from sparsim.limits import MAX_FILE_BYTES, check_elements
 from sparsim.spec.validation import Checked, Count
 
 Distribution = Literal["dense", "fixed-structured", "hypergeometric", "uniform", "measured"]
@@ -58,9 +59,10 @@ class TensorDensity(Checked):
         assert self.measured is not None
         path = Path(self.measured)
         try:
-            stat = path.stat()
-        except OSError as exc:
-            raise SpecError(f"cannot load tensor ({exc.strerror})", self.measured) from None
+            input_file(path, MAX_FILE_BYTES)  # a FIFO or device is never opened
+        except SpecError as exc:
+            raise SpecError(f"cannot load tensor ({exc.message})", self.measured) from None
+        stat = path.stat()
         return _nonzero_mask(path, stat.st_mtime_ns, stat.st_size)
 
 

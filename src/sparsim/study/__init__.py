@@ -1,9 +1,9 @@
 """Studies that answer one question with many evaluations, and write a report.
 
-``sparsity-types``: structured vs unstructured, single- vs dual-sided sparsity on the fig15
-int8 hardware (:mod:`sparsim.study.sparsity_types`), with the Sparseloop paper's
-claims checked (:mod:`sparsim.study.checks`) in a report on the shared template
-(:mod:`sparsim.study.report`)::
+``sparsity-types``: structured vs unstructured, single- vs dual-sided sparsity on the
+MICRO'22 artifact's int8 hardware (:mod:`sparsim.study.sparsity_types`), with the claims of
+Huang and Mustafa's case study checked (:mod:`sparsim.study.checks`) in a report on the
+shared template (:mod:`sparsim.study.report`)::
 
     from sparsim.study import StudyConfig, run_study, write_study
 

@@ -1,5 +1,5 @@
 """The workloads of the study, from its config: GEMM shapes given directly (the four
-ResNet50 layers of the Sparseloop MICRO'22 fig15 study) or every layer of a built-in
+ResNet50 layers of the Sparseloop MICRO'22 artifact's structured sparsity study) or every layer of a built-in
 network table (ResNet-50), each distinct GEMM shape once."""
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from sparsim.spec.workload import Gemm, shape_name
 from sparsim.workload import builtin_table
 
-FIG15 = "fig15"  # the paper's own four layers: the set the checks take verdicts on
-RESNET50 = "resnet50"
 # The layer the MICRO'22 artifact quotes its dense baseline on (276.58 uJ on the dense TC).
 BASELINE_LAYER = "M128-K1152-N1024"
 

@@ -1,20 +1,30 @@
-"""The sparsity-types study's outputs: tidy tables (CSV and Parquet) and a report on the
-shared template (:mod:`sparsim.report`): conclusions with verdicts on one screen, what was
-modelled (generated from the specs), the assumptions, then one section per question with
-its interactive figure (static PNG/SVG beside it). Every number comes from the tables."""
+"""The sparsity-types study's outputs: tidy tables (CSV and Parquet), the config the run
+used, and a report on the shared template (:mod:`sparsim.report`): the bottom line and the
+claims with their computed verdicts on the first screen, what was modelled (generated from
+the specs), the assumptions, then one section per question with its interactive figure
+(static PNG/SVG beside it). Every number and sentence comes from the run's tables and
+config, so a changed config reports itself truthfully."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-import sparsim
-from sparsim.report.model import Chart, Citation, Conclusion, Mark, Report, Rerun, Section, Table
-from sparsim.report.publish import claim_paragraphs, modelled_tables, publish, work_table
+from sparsim.designs.catalog import WEIGHTS
+from sparsim.report.model import Chart, Citation, Conclusion, Mark, Report, Section, Table
+from sparsim.report.publish import (
+    claims_frame,
+    modelled_tables,
+    publish,
+    rerun,
+    section_claims,
+    work_table,
+)
 from sparsim.study.checks import (
-    FINE_TOTAL,
     PAPER_BREAKEVEN,
     PAPER_CYCLE_CROSSOVER,
     SECTION_BREAKEVEN,
@@ -25,41 +35,90 @@ from sparsim.study.checks import (
     SECTION_SIDES,
     SECTION_WINS,
     breakeven_sparsity,
-    checks_frame,
+    listing,
     low_sparsity_rows,
     pair_points,
+    reference_sparsity,
     run_checks,
     select,
+    sentence,
+    sparse_points,
     sparsity_text,
     total,
 )
-from sparsim.study.layers import BASELINE_LAYER, FIG15, layer_sets
-from sparsim.study.runner import COMPUTE, build_spec, point_for
-from sparsim.study.sparsity_types import DENSE, LEVELS, SET, StudyTables
+from sparsim.study.config import DEFAULT
+from sparsim.study.layers import BASELINE_LAYER, layer_sets
+from sparsim.study.runner import build_spec, point_for
+from sparsim.study.sources import MICRO22_ARTIFACT
+from sparsim.study.sparsity_types import DENSE, SET, TOTAL, StudyTables
 from sparsim.study.strategies import DUAL_PAIR, SINGLE_PAIR, structured_density
 
 TABLES = ("layers", "totals", "breakdown", "adjusted", "fine", "low", "memory", "bandwidth")
 FAILURE_COLUMNS = (SET, "layer", "strategy", "weight_sparsity", "activation_sparsity", "error")
-PUBLISHED = Citation(
-    "Yannan Nellie Wu, Po-An Tsai, Angshuman Parashar, Vivienne Sze, Joel S. Emer",
-    "Sparseloop: An Analytical Approach to Sparse Tensor Accelerator Modeling",
-    "MICRO 2022",
-    "https://arxiv.org/abs/2205.05826",
+CONFIG_FILE = "config.yaml"  # the config the run used, written beside its report
+STUDY = Citation(
+    "Yicheng Huang, Nathan Mustafa",
+    "Modeling Structured vs Unstructured and Dual vs Single Sided Sparsity in DNNs",
+    "case study run on Sparseloop (MIT), its report (cited by section) and poster",
+    role="claims",
 )
-# Fixed-pattern cores are the flexible core restricted to one pattern (same hardware):
-# never better, tied where their pattern fits, so they do not compete for "best".
-CONTENDERS = (DENSE, *SINGLE_PAIR, *DUAL_PAIR)
+ARTIFACT = replace(
+    MICRO22_ARTIFACT,
+    role="the study's hardware, energy tables and four ResNet-50 layers",
+)
 SINGLE_PANEL = "weights sparse, activations dense"
 DUAL_PANEL = "weights and activations equally sparse"
-# CACTI 7 depth slopes of the artifact's buffers (sparsim.designs.memory): the band of the
-# capacity model's exponent.
+# CACTI 7 depth slopes of the MICRO'22 artifact's buffers (the capacity model's anchors):
+# the band of the capacity model's exponent.
 EXPONENT_BAND = (0.41, 0.73)
-MEMORY_LEVELS = {"smem-data": "SMEM", "rf-data": "RF"}
+ROLE_WORDS = {
+    "backing-store": "backing store",
+    "shared-buffer": "shared buffer",
+    "accumulator": "accumulator",
+    "pe-register": "PE register",
+}
+PARAMETER_WORDS = {
+    "data_capacity": "data capacity",
+    "metadata_capacity_bits": "metadata capacity",
+    "metadata_word_bits": "metadata word width",
+    "read_bandwidth": "read bandwidth",
+}
+LABELS = (
+    ("design", "design"),
+    ("sparsity", "sparsity"),
+    ("panel", "what is sparse"),
+    ("MACs", "MACs"),
+    ("share", "share of the layers' MACs"),
+    ("part", "part"),
+    ("uJ", "energy (uJ)"),
+    ("ratio", "ratio"),
+    ("point", "weights x activations sparsity"),
+    ("scale_text", "size vs the design's own"),
+    ("size", "size"),
+    ("energy_vs_baseline", "energy / at the design's own size"),
+    ("sweep_sparsity", "sparsity"),
+    ("speed-up", "speed-up over dense"),
+    ("layer", "layer"),
+    ("cell", "speed-up, bound by"),
+)
 
 
 def axis_text(value: float) -> str:
     """A sparsity as a chart category ("50% zeros"): never read as a number by the chart."""
     return f"{sparsity_text(value)} zeros"
+
+
+def contenders(tables: StudyTables) -> list[str]:
+    """The grid strategies compared for best (variants restricted to fewer patterns than
+    another are shown, never compared)."""
+    return [name for name in tables.definition.grid if tables.strategy(name).contender]
+
+
+def _sides_of(tables: StudyTables, strategy: str, s: float) -> tuple[float, float]:
+    """Where a strategy is judged at sparsity ``s``: dense at (0, 0), single-sided at
+    (s, 0), dual-sided at (s, s)."""
+    sides = tables.strategy(strategy).sides
+    return (0.0 if sides == "none" else s, s if sides == "dual" else 0.0)
 
 
 def _label(tables: StudyTables, frame: pd.DataFrame) -> pd.DataFrame:
@@ -78,20 +137,27 @@ def _diagonal(tables: StudyTables, layer_set: str) -> pd.DataFrame:
                 & np.isclose(totals["activation_sparsity"], sa)
             ]
             if panel == DUAL_PANEL:
-                at = at[at["strategy"].isin(CONTENDERS)]
+                at = at[at["strategy"].isin(contenders(tables))]
             parts.append(at.assign(panel=panel, sparsity=axis_text(s)))
     return _label(tables, pd.concat(parts, ignore_index=True))
 
 
 def _main_set(tables: StudyTables) -> str:
     """The widest layer set the run has (the config's last; ResNet-50 by default)."""
-    return list(dict.fromkeys(tables.totals[SET]))[-1]
+    return tables.sets[-1]
 
 
-def _winners(tables: StudyTables, layer_set: str) -> pd.DataFrame:
-    """Per sparse grid point: the strategy with the least energy, fewest cycles, lowest EDP."""
+METRICS = (
+    ("energy_uJ", "least energy", "energy_vs_dense", "x the dense energy"),
+    ("cycles", "fewest cycles", "speedup_vs_dense", "x faster than dense"),
+    ("edp_J_cycles", "lowest EDP", "edp_vs_dense", "x the dense EDP"),
+)
+
+
+def _best(tables: StudyTables, layer_set: str) -> pd.DataFrame:
+    """Per sparse grid point and metric: the contender with the lowest value."""
     totals = tables.totals
-    totals = totals[(totals[SET] == layer_set) & totals["strategy"].isin(CONTENDERS)]
+    totals = totals[(totals[SET] == layer_set) & totals["strategy"].isin(contenders(tables))]
     rows = []
     for ws in tables.sparsities:
         for sa in tables.sparsities:
@@ -101,35 +167,80 @@ def _winners(tables: StudyTables, layer_set: str) -> pd.DataFrame:
                 np.isclose(totals["weight_sparsity"], ws)
                 & np.isclose(totals["activation_sparsity"], sa)
             ]
-            row = {"weights": sparsity_text(ws), "activations": sparsity_text(sa)}
-            for metric, label, ratio, unit in (
-                ("energy_uJ", "least energy", "energy_vs_dense", "x dense"),
-                ("cycles", "fewest cycles", "speedup_vs_dense", "x faster"),
-                ("edp_J_cycles", "lowest EDP", "edp_vs_dense", "x dense"),
-            ):
+            for metric, label, ratio, unit in METRICS:
                 best = at.loc[at[metric].idxmin()]
-                row[label] = f"{tables.title(best['strategy'])} ({best[ratio]:.2f}{unit})"
-            rows.append(row)
+                rows.append(
+                    {
+                        "weights": ws,
+                        "activations": sa,
+                        "metric": label,
+                        "strategy": best["strategy"],
+                        "text": f"{tables.title(best['strategy'])} ({best[ratio]:.2f}{unit})",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
+def _winners(tables: StudyTables, layer_set: str) -> pd.DataFrame:
+    """The best contender per sparse (weights, activations) point, one column per metric."""
+    best = _best(tables, layer_set)
+    table = best.pivot_table(
+        index=["weights", "activations"], columns="metric", values="text", aggfunc="first"
+    )
+    table = table[[label for _, label, _, _ in METRICS]].reset_index()
+    return table.assign(
+        weights=table["weights"].map(sparsity_text),
+        activations=table["activations"].map(sparsity_text),
+    ).rename(columns={"weights": "weights sparse", "activations": "activations sparse"})
+
+
+def bottom_line(tables: StudyTables, checks: dict[str, Conclusion]) -> str:
+    """One sentence per metric: which contenders win how many sparse points of the widest
+    layer set, then the claims' verdicts in one clause."""
+    main = _main_set(tables)
+    best = _best(tables, main)
+    points = best[["weights", "activations"]].drop_duplicates().shape[0]
+    parts = []
+    for _, label, _, _ in METRICS[:2]:
+        counts = best[best["metric"] == label]["strategy"].value_counts()
+        parts.append(
+            f"{label}: "
+            + listing(f"{tables.title(name)} at {n} of {points}" for name, n in counts.items())
+        )
+    disagree = sum(c.verdict == "disagree" for c in checks.values())
+    agree = sum(c.verdict == "agree" for c in checks.values())
+    return (
+        f"On {tables.set_title(main)}, over the {points} sparse (weights, activations) "
+        f"points: " + "; ".join(parts) + f". Of the study's {len(checks)} claims, sparsim "
+        f"agrees with {agree} and disagrees with {disagree}."
+    )
+
+
+def _role_of(design, level: str) -> str | None:
+    return next((role for role, name in design.roles if name == level), None)
+
+
 def energy_at_equal_accesses(tables: StudyTables) -> dict[str, float]:
-    """Each design's energy tables priced on the dense TC's own accesses (fig15 layers,
-    dense): per level the TC's data energy times the ratio of energy per word, plus its
-    MACs times the ratio of energy per MAC. Measured from the specs, so a change of table
-    shows here."""
-    rows = select(tables.breakdown, FIG15, DENSE, 0.0, 0.0)
+    """Each design's energy tables priced on the dense core's own accesses (first layer
+    set, dense): per level the dense core's data energy times the ratio of energy per
+    word at the level playing the same role, plus its MACs times the ratio of energy per
+    MAC. Measured from the specs, so a change of table shows here."""
+    rows = select(tables.breakdown, tables.primary, DENSE, 0.0, 0.0)
     by_level = rows.groupby("level")["data_uJ"].sum()
-    by_name = tables.definition.by_name
-    reference = by_name[DENSE].design.architecture
+    reference = tables.strategy(DENSE).design
     out = {}
     for strategy in (SINGLE_PAIR[0], DUAL_PAIR[1]):
-        architecture = by_name[strategy].design.architecture
-        priced = by_level.get(COMPUTE, 0.0) * (
-            architecture.compute.energy.random / reference.compute.energy.random
+        design = tables.strategy(strategy).design
+        architecture = design.architecture
+        compute = reference.architecture.compute
+        priced = by_level.get(compute.name, 0.0) * (
+            architecture.compute.energy.random / compute.energy.random
         )
-        for level in reference.levels:
-            ours = architecture.level(level.name)
+        for level in reference.architecture.levels:
+            role = _role_of(reference, level.name)
+            if role is None or role not in dict(design.roles):
+                continue
+            ours = architecture.level(design.level_name(role))
             per_word = (ours.energy.of("random_read", ours.name) / ours.block_size) / (
                 level.energy.of("random_read", level.name) / level.block_size
             )
@@ -143,75 +254,93 @@ def rising_cycles(tables: StudyTables) -> int:
     the strategies that skip: undisclosed, they would read as noise in the figures."""
     layers = tables.layers[tables.layers["strategy"] != DENSE]
     count = 0
-    for _, rows in layers.groupby([SET, "layer", "strategy"]):
-        grid = rows.pivot_table(
-            index="weight_sparsity", columns="activation_sparsity", values="cycles"
-        )
-        values = grid.sort_index().sort_index(axis=1).to_numpy()
-        count += int((np.diff(values, axis=0) > 1e-9 * values[1:]).sum())
-        count += int((np.diff(values, axis=1) > 1e-9 * values[:, 1:]).sum())
+    for along, fixed in (
+        ("weight_sparsity", "activation_sparsity"),
+        ("activation_sparsity", "weight_sparsity"),
+    ):
+        keys = [SET, "layer", "strategy", fixed]
+        ordered = layers.sort_values([*keys, along])
+        before = ordered.groupby(keys, sort=False)["cycles"].shift()
+        count += int((ordered["cycles"] - before > 1e-9 * ordered["cycles"]).sum())
     return count
 
 
 def _modelled(tables: StudyTables) -> tuple[Table, ...]:
-    """Generated from the specs each strategy evaluates on the paper's dense-baseline layer
-    (else the first fig15 layer) at 50% sparsity (dual-sided: both operands)."""
-    layers = layer_sets(tables.definition.layer_sets, True)[FIG15]
+    """Generated from the specs each strategy evaluates on the MICRO'22 artifact's
+    baseline layer (else the first layer of the first set) at the reference sparsity
+    (dual-sided: both operands); a fixed-pattern core at its own densest pattern."""
+    layers = layer_sets(tables.definition.layer_sets, True)[tables.primary]
     gemm = next((x.gemm for x in layers if x.name == BASELINE_LAYER), layers[0].gemm)
     shape = (gemm.M, gemm.K, gemm.N)
+    s = reference_sparsity(tables)
     specs = {}
+    fixed = []
     for strategy in tables.definition.strategies:
-        activations = 0.5 if strategy.sides == "dual" else 1.0
-        weights = 1.0 if strategy.structure == "dense" else 0.5
+        activations = 1 - s if strategy.sides == "dual" else 1.0
+        weights = 1.0 if strategy.structure == "dense" else 1 - s
         patterns = strategy.design.weight_patterns
-        if isinstance(patterns, tuple) and all(n / m != 0.5 for n, m in patterns):
+        if isinstance(patterns, tuple) and all(abs(n / m - weights) > 1e-9 for n, m in patterns):
             weights = max(n / m for n, m in patterns)  # a fixed-pattern core at its own
+            fixed.append(strategy.title)
         point = point_for(strategy, shape, weights, activations)
         specs[strategy.title] = (build_spec(point), strategy.design.dataflow)
+    title = f"Designs (as built on {gemm.name} at {sparsity_text(s)} sparsity"
+    title += f"; {listing(fixed)} at their own pattern)" if fixed else ")"
     return modelled_tables(
         specs,
-        f"Designs (as built on {gemm.name} at 50% sparsity, fixed-pattern cores at theirs)",
+        title,
         "Single-sided cores treat activations as dense; a fixed-pattern core runs a "
         "sparser tensor with its own denser pattern and a denser tensor dense.",
-        {
-            "what the hardware exploits": [
-                s.design.description for s in tables.definition.strategies
-            ]
-        },
+        {"what the hardware exploits": [s.exploits() for s in tables.definition.strategies]},
+    )
+
+
+def _padding_words(tables: StudyTables) -> str:
+    """Which designs pad which layer shapes, from the layers table."""
+    layers = tables.layers[tables.layers["padded"]]
+    if layers.empty:
+        return "No design pads any layer shape of this run."
+    counts = layers.groupby("strategy_title", sort=False)["layer"].nunique()
+    return (
+        "Shapes are padded to whole N:M blocks and array tiles where a design needs it ("
+        + "; ".join(f"{design}: {n} layer shape(s)" for design, n in counts.items())
+        + "); MACs performed on padding are shown apart from skipped ones."
     )
 
 
 def _assumptions(tables: StudyTables) -> tuple[str, ...]:
     ratios = energy_at_equal_accesses(tables)
     dense_runs = {
-        name: float(select(tables.totals, FIG15, name, 0.0, 0.0)["energy_vs_dense"].iloc[0])
+        name: float(
+            select(tables.totals, tables.primary, name, 0.0, 0.0)["energy_vs_dense"].iloc[0]
+        )
         for name in (SINGLE_PAIR[0], DUAL_PAIR[1])
     }
+    dense = tables.title(DENSE)
+    structured, unstructured = tables.title(SINGLE_PAIR[0]), tables.title(DUAL_PAIR[1])
     return (
         "Cycles are the slowest of the MACs and each level's bandwidth bound (no overlap "
-        "penalty, no stalls); energy is the engine's action counts times the fig15 energy "
-        "tables of the MICRO'22 artifact, int8.",
-        "The dual-sided structured core is idealised: a skipped MAC costs no cycle (no load "
+        "penalty, no stalls); energy is the engine's action counts times each design's "
+        "energy tables, int8.",
+        f"{sentence(tables.title(DUAL_PAIR[0]))} is idealised: a skipped MAC costs no cycle (no load "
         "imbalance between PEs) and activations are assumed pruned to N:M like the weights.",
         "Unstructured zeros are spread uniformly at random (hypergeometric).",
-        "Shapes are padded to whole N:M blocks and array tiles (K to a multiple of M: 147 "
-        "for every pattern, the power-of-two channel counts for 2:6; N=49 to DSTC's "
-        "16-wide tiles); MACs performed on padding are shown apart from skipped ones.",
+        _padding_words(tables),
         "Every point is mapped by sparsim's mapping heuristic for its design and shape (no "
         "search across designs); memory sweeps re-map at every size.",
-        "The dense and structured cores use different energy tables: priced on the dense "
-        f"TC's own accesses (fig15 layers), the structured core's tables cost "
-        f"{ratios[SINGLE_PAIR[0]]:.2f}x the TC's and the unstructured core's (DSTC) "
-        f"{ratios[DUAL_PAIR[1]]:.2f}x (measured from the specs); run on dense tensors with "
-        f"their own mappings and dataflows they cost {dense_runs[SINGLE_PAIR[0]]:.2f}x and "
-        f"{dense_runs[DUAL_PAIR[1]]:.2f}x the dense TC.",
+        f"The designs use different energy tables: priced on the {dense}'s own accesses "
+        f"({tables.set_title(tables.primary)}), {structured}'s tables cost "
+        f"{ratios[SINGLE_PAIR[0]]:.2f}x the {dense}'s and {unstructured}'s "
+        f"{ratios[DUAL_PAIR[1]]:.2f}x (from the specs); run on dense tensors with their own "
+        f"mappings and dataflows they cost {dense_runs[SINGLE_PAIR[0]]:.2f}x and "
+        f"{dense_runs[DUAL_PAIR[1]]:.2f}x the {dense}.",
         f"Per-layer cycles rise as one operand gets sparser at {rising_cycles(tables)} "
         "grid points (the mapper picks another tiling, or a level's bound moves); set "
         "totals are sums over layers run one after another.",
         "Memory sweeps: energy per access either fixed (reuse only) or following the "
-        "capacity model (sparsim.designs.memory: square root of depth, linear in width); "
-        f"a band for exponents {EXPONENT_BAND[0]}-{EXPONENT_BAND[1]} (CACTI 7 slopes) "
-        "shows how much the verdict depends on it.",
+        "capacity model (square root of depth, linear in width); a band for exponents "
+        f"{EXPONENT_BAND[0]}-{EXPONENT_BAND[1]} (CACTI 7 slopes) shows how much a verdict "
+        "depends on it.",
     )
 
 
@@ -242,21 +371,23 @@ def computes_parts(
 
 
 def _computes(tables: StudyTables, layer_set: str) -> pd.DataFrame:
-    """Per contender on the sparse diagonal: :func:`computes_parts` of the set's MACs
-    (layers weighted by occurrences), as fractions of the layer set's own MACs."""
+    """Per skipping contender on the sparse diagonal: :func:`computes_parts` of the set's
+    MACs (layers weighted by occurrences), as fractions of the layer set's own MACs."""
     layers = tables.layers[tables.layers[SET] == layer_set]
     rows = []
-    for s in tables.sparsities[1:]:
-        for strategy in CONTENDERS[1:]:
-            sa = s if strategy in DUAL_PAIR else 0.0
-            at = select(layers, layer_set, strategy, s, sa)
+    for s in sparse_points(tables):
+        for strategy in contenders(tables):
+            if tables.strategy(strategy).sides == "none":
+                continue
+            ws, sa = _sides_of(tables, strategy, s)
+            at = select(layers, layer_set, strategy, ws, sa)
             weight = at["occurrences"]
             dense = float((at["dense_macs"] * weight).sum())
             parts = computes_parts(
                 dense,
                 float((at["computes_algorithmic"] * weight).sum()),
                 float((at["computes_actual"] * weight).sum()),
-                dense * (1 - s) * (1 - sa),
+                dense * (1 - ws) * (1 - sa),
             )
             rows += [
                 {
@@ -286,33 +417,40 @@ def padding_table(computes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _work(tables: StudyTables, layer_set: str) -> pd.DataFrame:
-    """The effectual-work decomposition per contender at 50% sparsity."""
-    totals = _diagonal(tables, layer_set)
-    own_panel = totals["strategy"].isin(DUAL_PAIR) == (totals["panel"] == DUAL_PANEL)
-    rows = totals[
-        (totals["sparsity"] == axis_text(0.5)) & totals["strategy"].isin(CONTENDERS) & own_panel
-    ].copy()
-    rows["effectual"] = rows["dense_macs"] * rows["total_density"]
+    """The effectual-work decomposition per contender at the reference sparsity."""
+    s = reference_sparsity(tables)
+    rows = pd.concat(
+        [
+            select(tables.totals, layer_set, name, *_sides_of(tables, name, s))
+            for name in contenders(tables)
+        ]
+    )
+    rows = rows.assign(effectual=rows["dense_macs"] * rows["total_density"])
+    what = [
+        DUAL_PANEL if sa > 0 else (SINGLE_PANEL if ws > 0 else "dense")
+        for ws, sa in zip(rows["weight_sparsity"], rows["activation_sparsity"], strict=True)
+    ]
     return work_table(
         rows,
-        {"design": rows["design"], "what is sparse": rows["panel"]},
+        {"design": rows["strategy"].map(tables.title), "what is sparse": what},
         {"algorithmic": "dense_macs", "performed": "computes_actual"},
     )
 
 
 def _breakdown(tables: StudyTables) -> pd.DataFrame:
-    """fig15 energy per level, data and metadata apart, for the contenders at 50%."""
+    """First-set energy per level, data and metadata apart, contenders at the reference
+    sparsity (the dense core dense)."""
+    s = reference_sparsity(tables)
     parts = []
-    for strategy in CONTENDERS:
-        sa = 0.5 if strategy in DUAL_PAIR else 0.0
-        ws = 0.0 if strategy == DENSE else 0.5
-        rows = select(tables.breakdown, FIG15, strategy, ws, sa)
+    for strategy in contenders(tables):
+        rows = select(tables.breakdown, tables.primary, strategy, *_sides_of(tables, strategy, s))
         grouped = rows.groupby("level", sort=False)[["data_uJ", "metadata_uJ"]].sum()
+        compute = tables.strategy(strategy).design.architecture.compute.name
         design = tables.title(strategy)
         parts += [
             {
                 "design": design,
-                "part": "MACs" if level == COMPUTE else f"{level} data",
+                "part": f"{level} (compute)" if level == compute else f"{level} data",
                 "uJ": row["data_uJ"],
             }
             for level, row in grouped.iterrows()
@@ -326,14 +464,14 @@ def _breakdown(tables: StudyTables) -> pd.DataFrame:
 def metadata_table(breakdown: pd.DataFrame) -> pd.DataFrame:
     """Per design: data and metadata energy, and metadata's share (the thin segment of the
     energy-per-level figure, in numbers)."""
-    total = breakdown.groupby("design", sort=False)["uJ"].sum()
+    total_uJ = breakdown.groupby("design", sort=False)["uJ"].sum()
     metadata = breakdown[breakdown["part"] == "metadata (all levels)"].set_index("design")["uJ"]
     return pd.DataFrame(
         {
-            "design": total.index,
-            "energy (uJ)": total.round(1).to_numpy(),
-            "metadata (uJ)": metadata.reindex(total.index).round(2).to_numpy(),
-            "metadata share": (metadata.reindex(total.index) / total)
+            "design": total_uJ.index,
+            "energy (uJ)": total_uJ.round(1).to_numpy(),
+            "metadata (uJ)": metadata.reindex(total_uJ.index).round(2).to_numpy(),
+            "metadata share": (metadata.reindex(total_uJ.index) / total_uJ)
             .map(lambda x: f"{100 * x:.1f}%")
             .to_numpy(),
         }
@@ -345,7 +483,7 @@ def _low_table(low: pd.DataFrame) -> pd.DataFrame:
     dual / single."""
     pattern = []
     for structure, s in zip(low["structure"], low["sparsity"], strict=True):
-        found = structured_density(1 - s, "A") if structure == "structured" else None
+        found = structured_density(1 - s, WEIGHTS) if structure == "structured" else None
         pattern.append(f"{found.n}:{found.m}" if found else "uniform")
     return pd.DataFrame(
         {
@@ -361,15 +499,16 @@ def _low_table(low: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cycle_parts(tables: StudyTables) -> pd.DataFrame:
-    """fig15 cycles each part needs (MACs, each level's bandwidth) at 75%, and with the SMEM
-    read bandwidth doubled for the structured core."""
+    """First-set cycles each part needs (the MACs, each level's bandwidth) at the grid's
+    highest sparsity, per contender."""
+    top = max(tables.sparsities)
     rows = []
-    for strategy in CONTENDERS:
-        top = max(tables.sparsities)
-        sa = top if strategy in DUAL_PAIR else 0.0
-        ws = 0.0 if strategy == DENSE else top
-        row = select(tables.totals, FIG15, strategy, ws, sa).iloc[0]
-        for part in (COMPUTE, *LEVELS):
+    for strategy in contenders(tables):
+        row = select(tables.totals, tables.primary, strategy, *_sides_of(tables, strategy, top))
+        row = row.iloc[0]
+        design = tables.strategy(strategy).design
+        parts = (design.architecture.compute.name, *design.architecture.level_names)
+        for part in parts:
             rows.append(
                 {"design": tables.title(strategy), "part": part, "cycles": row[f"{part}.cycles"]}
             )
@@ -378,15 +517,13 @@ def _cycle_parts(tables: StudyTables) -> pd.DataFrame:
 
 def layer_drilldown(tables: StudyTables, layer_set: str) -> pd.DataFrame:
     """Layers x strategies at each sparse grid point (single-sided strategies at (s, 0),
-    dual-sided at (s, s)): speed-up over the dense TC and the part that bounds the cycles,
-    one row per cell of the drill-down heat map."""
+    dual-sided at (s, s)): speed-up over the dense core and the part that bounds the
+    cycles, one row per cell of the drill-down heat map."""
     layers = tables.layers[tables.layers[SET] == layer_set]
     parts = []
-    for s in tables.sparsities[1:]:
-        for strategy in CONTENDERS:
-            ws = 0.0 if strategy == DENSE else s
-            sa = s if strategy in DUAL_PAIR else 0.0
-            at = select(layers, layer_set, strategy, ws, sa)
+    for s in sparse_points(tables):
+        for strategy in contenders(tables):
+            at = select(layers, layer_set, strategy, *_sides_of(tables, strategy, s))
             parts.append(
                 pd.DataFrame(
                     {
@@ -408,43 +545,56 @@ def layer_drilldown(tables: StudyTables, layer_set: str) -> pd.DataFrame:
     )
 
 
-FIXED_ENERGY = "-fixed-energy"  # the suffix of a sweep's fixed-energy counterpart
+def sweep_title(rows: pd.DataFrame) -> str:
+    """What a memory sweep changes, in words: its level (the role and the names the
+    designs give it), its parameters and its energy model (the config's title if given)."""
+    first = rows.iloc[0]
+    if first["sweep_title"]:
+        return str(first["sweep_title"])
+    levels = listing(dict.fromkeys(rows["level"]))
+    role = ROLE_WORDS.get(first["role"], "")
+    where = f"{role} ({levels})" if role else levels
+    parameters = " and ".join(PARAMETER_WORDS[p] for p in str(first["parameter"]).split("+"))
+    fixed = "" if first["rescale_energy"] else ", energy per access fixed"
+    return f"{where} {parameters}{fixed}"
+
+
+def _sweep_key(rows: pd.DataFrame) -> tuple:
+    first = rows.iloc[0]
+    return (first["role"] or first["level"], first["parameter"])
 
 
 def _memory_frame(tables: StudyTables) -> pd.DataFrame:
     """Memory sweeps with absolute sizes: the x axis is the scale of each design's own
-    size; each panel's title names the sizes at x1 (hover: every bar's size). Each sweep
+    size; each panel's title names the sizes at x1 (hover: every bar's size). A sweep
     under the capacity model stands next to its fixed-energy counterpart."""
     memory = tables.memory.assign(design=tables.memory["strategy"].map(tables.title))
-    titles = {}
-    for sweep, rows in memory.groupby("sweep_title", sort=False):
+    titles, order = {}, {}
+    for sweep, rows in memory.groupby("sweep", sort=False):
         own = rows[rows["scale"] == 1.0]
         sizes: dict[str, list[str]] = {}
         for value, unit, strategy in zip(own["value"], own["unit"], own["strategy"], strict=True):
-            structure = tables.definition.by_name[strategy].structure
+            structure = tables.strategy(strategy).structure
             kinds = sizes.setdefault(f"{value:,.0f} {unit}", [])
             if structure not in kinds:
                 kinds.append(structure)
-        if len(sizes) == 1:
-            titles[sweep] = f"{sweep} (x1 = {next(iter(sizes))})"
-        else:
-            named = ", ".join(f"{size} {' and '.join(kinds)}" for size, kinds in sizes.items())
-            titles[sweep] = f"{sweep} (x1 = {named})"
-    order = {
-        sweep: index
-        for index, sweep in enumerate(
-            dict.fromkeys(name.removesuffix(FIXED_ENERGY) for name in memory["sweep"])
+        named = (
+            next(iter(sizes))
+            if len(sizes) == 1
+            else ", ".join(f"{size} {' and '.join(kinds)}" for size, kinds in sizes.items())
         )
-    }
+        titles[sweep] = f"{sweep_title(rows)} (x1 = {named})"
+        order[sweep] = (_sweep_key(rows), not bool(rows.iloc[0]["rescale_energy"]))
+    keys = list(dict.fromkeys(key for key, _ in order.values()))
     memory = memory.assign(
-        _order=memory["sweep"].map(lambda name: order[name.removesuffix(FIXED_ENERGY)]),
-        _fixed=memory["sweep"].str.endswith(FIXED_ENERGY),
+        _order=memory["sweep"].map(lambda name: keys.index(order[name][0])),
+        _fixed=memory["sweep"].map(lambda name: order[name][1]),
     )
     memory = memory.sort_values(["_order", "_fixed"], kind="stable").drop(
         columns=["_order", "_fixed"]
     )
     return memory.assign(
-        panel=memory["sweep_title"].map(titles),
+        panel=memory["sweep"].map(titles),
         scale_text=memory["scale"].map(lambda x: f"x{x:g}"),
         size=[
             f"{value:,.0f} {unit}"
@@ -454,15 +604,25 @@ def _memory_frame(tables: StudyTables) -> pd.DataFrame:
 
 
 def exponent_band(tables: StudyTables) -> pd.DataFrame:
-    """Energy at x1/4 and x4 the artifact's data capacity under the capacity model with
-    its exponent at each end of :data:`EXPONENT_BAND`, derived from the fixed-energy sweep
-    (same capacities, same mappings): the swept level's energy scales by ``scale ** x``."""
+    """Energy at each non-unit size of every data-capacity sweep under the capacity model
+    with its exponent at each end of :data:`EXPONENT_BAND`, derived from the fixed-energy
+    sweep of the same level (same capacities, same mappings): the swept level's energy
+    scales by ``scale ** x``."""
     memory = tables.memory
+    data = memory[memory["parameter"] == "data_capacity"] if len(memory) else memory
     rows = []
-    for sweep, level in MEMORY_LEVELS.items():
-        fixed = memory[memory["sweep"] == f"{sweep}{FIXED_ENERGY}"]
-        model = memory[memory["sweep"] == sweep].set_index(["strategy", "scale"])
+    for _, fixed in data[~data["rescale_energy"].astype(bool)].groupby("sweep", sort=False):
+        key = _sweep_key(fixed)
+        twins = [
+            sweep
+            for sweep, part in data[data["rescale_energy"].astype(bool)].groupby("sweep")
+            if _sweep_key(part) == key
+        ]
+        if not twins:
+            continue
+        model = data[data["sweep"] == twins[0]].set_index(["strategy", "scale"])
         for _, row in fixed[fixed["scale"] != 1.0].iterrows():
+            level = row["level"]
             level_energy = row[f"{level}.data_uJ"] + row[f"{level}.metadata_uJ"]
             band = [
                 (row.energy_uJ - level_energy + level_energy * row.scale**x)
@@ -485,16 +645,19 @@ def exponent_band(tables: StudyTables) -> pd.DataFrame:
 
 def _breakevens(tables: StudyTables) -> pd.DataFrame:
     fine = tables.fine
-    layers = [FINE_TOTAL, *(layer for layer in dict.fromkeys(fine["layer"]) if layer != FINE_TOTAL)]
+    layers = [TOTAL, *(layer for layer in dict.fromkeys(fine["layer"]) if layer != TOTAL)]
+    names = [s for s in PAPER_BREAKEVEN if s in set(fine["strategy"])]
     return pd.DataFrame(
         [
             {
-                "layer": layer,
+                "layer": f"all of {tables.set_title(tables.primary)}" if layer == TOTAL else layer,
                 **{
-                    f"{tables.title(s)} (paper ~{paper:.0%})": sparsity_text(
-                        breakeven_sparsity(fine, s, layer)
+                    f"{tables.title(s)} (the study: ~{PAPER_BREAKEVEN[s]:.0%})": (
+                        sparsity_text(found)
+                        if not np.isnan(found := breakeven_sparsity(fine, s, layer))
+                        else "never"
                     )
-                    for s, paper in PAPER_BREAKEVEN.items()
+                    for s in names
                 },
             }
             for layer in layers
@@ -519,7 +682,7 @@ def structured_vs_unstructured(tables: StudyTables) -> pd.DataFrame:
     (single-sided pair at (s, 0), dual-sided at (s, s)), per layer set."""
     rows = []
     for metric, label in (("cycles", "cycles"), ("energy_uJ", "energy")):
-        for layer_set in dict.fromkeys(tables.totals[SET]):
+        for layer_set in tables.sets:
             for pair, sides in ((SINGLE_PAIR, "single-sided"), (DUAL_PAIR, "dual-sided")):
                 for s in tables.sparsities:
                     ws, sa = pair_points(pair, s)
@@ -538,7 +701,7 @@ def structured_vs_unstructured(tables: StudyTables) -> pd.DataFrame:
 
 def crossing_marks(frame: pd.DataFrame) -> tuple[Mark, ...]:
     """A mark at each sparsity where unstructured and structured swap places, and the
-    paper's ~66% on the cycle panels."""
+    study's ~66% on the cycle panels."""
     marks = []
     for (panel, sides), rows in frame.groupby(["panel", "sides"], sort=False):
         rows = rows.sort_values("sparsity")
@@ -549,7 +712,7 @@ def crossing_marks(frame: pd.DataFrame) -> tuple[Mark, ...]:
             marks.append(
                 Mark(
                     PAPER_CYCLE_CROSSOVER,
-                    f"paper ~{sparsity_text(PAPER_CYCLE_CROSSOVER)}",
+                    f"the study ~{sparsity_text(PAPER_CYCLE_CROSSOVER)}",
                     None,
                     panel,
                 )
@@ -558,16 +721,47 @@ def crossing_marks(frame: pd.DataFrame) -> tuple[Mark, ...]:
 
 
 def breakeven_marks(tables: StudyTables) -> tuple[Mark, ...]:
-    """sparsim's break-even of each unstructured strategy with the dense TC (fig15 total)
-    and the paper's."""
+    """sparsim's break-even of each unstructured strategy with the dense core (first set
+    total) and the study's."""
     marks = []
     for strategy, paper in PAPER_BREAKEVEN.items():
-        found = breakeven_sparsity(tables.fine, strategy, FINE_TOTAL)
-        side = tables.definition.by_name[strategy].sides
+        if strategy not in set(tables.fine["strategy"]):
+            continue
+        found = breakeven_sparsity(tables.fine, strategy, TOTAL)
+        side = tables.strategy(strategy).sides
         if not np.isnan(found):
             marks.append(Mark(found, f"{side} {sparsity_text(found)}", tables.title(strategy)))
-        marks.append(Mark(paper, f"paper ~{paper:.0%} ({side})"))
+        marks.append(Mark(paper, f"the study ~{paper:.0%} ({side})"))
     return tuple(marks)
+
+
+def _hardware_words(tables: StudyTables) -> str:
+    designs = [s.design for s in tables.definition.strategies]
+    macs = sorted({d.architecture.compute.instances for d in designs})
+    array = (
+        f"{macs[0]:,}-MAC arrays"
+        if len(macs) == 1
+        else "MAC arrays of " + listing(f"{m:,}" for m in macs)
+    )
+    if all(d.artifact for d in designs):
+        return f"the int8 designs of the MICRO'22 artifact ({array})"
+    return f"the config's designs ({array})"
+
+
+def _lead(tables: StudyTables) -> str:
+    grid = sparsities_text(tables.sparsities)
+    return (
+        f"sparsim's engine reruns Huang and Mustafa's structured vs unstructured, single- vs "
+        f"dual-sided sparsity study on {_hardware_words(tables)}: "
+        f"{listing(tables.title(n) for n in contenders(tables))} on "
+        f"{listing(tables.set_title(s) for s in tables.sets)}, at {grid} sparsity of weights "
+        "and activations, plus low-sparsity, memory-size and bandwidth sweeps. Sparsity = "
+        "fraction of zeros; energy in uJ."
+    )
+
+
+def sparsities_text(values) -> str:
+    return listing(sparsity_text(s) for s in values)
 
 
 def report(
@@ -578,97 +772,135 @@ def report(
     command: str,
 ) -> Report:
     main = _main_set(tables)
+    primary = tables.set_title(tables.primary)
     diagonal = _diagonal(tables, main)
     dense = diagonal[diagonal["strategy"] == DENSE].iloc[0]
+    dense_title = tables.title(DENSE)
     hover = ("energy_uJ", "cycles", "edp_J_cycles", "bounding_level")
     winners = _winners(tables, main)
-    fine = _label(tables, tables.fine[tables.fine["layer"] == FINE_TOTAL])
+    fine = _label(tables, tables.fine[tables.fine["layer"] == TOTAL])
     fine = fine[fine["strategy"] != DENSE]
     crossing = structured_vs_unstructured(tables)
     drilldown = layer_drilldown(tables, main)
     computes = _computes(tables, main)
     breakdown = _breakdown(tables)
+    reference = reference_sparsity(tables)
+    top = max(tables.sparsities)
     low = low_sparsity_rows(tables)
     low_chart = _label(tables, tables.low[tables.low["strategy"] != DENSE]).assign(
         sparsity=lambda f: f["sweep_sparsity"].map(axis_text),
-        structure=lambda f: f["strategy"].map(lambda s: tables.definition.by_name[s].structure),
+        structure=lambda f: f["strategy"].map(lambda s: tables.strategy(s).structure),
     )
     memory = _memory_frame(tables)
     found = list(checks.values())
-
-    def paragraphs(section: str) -> tuple[str, ...]:
-        return claim_paragraphs(found, section)
+    restricted = [tables.title(n) for n in tables.definition.grid if n not in contenders(tables)]
+    compute_names = listing(
+        dict.fromkeys(s.design.architecture.compute.name for s in tables.definition.strategies)
+    )
+    labels = LABELS
 
     adjusted = tables.adjusted[
         (tables.adjusted[SET] == main)
         & (tables.adjusted["weight_sparsity"] > 0)
         & (tables.adjusted["activation_sparsity"] > 0)
     ]
-    adjusted_chart = pd.concat(
-        [
-            adjusted.assign(
-                design=adjusted["strategy"].map(tables.title),
-                ratio=np.where(
-                    adjusted["strategy"] == DUAL_PAIR[0],
-                    adjusted[f"energy_vs_{SINGLE_PAIR[0]}"],
-                    adjusted[f"energy_vs_{SINGLE_PAIR[1]}"],
-                ),
-                point=[
-                    f"{sparsity_text(w)} x {sparsity_text(a)}"
-                    for w, a in zip(
-                        adjusted["weight_sparsity"], adjusted["activation_sparsity"], strict=True
-                    )
-                ],
+    adjusted_chart = adjusted.assign(
+        design=adjusted["strategy"].map(tables.title),
+        ratio=np.where(
+            adjusted["strategy"] == DUAL_PAIR[0],
+            adjusted.get(f"energy_vs_{SINGLE_PAIR[0]}", np.nan),
+            adjusted.get(f"energy_vs_{SINGLE_PAIR[1]}", np.nan),
+        ),
+        point=[
+            f"{sparsity_text(w)} x {sparsity_text(a)}"
+            for w, a in zip(
+                adjusted["weight_sparsity"], adjusted["activation_sparsity"], strict=True
             )
-        ]
+        ],
+    ).dropna(subset=["ratio"])
+    memory_sparsities = sparsities_text(sorted(set(tables.memory["sweep_sparsity"])))
+    scales = sorted(set(tables.memory["scale"]))
+    charts_memory = (
+        (
+            Chart(
+                "memory",
+                f"Energy vs memory size relative to each design's own, {primary} at "
+                f"{memory_sparsities}",
+                memory,
+                x="scale_text",
+                y="energy_vs_baseline",
+                y_label="energy / at the design's own size",
+                color="design",
+                facet="panel",
+                hover=("size", "energy_uJ", "cycles"),
+                reference=1.0,
+                ratio=True,
+                labels=labels,
+                caption=f"Each design's own size scaled x{scales[0]:g} to x{scales[-1]:g} "
+                "(x1: the design's own, named in each panel's title; hover for each bar's "
+                "size), re-mapped at each size. 'energy per access fixed': only the reuse "
+                "changes; the others follow the capacity model's energy per access.",
+            ),
+        )
+        if len(tables.memory)
+        else ()
     )
     sections = (
         Section(
             SECTION_WINS,
             (
-                f"{tables.set_title(main)}; dense TC: {dense['energy_uJ']:,.1f} uJ, "
-                f"{dense['cycles']:,.0f} cycles. Best of the dense TC, the flexible structured "
-                "core, the dual structured core and the two unstructured cores at each sparse "
-                "(weights, activations) point. The fixed-pattern cores (2:4, 2:6, 2:8 only) "
-                "are the flexible core restricted to one pattern: tied where their pattern "
-                "fits, never better.",
-                *paragraphs(SECTION_WINS),
+                f"{sentence(tables.set_title(main))}; {dense_title}: {dense['energy_uJ']:,.1f} uJ, "
+                f"{dense['cycles']:,.0f} cycles. The best of "
+                f"{listing(tables.title(n) for n in contenders(tables))} at each sparse "
+                "(weights, activations) point."
+                + (
+                    f" Not compared: {listing(restricted)}, variants restricted to fewer "
+                    "patterns (tied where their pattern fits, never better)."
+                    if restricted
+                    else ""
+                ),
             ),
             (Table("Best design per point", winners),),
             (
                 Chart(
                     "energy",
-                    "Energy relative to the dense TC",
+                    f"Energy relative to the {dense_title}",
                     diagonal,
                     x="sparsity",
                     y="energy_vs_dense",
-                    y_label="energy / dense TC",
+                    y_label=f"energy / {dense_title}",
                     color="design",
                     facet="panel",
                     hover=hover,
                     reference=1.0,
+                    ratio=True,
+                    labels=labels,
+                    caption="Bars grow from 1 (the dense energy): below the line, less energy.",
                 ),
                 Chart(
                     "edp",
-                    "EDP relative to the dense TC",
+                    f"EDP relative to the {dense_title}",
                     diagonal,
                     x="sparsity",
                     y="edp_vs_dense",
-                    y_label="EDP / dense TC",
+                    y_label=f"EDP / {dense_title}",
                     color="design",
                     facet="panel",
                     hover=hover,
                     reference=1.0,
-                    log_y=True,
+                    ratio=True,
+                    labels=labels,
+                    caption="Bars grow from 1 (the dense EDP): below the line, a better "
+                    "energy-delay product.",
                 ),
             ),
         ),
         Section(
             SECTION_ENERGY,
-            paragraphs(SECTION_ENERGY),
+            (),
             (
                 Table(
-                    "Metadata energy at 50% sparsity, fig15 layers",
+                    f"Metadata energy at {sparsity_text(reference)} sparsity, {primary}",
                     metadata_table(breakdown),
                     "Every level's metadata reads and writes (formats, offsets, bitmasks).",
                 ),
@@ -676,30 +908,33 @@ def report(
             (
                 Chart(
                     "breakdown",
-                    "Energy per level at 50% sparsity, fig15 layers (metadata of every level in one segment)",
+                    f"Energy per level at {sparsity_text(reference)} sparsity, {primary} "
+                    "(metadata of every level in one segment)",
                     breakdown,
                     x="design",
                     y="uJ",
-                    y_label="energy [uJ]",
+                    y_label="energy (uJ)",
                     color="part",
                     kind="stacked",
-                    caption="Single-sided designs at 50% weight sparsity, dual-sided at 50% of both; "
+                    labels=labels,
+                    caption=f"Single-sided designs at {sparsity_text(reference)} weight "
+                    f"sparsity, dual-sided at {sparsity_text(reference)} of both; "
                     "breakdown.csv has each level's metadata apart.",
                 ),
             ),
         ),
         Section(
             SECTION_BREAKEVEN,
-            paragraphs(SECTION_BREAKEVEN),
-            (Table("Break-even sparsity with the dense TC (energy)", _breakevens(tables)),),
+            (),
+            (Table(f"Break-even sparsity with the {dense_title} (energy)", _breakevens(tables)),),
             (
                 Chart(
                     "breakeven",
-                    "Unstructured energy relative to the dense TC, fig15 layers",
+                    f"Unstructured energy relative to the {dense_title}, {primary}",
                     fine,
                     x="sweep_sparsity",
                     y="energy_vs_dense",
-                    y_label="energy / dense TC",
+                    y_label=f"energy / {dense_title}",
                     color="design",
                     kind="line",
                     x_label="sparsity (weights; dual-sided: weights and activations)",
@@ -707,23 +942,22 @@ def report(
                     hover=("energy_uJ", "cycles"),
                     reference=1.0,
                     marks=breakeven_marks(tables),
-                    caption="Dotted lines: where each curve crosses the dense TC (sparsim, "
-                    "in the curve's colour) and the paper's break-even points (grey).",
+                    labels=labels,
+                    caption=f"Dotted lines: where each curve crosses the {dense_title} "
+                    "(sparsim, in the curve's colour) and the study's break-even points "
+                    "(grey).",
                 ),
             ),
         ),
         Section(
             SECTION_COMPUTES,
-            paragraphs(SECTION_COMPUTES),
+            (),
             (
                 Table(
                     f"MACs performed on padding, beyond those performed on the layers "
                     f"({tables.set_title(main)})",
                     padding_table(computes),
-                    "Padding K to a multiple of the N:M block (147 for every pattern, the "
-                    "power-of-two channel counts for 2:6) or N to array tiles (49 to DSTC's "
-                    "16-wide tiles) costs these extra MACs, their cycles and energy; skipped "
-                    "MACs cost nothing.",
+                    _padding_words(tables) + " Skipped MACs cost nothing.",
                 ),
             ),
             (
@@ -740,6 +974,7 @@ def report(
                     kind="stacked",
                     hover=("MACs",),
                     reference=1.0,
+                    labels=labels,
                     caption="Single-sided designs at (s, 0), dual-sided at (s, s). Below the "
                     "line: the layers' own MACs, effectual, performed but ineffectual, or "
                     "skipped (no cycle, no MAC energy). Above it: MACs a design performs on "
@@ -750,20 +985,23 @@ def report(
         ),
         Section(
             SECTION_CYCLES,
-            paragraphs(SECTION_CYCLES),
+            (),
             (),
             (
                 Chart(
                     "cycles",
-                    "Speed-up over the dense TC",
+                    f"Speed-up over the {dense_title}",
                     diagonal,
                     x="sparsity",
                     y="speedup_vs_dense",
-                    y_label="dense TC cycles / cycles",
+                    y_label=f"{dense_title} cycles / cycles",
                     color="design",
                     facet="panel",
                     hover=hover,
                     reference=1.0,
+                    ratio=True,
+                    labels=labels,
+                    caption="Bars grow from 1 (as fast as dense): above the line, faster.",
                 ),
                 Chart(
                     "crossing",
@@ -779,16 +1017,18 @@ def report(
                     x_percent=True,
                     reference=1.0,
                     marks=crossing_marks(crossing),
+                    labels=labels,
                     caption="Below 1: the unstructured core takes fewer cycles (less energy) "
                     "than the structured one. Dotted lines: crossings interpolated between "
-                    "grid points (sparsim, coloured) and the paper's ~66% (grey). Single-sided: "
-                    "the flexible structured core vs the single-sided unstructured core; "
-                    "dual-sided: the dual structured core vs DSTC.",
+                    "grid points (sparsim, coloured) and the study's ~66% (grey). "
+                    f"Single-sided: {tables.title(SINGLE_PAIR[0])} vs "
+                    f"{tables.title(SINGLE_PAIR[1])}; dual-sided: "
+                    f"{tables.title(DUAL_PAIR[0])} vs {tables.title(DUAL_PAIR[1])}.",
                 ),
                 Chart(
                     "drilldown",
-                    f"Per layer: speed-up over the dense TC and the part that bounds the "
-                    f"cycles ({tables.set_title(main)})",
+                    f"Per layer: speed-up over the {dense_title} and the part that bounds "
+                    f"the cycles ({tables.set_title(main)})",
                     drilldown,
                     x="design",
                     y="layer",
@@ -799,98 +1039,103 @@ def report(
                     text="cell",
                     hover=("cycles",),
                     reference=1.0,
-                    caption="Each cell: dense TC cycles / the design's cycles on that layer "
-                    "(blue: faster, red: slower; log colour scale centred on 1) and what "
-                    "bounds its cycles: MAC (compute bound) or the level whose bandwidth "
-                    "does. Single-sided designs at (s, 0), dual-sided at (s, s); the dense "
-                    "TC column is the baseline (1.00x) with its own bound; xN: the shape "
-                    "occurs N times in the model.",
+                    labels=labels,
+                    caption=f"Each cell: {dense_title} cycles / the design's cycles on that "
+                    "layer (blue: faster, red: slower; log colour scale centred on 1) and "
+                    f"what bounds its cycles: {compute_names} (compute bound) or the level "
+                    "whose bandwidth does. Single-sided designs at (s, 0), dual-sided at "
+                    f"(s, s); the {dense_title} column is the baseline (1.00x) with its own "
+                    "bound; xN: the shape occurs N times in the model.",
                 ),
                 Chart(
                     "cycle_parts",
-                    f"Cycles each part needs at {sparsity_text(max(tables.sparsities))} sparsity, fig15 layers (the largest sets the total)",
+                    f"Cycles each part needs at {sparsity_text(top)} sparsity, {primary} "
+                    "(the largest sets the total)",
                     _cycle_parts(tables),
                     x="design",
                     y="cycles",
                     y_label="cycles",
                     color="part",
+                    labels=labels,
                 ),
             ),
         ),
         Section(
             SECTION_SIDES,
-            paragraphs(SECTION_SIDES),
-            (Table("Low sparsity, fig15 layers", _low_table(low)),),
+            (),
+            (Table(f"Low sparsity, {primary}", _low_table(low)),),
             (
                 Chart(
                     "low_sparsity",
-                    "Single- vs dual-sided at low sparsity, fig15 layers",
+                    f"Single- vs dual-sided at low sparsity, {primary}",
                     low_chart,
                     x="sparsity",
                     y="energy_vs_dense",
-                    y_label="energy / dense TC",
+                    y_label=f"energy / {dense_title}",
                     color="design",
                     facet="structure",
                     hover=("energy_uJ", "cycles"),
                     reference=1.0,
+                    ratio=True,
+                    labels=labels,
                 ),
-                Chart(
-                    "adjusted",
-                    f"Dual-sided energy / single-sided at the same total sparsity ({tables.set_title(main)})",
-                    adjusted_chart,
-                    x="point",
-                    y="ratio",
-                    y_label="dual / single energy",
-                    color="design",
-                    hover=("total_density", "energy_uJ"),
-                    reference=1.0,
-                    caption="Each dual-sided point (weights x activations sparsity) against "
-                    "the single-sided core whose weights alone have the same total density.",
+                *(
+                    (
+                        Chart(
+                            "adjusted",
+                            "Dual-sided energy / single-sided at the same total sparsity "
+                            f"({tables.set_title(main)})",
+                            adjusted_chart,
+                            x="point",
+                            y="ratio",
+                            y_label="dual / single energy",
+                            color="design",
+                            hover=("total_density", "energy_uJ"),
+                            reference=1.0,
+                            ratio=True,
+                            labels=labels,
+                            caption="Each dual-sided point (weights x activations sparsity) "
+                            "against the single-sided core whose weights alone have the same "
+                            "total density.",
+                        ),
+                    )
+                    if len(adjusted_chart)
+                    else ()
                 ),
             ),
         ),
         Section(
             SECTION_MEMORY,
-            paragraphs(SECTION_MEMORY),
+            (),
             (
                 Table(
-                    "Sensitivity to the capacity model's exponent (energy / artifact's size)",
+                    "Sensitivity to the capacity model's exponent (energy / at the design's "
+                    "own size)",
                     exponent_band(tables),
                     "The band re-prices the fixed-energy sweep's mappings with the exponent at "
                     "each end; where the exponent-0.5 column falls outside it, the mapper chose "
                     "another mapping under the capacity model's energies.",
                 ),
-            ),
-            (
-                Chart(
-                    "memory",
-                    "Energy vs memory size relative to the artifact's size, fig15 layers at 50%",
-                    memory,
-                    x="scale_text",
-                    y="energy_vs_baseline",
-                    y_label="energy / at the artifact's size",
-                    color="design",
-                    facet="panel",
-                    hover=("size", "energy_uJ", "cycles"),
-                    reference=1.0,
-                    caption="Each design's own size scaled x1/4 to x4 (x1: the artifact's, "
-                    "named in each panel's title; hover for each bar's size), re-mapped at "
-                    "each size. 'energy per access fixed': only the reuse changes; the others "
-                    "follow the capacity model's energy per access.",
-                ),
-            ),
+            )
+            if len(exponent_band(tables))
+            else (),
+            charts_memory,
         ),
         Section(
             "Effectual and ineffectual work",
             (
                 "Dense-equivalent throughput = performed rate x effectual / performed x "
                 "1 / (effectual / algorithmic): a design wins by doing each MAC faster or "
-                "cheaper, or by performing fewer ineffectual ones (at 50% sparsity, "
-                f"{tables.set_title(main)}).",
+                "cheaper, or by performing fewer ineffectual ones (at "
+                f"{sparsity_text(reference)} sparsity, {tables.set_title(main)}).",
             ),
             (Table("Work decomposition", _work(tables, main)),),
             (),
         ),
+    )
+    sections = tuple(
+        replace(section, tables=(*section_claims(found, section.title), *section.tables))
+        for section in sections
     )
     if len(tables.failures):
         sections += (
@@ -900,39 +1145,53 @@ def report(
                 (Table("Failures", tables.failures[list(FAILURE_COLUMNS)]),),
             ),
         )
-    mode = "the four fig15 layers" if tables.quick else "the four fig15 layers and all of ResNet-50"
     return Report(
         "Structured vs unstructured, single- vs dual-sided sparsity",
-        "sparsim's engine reruns the Sparseloop paper's sparsity-types study on the fig15 "
-        "int8 hardware of the MICRO'22 artifact: a dense tensor core, single-sided "
-        "structured (N:M weights), dual-sided structured, single-sided unstructured and "
-        f"dual-sided unstructured (DSTC) cores, on {mode}, at 0-75% sparsity of weights "
-        "and activations, plus low-sparsity, memory-size and bandwidth sweeps. Sparsity = "
-        "fraction of zeros; energy in uJ; cycles of the 1024-MAC array.",
-        PUBLISHED,
+        _lead(tables),
+        (STUDY, ARTIFACT),
         tuple(found),
         _modelled(tables),
         _assumptions(tables),
         sections,
-        Rerun(command, sparsim.__version__, date),
+        rerun(command, date),
         files,
+        bottom_line(tables, checks),
+    )
+
+
+def config_text(tables: StudyTables) -> str:
+    """The config the run used, as its file says it (the shipped default when none was
+    given)."""
+    source = tables.definition.source
+    if source == DEFAULT:
+        return resources.files("sparsim.study").joinpath("configs", DEFAULT).read_text()
+    return Path(source).read_text(encoding="utf-8")
+
+
+def rerun_command(quick: bool) -> str:
+    """The command that reruns this study from its output folder (relative paths only)."""
+    return f"sparsim study sparsity-types --config {CONFIG_FILE} --out rerun" + (
+        " --quick" if quick else ""
     )
 
 
 def write_study(
-    tables: StudyTables,
-    out_dir: Path,
-    command: str = "sparsim study sparsity-types --out DIR",
-    jobs: int = 1,
+    tables: StudyTables, out_dir: Path, jobs: int = 1
 ) -> tuple[list[Path], dict[str, Conclusion]]:
-    """Every output of the study into ``out_dir``: tables, figures, report.md/.html."""
+    """Every output of the study into ``out_dir``: the config it ran, tables, figures,
+    report.md/.html."""
     checks = run_checks(tables)
     frames = {name: getattr(tables, name) for name in TABLES}
     frames["failures"] = (
         tables.failures if len(tables.failures) else pd.DataFrame(columns=list(FAILURE_COLUMNS))
     )
-    frames["checks"] = checks_frame(checks)
+    frames["checks"] = claims_frame(checks.values())
+    command = rerun_command(tables.quick)
     paths, _ = publish(
-        frames, lambda files, date: report(tables, checks, files, date, command), out_dir, jobs
+        frames,
+        lambda files, date: report(tables, checks, files, date, command),
+        out_dir,
+        jobs,
+        {CONFIG_FILE: config_text(tables)},
     )
     return paths, checks

@@ -5,33 +5,33 @@ mapping, local worker processes), with each result flattened into the study's ro
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tqdm import tqdm
 
 from sparsim.cost.result import KEY_COLUMNS, Result
-from sparsim.designs import Design, get_design, scheme_for
+from sparsim.designs import Design, scheme_for
 from sparsim.errors import MappingError, SparsimError
 from sparsim.spec.model import Spec
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Gemm, shape_name
-from sparsim.study.strategies import Strategy
+from sparsim.study.strategies import INPUTS, WEIGHTS, Strategy
 from sparsim.sweep import pack_tasks
 from sparsim.sweep.backends import available_cores, run_tasks
 from sparsim.sweep.points import DesignRef, Unit
 from sparsim.sweep.work import mapped_spec, unit_results
 
 DEFAULT_JOBS = 2
-COMPUTE = "MAC"
 OBJECTIVE = "delay"  # the built-in designs' mapper: fewest cycles, then least energy
 MAPPINGS = ("remap", "fixed")
 
 
 @dataclass(frozen=True)
 class HardwareChange:
-    """One storage level resized (energies rescaled by :mod:`sparsim.designs.memory`) or
-    given another read bandwidth; ``None`` keeps the design's value."""
+    """One storage level (by name) resized (energies rescaled by
+    :mod:`sparsim.designs.memory`) or given another read bandwidth; ``None`` keeps the
+    design's value."""
 
     level: str
     data_capacity: int | None = None
@@ -62,8 +62,9 @@ class Point:
 @dataclass(frozen=True)
 class Outcome:
     metrics: dict = field(default_factory=dict)
-    levels: tuple[dict, ...] = ()
+    levels: tuple[dict, ...] = ()  # per level and tensor, the compute first
     error: str | None = None
+    parts: tuple[str, ...] = ()  # the compute's name, then the levels', outermost first
 
 
 def point_for(
@@ -79,10 +80,7 @@ def point_for(
     scheme = scheme_for(design, strategy.densities(weights, activations))
     if skip and scheme.activations.distribution == "dense":
         # Nothing to skip: the dual-sided core is its single-sided base design.
-        design, skip = (
-            get_design("stc-flexible").with_patterns(design.weight_patterns),
-            False,
-        )
+        design, skip = replace(design, exploits_activations=False), False
         scheme = scheme_for(design, strategy.densities(weights, activations))
     runs_as = (
         design.architecture_name,
@@ -107,7 +105,7 @@ def _metrics(result: Result, evaluated: str) -> dict:
 def _level_rows(result: Result) -> tuple[dict, ...]:
     rows = [
         {
-            "level": COMPUTE,
+            "level": result.compute.name,
             "tensor": "-",
             "data_uJ": result.compute.energy_pJ * 1e-6,
             "metadata_uJ": 0.0,
@@ -175,7 +173,7 @@ def density_text(density: TensorDensity) -> str:
 
 
 def _densities(point: Point) -> dict[str, str]:
-    return {"A": density_text(point.weights), "B": density_text(point.activations)}
+    return {WEIGHTS: density_text(point.weights), INPUTS: density_text(point.activations)}
 
 
 def build_spec(point: Point) -> Spec:
@@ -218,7 +216,8 @@ def _outcome(result: Result | MappingError) -> Outcome:
     """A point no mapping fits is an outcome with an error, not a failure of the study."""
     if isinstance(result, MappingError):
         return Outcome(error=str(result))
-    return Outcome(_metrics(result, result.name), _level_rows(result))
+    parts = (result.compute.name, *(level.name for level in result.levels))
+    return Outcome(_metrics(result, result.name), _level_rows(result), parts=parts)
 
 
 def evaluate_task(units: list[Unit]) -> list[list[Outcome]]:

@@ -6,12 +6,16 @@ they give. ``quick`` leaves out the layer sets marked full-only (ResNet-50).
 * grid: the grid strategies at every weight x activation sparsity pair, every layer set;
 * adjusted: single-sided strategies at the total density ``dw * da`` of each grid point,
   to compare dual-sided at (dw, da) with single-sided at the same effectual work;
-* fine: the unstructured strategies on a fine grid (fig15 layers): break-even with dense;
+* fine: the unstructured strategies on a fine grid (the first layer set): break-even with
+  dense;
 * low: single vs dual sided at low sparsity (N:M 15:16, 7:8, 3:4; unstructured 5-30%);
 * memory: hardware sweeps (capacities and widths, energy per access from the memory model
-  or fixed), re-mapped at every size (fig15 layers);
-* bandwidth: the SMEM read bandwidth doubled, the counterfactual that shows what bounds
+  or fixed), re-mapped at every size (the first layer set);
+* bandwidth: a level's read bandwidth scaled, the counterfactual that shows what bounds
   the cycles of the structured cores.
+
+Levels are named as each design's results name them (the design's roles say which plays
+which part); nothing here knows a level's name.
 """
 
 from __future__ import annotations
@@ -22,9 +26,8 @@ import numpy as np
 import pandas as pd
 
 from sparsim.study.config import HardwareSweep, StudyDefinition, load_definition
-from sparsim.study.layers import FIG15, Layer, layer_sets
+from sparsim.study.layers import Layer, layer_sets
 from sparsim.study.runner import (
-    COMPUTE,
     DEFAULT_JOBS,
     HardwareChange,
     Outcome,
@@ -36,7 +39,8 @@ from sparsim.study.strategies import Strategy
 
 DENSE = "dense"
 SET = "layer_set"
-LEVELS = ("DRAM", "SMEM", "RF", "LRF")
+TOTAL = "total"  # the fine sweep's row for the whole first layer set
+CYCLES = ".cycles"  # results-schema columns "<part>.cycles": the compute's, each level's
 # Metrics (results-schema columns, Result.to_row) that add up over the layers of a set,
 # weighted by occurrences: totals, computes, each level's energy split and cycles.
 ADDITIVE_TOTALS = ("energy_uJ", "cycles")
@@ -62,7 +66,9 @@ DESCRIPTIVE = (
     "total_density",
     "sweep_title",
     "level",
+    "role",
     "parameter",
+    "rescale_energy",
     "unit",
     "value",
 )
@@ -85,9 +91,9 @@ class StudyTables:
     breakdown: pd.DataFrame  # grid totals per level and tensor, data vs metadata
     adjusted: pd.DataFrame  # dual-sided totals next to single-sided at the same dw * da
     fine: pd.DataFrame  # unstructured vs dense on the fine sweep, per layer and total
-    low: pd.DataFrame  # single vs dual sided at low sparsity (fig15 totals)
-    memory: pd.DataFrame  # fig15 totals per memory size
-    bandwidth: pd.DataFrame  # fig15 totals with the SMEM read bandwidth doubled
+    low: pd.DataFrame  # single vs dual sided at low sparsity (first-set totals)
+    memory: pd.DataFrame  # first-set totals per memory size
+    bandwidth: pd.DataFrame  # first-set totals with a level's read bandwidth scaled
     failures: pd.DataFrame  # points no mapping fitted
     quick: bool
     definition: StudyDefinition
@@ -101,6 +107,19 @@ class StudyTables:
 
     def set_title(self, layer_set: str) -> str:
         return next(s.title for s in self.definition.layer_sets if s.name == layer_set)
+
+    @property
+    def primary(self) -> str:
+        """The first layer set: every sweep runs on it."""
+        return self.definition.layer_sets[0].name
+
+    @property
+    def sets(self) -> list[str]:
+        """The layer sets this run has (--quick leaves out the full-only ones)."""
+        return list(dict.fromkeys(self.totals[SET]))
+
+    def strategy(self, name: str) -> Strategy:
+        return self.definition.by_name[name]
 
 
 @dataclass(frozen=True)
@@ -210,14 +229,17 @@ def _sweep_entries(
     for sweep in sweeps:
         for name in d.swept:
             strategy = d.by_name[name]
-            baseline = getattr(strategy.design.architecture.level(sweep.level), sweep.parameter)
+            level = sweep.level_of(strategy.design)
+            own = strategy.design.architecture.level(level)
             for scale in sweep.scales:
-                value = baseline * scale
-                if sweep.parameter != "read_bandwidth":
-                    value = max(1, round(value))
-                change = HardwareChange(
-                    sweep.level, **{sweep.parameter: value}, rescale_energy=sweep.rescale_energy
-                )
+                values = {}
+                for parameter in sweep.parameters:
+                    value = getattr(own, parameter) * scale
+                    values[parameter] = (
+                        value if parameter == "read_bandwidth" else max(1, round(value))
+                    )
+                value = values[sweep.parameters[0]]
+                change = HardwareChange(level, **values, rescale_energy=sweep.rescale_energy)
                 for s in sweep.sparsities:
                     sa = _activation_sparsity(strategy, s)
                     for layer in layers:
@@ -230,8 +252,10 @@ def _sweep_entries(
                                 change if scale != 1.0 else None,
                                 sweep=sweep.name,
                                 sweep_title=sweep.title,
-                                level=sweep.level,
+                                level=level,
+                                role=sweep.role or "",
                                 parameter=sweep.parameter,
+                                rescale_energy=sweep.rescale_energy,
                                 unit=sweep.unit,
                                 value=value,
                                 scale=scale,
@@ -265,6 +289,12 @@ def _breakdown(entries: list[_Entry], outcomes: dict[Point, Outcome]) -> pd.Data
     return weighted.groupby(group, sort=False, as_index=False)[values].sum()
 
 
+def cycle_parts(frame: pd.DataFrame) -> list[str]:
+    """The parts whose cycles a table holds (``<part>.cycles``): the compute and every
+    level, by the names the results give them."""
+    return [c.removesuffix(CYCLES) for c in frame.columns if c.endswith(CYCLES)]
+
+
 def aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group, the occurrence-weighted sums of additive metrics (layers run one after
     the other), EDP of the sums, which part bounds most cycles; NaN totals (and
@@ -275,7 +305,7 @@ def aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     weighted["failed"] = frame["error"].ne("")
     weighted["layers"] = frame["occurrences"]
     weighted["dense_macs"] = frame["dense_macs"] * frame["occurrences"]
-    parts = (COMPUTE, *LEVELS)
+    parts = cycle_parts(frame)
     for part in parts:
         bound = frame["bounding_level"].eq(part) if "bounding_level" in frame else False
         weighted[f"bound_{part}"] = frame["cycles"].where(bound, 0.0) * frame["occurrences"]
@@ -353,13 +383,13 @@ def _relative_to_baseline(totals: pd.DataFrame) -> pd.DataFrame:
 def run_study(config: StudyConfig = StudyConfig()) -> StudyTables:
     d = config.definition or load_definition()
     sets = layer_sets(d.layer_sets, config.quick)
-    fig15 = sets[FIG15]
+    first = sets[d.layer_sets[0].name]
     grid = _grid_entries(d, sets)
     adjusted = _adjusted_entries(d, sets)
-    fine = _fine_entries(d, fig15)
-    low = _low_entries(d, fig15)
-    memory = _sweep_entries(d, d.memory, fig15)
-    bandwidth = _sweep_entries(d, d.bandwidth, fig15)
+    fine = _fine_entries(d, first)
+    low = _low_entries(d, first)
+    memory = _sweep_entries(d, d.memory, first)
+    bandwidth = _sweep_entries(d, d.bandwidth, first)
     every = (*grid, *adjusted, *fine, *low, *memory, *bandwidth)
     outcomes = evaluate_points(
         (e.point for e in every), config.jobs, config.progress, mapping=d.mapping
@@ -369,7 +399,7 @@ def run_study(config: StudyConfig = StudyConfig()) -> StudyTables:
     sweep_keys = ["sweep", "strategy", "sweep_sparsity", "scale"]
     totals = _relative_to_dense(_totals(_frame(grid, outcomes), grid_keys), [SET])
     fine_layers = _frame(fine, outcomes)
-    fine_total = _totals(fine_layers, ["strategy", "sweep_sparsity"]).assign(layer=f"{FIG15} total")
+    fine_total = _totals(fine_layers, ["strategy", "sweep_sparsity"]).assign(layer=TOTAL)
     failures = [{**e.columns, "error": outcomes[e.point].error} for e in every]
     return StudyTables(
         layers=_relative_to_dense(_frame(grid, outcomes), [SET, "layer"]),
@@ -378,7 +408,7 @@ def run_study(config: StudyConfig = StudyConfig()) -> StudyTables:
         adjusted=_paired(d, totals, _totals(_frame(adjusted, outcomes), grid_keys)),
         fine=_relative_to_dense(pd.concat([fine_layers, fine_total], ignore_index=True), ["layer"]),
         low=_relative_to_dense(
-            _totals(_frame(low, outcomes), ["strategy", "sweep_sparsity"]).assign(layer=FIG15),
+            _totals(_frame(low, outcomes), ["strategy", "sweep_sparsity"]).assign(layer=TOTAL),
             ["layer"],
         ),
         memory=_relative_to_baseline(_totals(_frame(memory, outcomes), sweep_keys)),

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sparsim.designs import Design
+from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.errors import SparsimError
+from sparsim.spec.problem import builtin_shape
 from sparsim.spec.sparsity import TensorDensity, parse_density
 
 STRUCTURES = ("dense", "structured", "unstructured")
@@ -34,30 +36,51 @@ LARGEST_BLOCK = 16  # N:M blocks up to 16 (15:16 = 6.25% sparsity)
 TOLERANCE = 1e-6
 
 
-def structured_density(density: float, tensor: str) -> TensorDensity:
-    """``N:M`` with ``N / M = density`` (dense at 1): ``2:M`` where ``2 / density`` is a
-    whole number (the study's 2:4, 2:6, 2:8), else the smallest block up to
-    :data:`LARGEST_BLOCK` that gives it exactly (15:16, 7:8, 3:4 below 50% sparsity)."""
-    if density >= 1.0 - TOLERANCE:
-        return TensorDensity()
-    m = round(STRUCTURED_N / density) if density > 0 else 0
-    if m >= STRUCTURED_N and abs(STRUCTURED_N / m - density) <= TOLERANCE:
-        return parse_density(f"{STRUCTURED_N}:{m}")
+def nm_block(density: float) -> tuple[int, int] | None:
+    """``(N, M)`` with ``N / M = density`` (None when dense or when no block up to
+    :data:`LARGEST_BLOCK` gives it): ``2:M`` where ``2 / density`` is a whole number (the
+    study's 2:4, 2:6, 2:8), else the smallest block that gives it exactly (15:16, 7:8,
+    3:4 below 50% sparsity)."""
+    if density >= 1.0 - TOLERANCE or density <= 0:
+        return None
+    m = round(STRUCTURED_N / density)
+    if STRUCTURED_N <= m <= LARGEST_BLOCK and abs(STRUCTURED_N / m - density) <= TOLERANCE:
+        return STRUCTURED_N, m
     for m in range(2, LARGEST_BLOCK + 1):
         n = round(density * m)
         if 0 < n < m and abs(n / m - density) <= TOLERANCE:
-            return parse_density(f"{n}:{m}")
-    raise SparsimError(
-        f"structured sparsity needs a density N/M with M <= {LARGEST_BLOCK} "
-        f"(2:4, 2:6, 7:8, 15:16, ...), got {density:.6g}",
-        f"density {tensor}",
-    )
+            return n, m
+    return None
+
+
+def _role_words(tensor: str) -> str:
+    """``A`` -> ``weights``: the GEMM tensor's role in words (its name when it has none)."""
+    gemm = builtin_shape("gemm")
+    role = gemm.data_space(tensor).role if tensor in gemm.tensor_names else None
+    return {"inputs": "input activations"}.get(role, role) if role else tensor
+
+
+def structured_density(density: float, tensor: str) -> TensorDensity:
+    """The N:M tensor of :func:`nm_block` (dense at 1)."""
+    if density >= 1.0 - TOLERANCE:
+        return TensorDensity()
+    block = nm_block(density)
+    if block is None:
+        raise SparsimError(
+            f"structured sparsity needs a density N/M with M <= {LARGEST_BLOCK} "
+            f"(2:4, 2:6, 7:8, 15:16, ...), got {density:.6g}",
+            f"density of the {_role_words(tensor)}",
+        )
+    return parse_density(f"{block[0]}:{block[1]}")
 
 
 def unstructured_density(density: float, tensor: str) -> TensorDensity:
     """Zeros spread uniformly at random (hypergeometric), dense at 1."""
     if not 0.0 < density <= 1.0:
-        raise SparsimError(f"density must be in (0, 1], got {density:.6g}", f"density {tensor}")
+        raise SparsimError(
+            f"density must be in (0, 1], got {density:.6g}",
+            f"density of the {_role_words(tensor)}",
+        )
     if density >= 1.0 - TOLERANCE:
         return TensorDensity()
     return TensorDensity(distribution="hypergeometric", density=density)
@@ -72,12 +95,30 @@ class Strategy:
     design: Design
     # dual-sided structured: add the activation skipping the catalog's tensor cores lack
     skip_activations: bool = False
+    # False: a variant of another strategy restricted to fewer patterns (shown, never best)
+    contender: bool = True
 
     def densities(self, weights: float, activations: float) -> dict[str, TensorDensity]:
         """The tensors as this strategy's pruning leaves them (the design decides what it
         exploits)."""
         form = structured_density if self.structure == "structured" else unstructured_density
-        return {"A": form(weights, "A"), "B": form(activations, "B")}
+        return {WEIGHTS: form(weights, WEIGHTS), INPUTS: form(activations, INPUTS)}
+
+    def exploits(self) -> str:
+        """What its hardware exploits, in words, from the design and the overrides."""
+        design = self.design
+        patterns = design.weight_patterns
+        if patterns is None:
+            weights = "no sparsity"
+        elif patterns == "any":
+            weights = "zero weights of any pattern"
+        else:
+            weights = "weights pruned to " + ", ".join(f"{n}:{m}" for n, m in patterns)
+        if self.skip_activations:
+            return f"{weights}, and each PE skips its MAC on a zero activation"
+        if design.exploits_activations and patterns is not None:
+            return f"{weights}, and zero activations"
+        return weights
 
 
 # The pairs the study compares: (structured, unstructured) of the same sidedness.

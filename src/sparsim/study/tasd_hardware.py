@@ -3,30 +3,33 @@
 
 Dense and sparse ResNet-50 and BERT-base (:mod:`sparsim.study.tasd_workloads`) run on the
 dense tensor core (TC), the dual-side sparse tensor core (DSTC) and the four TASD tensor
-cores (:mod:`sparsim.designs.ttc`) with the TASDER configurations of each; the ablation
-adds VEGETA-M8 without TASDER (every layer dense) and with TASDER restricted to one term
-per layer (the native patterns); the breakdown runs every layer's weights at 4:8+1:8 on
-TTC-VEGETA-M8 against the TC. A model's energy and cycles are the sums over its layers
-(they run one after another), its EDP their product.
+cores (:mod:`sparsim.designs.ttc`) with the TASDER configurations of each. The ablation
+(Fig. 18) adds VEGETA-M8 without TASDER (every layer dense) and VEGETA-M8 with TASDER as
+the paper configures it: TASD on the weights only (VEGETA has no decomposition units, so
+dense models stay dense), one native pattern per layer. Section 5.3's network-wise run
+puts every layer of sparse ResNet-50 at 4:8+1:8 on TTC-VEGETA-M8. The energy breakdown
+(Fig. 19) runs Table 4's representative ResNet-50 layers, sparse, at 4:8+1:8 on
+TTC-VEGETA-M8 against the TC, level by level. A model's energy and cycles are the sums over
+its layers (they run one after another), its EDP their product.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing import get_context
 
 import pandas as pd
 from tqdm import tqdm
 
 from sparsim.cost.result import Result
 from sparsim.designs import build
+from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.designs.ttc import SeriesResult, evaluate_series, structured_gemm
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
+from sparsim.processes import pool_of
 from sparsim.spec.workload import Conv, Gemm
 from sparsim.study.tasd_workloads import (
     MODEL_TITLES,
@@ -49,9 +52,21 @@ MAIN_DESIGNS = (TC, DSTC, *TTCS)
 ABLATION = (DSTC, VEGETA_PLAIN, VEGETA_ONE_TERM, VEGETA_TTC)
 BREAKDOWN_SERIES = "4:8+1:8"
 BREAKDOWN_HARDWARE = "TTC-VEGETA-M8"
-COMPUTE = "MAC"
-FUSION_SAVING = "saved by fusion"
+NETWORK_WISE = f"{BREAKDOWN_HARDWARE}, {BREAKDOWN_SERIES} on every layer"
+NETWORK_WISE_RUNS = (("resnet50", "sparse"),)  # the TASD paper's section 5.3
+BREAKDOWN_MODEL = "resnet50"  # Fig. 19: a representative layer of sparse ResNet-50
 DESIGN_KEYS = {TC: "tc", DSTC: "dstc"}
+# Table 4's representative layers as the paper writes them: (model, label, M, N, K), its
+# M the rows of the activations for ResNet-50 and of the weights for BERT (matched here
+# by K and by {M, N} as a pair).
+REPRESENTATIVE = (
+    ("resnet50", "L1", 784, 128, 1152),
+    ("resnet50", "L2", 3136, 64, 576),
+    ("resnet50", "L3", 196, 256, 2304),
+    ("bert-base", "L1", 768, 128, 768),
+    ("bert-base", "L2", 3072, 128, 768),
+    ("bert-base", "L3", 768, 128, 3072),
+)
 
 
 @dataclass(frozen=True)
@@ -68,9 +83,33 @@ class Run:
 class TasdHardwareTables:
     layers: pd.DataFrame  # one row per (model, variant, design, layer)
     totals: pd.DataFrame  # one row per (model, variant, design)
-    breakdown: pd.DataFrame  # per (model, design, level): energy
+    breakdown: pd.DataFrame  # Fig. 19: per (representative layer, design, level): energy
     configs: pd.DataFrame  # the TASDER choices: (model, variant, design, layer, series)
     activations: pd.DataFrame  # the measured densities used
+    representative: pd.DataFrame  # Table 4's layers and the layer of each model they are
+
+
+def representative_layers() -> pd.DataFrame:
+    """Table 4's layers, each with the first layer of sparsim's table of that shape and
+    how many layers share it (none: the shape is not in the model)."""
+    rows = []
+    for model, label, rows_m, columns_n, reduced_k in REPRESENTATIVE:
+        gemms = {row.name: _gemm(row.workload) for row in layer_table(model)}
+        matches = [
+            name
+            for name, gemm in gemms.items()
+            if reduced_k == gemm.K and {gemm.M, gemm.N} == {rows_m, columns_n}
+        ]
+        rows.append(
+            {
+                "model": model,
+                "label": label,
+                "paper_shape": f"M{rows_m}-N{columns_n}-K{reduced_k}",
+                "layer": matches[0] if matches else "",
+                "layers_of_this_shape": len(matches),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _gemm(workload: Gemm | Conv) -> Gemm:
@@ -80,20 +119,27 @@ def _gemm(workload: Gemm | Conv) -> Gemm:
 @lru_cache(maxsize=4096)
 def _evaluate(design: str, gemm: Gemm, weights: float, inputs: float) -> Result:
     """TC or DSTC on a GEMM at uniform densities; cached (shapes repeat)."""
-    densities = {"A": weights, "B": inputs} if design == "dstc" else None
+    densities = {WEIGHTS: weights, INPUTS: inputs} if design == "dstc" else None
     return evaluate(build(design, gemm, densities))
 
 
 def runs(model: str, variant: str) -> list[Run]:
-    """The designs of Figs. 14/15 and the ablation of Fig. 18 on one model variant."""
+    """The designs of Figs. 14/15, the ablation of Fig. 18 and section 5.3's network-wise
+    series on one model variant."""
     choose = activation_series if variant == "dense" else weight_series
     operand = "activations" if variant == "dense" else "weights"
     out = [Run(TC, None, {}, "weights"), Run(DSTC, None, {}, "weights")]
     out += [Run(h, h, choose(model, h), operand) for h in TTCS]
+    # VEGETA has no decomposition units: TASDER on the weights only, so a dense model
+    # (dense weights) runs dense, a sparse one under one-term TASD-W.
+    one_term = weight_series(model, BREAKDOWN_HARDWARE, 1) if variant == "sparse" else {}
     out += [
-        Run(VEGETA_PLAIN, BREAKDOWN_HARDWARE, {}, operand),
-        Run(VEGETA_ONE_TERM, BREAKDOWN_HARDWARE, choose(model, BREAKDOWN_HARDWARE, 1), operand),
+        Run(VEGETA_PLAIN, BREAKDOWN_HARDWARE, {}, "weights"),
+        Run(VEGETA_ONE_TERM, BREAKDOWN_HARDWARE, one_term, "weights"),
     ]
+    if (model, variant) in NETWORK_WISE_RUNS:
+        every = {row.name: parse_series(BREAKDOWN_SERIES) for row in layer_table(model)}
+        out.append(Run(NETWORK_WISE, BREAKDOWN_HARDWARE, every, "weights"))
     return out
 
 
@@ -160,31 +206,50 @@ def _totals(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def _level_energy(result: Result) -> dict[str, float]:
+    """Energy per level, outermost first, then the compute (by the names the result gives
+    them)."""
     energies = {level.name: level.energy_pJ * 1e-6 for level in result.levels}
-    energies[COMPUTE] = result.compute.energy_pJ * 1e-6
+    energies[result.compute.name] = result.compute.energy_pJ * 1e-6
+    return energies
+
+
+def series_level_energy(on_ttc: SeriesResult) -> dict[str, float]:
+    """A series' energy per level: its passes' energies, less what the fused schedule does
+    not spend again at each level above the accumulators."""
+    energies: dict[str, float] = {}
+    for term in on_ttc.terms:
+        for level, value in _level_energy(term.result).items():
+            energies[level] = energies.get(level, 0.0) + value
+    for level, saved in on_ttc.shared_saved_by_level:
+        energies[level] -= saved * 1e-6
     return energies
 
 
 def _breakdown(model: str) -> list[dict]:
-    """Fig. 19: per-level energy of the TC and of TTC-VEGETA-M8 with every layer's weights
-    at 4:8+1:8 (dense model); the fused schedule's saving on the shared levels is its own
-    (negative) row, as the engine reports it for the series as a whole."""
+    """Fig. 19: per-level energy of the TC and of TTC-VEGETA-M8 running the weights at
+    4:8+1:8 on each of Table 4's representative layers of the sparse model."""
     series = parse_series(BREAKDOWN_SERIES)
-    tc: dict[str, float] = {}
-    ttc: dict[str, float] = {}
-    saved = 0.0
-    for row in layer_table(model):
-        for level, value in _level_energy(_evaluate("tc", _gemm(row.workload), 1.0, 1.0)).items():
-            tc[level] = tc.get(level, 0.0) + value
-        on_ttc = evaluate_series(BREAKDOWN_HARDWARE, row.workload, series)
-        for term in on_ttc.terms:
-            for level, value in _level_energy(term.result).items():
-                ttc[level] = ttc.get(level, 0.0) + value
-        saved += on_ttc.shared_energy_saved_pJ * 1e-6
-    ttc[FUSION_SAVING] = -saved
-    rows = [{"model": model, "design": TC, "level": k, "energy_uJ": v} for k, v in tc.items()]
     label = f"{BREAKDOWN_HARDWARE} ({BREAKDOWN_SERIES})"
-    rows += [{"model": model, "design": label, "level": k, "energy_uJ": v} for k, v in ttc.items()]
+    by_name = {row.name: row for row in layer_table(model)}
+    rows = []
+    for chosen in representative_layers().itertuples():
+        if model != BREAKDOWN_MODEL or chosen.model != model or not chosen.layer:
+            continue
+        workload = by_name[chosen.layer].workload
+        tc = _level_energy(_evaluate("tc", _gemm(workload), 1.0, 1.0))
+        ttc = series_level_energy(evaluate_series(BREAKDOWN_HARDWARE, workload, series))
+        for design, energies in ((TC, tc), (label, ttc)):
+            rows += [
+                {
+                    "model": model,
+                    "label": chosen.label,
+                    "layer": chosen.layer,
+                    "design": design,
+                    "level": level,
+                    "energy_uJ": value,
+                }
+                for level, value in energies.items()
+            ]
     return rows
 
 
@@ -226,7 +291,7 @@ def run_tasd_hardware(progress: bool = True, jobs: int = 2) -> TasdHardwareTable
     if workers == 1:
         parts = [_model_tables(*a) for a in arguments]
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        with pool_of(workers) as pool:
             parts = list(pool.map(_model_tables, *zip(*arguments, strict=True)))
     rows = [row for part in parts for row in part[0]]
     config_rows = [row for part in parts for row in part[1]]
@@ -253,4 +318,5 @@ def run_tasd_hardware(progress: bool = True, jobs: int = 2) -> TasdHardwareTable
             config_rows, columns=["model", "variant", "design", "layer", "operand", "series"]
         ),
         activations=measured,
+        representative=representative_layers(),
     )

@@ -20,10 +20,16 @@ import pandas as pd
 from tqdm import tqdm
 
 from sparsim.errors import SparsimError
-from sparsim.sweep.backends import Finished, available_cores, run_tasks
+from sparsim.limits import MAX_WORKERS, check_at_most
+from sparsim.sweep.backends import (
+    Finished,
+    available_cores,
+    check_scheduler_address,
+    run_tasks,
+)
 from sparsim.sweep.config import SweepConfig, load_config
 from sparsim.sweep.points import Point, Unit, expand, units
-from sparsim.sweep.store import ChunkWriter, check_writable, read_store, stored_keys
+from sparsim.sweep.store import ChunkWriter, open_store, read_store
 from sparsim.sweep.work import rows_for
 
 __all__ = ["SweepConfig", "load_config", "pack_tasks", "plan", "read_store", "sweep"]
@@ -104,6 +110,7 @@ def sweep(
     backend: str | None = None,
     progress: bool = True,
     chunk_rows: int = 2000,
+    append: bool = False,
 ) -> pd.DataFrame:
     """Evaluate the points of ``config`` missing from the store ``out``; return all its rows.
 
@@ -111,32 +118,69 @@ def sweep(
     process), or the LocalCluster size with ``backend="dask"``. ``scheduler``: the address
     of a running Dask scheduler (``tcp://host:port``); implies the Dask backend.
     ``chunk_rows``: rows per Parquet chunk (a kill loses at most one unwritten chunk).
+    ``append``: add this config's points to a store that holds another config's (without
+    it, such a store is refused: its rows would be taken for this config's).
     """
-    if workers is not None and workers < 1:
-        raise SparsimError(f"expected at least 1 worker, got {workers}", "--workers")
-    if chunk_rows < 1:
-        raise SparsimError(f"expected at least 1 row per chunk, got {chunk_rows}", "--chunk-rows")
+    _check_arguments(config, out, workers, scheduler, backend, progress, chunk_rows, append)
     backend = "dask" if scheduler is not None else (backend or "processes")
-    if backend not in ("processes", "dask"):
-        raise SparsimError(f"unknown backend {backend!r} (processes, dask)", "--backend")
     points, work = plan(config)
     out = Path(out)
-    check_writable(out)
-    done = stored_keys(out) if out.is_dir() else set()
-    pending = _pending(work, done)
-    by_key = {point.key: point for point in points}
-    workers = workers or available_cores()
-    tasks = pack_tasks(pending, workers)
-    writer = ChunkWriter(out, chunk_rows)
-    todo = sum(len(keys) for unit in pending for keys in unit.points)
-    bar = tqdm(total=todo, unit="point", desc="sweep", disable=not progress or not todo)
-    try:  # no tasks: everything is in the store already, no workers to start
-        finished = run_tasks(tasks, workers=workers, backend=backend, scheduler=scheduler)
-        _collect(finished, tasks, by_key, writer, bar)
-    finally:
-        writer.flush()
-        bar.close()
-    return read_store(out, [point.key for point in points])
+    source = "sweep config (dict)" if isinstance(config, dict) else str(Path(config).absolute())
+    keys = [point.key for point in points]
+    with open_store(out, keys, source, append) as done:
+        pending = _pending(work, done)
+        by_key = {point.key: point for point in points}
+        workers = workers or available_cores()
+        tasks = pack_tasks(pending, workers)
+        writer = ChunkWriter(out, chunk_rows, stored=done)
+        todo = sum(len(keys) for unit in pending for keys in unit.points)
+        bar = tqdm(total=todo, unit="point", desc="sweep", disable=not progress or not todo)
+        try:  # no tasks: everything is in the store already, no workers to start
+            finished = run_tasks(tasks, workers=workers, backend=backend, scheduler=scheduler)
+            _collect(finished, tasks, by_key, writer, bar)
+        finally:
+            writer.flush()  # what finished is kept, whatever stopped the run
+            bar.close()
+        return read_store(out, keys)
+
+
+def _check_arguments(
+    config: Any,
+    out: Any,
+    workers: Any,
+    scheduler: Any,
+    backend: Any,
+    progress: Any,
+    chunk_rows: Any,
+    append: Any,
+) -> None:
+    """Wrong types and values of :func:`sweep`'s arguments, each named."""
+    if not isinstance(config, str | os.PathLike | dict):
+        raise SparsimError(
+            f"expected a config file name or a dict, got {type(config).__name__}", "config"
+        )
+    if not isinstance(out, str | os.PathLike) or not str(os.fspath(out)).strip():
+        raise SparsimError(f"expected a folder name, got {out!r}", "out")
+    for name, value in (("--workers", workers), ("--chunk-rows", chunk_rows)):
+        if (value is not None or name == "--chunk-rows") and (
+            isinstance(value, bool) or not isinstance(value, int)
+        ):
+            raise SparsimError(f"expected an integer, got {value!r}", name)
+    if workers is not None and workers < 1:
+        raise SparsimError(f"expected at least 1 worker, got {workers}", "--workers")
+    if workers is not None:
+        check_at_most(workers, MAX_WORKERS, "worker processes", "--workers")
+    if chunk_rows < 1:
+        raise SparsimError(f"expected at least 1 row per chunk, got {chunk_rows}", "--chunk-rows")
+    if backend is not None and backend not in ("processes", "dask"):
+        raise SparsimError(f"unknown backend {backend!r} (processes, dask)", "--backend")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+        if backend == "processes":
+            raise SparsimError("a scheduler runs the Dask backend", "--backend")
+    for name, value in (("progress", progress), ("--append", append)):
+        if not isinstance(value, bool):
+            raise SparsimError(f"expected True or False, got {value!r}", name)
 
 
 def _collect(

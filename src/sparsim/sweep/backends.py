@@ -10,13 +10,14 @@ function) so that worker processes and Dask workers can run it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any
 
-from sparsim.errors import SparsimError
-from sparsim.processes import worker_pool
+from sparsim.errors import SparsimError, WorkerLostError
+from sparsim.processes import pool_of, run_pool
 from sparsim.sweep.points import Unit
 from sparsim.sweep.work import evaluate_task
 
@@ -36,26 +37,46 @@ def run_inline(tasks: list[list[Unit]], work: Work) -> Finished:
 def run_processes(tasks: list[list[Unit]], workers: int, work: Work) -> Finished:
     """Local worker processes (:func:`sparsim.processes.worker_pool`): forked where the
     platform allows, so workers start with sparsim imported and its caches warm, and gone
-    when this process ends, even by ``kill -9``."""
-    with worker_pool(workers) as pool:
+    when this process ends, even by ``kill -9``; a worker that dies ends the run with a
+    WorkerLostError (the rows written so far stay in the store)."""
+    with pool_of(workers) as pool:
         # At most two tasks per worker in flight: a kill loses little, memory stays flat.
-        pending: dict[Any, int] = {}
-        queue = iter(enumerate(tasks))
-        try:
-            for index, task in queue:
-                pending[pool.submit(work, task)] = index
-                if len(pending) >= 2 * workers:
-                    break
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield pending.pop(future), future.result()
-                    for index, task in queue:
-                        pending[pool.submit(work, task)] = index
-                        break
-        finally:
-            for future in pending:
-                future.cancel()
+        yield from run_pool(pool, work, tasks, 2 * workers)
+
+
+_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$"
+)
+
+
+def check_scheduler_address(address: Any) -> str:
+    """A Dask scheduler address ``[tcp://]HOST:PORT``, or a SparsimError naming it."""
+    match = _ADDRESS.match(address.strip()) if isinstance(address, str) else None
+    if match is None or not 0 < int(match.group(1)) < 65536:
+        raise SparsimError(
+            f"expected a Dask scheduler address such as tcp://10.0.0.5:8786, got {address!r}",
+            "--scheduler",
+        )
+    return address.strip()
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask's own log lines about a lost connection would break the one-line error the
+    lost cluster gives (a WorkerLostError)."""
+    loggers = [logging.getLogger("distributed")] + [
+        logging.getLogger(name)
+        for name in list(logging.root.manager.loggerDict)
+        if name.startswith("distributed.")
+    ]
+    before = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, disabled in zip(loggers, before, strict=True):
+            logger.disabled = disabled
 
 
 @contextlib.contextmanager
@@ -71,10 +92,10 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
         ) from None
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+            client = Client(check_scheduler_address(scheduler), timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
             raise SparsimError(f"cannot reach the Dask scheduler ({exc})", "--scheduler") from None
-        with client:
+        with _quiet_dask(), client:
             yield client
         return
     with (
@@ -90,15 +111,45 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
         yield client
 
 
-def run_dask(tasks: list[list[Unit]], client: Any, work: Work) -> Finished:
+def run_dask(
+    tasks: list[list[Unit]], client: Any, work: Work, where: str = "--scheduler"
+) -> Finished:
+    """The tasks on the client's cluster; the scheduler or a worker lost (the connection
+    closed, a task's workers killed) is a WorkerLostError, after which a rerun resumes. An
+    error a task raises is raised as it is."""
     from dask.distributed import as_completed
+    from distributed import KilledWorker
 
     futures = {client.submit(work, task, pure=False): i for i, task in enumerate(tasks)}
+    finished = as_completed(futures)
     try:
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        while True:
+            try:
+                future = next(finished)
+            except StopIteration:
+                return
+            except (OSError, TimeoutError) as exc:  # the connection itself
+                raise _lost(where, str(exc) or type(exc).__name__) from None
+            try:
+                result = future.result()
+            except KilledWorker:
+                raise _lost(where, "its workers died running a task") from None
+            except BaseException as exc:
+                if future.status == "error" or isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise  # the task's own error, or the user stopping the run
+                raise _lost(where, f"the task was {future.status}") from None
+            yield futures[future], result
     finally:
-        client.cancel(list(futures))
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures))
+
+
+def _lost(where: str, detail: str) -> WorkerLostError:
+    return WorkerLostError(
+        f"lost the Dask cluster ({detail}); the results written so far are kept: run the "
+        "same command again to finish",
+        where,
+    )
 
 
 def run_tasks(
@@ -118,7 +169,7 @@ def run_tasks(
     work = work or evaluate_task
     if backend == "dask":
         with dask_client(scheduler, workers) as client:
-            yield from run_dask(tasks, client, work)
+            yield from run_dask(tasks, client, work, "--scheduler" if scheduler else "--backend")
     elif workers == 1 or len(tasks) == 1:
         yield from run_inline(tasks, work)
     else:

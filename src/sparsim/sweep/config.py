@@ -18,14 +18,17 @@ densities, files), so a bad config fails before anything is written.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sparsim.errors import SparsimError
 from sparsim.io import load_yaml
+from sparsim.limits import MAX_BITS, MAX_CAPACITY
 from sparsim.spec.validation import validate
 
 AXES = ("design", "memory", "workload", "density_A", "density_B", "objective")
@@ -50,6 +53,12 @@ def _checked(check: Callable[[Any], object], value: Any) -> None:
         raise ValueError(exc.message) from None
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a density, got the boolean {str(value).lower()}")
+    return value
+
+
 def _density(value: float | str) -> float | str:
     from sparsim.spec.sparsity import parse_density
 
@@ -59,7 +68,7 @@ def _density(value: float | str) -> float | str:
     return value
 
 
-DensityValue = Annotated[float | str, AfterValidator(_density)]
+DensityValue = Annotated[float | str, BeforeValidator(_not_bool), AfterValidator(_density)]
 
 
 class CustomDesign(_Strict):
@@ -142,13 +151,31 @@ class SweepConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> SweepConfig:
+        zipped = {axis for group in self.zip for axis in group}
+        for axis in AXES:
+            if axis not in zipped:
+                _check_distinct(self.axis(axis), AXIS_KEYS[axis])
+        if "design" not in zipped:  # built-in names: any case, "_" for "-"
+            _check_distinct(
+                [
+                    v.strip().lower().replace("_", "-")
+                    if isinstance(v, str) and not is_design_file(v)
+                    else v
+                    for v in self.designs
+                ],
+                "designs",
+            )
         seen: set[str] = set()
         for index, group in enumerate(self.zip):
             lengths = {axis: len(self.axis(axis)) for axis in group}
-            if len(group) < 2 or seen & set(group):
-                raise ValueError(f"zip[{index}]: name at least two axes, each in one group only")
+            if len(group) < 2 or seen & set(group) or len(set(group)) < len(group):
+                raise ValueError(f"zip[{index}]: name at least two axes, each in one group once")
             if len(set(lengths.values())) > 1:
                 raise ValueError(f"zip[{index}]: zipped lists differ in length {lengths}")
+            _check_distinct(
+                [list(values) for values in zip(*map(self.axis, group), strict=True)],
+                f"zip[{index}] of {', '.join(AXIS_KEYS[axis] for axis in group)}: entry",
+            )
             seen |= set(group)
         for index, memory in enumerate(self.memories):
             _check_memory(memory, f"memories[{index}]")
@@ -166,6 +193,37 @@ class SweepConfig(_Strict):
         }[name]
 
 
+AXIS_KEYS = {
+    "design": "designs",
+    "memory": "memories",
+    "workload": "workloads",
+    "density_A": "densities.A",
+    "density_B": "densities.B",
+    "objective": "objectives",
+}
+
+
+def _check_distinct(values: list[Any], key: str) -> None:
+    """No value listed twice on one axis (it would be evaluated once, silently)."""
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        text = json.dumps(_plain(value), sort_keys=True, default=str)
+        if text in seen:
+            raise ValueError(f"{key}[{index}] repeats {key}[{seen[text]}]")
+        seen[text] = index
+
+
+def _plain(value: Any) -> Any:
+    """A value as plain data to compare (1 and 1.0 are one density)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _check_memory(memory: dict[str, Any], where: str) -> None:
     for level, sizes in memory.items():
         if level == "name":
@@ -179,12 +237,20 @@ def _check_memory(memory: dict[str, Any], where: str) -> None:
                 if not isinstance(value, bool):
                     raise ValueError(f"{where}.{level}.{key}: expected true or false")
             elif key == "read_bandwidth":
-                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not 0 < value < math.inf  # NaN fails too
+                ):
                     raise ValueError(f"{where}.{level}.{key}: expected a positive number")
             elif key not in RESIZE_KEYS:
                 raise ValueError(f"{where}.{level}.{key}: unknown key ({', '.join(LEVEL_KEYS)})")
             elif isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{where}.{level}.{key}: expected a positive integer")
+            elif key == "metadata_word_bits" and value > MAX_BITS:
+                raise ValueError(f"{where}.{level}.{key}: at most {MAX_BITS} bits, got {value}")
+            elif value > MAX_CAPACITY:
+                raise ValueError(f"{where}.{level}.{key}: at most 2^48, got {value}")
 
 
 def memory_label(memory: dict[str, Any]) -> str:

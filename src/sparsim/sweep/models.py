@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sparsim.errors import SparsimError
+from sparsim.io import input_file
+from sparsim.limits import MAX_FILE_BYTES, check_elements
 from sparsim.workload.table import LayerTable
 
 
@@ -18,10 +20,15 @@ def model_table(path: Path, input_shape: list[int], where: str) -> LayerTable:
 
     from sparsim.workload.extract import extract_workloads
 
+    input_file(path, MAX_FILE_BYTES, f"{where}.model")
+    check_elements(tuple(input_shape), f"{where}.input_shape")
     try:
         model = torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError, AttributeError, ModuleNotFoundError) as exc:
-        raise SparsimError(f"cannot load a PyTorch model ({exc})", f"{where}.model") from None
+    except Exception as exc:  # a pickle can fail in any way: it is the user's own file
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise SparsimError(
+            f"cannot load a PyTorch model ({type(exc).__name__}: {first})", f"{where}.model"
+        ) from None
     if not isinstance(model, torch.nn.Module):
         raise SparsimError(
             f"expected a pickled torch.nn.Module, got {type(model).__name__}", f"{where}.model"

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from sparsim.designs import Design, get_design, resize, scheme_for
+from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.errors import SparsimError
-from sparsim.io import load_yaml
+from sparsim.io import input_file, load_yaml
+from sparsim.limits import MAX_FILE_BYTES
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.sparsity import parse_density
 from sparsim.spec.validation import validate
@@ -116,9 +118,17 @@ class Unit:
 
 def _digest(path: Path, where: str) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        input_file(path, MAX_FILE_BYTES, where)
+    except SparsimError as exc:
+        raise type(exc)(f"cannot read file ({exc.message})", where) from None
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     except OSError as exc:
         raise SparsimError(f"cannot read file ({exc.strerror})", where) from None
+    return digest.hexdigest()[:16]
 
 
 @cache
@@ -295,9 +305,9 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
         for entry_layers in layers.values()
         for layer in entry_layers
     }
-    density_text: dict[str, dict[int, str]] = {"A": {}, "B": {}}
-    resolved: dict[str, dict[int, str]] = {"A": {}, "B": {}}
-    for tensor, values in (("A", config.densities.A), ("B", config.densities.B)):
+    density_text: dict[str, dict[int, str]] = {WEIGHTS: {}, INPUTS: {}}
+    resolved: dict[str, dict[int, str]] = {WEIGHTS: {}, INPUTS: {}}
+    for tensor, values in ((WEIGHTS, config.densities.A), (INPUTS, config.densities.B)):
         for i, value in enumerate(values):
             path = _density_value(value, base)
             try:
@@ -311,7 +321,7 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
     for combo in _combinations(config):
         design, memory = design_text[id(combo["design"])], memory_text[id(combo["memory"])]
         density_a, density_b = combo["density_A"], combo["density_B"]
-        a, b = density_text["A"][id(density_a)], density_text["B"][id(density_b)]
+        a, b = density_text[WEIGHTS][id(density_a)], density_text[INPUTS][id(density_b)]
         for layer in layers[id(combo["workload"])]:
             key = _key(
                 design, memory, layer_text[id(layer)], a, b, combo["objective"], config.mapping
@@ -326,7 +336,10 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
                 density_B=str(density_b),
                 objective=combo["objective"],
                 mapping=config.mapping,
-                densities={"A": resolved["A"][id(density_a)], "B": resolved["B"][id(density_b)]},
+                densities={
+                    WEIGHTS: resolved[WEIGHTS][id(density_a)],
+                    INPUTS: resolved[INPUTS][id(density_b)],
+                },
                 key=key,
                 memory_text=memory,
             )
@@ -336,7 +349,7 @@ def expand(config: SweepConfig, base: Path, where: str = "sweep config") -> list
 @cache
 def _scheme(design: Design, density_a: str, density_b: str) -> tuple[Any, str]:
     """The design's effective densities for the given ones, and a hashable name for them."""
-    scheme = scheme_for(design, {"A": density_a, "B": density_b})
+    scheme = scheme_for(design, {WEIGHTS: density_a, INPUTS: density_b})
     return scheme, json.dumps(
         [d.model_dump(mode="json") for d in (scheme.weights, scheme.activations)]
     )
@@ -348,7 +361,7 @@ def units(points: list[Point]) -> list[Unit]:
     first: dict[tuple, Point] = {}
     for point in points:
         densities = point.densities
-        scheme, name = _scheme(point.design.resolve(), densities["A"], densities["B"])
+        scheme, name = _scheme(point.design.resolve(), densities[WEIGHTS], densities[INPUTS])
         group = (
             point.design,
             point.memory_text,

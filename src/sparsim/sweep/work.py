@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from sparsim.cost.result import KEY_COLUMNS, Result
 from sparsim.designs import Design, build, scheme_for
+from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.designs.schemes import sparse_optimizations
 from sparsim.errors import CapacityError, MappingError, SparsimError
 from sparsim.evaluate import evaluate, evaluate_densities
@@ -40,14 +41,14 @@ Outcome = tuple[Result | MappingError, bool]
 
 def _reference(unit: Unit) -> dict[str, str]:
     pattern = f"{unit.pattern[0]}:{unit.pattern[1]}" if unit.pattern else "dense"
-    return {"A": pattern, "B": "dense"}
+    return {WEIGHTS: pattern, INPUTS: "dense"}
 
 
 def with_activation_skipping(spec: Spec, design: Design) -> Spec:
     """The spec with each PE skipping its MAC (and weight read) on a zero activation, at
     the design's PE register."""
     register = design.level_name("pe-register")
-    skip = ActionOptimization(type="skipping", target="A", condition_on=["B"])
+    skip = ActionOptimization(type="skipping", target=WEIGHTS, condition_on=[INPUTS])
     optimizations = list(spec.sparse_optimizations)
     names = [o.level for o in optimizations]
     if register in names:
