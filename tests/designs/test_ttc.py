@@ -18,7 +18,7 @@ from sparsim.designs.ttc import evaluate_series, level_words
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.workload import Conv, Gemm
-from sparsim.tasd import HARDWARE, Series
+from sparsim.tasd import Series, builtin_hardware
 from sparsim.tasder.structured import structured_macs
 
 # Fits the tensor-core mapping without padding: M = 16 rows x 4 subpartitions, N within
@@ -73,7 +73,7 @@ def test_read_back_adds_cycles_when_the_dram_is_the_bottleneck():
     assert second.cycles >= math.ceil((reads + 256 * 512) / DRAM_READ_BANDWIDTH)
 
 
-@pytest.mark.parametrize("hardware", HARDWARE, ids=lambda hw: hw.ttc_name)
+@pytest.mark.parametrize("hardware", builtin_hardware(), ids=lambda hw: hw.ttc_name)
 def test_computes_of_every_series_are_its_density_of_the_dense_gemm(hardware):
     for option in hardware.realisable_series():
         series = evaluate_series(hardware.ttc_name, TINY, option.series)
@@ -194,7 +194,7 @@ def test_fusing_never_costs_more_than_sequential_passes(m, n, k, series):
     assert fused.cycles >= sum(t.result.compute.cycles for t in fused.terms)
 
 
-@pytest.mark.parametrize("hardware", HARDWARE, ids=lambda hw: hw.ttc_name)
+@pytest.mark.parametrize("hardware", builtin_hardware(), ids=lambda hw: hw.ttc_name)
 def test_catalog_ttc_designs_run_the_native_patterns(hardware):
     design = get_design(hardware.ttc_name)
     assert design.architecture_name == "stc" and design.weight_format == "CP"

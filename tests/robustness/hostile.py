@@ -288,7 +288,13 @@ def _study_configs(tmp: Path) -> None:
     variant("huge-scale.yaml", lambda d: sweeps(d).update(memory_scales=[1, 1e300]))
     variant("string-scale.yaml", lambda d: sweeps(d).update(memory_scales=[1, "big"]))
     variant("dup-scale.yaml", lambda d: sweeps(d).update(memory_scales=[1, 2, 2]))
-    variant("unknown-level.yaml", lambda d: sweeps(d)["memory"][0].update(level="L9"))
+
+    def unknown_level(document: dict) -> None:
+        entry = sweeps(document)["memory"][0]
+        entry.pop("role", None)  # a sweep names a role or a level
+        entry["level"] = "L9"
+
+    variant("unknown-level.yaml", unknown_level)
     variant("tiny-step.yaml", lambda d: d["fine"]["sparsities"].update(step=1e-9))
     variant("nan-sparsity.yaml", lambda d: d.update(sparsities=[0, 0.5, float("nan")]))
     variant(
@@ -740,7 +746,8 @@ API_CASES: tuple[tuple[str, str, str, str, str], ...] = (
     (API, "load(3)", "sparsim.load(3)", "SpecError", "path"),
     (API, "load('')", "sparsim.load('')", "SpecError", "path"),
     (API, "load(b'spec.yaml')", "sparsim.load(b'{tmp}/spec.yaml')", "SpecError", "path"),
-    (API, "load(['spec.yaml'])", "sparsim.load(['{tmp}/spec.yaml'])", "SpecError", "path"),
+    # A list is a Timeloop case's files: a sparsim spec among them holds no 'problem'.
+    (API, "load(['spec.yaml'])", "sparsim.load(['{tmp}/spec.yaml'])", "SpecError", "section 'problem'"),
     (API, "load(a FIFO)", "sparsim.load('{tmp}/special/fifo.yaml')", "SpecError", "fifo.yaml"),
     (API, "load(billion laughs)", "sparsim.load('{tmp}/bombs/laughs.yaml')", "ResourceLimitError", "laughs.yaml"),
     (API, "load(self-referencing)", "sparsim.load('{tmp}/bombs/selfref.yaml')", "SpecError", "selfref.yaml"),

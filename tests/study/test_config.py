@@ -63,10 +63,12 @@ def test_default_config_reproduces_the_tables_of_the_coded_study(quick_study):
             expected = rows.set_index("key")[before_column].dropna()
             if expected.empty:  # the adjusted view keeps no MAC counts
                 continue
-            # Within 1e-4: the fixture predates Timeloop's per-occupancy metadata
-            # expectation (formats.py), which moves a few energies by up to 2.4e-5.
+            # Within 2e-3: the fixture predates Timeloop's per-occupancy metadata
+            # expectation and fullest-tile capacities (analysis/formats.py), which move a few
+            # energies by up to 2.4e-5, and DSTC's at a quarter of its RF data or LRF metadata
+            # width by 0.04% and 0.11% (another mapping fits the shrunk level).
             np.testing.assert_allclose(
-                ours.loc[expected.index, column], expected, rtol=1e-4, err_msg=(table, column)
+                ours.loc[expected.index, column], expected, rtol=2e-3, err_msg=(table, column)
             )
             compared += len(expected)
     assert compared > 800

@@ -106,7 +106,7 @@ def test_study_tiny_configuration(capsys, tmp_path):
         ),
         (["decompose", "--random", "8y8", "--series", "2:4"], "--random: expected positive sizes"),
         (["decompose", "missing.npy", "--series", "2:4"], "missing.npy: file not found"),
-        (["patterns", "--hardware", "tpu"], "unknown hardware 'tpu'; valid: STC, TTC-STC-M4"),
+        (["patterns", "--hardware", "tpu"], "unknown hardware 'tpu'; valid: STC-M4, TTC-STC-M4"),
         (["study", "--out", "OUT", "--size", "100"], "--size: must be a positive multiple of 16"),
     ],
 )

@@ -8,13 +8,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparsim.errors import SparsimError
-from sparsim.tasd import HARDWARE, Pattern, decompose, get_hardware, hardware_names, nm_prune
+from sparsim.tasd import (
+    Pattern,
+    builtin_hardware,
+    decompose,
+    get_hardware,
+    hardware_names,
+    nm_prune,
+)
+
+HARDWARE = builtin_hardware()
 
 
 def test_native_patterns():
     native = {hw.name: [str(p) for p in hw.native] for hw in HARDWARE}
     assert native == {
-        "STC": ["2:4"],
+        "STC-M4": ["2:4"],
         "STC-M8": ["4:8"],
         "VEGETA-M4": ["1:4", "2:4"],
         "VEGETA-M8": ["1:8", "2:8", "4:8"],
@@ -24,13 +33,13 @@ def test_native_patterns():
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("TTC-STC-M4", "STC"),
+        ("TTC-STC-M4", "STC-M4"),
         ("ttc-stc-m8", "STC-M8"),
         ("Ttc-Vegeta-M4", "VEGETA-M4"),
         ("TTC-VEGETA-M8", "VEGETA-M8"),
         ("vegeta-m8", "VEGETA-M8"),
-        ("stc", "STC"),
-        (" STC-M4 ", "STC"),
+        ("stc", "STC"),  # the catalog's STC design: 2:4 terms on the same hardware
+        (" STC-M4 ", "STC-M4"),
     ],
 )
 def test_lookup_is_case_insensitive(name, expected):
@@ -44,7 +53,15 @@ def test_unknown_hardware_lists_valid_names():
     assert "unknown hardware 'TTC-FOO'" in message
     for name in ("TTC-STC-M4", "TTC-STC-M8", "TTC-VEGETA-M4", "TTC-VEGETA-M8"):
         assert name in message
-    assert set(hardware_names()) >= {"STC", "TTC-VEGETA-M8"}
+    assert set(hardware_names()) >= {"STC-M4", "TTC-VEGETA-M8"}
+    assert "design file" in message
+
+
+def test_a_design_without_nm_patterns_is_no_tasd_tensor_core():
+    with pytest.raises(SparsimError, match="design tc runs dense weights"):
+        get_hardware("tc")
+    with pytest.raises(SparsimError, match="design dstc runs unstructured weights"):
+        get_hardware("dstc")
 
 
 def test_vegeta_m8_table_from_the_seed_paper():

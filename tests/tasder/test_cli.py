@@ -106,8 +106,11 @@ def test_search_writes_config_trace_and_workloads(tmp_path, tiny_model, capsys):
         r"original quality \(validation\)\s+\|?\s*1\.0000 \[[\d.]+, 1\.0000\] \(n=24", printed
     )
     assert re.search(
-        rf"\bquality \(validation\)\s+\|?\s*{interval} \([\d.]+% of original\)", printed
+        r"validation\s+\|?\s*([\d.]+% of the original \([\d.]+ vs 1\.0000\), margin "
+        r"[+-][\d.]+ \[[+-][\d.]+, [+-][\d.]+\] \(n=24\)|the original \(nothing changed\))",
+        printed,
     )
+    assert "lower end of the paired margin's 95% interval >= 0" in printed
     assert re.search(rf"labelled task: {interval} -> {interval}", printed)
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["hardware"] == "TTC-VEGETA-M8" and config["model"] == "tiny"
@@ -129,7 +132,9 @@ def test_search_writes_config_trace_and_workloads(tmp_path, tiny_model, capsys):
     )
     assert code == 0
     applied = capsys.readouterr().out
-    assert re.search(rf"{config['result']['quality']:.4f} \[[\d.]+, [\d.]+\] \(n=24", applied)
+    assert re.search(
+        rf"\({config['result']['quality']:.4f} vs 1\.0000\), margin .*\(n=24\)", applied
+    )
 
 
 def test_search_help_explains_the_evaluation_size(capsys):
@@ -137,8 +142,14 @@ def test_search_help_explains_the_evaluation_size(capsys):
         main(["tasder", "search", "--help"])
     assert exit_info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "each quality check runs on (default 256)" in text
-    assert "held-out test samples" in text and "95% interval" in text
+    assert "each quality check runs on (default 2000)" in text
+    assert "held-out test samples" in text and "lower end of the paired margin's" in text
+    # Every built-in model is named (the help is static: torch is not imported for it).
+    from sparsim.tasder.models import LOADERS
+
+    assert all(name in text for name in LOADERS)
+    for option in ("--data FILE", "--factory MODULE:FUNCTION", "--test-size", "--head-size"):
+        assert option in text
 
 
 def test_layerwise_activation_search_with_edp_objective_writes_the_pareto_front(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -198,3 +199,82 @@ def test_search_command_prints_and_writes_the_cost(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "MAC reduction" in printed and "reduction vs TC" not in printed
     assert not (tmp_path / "macs" / "cost.csv").exists()
+
+
+def _user_ttc(folder, patterns: str = '{"1:8": 3, "4:8": 3}'):
+    """The built-in TTC-VEGETA-M8 file, retitled and running only ``patterns``."""
+    from importlib import resources
+
+    text = resources.files("sparsim.designs").joinpath("builtin", "ttc-vegeta-m8.yaml")
+    text = text.read_text().replace("title: TTC-VEGETA-M8", "title: My TTC")
+    text = text.replace('patterns: {"1:8": 3, "2:8": 3, "4:8": 3}', f"patterns: {patterns}")
+    path = folder / "my-ttc.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_tasder_costs_a_users_ttc_design_file(tmp_path, table, pruned_cnn, images):
+    from sparsim.tasd import get_hardware
+    from sparsim.tasder import hardware_series, load_config
+
+    path = _user_ttc(tmp_path)
+    hardware = get_hardware(path)
+    assert (hardware.ttc_name, [str(p) for p in hardware.native]) == ("My TTC", ["1:8", "4:8"])
+    assert hardware.key == str(path.resolve())
+    assert [str(s) for s in hardware_series(str(path))] == ["1:8", "1:8+1:8", "4:8", "4:8+1:8"]
+    config = TasderConfig(hardware=str(path), layers={"fc1": {"weights": "4:8+1:8"}})
+    mine = cost_config(table, config)
+    builtin = cost_config(table, config.model_copy(update={"hardware": HARDWARE}))
+    assert mine.hardware == "My TTC"
+    # The same hardware, read from the user's file: the same figures.
+    assert mine.summary().energy_uJ == pytest.approx(builtin.summary().energy_uJ)
+    assert mine.summary().cycles == pytest.approx(builtin.summary().cycles)
+    with pytest.raises(ValueError, match=r"series .2:8. does not run on My TTC"):
+        TasderConfig(hardware=str(path), layers={"fc1": {"weights": "2:8"}})
+    # A search on it saves the file's absolute path; a relative one is read beside the
+    # configuration.
+    search = Tasder(path, Top1Agreement(images), target=0.9, patience=None)
+    search.fit(pruned_cnn, images)
+    assert search.config_.hardware == str(path.resolve())
+    assert search.result_.cost.hardware == "My TTC"
+    used = {s for s in search.config_.weight_series.values()}
+    assert used <= {"1:8", "1:8+1:8", "4:8", "4:8+1:8"}
+    (tmp_path / "runs").mkdir()
+    relative = config.model_copy(update={"hardware": "../my-ttc.yaml"})
+    (tmp_path / "runs" / "config.yaml").write_text(
+        "hardware: ../my-ttc.yaml\nlayers:\n  fc1: {weights: 4:8+1:8}\n"
+    )
+    loaded = load_config(tmp_path / "runs" / "config.yaml")
+    assert loaded.hardware == str(path.resolve()) and relative.layers == loaded.layers
+
+
+def test_a_design_file_that_is_no_tasd_tensor_core_is_refused(tmp_path, images):
+    path = _user_ttc(tmp_path, '{"2:4": 2, "4:8": 3}')
+    with pytest.raises(
+        SparsimError, match=r"my-ttc\.yaml: weights\.patterns: design my-ttc runs N:M"
+    ):
+        Tasder(path, Top1Agreement(images))
+    with pytest.raises(ValueError, match="block sizes 4, 8"):
+        TasderConfig(hardware=str(path))
+
+
+def test_ttc_gates_zero_activations_at_their_measured_density(table):
+    # TASD-W on fc1 with its inputs 40% dense: the TTC gates the weight reads and MACs of
+    # zero activations (the MACs Timeloop then counts as not performed), on configured and
+    # dense layers alike; the dense TC exploits nothing.
+    measured = LayerTable(tuple(replace(row, input_density=0.4) for row in table))
+    config = TasderConfig(hardware=HARDWARE, layers={"fc1": {"weights": "2:8+1:8"}})
+    dense, gated = cost_config(table, config), cost_config(measured, config)
+    for before, after in zip(dense.layers, gated.layers, strict=True):
+        assert after.energy_uJ < before.energy_uJ and after.cycles <= before.cycles
+        assert after.computes == pytest.approx(0.4 * before.computes, rel=1e-3)
+        assert after.plain_energy_uJ < before.plain_energy_uJ
+        assert (after.tc_energy_uJ, after.tc_cycles) == (before.tc_energy_uJ, before.tc_cycles)
+    fc1 = evaluate_series(HARDWARE, FC1, "2:8+1:8", {"B": 0.4})
+    assert gated.layers[0].energy_uJ == pytest.approx(fc1.energy_uJ)
+    # TASD-A: the weights are the other operand; dense weights change nothing.
+    conv = TasderConfig(hardware=HARDWARE, layers={"conv": {"activations": "4:8"}})
+    assert (
+        cost_config(measured, conv).layers[1].energy_uJ
+        == cost_config(table, conv).layers[1].energy_uJ
+    )

@@ -13,7 +13,8 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from sparsim.spec.sparsity import TensorDensity
+from sparsim.errors import ResourceLimitError
+from sparsim.spec.sparsity import TensorDensity, in_timeloop_order
 
 
 @dataclass(frozen=True)
@@ -258,12 +259,61 @@ class DensityModel:
         if distribution == "fixed-structured" and self.spec.n is None:
             share = sub * nonzeros / size
             return np.where(share < 1.0, 1.0 - share, 0.0)
-        if distribution == "measured" or (
-            distribution == "fixed-structured" and size >= self.spec.m
-        ):
+        if distribution == "measured":
+            return self._measured_empty_given(tile_shape, sub_shape, nonzeros)
+        if distribution == "fixed-structured" and size >= self.spec.m:
             empty = self.occupancy(sub_shape).prob_empty if sub < size else 0.0
             return np.where(nonzeros > 0, empty, 1.0)
         return _empty_in_draw(size, sub, nonzeros)
+
+    def _measured_empty_given(self, tile_shape, sub_shape, nonzeros: np.ndarray) -> np.ndarray:
+        """A measured tensor's own answer: among its real tiles holding k nonzeros, the
+        fraction of their sub-tiles that are empty (tiles and sub-tiles that do not divide
+        it: drawn at random)."""
+        table = self._empty_by_occupancy(tuple(tile_shape), tuple(sub_shape))
+        drawn = _empty_in_draw(math.prod(tile_shape), math.prod(sub_shape), nonzeros)
+        if table is None:
+            return drawn
+        known, fraction = table
+        index = np.clip(np.searchsorted(known, nonzeros), 0, known.size - 1)
+        return np.where(known[index] == nonzeros, fraction[index], drawn)
+
+    @cached_property
+    def _empty_tables(self) -> dict:
+        return {}
+
+    def _empty_by_occupancy(self, tile_shape, sub_shape):
+        key = (tile_shape, sub_shape)
+        if key not in self._empty_tables:
+            self._empty_tables[key] = self._empty_table(tile_shape, sub_shape)
+        return self._empty_tables[key]
+
+    def _empty_table(self, tile_shape, sub_shape):
+        """(occupancies k, mean fraction of empty sub-tiles in the real tiles holding k)."""
+        assert self.mask is not None
+        shapes = (self.shape, tile_shape, sub_shape)
+        if len({len(s) for s in shapes}) != 1 or any(
+            whole % tile or tile % sub
+            for whole, tile, sub in zip(self.shape, tile_shape, sub_shape, strict=True)
+        ):
+            return None
+        # Axes: (tiles, sub-tiles per tile, elements per sub-tile), per rank.
+        blocked = [
+            n
+            for whole, tile, sub in zip(*shapes, strict=True)
+            for n in (whole // tile, tile // sub, sub)
+        ]
+        rank = len(self.shape)
+        per_sub = self.mask.reshape(blocked).sum(axis=tuple(range(2, 3 * rank, 3)))
+        tiles_first = per_sub.transpose([*range(0, 2 * rank, 2), *range(1, 2 * rank, 2)])
+        per_tile = tiles_first.reshape(
+            -1, math.prod(t // u for t, u in zip(tile_shape, sub_shape, strict=True))
+        )
+        counts = per_tile.sum(axis=1)
+        empty = (per_tile == 0).mean(axis=1)
+        known, inverse = np.unique(counts, return_inverse=True)
+        fraction = np.bincount(inverse, weights=empty) / np.bincount(inverse)
+        return known.astype(float), fraction
 
     def _measured_occupancy(self, tile_shape: tuple[int, ...]) -> Occupancy:
         assert self.mask is not None
@@ -311,6 +361,9 @@ class DensityPoints:
             return self.models[0].density
         return np.array([m.density for m in self.models])[self.index]
 
+    def model_at(self, point: int) -> DensityModel:
+        return self.models[0] if self.count == 1 else self.models[self.index[point]]
+
     def occupancy(self, tile_shape: tuple[int, ...]) -> Occupancy | Occupancies:
         if self.count == 1:
             return self.models[0].occupancy(tile_shape)
@@ -334,4 +387,58 @@ def density_model(spec: TensorDensity, shape: tuple[int, ...]) -> DensityModel:
     mask = spec.load_mask()
     if mask.size != math.prod(shape):
         raise ValueError(f"measured tensor has {mask.size} elements, the workload needs {shape}")
+    if in_timeloop_order(spec.measured or ""):  # the first rank fastest
+        return DensityModel(spec, shape, mask.reshape(shape[::-1]).transpose())
     return DensityModel(spec, shape, mask.reshape(shape))
+
+
+# Operation points a brute-force count of effectual computes may walk (a few seconds).
+MAX_EFFECTUAL_POINTS = 1 << 28
+_EFFECTUAL_CHUNK = 1 << 22
+
+
+def effectual_fraction(problem, masks: dict[str, np.ndarray]) -> float:
+    """The fraction of the problem's operation points where every tensor of ``masks``
+    (nonzero masks, one axis per rank of its projection) is nonzero: the computes two
+    measured operands really share, their correlation included. A contraction over the
+    dimensions when each rank is one dimension (a GEMM, a 1x1 convolution), else a count
+    over the operation points."""
+    dims = problem.dims
+    total = math.prod(dims.values())
+    letters = {dim: chr(ord("a") + i) for i, dim in enumerate(dims)}
+    subscripts, operands = [], []
+    for tensor, mask in masks.items():
+        ranks = [[d for d, _ in rank if dims[d] > 1] for rank in problem.tensors[tensor].ranks]
+        if any(len(rank) > 1 for rank in ranks):
+            return _counted_fraction(problem, masks)
+        # A rank over size-1 dimensions is one coordinate: take it and drop the axis.
+        operands.append(mask.reshape([mask.shape[i] for i, r in enumerate(ranks) if r]))
+        subscripts.append("".join(letters[rank[0]] for rank in ranks if rank))
+    used = set("".join(subscripts))
+    rest = math.prod(size for dim, size in dims.items() if letters[dim] not in used)
+    count = np.einsum(",".join(subscripts) + "->", *(m.astype(np.float64) for m in operands))
+    return float(count) * rest / total
+
+
+def _counted_fraction(problem, masks: dict[str, np.ndarray]) -> float:
+    dims = problem.dims
+    total = math.prod(dims.values())
+    if total > MAX_EFFECTUAL_POINTS:
+        raise ResourceLimitError(
+            f"counting the computes two measured tensors share walks {total:,} operation "
+            f"points, beyond sparsim's limit of {MAX_EFFECTUAL_POINTS:,}",
+            "densities",
+        )
+    sizes = list(dims.values())
+    found = 0
+    for start in range(0, total, _EFFECTUAL_CHUNK):
+        flat = np.arange(start, min(total, start + _EFFECTUAL_CHUNK))
+        coordinates = dict(zip(dims, np.unravel_index(flat, sizes), strict=True))
+        keep = np.ones(flat.size, dtype=bool)
+        for tensor, mask in masks.items():
+            index = tuple(
+                sum(c * coordinates[d] for d, c in rank) for rank in problem.tensors[tensor].ranks
+            )
+            keep &= mask[index]
+        found += int(keep.sum())
+    return found / total

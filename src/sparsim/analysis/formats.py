@@ -361,9 +361,16 @@ def _units_given(layout: RankLayout, model: DensityModel, tile, nonzeros: np.nda
         sub_empty = model.empty_given(tile, layout.subtiles[r], nonzeros)
         if shape > 1 or r == top:
             fibers = dense_fibers * (1.0 - tile_empty)
+            # Timeloop counts a nonempty fiber's coordinates with every coordinate's
+            # emptiness; a measured tensor's are counted in its nonempty fibers (an empty
+            # fiber's coordinates are all empty), so its units are the real ones.
+            per_fiber = sub_empty
+            if model.mask is not None:
+                present = pts.maximum(1.0 - tile_empty, 1e-300)
+                per_fiber = np.clip((sub_empty - tile_empty) / present, 0.0, 1.0)
             # Whole nonempty coordinates per fiber; the tolerance keeps an exact expectation
             # (16 x 0.5 = 8) from rounding up on floating-point noise in the density.
-            whole = np.ceil(shape * (1.0 - sub_empty) - ROUNDING_TOLERANCE)
+            whole = np.ceil(shape * (1.0 - per_fiber) - ROUNDING_TOLERANCE)
             fmt = layout.formats[r].format
             if fmt == "UOP":
                 payload[r] = fibers * (shape + 1)
@@ -374,7 +381,7 @@ def _units_given(layout: RankLayout, model: DensityModel, tile, nonzeros: np.nda
             elif fmt == "CP":
                 metadata[r] = payload[r] = fibers * whole
             else:  # RLE
-                metadata[r] = payload[r] = fibers * shape * (1.0 - sub_empty)
+                metadata[r] = payload[r] = fibers * shape * (1.0 - per_fiber)
         dense_fibers *= shape
         tile_empty = sub_empty
     # The innermost rank that stores anything has no payload of its own: it is the data.

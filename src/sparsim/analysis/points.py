@@ -20,6 +20,11 @@ def ones(count: int) -> Points:
     return 1.0 if count == 1 else np.ones(count)
 
 
+def count(x: Points) -> int:
+    """How many points ``x`` holds."""
+    return x.size if isinstance(x, np.ndarray) else 1
+
+
 def ceil(x: Points) -> Points:
     return np.ceil(x) if isinstance(x, np.ndarray) else math.ceil(x)
 

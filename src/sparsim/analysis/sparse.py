@@ -37,7 +37,7 @@ import numpy as np
 
 from sparsim.analysis import points as pts
 from sparsim.analysis.dense import COMPUTE, DenseAnalysis, DenseTensorLevel
-from sparsim.analysis.density import DensityPoints
+from sparsim.analysis.density import DensityPoints, effectual_fraction
 from sparsim.analysis.formats import (
     RankLayout,
     RankUnits,
@@ -337,20 +337,29 @@ def compression_chain_error(
     return None
 
 
-def _impact(dense, spec, models, level: int, choice) -> tuple[int, Points] | None:
+def _impact(dense, spec, formats, models, level: int, choice) -> tuple[int, Points] | None:
     """(keeper, fraction of its accesses made ineffectual) of gating or skipping
     ``choice.target`` at ``level`` on its leaders' emptiness (Timeloop's
-    ``ComputeIneffectualReadImpact``); None when no level at or above keeps the target."""
+    ``ComputeIneffectualReadImpact``); None when no level at or above keeps the target.
+    Leaders conditioning element by element on measured tensors are taken with their real
+    overlap (with each other, and with a compressed target's nonzeros)."""
     keeper = _keeper_at_or_above(dense, choice.target, level)
     if keeper is None or not choice.condition_on:
         return None
     entry = dense.tensors[choice.target, keeper]
     block = spec.architecture.levels[keeper].block_size
     effectual = 1.0
-    for leader in choice.condition_on:
-        shape = _condition_tile(dense, entry, leader, block)
+    shapes = [_condition_tile(dense, entry, leader, block) for leader in choice.condition_on]
+    for leader, shape in zip(choice.condition_on, shapes, strict=True):
         if shape is not None:
             effectual = effectual * (1.0 - models[leader].occupancy(shape).prob_empty)
+    if all(shape is not None and math.prod(shape) == 1 for shape in shapes):
+        overlapping = list(choice.condition_on)
+        if is_compressed(formats.get((choice.target, keeper), [])):
+            overlapping.append(choice.target)
+        effectual = effectual * _measured_correlation(
+            dense.nest.problem, models, overlapping, pts.count(effectual)
+        )
     return keeper, 1.0 - effectual
 
 
@@ -359,7 +368,7 @@ def _chosen_impacts(dense, spec, formats, models, level: int, action):
     ``options``, the one saving the most read energy (target keeper's read energy per word x
     expected tile occupancy x ineffectual fraction), the later one on a tie, at each point."""
     choices = [action, *action.options]
-    impacts = [_impact(dense, spec, models, level, choice) for choice in choices]
+    impacts = [_impact(dense, spec, formats, models, level, choice) for choice in choices]
     found = [(c, i) for c, i in zip(choices, impacts, strict=True) if i is not None]
     if len(found) <= 1:
         return [((c.target, i[0]), i[1]) for c, i in found]
@@ -616,11 +625,12 @@ def analyse_sparse(
         for tensor, state in _operand_states(dense, formats, models, removed, ones).items()
         if tensor not in position_leaders
     }
+    correlation = _measured_correlation(problem, models, problem.operands, len(points))
     computes = _classify_computes(
         dense,
         actions,
         models,
-        _compute_actions(kept, states, frozenset(spec.compute_optimizations)),
+        _compute_actions(kept, states, frozenset(spec.compute_optimizations), correlation),
         (inside_peak, average_use),
         position,
     )
@@ -783,19 +793,40 @@ def _operand_states(dense, formats, models, removed, ones) -> dict[str, tuple[Po
     return states
 
 
-def _compute_actions(total: Points, states, optimizations) -> tuple[Points, Points, Points]:
+def _measured_correlation(problem, models, tensors, count: int) -> Points:
+    """Per point, how much more often ``tensors`` are all nonzero at one operation point
+    than independent tensors of their densities would be: 1 unless two or more of them are
+    measured tensors, whose real overlap :func:`effectual_fraction` counts."""
+    values = []
+    for point in range(count):
+        masks, product = {}, 1.0
+        for tensor in tensors:
+            model = models[tensor].model_at(point)
+            if model.mask is not None:
+                masks[tensor] = model.mask
+                product *= model.density
+        joint = effectual_fraction(problem, masks) if len(masks) > 1 else product
+        values.append(joint / product if product > 0 else 1.0)
+    return values[0] if count == 1 else np.array(values)
+
+
+def _compute_actions(
+    total: Points, states, optimizations, correlation: Points = 1.0
+) -> tuple[Points, Points, Points]:
     """(random, gated, skipped) computes of ``total`` by the operands' states: all present
     and nonzero is a real compute; one missing is skipped with ``skipping`` (the operand
     alignment finds the next pair), else gated with ``gating``, else a compute on a bubble;
     one zero (none missing) is gated with ``gating``; all missing never happens. Gated and
-    skipped counts are whole (floored), as in Timeloop."""
+    skipped counts are whole (floored), as in Timeloop. ``correlation`` scales the chance
+    that all operands are nonzero (measured tensors' nonzeros meet more or less often than
+    independent ones); the difference comes from the computes with an operand missing."""
     if not states:
         return total, 0.0 * total, 0.0 * total
     nonzero = math.prod((1.0 - zero - absent for zero, absent in states.values()), start=1.0)
     present = math.prod((1.0 - absent for _, absent in states.values()), start=1.0)
     none = math.prod((absent for _, absent in states.values()), start=1.0)
     with_zero = present - nonzero  # all present, some zero
-    missing = 1.0 - present - none  # some missing, not all
+    missing = pts.maximum(1.0 - present - none - nonzero * (correlation - 1.0), 0.0)
     gated = skipped = 0.0 * total
     if "gating" in optimizations:
         gated = gated + with_zero

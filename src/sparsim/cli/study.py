@@ -16,7 +16,8 @@ from sparsim.limits import MAX_WORKERS, check_at_most
 STUDIES = {
     "sparsity-types": (
         "structured vs unstructured, single- vs dual-sided sparsity on the int8 hardware of "
-        "the Sparseloop MICRO'22 artifact: energy, cycles, computes, EDP, memory sizes, and "
+        "the Sparseloop MICRO'22 artifact: energy, cycles, computes, EDP (energy-delay "
+        "product), memory sizes, and "
         "the claims of Huang and Mustafa's case study checked"
     ),
     "tasd-hardware": (

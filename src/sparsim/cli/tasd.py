@@ -131,7 +131,9 @@ def _register_patterns(commands: argparse._SubParsersAction) -> None:
         epilog="example: sparsim tasd patterns --hardware TTC-STC-M4 --max-terms 3",
     )
     parser.add_argument(
-        "--hardware", metavar="NAME", help=f"one of {', '.join(hardware_names())} (any case)"
+        "--hardware",
+        metavar="NAME",
+        help=f"one of {', '.join(hardware_names())} (any case), or a design file (.yaml)",
     )
     parser.add_argument(
         "--max-terms", type=int, default=2, help="most terms per series (default 2)"
@@ -387,10 +389,10 @@ def run_decompose(args: argparse.Namespace) -> int:
 
 
 def run_patterns(args: argparse.Namespace) -> int:
-    from sparsim.tasd.hardware import HARDWARE, get_hardware
+    from sparsim.tasd.hardware import builtin_hardware, get_hardware
 
     _max_terms(args.max_terms)
-    designs = [get_hardware(args.hardware)] if args.hardware is not None else list(HARDWARE)
+    designs = [get_hardware(args.hardware)] if args.hardware is not None else builtin_hardware()
     for index, hw in enumerate(designs):
         if index:
             print()

@@ -14,11 +14,37 @@ from sparsim.errors import SparsimError, SpecError
 from sparsim.io import atomic_output_dir, atomic_write_text, check_output_dir
 from sparsim.report.tables import format_table
 
-MODEL_HELP = (
-    "real model: fmnist-resnet, fmnist-resnet-pruned (Fashion-MNIST, committed checkpoints), "
-    "mobilenet-v2, resnet50-thin, minilm-l6 (these need scripts/install-models.sh)"
+BUILTIN_MODELS = (
+    "fmnist-resnet",
+    "fmnist-resnet-pruned",
+    "mobilenet-v2",
+    "mobilenet-v2-fmnist-pruned",
+    "resnet50-thin",
+    "minilm-l6",
 )
-HARDWARE_HELP = "TASD tensor core (TTC): TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4 or TTC-VEGETA-M8"
+DEFAULT_TARGET = 0.99
+MODEL_HELP = (
+    "a built-in model: fmnist-resnet, fmnist-resnet-pruned (Fashion-MNIST, committed "
+    "checkpoints), mobilenet-v2, mobilenet-v2-fmnist-pruned, resnet50-thin, minilm-l6 (these "
+    "need scripts/install-models.sh); or your own model as a whole-module file (.pt, "
+    "torch.save(model, path); unpickling runs code from the file: load only files you "
+    "trust) with --data"
+)
+DATA_HELP = (
+    "labelled data for a model file: a .pt of tensors or a .npz with 'inputs' and 'labels' "
+    "(shuffled once, cut into disjoint calibration, validation and test parts of the sizes "
+    "below) or with calibration_inputs, validation_inputs/_labels and test_inputs/_labels; "
+    "quality is top-1 accuracy"
+)
+FACTORY_HELP = (
+    "package.module:function returning the model and its splits (model, calibration, "
+    "validation, test; each labelled split as (inputs, labels) or a quality Evaluator of "
+    "your own metric); see docs/tasder.md"
+)
+HARDWARE_HELP = (
+    "TASD tensor core: TTC-STC-M4, TTC-STC-M8, TTC-VEGETA-M4, TTC-VEGETA-M8, or a design "
+    "file (.yaml) with N:M weight patterns of one block size (docs/designs.md)"
+)
 WEIGHTS_AND_ACTIVATIONS = " TASD-W: TASD of the weights; TASD-A: TASD of the input activations."
 
 
@@ -55,22 +81,38 @@ def _help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help=MODEL_HELP)
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", metavar="NAME|FILE", help=MODEL_HELP)
+    parser.add_argument("--data", metavar="FILE", help=DATA_HELP)
+    parser.add_argument("--factory", metavar="MODULE:FUNCTION", help=FACTORY_HELP)
     parser.add_argument(
         "--calibration-size", type=int, default=64, help="calibration samples (default 64)"
     )
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    _model_options(parser)
     parser.add_argument(
         "--evaluation-size",
         type=int,
-        default=256,
-        help="how many labelled samples (images or sentences) each quality check runs on "
-        "(default 256): the search compares every configuration it tries with the target "
-        "on this many validation samples, and the result is then measured on as many "
-        "held-out test samples. More samples narrow the 95%% interval printed with each "
-        "quality (about +-2.5 points at 1000 samples for an accuracy near 80%%, +-1.1 at "
-        "5000) but make every check slower. The Fashion-MNIST-based models have 5000 "
+        default=2000,
+        help="how many labelled samples (images or sentences) of the validation split each "
+        "quality check runs on (default 2000): the search accepts a configuration only when "
+        "the target holds with confidence on them (--rule), so more samples let it go "
+        "further, but make every check slower. The Fashion-MNIST-based models have 5000 "
         "samples per split",
+    )
+    parser.add_argument(
+        "--test-size",
+        type=int,
+        help="held-out test samples the result is reported on (default: as many as "
+        "--evaluation-size); never seen by the search",
+    )
+    parser.add_argument(
+        "--head-size",
+        type=int,
+        help="built-in models with a linear head (mobilenet-v2, resnet50-thin, minilm-l6): "
+        "samples the head is fitted on (default 2000)",
     )
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
     parser.add_argument(
@@ -143,6 +185,23 @@ def _register_search(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=0.99,
         help="keep quality >= target x original (default 0.99)",
+    )
+    parser.add_argument(
+        "--rule",
+        choices=("bound", "point"),
+        default="bound",
+        help="when a configuration meets the target on the validation split: 'bound' "
+        "(default) when the lower end of the paired margin's interval (quality - target x "
+        "original, per sample) is at or above zero, so the target holds with confidence; "
+        "'point' on the point estimate alone (chosen configurations then often miss the "
+        "target on unseen data)",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="level of the margin's interval (default 0.95: the target holds with one-sided "
+        "confidence 97.5%%)",
     )
     parser.add_argument(
         "--layers",
@@ -219,8 +278,13 @@ def _register_cost(commands: argparse._SubParsersAction) -> None:
         "term, partial sums read back from DRAM)",
     )
     parser.add_argument(
-        "--workloads", required=True, type=path_value, help="workload table (.csv, .yaml or .yml)"
+        "--workloads",
+        type=path_value,
+        help="workload table (.csv, .yaml or .yml); or give the model (--model, --data or "
+        "--factory) and its layers are measured on its calibration samples",
     )
+    _model_options(parser)
+    parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
     parser.add_argument(
         "--hardware", help=HARDWARE_HELP + " (default: the configuration's hardware)"
     )
@@ -252,7 +316,9 @@ def _register_workloads(commands: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--builtin", choices=("resnet50", "bert-base", "minilm-l6"), help="built-in table"
     )
-    source.add_argument("--model", help=MODEL_HELP)
+    source.add_argument("--model", metavar="NAME|FILE", help=MODEL_HELP)
+    source.add_argument("--factory", metavar="MODULE:FUNCTION", help=FACTORY_HELP)
+    parser.add_argument("--data", metavar="FILE", help=DATA_HELP)
     parser.add_argument("--batch", type=int, help="built-in: batch size (default 1)")
     parser.add_argument("--image-size", type=int, help="resnet50: image size (default 224)")
     parser.add_argument(
@@ -279,15 +345,51 @@ def _register_workloads(commands: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace) -> Any:
+    """A built-in model, a model file with its data, or a factory's model and splits."""
     from sparsim.tasder.models import load_real_model
+    from sparsim.tasder.models.user import is_model_file, load_user_model
 
+    if args.factory is not None and args.model is not None:
+        raise SpecError("give --model or --factory, not both", "--factory")
+    if args.factory is None and args.model is None:
+        raise SpecError("give a model: a built-in name or a file (with --data)", "--model")
+    test_size, head_size = getattr(args, "test_size", None), getattr(args, "head_size", None)
+    for option, value in (("--test-size", test_size), ("--head-size", head_size)):
+        if value is not None and value < 1:
+            raise SpecError(f"must be a positive integer, got {value}", option)
+    if args.factory is not None or is_model_file(args.model):
+        if head_size is not None:
+            raise SpecError("only built-in models fit a head", "--head-size")
+        return load_user_model(
+            model=args.model,
+            data=args.data,
+            factory=args.factory,
+            calibration_size=args.calibration_size,
+            evaluation_size=args.evaluation_size,
+            test_size=test_size,
+            batch_size=args.batch_size,
+            progress=show_progress(args),
+        )
+    if args.data is not None:
+        raise SpecError(
+            "built-in models bring their own data; --data goes with a model file", "--data"
+        )
+    sizes = {"test_size": test_size} if test_size is not None else {}
+    if head_size is not None:
+        sizes["head_size"] = head_size
     return load_real_model(
         args.model,
         calibration_size=args.calibration_size,
         evaluation_size=args.evaluation_size,
         batch_size=args.batch_size,
         progress=show_progress(args),
+        **sizes,
     )
+
+
+def _test_split(real: Any) -> Any:
+    """The held-out test evaluator of a loaded model (None if it has none)."""
+    return next((e for e in real.extra_evaluators.values() if e.split == "test"), None)
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -330,7 +432,8 @@ def _search(args: argparse.Namespace) -> int:
     from sparsim.tasd import get_hardware
     from sparsim.tasder.estimator import Tasder
 
-    hardware = get_hardware(args.hardware).ttc_name
+    ttc = get_hardware(args.hardware)
+    hardware = ttc.key
     layers, alphas, patience = _names(args.layers), _alphas(args.alphas), _patience(args.patience)
     if not 0 < args.target <= 1:
         raise SpecError(f"must be in (0, 1], got {args.target}", "--target")
@@ -353,6 +456,9 @@ def _search(args: argparse.Namespace) -> int:
         keep=args.keep,
         schedule=args.schedule,
         cost=not args.no_cost,
+        rule=args.rule,
+        confidence=args.confidence,
+        test=_test_split(real),
         progress=show_progress(args),
     ).fit(real.model, real.calibration, example=real.example)
     config = search.config_.model_copy(update={"model": real.name})
@@ -368,35 +474,49 @@ def _search(args: argparse.Namespace) -> int:
             from sparsim.tasder.costing import plot_pareto
 
             search.pareto_.to_csv(scratch / "pareto.csv", index=False)
-            title = f"{real.name} on {hardware}: {search.result_.method}, {args.objective}"
+            title = f"{real.name} on {ttc.ttc_name}: {search.result_.method}, {args.objective}"
             plot_pareto(search.points_, search.pareto_, scratch / "pareto.png", title)
             written += ["pareto.csv", "pareto.png"]
     result = search.result_
-    with search.transform(real.model):
-        after = {
-            name: evaluator.estimate(real.model)
-            for name, evaluator in (("", real.evaluator), *real.extra_evaluators.items())
-        }
-    print(_summary(real.name, hardware, result, real.evaluator.estimate_, after.pop("")))
-    extra = _extra_quality(real, after)
-    if extra:
-        print(extra)
+    print(_summary(real.name, ttc.ttc_name, result, real.evaluator.estimate_))
+    others = {n: e for n, e in real.extra_evaluators.items() if e is not search.test}
+    if others:
+        with search.transform(real.model):
+            after = {name: evaluator.estimate(real.model) for name, evaluator in others.items()}
+        print(_extra_quality(others, after))
     print(f"wrote {args.out}/{', '.join(written)}")
     return 0
 
 
-def _extra_quality(real: Any, after: dict[str, Any]) -> str:
-    """The other quality measures (the held-out test split, MiniLM's embedding cosine)
-    before and after, each with its 95% interval and sample size."""
+def _extra_quality(evaluators: dict[str, Any], after: dict[str, Any]) -> str:
+    """The other quality measures (MiniLM's embedding cosine, agreement) before and after,
+    each with its 95% interval and sample size."""
     return "\n".join(
-        f"{name}: {evaluator.estimate_} -> {after[name]}"
-        for name, evaluator in real.extra_evaluators.items()
+        f"{name}: {evaluator.estimate_} -> {after[name]}" for name, evaluator in evaluators.items()
     )
 
 
-def _summary(model: str, hardware: str, result: Any, before: Any, after: Any) -> str:
-    """The search's figures; qualities with their 95% interval and sample size (the
-    validation split the search chose on)."""
+def _split_rows(result: Any) -> list[list[str]]:
+    """The decision on the validation split and the report on the test split."""
+    rule = (
+        "lower end of the paired margin's 95% interval >= 0"
+        if result.rule == "bound"
+        else "point estimate >= target"
+    )
+    rows = [["accepted when", f"{rule} (validation, target {result.target:g})"]]
+    selection = result.selection
+    rows.append(
+        ["validation", selection.describe() if selection else "the original (nothing changed)"]
+    )
+    if result.test is not None:
+        verdict = "meets" if result.test.meets_target else "BELOW"
+        rows.append(["test split", f"{result.test.describe()}: {verdict} the target"])
+    return rows
+
+
+def _summary(model: str, hardware: str, result: Any, before: Any) -> str:
+    """The search's figures; qualities with their 95% interval and sample size, the
+    paired margins on the validation split the search chose on and the test split."""
     rows = [
         ["model", model],
         ["hardware", hardware],
@@ -406,7 +526,7 @@ def _summary(model: str, hardware: str, result: Any, before: Any, after: Any) ->
         ],
         ["quality metric", result.metric],
         ["original quality (validation)", str(before)],
-        ["quality (validation)", f"{after} ({100 * result.relative_quality:.2f}% of original)"],
+        *_split_rows(result),
         ["dense MACs", f"{result.dense_macs:,}"],
         ["TASD MACs", f"{result.macs:,}"],
         ["MAC reduction", f"{100 * result.mac_reduction:.1f}%"],
@@ -460,17 +580,21 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 def _apply(args: argparse.Namespace) -> int:
     from sparsim.tasder.apply import apply_config
     from sparsim.tasder.config import load_config
-    from sparsim.tasder.search import count_macs
+    from sparsim.tasder.search import count_macs, split_report
     from sparsim.workload.extract import extract_workloads
 
     config = load_config(args.config)
     real = _load(args)
-    table = extract_workloads(real.model, real.example)
-    with apply_config(real.model, config, calibration=real.calibration):
-        after = real.evaluator.estimate(real.model)
-    quality = after.value
+    table = extract_workloads(real.model, real.example, real.calibration)
+    target = config.result.target if config.result is not None else DEFAULT_TARGET
+    splits = [("validation", real.evaluator), ("test split", _test_split(real))]
+    with apply_config(real.model, config, calibration=real.calibration, example=real.example):
+        gates = {
+            name: split_report(evaluator.gate(real.model, target))
+            for name, evaluator in splits
+            if evaluator is not None
+        }
     macs = count_macs(table, config)
-    original = real.evaluator.quality_
     cost = None
     if not args.no_cost and config.hardware is not None:
         from sparsim.tasder.costing import cost_config
@@ -480,11 +604,15 @@ def _apply(args: argparse.Namespace) -> int:
         ["model", real.name],
         ["layers configured", str(len(config.layers))],
         ["quality metric", real.evaluator.metric],
-        ["original quality", str(real.evaluator.estimate_)],
-        ["quality", f"{after} ({100 * quality / original:.2f}% of original)"],
+        ["original quality (validation)", str(real.evaluator.estimate_)],
+        *(
+            [name, f"{report.describe()}: {'meets' if report.meets_target else 'BELOW'} "
+             f"the target {target:g}"]
+            for name, report in gates.items()
+        ),
         ["MAC reduction", f"{100 * (1 - macs / table.macs):.1f}%"],
         *_cost_rows(cost),
-    ]
+    ]  # fmt: skip
     print(format_table(rows, ["figure", "value"]))
     return 0
 
@@ -501,7 +629,19 @@ def _cost(args: argparse.Namespace) -> int:
         raise SpecError("expected a .csv file name", str(args.out))
     check_output(args.out, "--out")
     config = load_config(args.config)
-    table = load_table(args.workloads)
+    if (args.workloads is None) == (args.model is None and args.factory is None):
+        raise SpecError(
+            "give --workloads or the model (--model / --factory), one of them", "--workloads"
+        )
+    if args.workloads is not None:
+        table = load_table(args.workloads)
+    else:
+        from sparsim.workload.extract import extract_workloads
+
+        # The layers and their input densities need only the calibration samples.
+        args.evaluation_size, args.no_progress = 1, True
+        real = _load(args)
+        table = extract_workloads(real.model, real.example, real.calibration)
     try:
         cost = cost_config(table, config, args.hardware, schedule=args.schedule)
     except SparsimError as exc:

@@ -40,11 +40,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 
 from sparsim.cost.model import bandwidth_cycles
 from sparsim.cost.result import Computes, LevelResult, Result
 from sparsim.designs.build import build
-from sparsim.designs.catalog import get_design
+from sparsim.designs.catalog import Design
 from sparsim.designs.schemes import parse_densities
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
@@ -170,13 +171,14 @@ class SeriesResult:
         }
 
 
-def ttc_hardware(hardware: str | Hardware) -> Hardware:
-    return hardware if isinstance(hardware, Hardware) else get_hardware(hardware)
+def ttc_hardware(hardware: str | Path | Design | Hardware) -> Hardware:
+    """A TASD tensor core by name, design or design file (:func:`sparsim.tasd.get_hardware`)."""
+    return get_hardware(hardware)
 
 
-def ttc_design_name(hardware: str | Hardware) -> str:
-    """The catalog design of a TASD hardware (``VEGETA-M8`` -> ``ttc-vegeta-m8``)."""
-    return get_design(ttc_hardware(hardware).ttc_name).name
+def ttc_design_name(hardware: str | Path | Design | Hardware) -> str:
+    """The design of a TASD hardware (``VEGETA-M8`` -> ``ttc-vegeta-m8``)."""
+    return ttc_hardware(hardware).design.name
 
 
 def _series(series: str | Series, hardware: Hardware) -> Series:
@@ -209,7 +211,7 @@ def structured_gemm(workload: Gemm | Conv, block: int | None, operand: str) -> G
 
 @lru_cache(maxsize=PASS_CACHE_SIZE)
 def evaluate_pass(
-    design: str, gemm: Gemm, pattern: Pattern | None, other: TensorDensity
+    design: str | Design, gemm: Gemm, pattern: Pattern | None, other: TensorDensity
 ) -> tuple[Spec, Result]:
     """One pass of ``design`` (weights run as ``pattern``, None: dense), mapped and
     evaluated; cached, as networks repeat their layer shapes."""
@@ -251,13 +253,13 @@ def partial_sums(spec: Spec, result: Result) -> PartialSums:
     )
 
 
-def fused(series: SeriesResult, passes: list[tuple[Spec, Result]]) -> SeriesResult:
+def fused(series: SeriesResult, passes: list[tuple[Spec, Result]], design: Design) -> SeriesResult:
     """The fused schedule's totals from the passes (see the module docstring)."""
     if len(passes) < 2:
         return series
     spec = passes[0][0]
     names = [level.name for level in spec.architecture.levels]
-    accumulator = get_design(series.hardware).level_name("accumulator")
+    accumulator = design.level_name("accumulator")
     shared = range(names.index(accumulator) if accumulator in names else 0)
     dense_and_output = [t for t in ("A", "B", "Z") if t != STRUCTURED]
 
@@ -304,7 +306,7 @@ def _operand_densities(densities: dict | None, operand: str) -> TensorDensity:
 
 
 def evaluate_series(
-    hardware: str | Hardware,
+    hardware: str | Path | Design | Hardware,
     workload: Gemm | Conv,
     series: str | Series,
     densities: dict | None = None,
@@ -327,7 +329,7 @@ def evaluate_series(
     hardware = ttc_hardware(hardware)
     parsed = _series(series, hardware)
     other = _operand_densities(densities, operand)
-    design = ttc_design_name(hardware)
+    design = hardware.design
     terms: list[TermResult] = []
     gemm = structured_gemm(workload, None if parsed.is_dense else hardware.block_size, operand)
     passes = [evaluate_pass(design, gemm, p, other) for p in parsed.patterns or (None,)]
@@ -337,7 +339,7 @@ def evaluate_series(
         terms.append(TermResult(str(pattern) if pattern else "dense", result, read_back))
     series_result = SeriesResult(
         hardware=hardware.ttc_name,
-        design=design,
+        design=design.name,
         workload=workload.name,
         series=str(parsed),
         operand=operand,
@@ -345,4 +347,4 @@ def evaluate_series(
         terms=tuple(terms),
         schedule=schedule,
     )
-    return fused(series_result, passes) if schedule == "fused" else series_result
+    return fused(series_result, passes, design) if schedule == "fused" else series_result

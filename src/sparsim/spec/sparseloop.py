@@ -470,6 +470,9 @@ def _densities(src: _Source, instance: dict, shape: ProblemShape) -> dict[str, T
         given[tensor] = (entry, key)
     densities = {}
     for tensor, (entry, key) in given.items():
+        if isinstance(entry, dict) and entry.get("distribution") == "real-data":
+            densities[tensor] = _real_data(src, entry, key)
+            continue
         if isinstance(entry, dict):
             distribution = entry.get("distribution", "fixed-structured")
             density = entry.get("density")
@@ -482,7 +485,7 @@ def _densities(src: _Source, instance: dict, shape: ProblemShape) -> dict[str, T
         if distribution not in ("fixed-structured", "hypergeometric", "uniform"):
             raise UnknownNameError(
                 f"unsupported density distribution {distribution!r} (fixed-structured, "
-                "hypergeometric, uniform)",
+                "hypergeometric, uniform, real-data)",
                 f"{src.path}: {key}.distribution",
             )
         density = float(density)
@@ -492,6 +495,23 @@ def _densities(src: _Source, instance: dict, shape: ProblemShape) -> dict[str, T
             TensorDensity, {"distribution": distribution, "density": density}, f"{src.path}: {key}"
         )
     return densities
+
+
+def _real_data(src: _Source, entry: dict, key: str) -> TensorDensity:
+    """The MICRO'22 artifact's ``real-data`` model: a file of one 0/1 character per element
+    in Timeloop's point order (the first rank of the projection varies fastest), read as a
+    measured density (its path relative to the file that names it)."""
+    given = src.get(entry, "data_file_path", key)
+    path = Path(str(given))
+    if not path.is_absolute():
+        path = Path(src.path).parent / path
+    where = f"{src.path}: {key}.data_file_path"
+    mask = TensorDensity(distribution="measured", density=0.0, measured=str(path))
+    try:
+        density = float(mask.load_mask().mean())
+    except SpecError as exc:
+        raise SpecError(exc.message, where) from None
+    return TensorDensity(distribution="measured", density=density, measured=str(path))
 
 
 # -- sparse optimizations ------------------------------------------------------------------

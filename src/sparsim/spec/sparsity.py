@@ -36,7 +36,11 @@ class TensorDensity(Checked):
     density: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     n: Count | None = Field(None, description="kept elements per block (N of N:M)")
     m: Count | None = Field(None, description="block size (M of N:M)")
-    measured: str | None = Field(None, description=".npy file of the real tensor")
+    measured: str | None = Field(
+        None,
+        description=".npy file of the real tensor, or a .txt of Timeloop's real-data mask (one "
+        "0/1 per element, the first rank fastest)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TensorDensity:
@@ -66,10 +70,27 @@ class TensorDensity(Checked):
         return _nonzero_mask(path, stat.st_mtime_ns, stat.st_size)
 
 
+TIMELOOP_MASK_SUFFIX = ".txt"
+
+
+def in_timeloop_order(path: str) -> bool:
+    """Whether a measured tensor is a Timeloop real-data mask (one 0/1 character per element,
+    the first rank fastest) rather than a row-major ``.npy`` tensor."""
+    return path.endswith(TIMELOOP_MASK_SUFFIX)
+
+
 @functools.lru_cache(maxsize=16)
 def _nonzero_mask(path: Path, mtime_ns: int, size: int) -> np.ndarray:
     """A real tensor's nonzero mask, read-only; ``mtime_ns`` and ``size`` key the cache."""
     where = str(path)
+    if in_timeloop_order(where):
+        characters = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+        characters = characters[~np.isin(characters, list(b" \t\r\n"))]
+        if characters.size == 0 or not np.isin(characters, list(b"01")).all():
+            raise SpecError("expected one 0 or 1 per element (Timeloop's real-data mask)", where)
+        mask = characters == ord("1")
+        mask.flags.writeable = False
+        return mask
     try:
         tensor = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:

@@ -17,9 +17,9 @@ from sparsim.tasd.decompose import (
     decompose,
 )
 from sparsim.tasd.hardware import (
-    HARDWARE,
     Hardware,
     RealisedSeries,
+    builtin_hardware,
     get_hardware,
     hardware_names,
 )
@@ -49,7 +49,6 @@ from sparsim.tasd.series import DEFAULT_MAX_TERMS, Pattern, Series, parse_series
 
 __all__ = [
     "DEFAULT_MAX_TERMS",
-    "HARDWARE",
     "BlockLayout",
     "CompressedTerm",
     "Decomposition",
@@ -60,6 +59,7 @@ __all__ = [
     "Series",
     "TasdMetrics",
     "block_prune",
+    "builtin_hardware",
     "channel_prune",
     "decompose",
     "dropped_nonzeros",

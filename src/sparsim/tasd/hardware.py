@@ -6,15 +6,20 @@ N: then every N:M-sparse tensor decomposes into it without loss, and the effecti
 density is N/M. With at most two terms, VEGETA-M8 (native 1:8, 2:8, 4:8) realises
 3:8 = 2:8+1:8, 5:8 = 4:8+1:8 and 6:8 = 4:8+2:8, but not 7:8 (that needs 4:8+2:8+1:8).
 
-Each design is known by its own name (``STC``) and by the name of the TASD tensor core
-built on it (``TTC-STC-M4``); lookups ignore case.
+The hardware is read from design files (:mod:`sparsim.designs.catalog`): the native
+patterns are the file's ``weights.patterns``. The built-in TASD tensor cores are the
+catalog's designs titled ``TTC-...`` (``ttc-vegeta-m8.yaml``: TTC-VEGETA-M8, also known
+by the name of the core it is built on, ``VEGETA-M8``); any design with N:M weight
+patterns of one block size works too, a user's design file given by its path.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from sparsim.designs.catalog import Design, design_names, designs, get_design
 from sparsim.errors import SparsimError, UnknownNameError
 from sparsim.tasd.series import Pattern, Series, as_series
 
@@ -39,25 +44,59 @@ class RealisedSeries:
 
 @dataclass(frozen=True)
 class Hardware:
-    """A structured-sparse tensor core: its native N:M patterns, all with one block size."""
+    """A structured-sparse tensor core: its native N:M patterns, all with one block size,
+    and the design whose passes run them."""
 
     name: str
     ttc_name: str
     native: tuple[Pattern, ...]
     description: str
-    aliases: tuple[str, ...] = ()
+    design: Design = field(repr=False)
 
     def __post_init__(self) -> None:
-        if len({p.m for p in self.native}) != 1:
+        if not self.native or len({p.m for p in self.native}) != 1:
             raise SparsimError("native patterns must share one block size M", self.name)
+
+    @classmethod
+    def from_design(cls, design: Design) -> Hardware:
+        """The TASD tensor core of a design: its N:M weight patterns run as series terms."""
+        where = design.source or design.name
+        patterns = design.weight_patterns
+        if patterns is None or patterns == "any":
+            runs = "dense weights" if patterns is None else "unstructured weights"
+            raise SparsimError(
+                f"design {design.name} runs {runs}; a TASD tensor core needs N:M patterns "
+                "(weights.patterns)",
+                where,
+            )
+        sizes = sorted({m for _, m in patterns})
+        if len(sizes) != 1:
+            raise SparsimError(
+                f"design {design.name} runs N:M patterns of block sizes "
+                f"{', '.join(map(str, sizes))}; a TASD tensor core's terms share one M",
+                f"{where}: weights.patterns",
+            )
+        title = design.title.strip()
+        base = title[len(TTC_PREFIX) :] if title.upper().startswith(TTC_PREFIX) else title
+        return cls(
+            name=base,
+            ttc_name=title,
+            native=tuple(sorted(Pattern(n, m) for n, m in patterns)),
+            description=design.description,
+            design=design,
+        )
+
+    @property
+    def key(self) -> str:
+        """How a configuration names this hardware: a built-in's TTC name, a design file's
+        absolute path."""
+        if self.design.name in design_names() and get_design(self.design.name) == self.design:
+            return self.ttc_name
+        return str(Path(self.design.source).resolve())
 
     @property
     def block_size(self) -> int:
         return self.native[0].m
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (self.name, self.ttc_name, *self.aliases)
 
     def realisable_series(self, max_terms: int = DEFAULT_MAX_TERMS) -> list[RealisedSeries]:
         """Every series of at most ``max_terms`` native patterns that fits in one block
@@ -111,36 +150,39 @@ class Hardware:
         )
 
 
-HARDWARE: tuple[Hardware, ...] = (
-    Hardware(
-        "STC",
-        "TTC-STC-M4",
-        (Pattern(2, 4),),
-        "NVIDIA sparse tensor core (Ampere): 2:4",
-        aliases=("STC-M4",),
-    ),
-    Hardware("STC-M8", "TTC-STC-M8", (Pattern(4, 8),), "sparse tensor core with 8-blocks: 4:8"),
-    Hardware("VEGETA-M4", "TTC-VEGETA-M4", (Pattern(1, 4), Pattern(2, 4)), "VEGETA, M=4: 1:4, 2:4"),
-    Hardware(
-        "VEGETA-M8",
-        "TTC-VEGETA-M8",
-        (Pattern(1, 8), Pattern(2, 8), Pattern(4, 8)),
-        "VEGETA, M=8: 1:8, 2:8, 4:8",
-    ),
-)
+TTC_PREFIX = "TTC-"
+
+
+def builtin_hardware() -> list[Hardware]:
+    """The catalog's TASD tensor cores (its designs titled ``TTC-...``)."""
+    return [
+        Hardware.from_design(design)
+        for design in designs()
+        if design.title.upper().startswith(TTC_PREFIX)
+    ]
 
 
 def hardware_names() -> list[str]:
-    """Every accepted name, for help texts and error messages."""
-    return [name for hw in HARDWARE for name in (hw.name, hw.ttc_name)]
+    """Every built-in name, for help texts and error messages."""
+    return [name for hw in builtin_hardware() for name in (hw.name, hw.ttc_name)]
 
 
-def get_hardware(name: str) -> Hardware:
-    """Look up a design by its name or its TASD tensor core name (case-insensitive)."""
-    wanted = name.strip().upper()
-    for hw in HARDWARE:
-        if wanted in (n.upper() for n in hw.names):
+def get_hardware(name: str | Path | Design | Hardware) -> Hardware:
+    """A TASD tensor core: a built-in by its TTC name or the name of its base core
+    (case-insensitive), any catalog design or design file (``.yaml``) with N:M weight
+    patterns of one block size."""
+    if isinstance(name, Hardware):
+        return name
+    if isinstance(name, Design | Path) or str(name).strip().lower().endswith((".yaml", ".yml")):
+        return Hardware.from_design(get_design(name))
+    wanted = str(name).strip().upper()
+    for hw in builtin_hardware():
+        if wanted in (hw.name.upper(), hw.ttc_name.upper()):
             return hw
+    if wanted.lower() in design_names():
+        return Hardware.from_design(get_design(wanted))
     raise UnknownNameError(
-        f"unknown hardware {name!r}; valid: {', '.join(hardware_names())}", "hardware"
+        f"unknown hardware {str(name)!r}; valid: {', '.join(hardware_names())}, or a design "
+        "file (.yaml) with N:M weight patterns",
+        "hardware",
     )

@@ -5,6 +5,9 @@ See ``docs/tasder.md``. The pieces, from data to decision:
 * :mod:`~sparsim.tasder.quality`: evaluators (accuracy, top-1 agreement, cosine
   similarity, score agreement), fitted on the original model;
 * :func:`calibrate`: per-layer workloads and input statistics (density, pseudo-density);
+* :mod:`~sparsim.tasder.overrides`: what overrides the weights or inputs TASD changes
+  (``torch.nn.utils.prune``, ``parametrize``, hooks, tied weights), folded or refused,
+  and the check that the forward pass uses what a configuration claims;
 * :mod:`~sparsim.tasder.apply`: ``WeightTasd`` / ``ActivationTasd`` (prepare / step /
   restore / squash_mask, forward pre-hooks) and :func:`apply_config`;
 * :mod:`~sparsim.tasder.search`: TASD-W network-wise and layer-wise greedy, TASD-A with
@@ -31,6 +34,7 @@ from sparsim.tasder.config import (
 )
 from sparsim.tasder.costing import ConfigCost, LayerCost, cost_config
 from sparsim.tasder.estimator import Tasder
+from sparsim.tasder.overrides import check_forward, plain_model, weight_overrides
 from sparsim.tasder.quality import (
     Accuracy,
     CosineSimilarity,
@@ -76,6 +80,7 @@ __all__ = [
     "apply_config",
     "calibrate",
     "centroid_head",
+    "check_forward",
     "choose_series",
     "cost_config",
     "count_macs",
@@ -83,8 +88,10 @@ __all__ = [
     "input_channel_norms",
     "linear_head",
     "load_config",
+    "plain_model",
     "search_activations",
     "search_weights_layerwise",
     "search_weights_network",
     "weight_candidates",
+    "weight_overrides",
 ]

@@ -33,6 +33,7 @@ from torch import nn
 from sparsim.errors import SparsimError
 from sparsim.tasd import Series, parse_series
 from sparsim.tasder.config import KEEP_SCORES, MAX_TERMS, TasderConfig
+from sparsim.tasder.overrides import check_forward, weight_overrides
 from sparsim.tasder.structured import (
     BlockRanks,
     approximate,
@@ -72,6 +73,11 @@ class WeightTasd:
         self.input_norms = dict(input_norms or {})
         self.layers: dict[str, nn.Module] = {}
         self.originals: dict[str, torch.Tensor] = {}
+        # Where the forward pass takes each weight from (a pruned layer's weight_orig, which
+        # its mask then keeps as it is: TASD-W keeps a subset of the masked nonzeros), and
+        # what was there before.
+        self._targets: dict[str, torch.Tensor] = {}
+        self._saved: dict[str, torch.Tensor] = {}
         self._ranks: dict[tuple[str, int], BlockRanks] = {}
 
     def prepare(self, model: nn.Module, layers: list[str] | None = None) -> WeightTasd:
@@ -88,7 +94,21 @@ class WeightTasd:
                     "data)",
                     "keep",
                 )
-        self.originals = {name: m.weight.detach().clone() for name, m in self.layers.items()}
+        pruned = set()
+        for override in weight_overrides(model, list(self.layers)):
+            if override.kind != "prune":
+                raise override.error()
+            pruned.add(override.layer)
+        self._targets, self._saved, self.originals = {}, {}, {}
+        for name, module in self.layers.items():
+            if name in pruned:
+                target = module.weight_orig
+                self.originals[name] = (target * module.weight_mask).detach().clone()
+                self._saved[name] = target.detach().clone()
+            else:
+                target = module.weight
+                self.originals[name] = self._saved[name] = target.detach().clone()
+            self._targets[name] = target
         return self
 
     def approximation(self, name: str, series: Series) -> torch.Tensor:
@@ -116,29 +136,31 @@ class WeightTasd:
 
     def set(self, name: str, series: Series | str | None) -> None:
         """Give one layer the approximation for ``series`` (None: its original weights)."""
-        module = self._layer(name)
+        self._layer(name)
         if series is None:
             self.series.pop(name, None)
-            value = self.originals[name]
+            value = self._saved[name]
         else:
             series = _series_map({name: series})[name]
             self.series[name] = series
             value = self.approximation(name, series)
         with torch.no_grad():
-            module.weight.copy_(value)
+            self._targets[name].copy_(value)
 
     def step(self) -> None:
         for name, series in self.series.items():
             self.set(name, series)
 
     def restore(self) -> None:
-        for name, module in self.layers.items():
+        for name in self.layers:
             with torch.no_grad():
-                module.weight.copy_(self.originals[name])
+                self._targets[name].copy_(self._saved[name])
 
     def squash_mask(self) -> None:
         """Keep the structured weights for good and free the originals and the cache."""
         self.originals.clear()
+        self._saved.clear()
+        self._targets.clear()
         self._ranks.clear()
         self.layers.clear()
 
@@ -281,13 +303,19 @@ def apply_config(
     *,
     keep_originals: bool = True,
     calibration: Iterable[Any] | None = None,
+    example: Any = None,
 ) -> AppliedConfig:
     """Transform ``model`` for inference as ``config`` says.
 
     With ``keep_originals=False`` the weights are replaced for good (less memory); the
     activation hooks can still be removed. A configuration whose TASD-W terms keep
     weights by output impact (``keep: output``) needs the ``calibration`` batches it was
-    found with, to measure the inputs' norms again.
+    found with, to measure the inputs' norms again. A layer pruned by
+    ``torch.nn.utils.prune`` is changed through its ``weight_orig`` (its mask keeps the
+    TASD terms as they are); a parametrized weight, a hook on a TASD-W layer or a tied
+    weight is an error (:mod:`sparsim.tasder.overrides`). With an ``example`` batch, the
+    weights and inputs the forward pass really uses are checked against the series
+    (:func:`~sparsim.tasder.overrides.check_forward`); a failed check undoes the change.
     """
     find_layers(model, list(config.layers))  # every name must exist before anything changes
     norms: dict[str, torch.Tensor] = {}
@@ -304,7 +332,10 @@ def apply_config(
     try:
         weights.step()
         activations.prepare(model)
+        if example is not None:
+            check_forward(model, weights.series, activations.series, example)
     except BaseException:
+        activations.remove()
         weights.restore()
         raise
     if not keep_originals:

@@ -103,6 +103,41 @@ class CostSummary(BaseModel):
         raise SparsimError(f"unknown baseline {name!r}; expected tc or plain", "baseline")
 
 
+class SplitReport(BaseModel):
+    """A configuration against the target on one split of labelled data: its quality and
+    the original's on the same inputs, and the paired margin ``quality - target *
+    original`` with its interval (``margin_low``, ``margin_high``, at ``confidence``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    split: str
+    n: int
+    original_quality: float
+    quality: float
+    target: float
+    margin: float
+    margin_low: float
+    margin_high: float
+    confidence: float
+
+    @property
+    def ratio(self) -> float:
+        """Quality over the original's (0.99: 99% of the original)."""
+        return self.quality / self.original_quality if self.original_quality else 0.0
+
+    @property
+    def meets_target(self) -> bool:
+        """The point estimate at the target (``ratio >= target``)."""
+        return self.margin >= 0
+
+    def describe(self) -> str:
+        return (
+            f"{100 * self.ratio:.2f}% of the original ({self.quality:.4f} vs "
+            f"{self.original_quality:.4f}), margin {self.margin:+.4f} "
+            f"[{self.margin_low:+.4f}, {self.margin_high:+.4f}] (n={self.n:,})"
+        )
+
+
 class SearchResult(BaseModel):
     """What the search measured; informative, not needed to re-apply the configuration."""
 
@@ -121,6 +156,15 @@ class SearchResult(BaseModel):
     seconds: float | None = Field(None, description="search time, quality evaluations included")
     evaluation_seconds: float | None = Field(None, description="time in quality evaluations")
     cost: CostSummary | None = Field(None, description="engine cost (sparsim.tasder.cost_config)")
+    rule: Literal["bound", "point"] = Field(
+        "point",
+        description="how a configuration was accepted: bound (the lower end of the paired "
+        "margin's interval at or above zero) or point (the point estimate)",
+    )
+    selection: SplitReport | None = Field(
+        None, description="the configuration on the split the search chose on"
+    )
+    test: SplitReport | None = Field(None, description="the configuration on the test split")
 
     @property
     def mac_reduction(self) -> float:
@@ -142,7 +186,9 @@ class SearchResult(BaseModel):
 class TasderConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    hardware: str | None = None
+    hardware: str | None = Field(
+        None, description="a built-in TASD tensor core or the path of a TTC design file"
+    )
     model: str | None = Field(None, description="the model it was found for (informative)")
     layers: dict[str, LayerConfig] = Field(default_factory=dict)
     keep: Literal["magnitude", "output"] = Field(
@@ -216,4 +262,10 @@ def load_config(path: str | os.PathLike[str]) -> TasderConfig:
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise SparsimError("expected a mapping with 'layers'", str(path))
+    hardware = data.get("hardware")
+    if isinstance(hardware, str) and hardware.strip().lower().endswith((".yaml", ".yml")):
+        # A design file named by a relative path is found beside the configuration.
+        beside = path.parent / hardware.strip()
+        if not Path(hardware.strip()).is_absolute() and beside.is_file():
+            data = {**data, "hardware": str(beside.resolve())}
     return validate(TasderConfig, data, str(path))

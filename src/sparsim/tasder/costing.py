@@ -7,7 +7,11 @@ three times by the engine:
   structured pass per term (:func:`sparsim.designs.ttc.evaluate_series`; fused by default:
   the terms share the dense operand's tiles and the accumulators), its weights or its
   input activations (transposed GEMM) as the structured operand; a layer the
-  configuration leaves out runs dense on the same hardware;
+  configuration leaves out runs dense on the same hardware. The other operand runs at
+  its measured density (the table's input density for TASD-W and dense layers, its
+  weight density for TASD-A), which a design that exploits it uses: the built-in TTCs
+  gate zero activations, as the TASD paper costs its sparse models (Sec. 5.3); a table
+  without measured densities is costed dense;
 * on the dense tensor core (``tc``): every layer dense;
 * on the plain design: the TTC's hardware with every layer dense (what the chip costs
   without TASD).
@@ -29,7 +33,7 @@ from tqdm import tqdm
 from sparsim.designs.ttc import evaluate_pass, evaluate_series, structured_gemm, ttc_hardware
 from sparsim.errors import SparsimError
 from sparsim.spec.sparsity import TensorDensity
-from sparsim.tasd import Series
+from sparsim.tasd import Hardware, Series
 from sparsim.tasder.config import CostSummary, LayerConfig, TasderConfig
 from sparsim.tasder.structured import module_name, structured_macs
 from sparsim.workload.table import LayerTable, LayerWorkload
@@ -113,15 +117,30 @@ def _operand(entry: LayerConfig | None) -> str | None:
     return "weights" if entry.weights not in (None, "dense") else None
 
 
+def other_operand(row: LayerWorkload, operand: str) -> dict[str, float]:
+    """The measured density of the operand a layer's series leaves alone (the inputs when
+    the weights are structured or the layer dense, the weights under TASD-A), as
+    :func:`~sparsim.designs.ttc.evaluate_series` takes it; none when not measured."""
+    density = row.weight_density if operand == "activations" else row.input_density
+    if density is None or density >= 1.0:
+        return {}
+    return {"A" if operand == "activations" else "B": density}
+
+
 def _layer_cost(
-    row: LayerWorkload, entry: LayerConfig | None, hardware: str, schedule: str
+    row: LayerWorkload, entry: LayerConfig | None, hardware: Hardware, schedule: str
 ) -> LayerCost:
     operand = _operand(entry)
     series = entry.series if operand is not None else None  # type: ignore[union-attr]
     on_ttc = evaluate_series(
-        hardware, row.workload, series or "dense", operand=operand or "weights", schedule=schedule
+        hardware, row.workload, series or "dense", other_operand(row, operand or "weights"),
+        operand=operand or "weights", schedule=schedule,
+    )  # fmt: skip
+    plain = (
+        on_ttc
+        if series is None
+        else evaluate_series(hardware, row.workload, "dense", other_operand(row, "weights"))
     )
-    plain = on_ttc if series is None else evaluate_series(hardware, row.workload, "dense")
     _, tc = evaluate_pass("tc", structured_gemm(row.workload, None, "weights"), None, DENSE)
     gemm = row.gemm
     return LayerCost(
@@ -172,7 +191,7 @@ def cost_config(
     name = hardware or config.hardware
     if name is None:
         raise SparsimError("the configuration names no hardware; give one", "hardware")
-    ttc = ttc_hardware(name).ttc_name
+    ttc = ttc_hardware(name)
     _check_layers(table, config)
     rows: Iterable[LayerWorkload] = tqdm(table, desc="costing", disable=not progress)
     layers = []
@@ -182,7 +201,7 @@ def cost_config(
             layers.append(_layer_cost(row, config.layers.get(module), ttc, schedule))
         except SparsimError as exc:
             raise exc.located(f"layers.{module}") from None
-    return ConfigCost(ttc, tuple(layers))
+    return ConfigCost(ttc.ttc_name, tuple(layers))
 
 
 OBJECTIVES = ("macs", "energy", "edp")
@@ -193,8 +212,11 @@ class LayerCosts:
     calls and cached, so a search can rank its candidates and cost each configuration it
     tries by the accelerator model without re-evaluating a layer it has seen."""
 
-    def __init__(self, table: LayerTable, hardware: str, operand: str, *, schedule: str = "fused"):
-        self.hardware = ttc_hardware(hardware).ttc_name
+    def __init__(
+        self, table: LayerTable, hardware: str | Hardware, operand: str, *, schedule: str = "fused"
+    ):
+        self.ttc = ttc_hardware(hardware)
+        self.hardware = self.ttc.ttc_name
         self.operand = operand
         self.schedule = schedule
         self.calls: dict[str, list[LayerWorkload]] = {}
@@ -211,12 +233,14 @@ class LayerCosts:
         key = (name, "dense" if series is None else str(series))
         if key not in self._cache:
             try:
+                operand = self.operand if series is not None else "weights"
                 results = [
                     evaluate_series(
-                        self.hardware,
+                        self.ttc,
                         row.workload,
                         key[1],
-                        operand=self.operand if series is not None else "weights",
+                        other_operand(row, operand),
+                        operand=operand,
                         schedule=self.schedule,
                     )
                     for row in self.calls[name]

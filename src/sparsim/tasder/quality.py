@@ -8,8 +8,12 @@ configuration while ``score(model) >= target * quality_``.
 A figure alone says little: ``estimate(model)`` returns it with its 95% interval and sample
 size (Wilson for shares, bootstrap for means of continuous values), ``gate(model, target)``
 also the paired interval of the margin ``score - target * quality_`` (same inputs for both
-models), and ``chance_`` is the best score a model with one constant output reaches on the
-data, so a measure that a collapsed model could pass is visible (``collapse_margin``).
+models) and the decision: under the ``bound`` rule (TASDER's default) a model meets the
+target only when the lower end of that interval is at or above zero, so the target holds
+with one-sided confidence ``(1 + confidence) / 2`` (97.5% for the 95% interval) on the data
+the evaluator holds; the ``point`` rule compares the point estimates alone. ``chance_`` is
+the best score a model with one constant output reaches on the data, so a measure that a
+collapsed model could pass is visible (``collapse_margin``).
 
 * :class:`Accuracy`: fraction of correct labels (optionally through a fixed head on the
   model's outputs, e.g. nearest class centroids of sentence embeddings);
@@ -27,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import torch
@@ -38,8 +43,16 @@ from sparsim.workload.probe import inference, run_model
 
 Head = Callable[[torch.Tensor], torch.Tensor]
 
-Z95 = 1.959963984540054  # two-sided 95% normal quantile
 BOOTSTRAP_RESAMPLES = 2000
+DEFAULT_CONFIDENCE = 0.95  # the level of every interval reported
+RULES = ("bound", "point")  # how gate() decides: the margin's lower bound, or its value
+
+
+def _z(confidence: float) -> float:
+    """The two-sided normal quantile of ``confidence`` (1.96 at 0.95)."""
+    if not 0 < confidence < 1:
+        raise SparsimError(f"must be in (0, 1), got {confidence}", "confidence")
+    return NormalDist().inv_cdf((1 + confidence) / 2)
 
 
 @dataclass(frozen=True)
@@ -62,40 +75,57 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Gate:
-    """A model against the target: its estimate, and the paired 95% bootstrap interval of
-    ``score - target * original`` over the same inputs. ``passes`` is the point decision
-    the search takes; ``certain`` says the interval lies on one side of zero."""
+    """A model against the target: its estimate, and the paired bootstrap interval of
+    ``score - target * original`` over the same inputs. ``passes`` is the decision under
+    ``rule``: ``bound``, the interval's lower end at or above zero (the target holds with
+    confidence); ``point``, the margin's value alone. ``certain`` says the interval lies on
+    one side of zero."""
 
     estimate: Estimate
     original: float
     target: float
     margin: Estimate
+    rule: str = "bound"
+    confidence: float = DEFAULT_CONFIDENCE
+    split: str | None = None  # the evaluator's data (validation, test), when it says
 
     @property
     def passes(self) -> bool:
-        return self.margin.value >= 0
+        return (self.margin.low if self.rule == "bound" else self.margin.value) >= 0
+
+    @property
+    def ratio(self) -> float:
+        """The model's quality over the original's (0.99 = 99% of the original)."""
+        return self.estimate.value / self.original if self.original else 0.0
 
     @property
     def certain(self) -> bool:
         return self.margin.low >= 0 or self.margin.high < 0
 
 
-def wilson_interval(successes: int, n: int) -> tuple[float, float]:
-    """Wilson's 95% score interval of a binomial share (sound at 0 and 1, unlike Wald's)."""
+def wilson_interval(
+    successes: int, n: int, confidence: float = DEFAULT_CONFIDENCE
+) -> tuple[float, float]:
+    """Wilson's score interval of a binomial share (sound at 0 and 1, unlike Wald's)."""
     if n < 1:
         raise SparsimError("an interval needs at least one input", "n")
+    z = _z(confidence)
     share = successes / n
-    denominator = 1 + Z95**2 / n
-    centre = (share + Z95**2 / (2 * n)) / denominator
-    spread = Z95 * math.sqrt(share * (1 - share) / n + Z95**2 / (4 * n * n)) / denominator
+    denominator = 1 + z**2 / n
+    centre = (share + z**2 / (2 * n)) / denominator
+    spread = z * math.sqrt(share * (1 - share) / n + z**2 / (4 * n * n)) / denominator
     return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
 def bootstrap_interval(
-    values: torch.Tensor, resamples: int = BOOTSTRAP_RESAMPLES
+    values: torch.Tensor,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> tuple[float, float]:
-    """Percentile 95% interval of the mean of ``values`` over ``resamples`` resamples (a
-    fixed generator: the same values give the same interval)."""
+    """Percentile interval of the mean of ``values`` over ``resamples`` resamples (a fixed
+    generator: the same values give the same interval)."""
+    tail = (1 - confidence) / 2
+    _z(confidence)
     values = values.double().flatten()
     if not len(values):
         raise SparsimError("an interval needs at least one input", "n")
@@ -106,18 +136,21 @@ def bootstrap_interval(
         stop = min(resamples, start + chunk)
         index = torch.randint(len(values), (stop - start, len(values)), generator=generator)
         means[start:stop] = values[index].mean(1)
-    low, high = torch.quantile(means, torch.tensor([0.025, 0.975], dtype=torch.float64))
+    quantiles = torch.tensor([tail, 1 - tail], dtype=torch.float64)
+    low, high = torch.quantile(means, quantiles)
     return float(low), float(high)
 
 
-def estimate(values: torch.Tensor, binary: bool) -> Estimate:
+def estimate(
+    values: torch.Tensor, binary: bool, confidence: float = DEFAULT_CONFIDENCE
+) -> Estimate:
     """The mean of per-input values with its interval (Wilson when they are 0/1)."""
     values = values.double().flatten()
     mean = float(values.mean())
     if binary:
-        low, high = wilson_interval(int(values.sum().round()), len(values))
+        low, high = wilson_interval(int(values.sum().round()), len(values), confidence)
         return Estimate(mean, low, high, len(values), "Wilson")
-    low, high = bootstrap_interval(values)
+    low, high = bootstrap_interval(values, confidence=confidence)
     return Estimate(mean, low, high, len(values), "bootstrap")
 
 
@@ -174,16 +207,29 @@ class Evaluator:
         """``score(model)`` with its 95% interval and sample size."""
         return estimate(self.values(model), self.binary)
 
-    def gate(self, model: nn.Module, target: float = 0.99) -> Gate:
-        """``model`` against ``target`` times the original's quality, on the same inputs."""
+    def gate(
+        self,
+        model: nn.Module,
+        target: float = 0.99,
+        *,
+        rule: str = "bound",
+        confidence: float = DEFAULT_CONFIDENCE,
+    ) -> Gate:
+        """``model`` against ``target`` times the original's quality, on the same inputs;
+        intervals at ``confidence``, the decision by ``rule`` (``bound`` or ``point``)."""
+        if rule not in RULES:
+            raise SparsimError(f"unknown rule {rule!r}; expected {' or '.join(RULES)}", "rule")
         values = self.values(model)
         self._require_fitted()
         margin = values.double() - target * self.original_values_.double()
         return Gate(
-            estimate(values, self.binary),
+            estimate(values, self.binary, confidence),
             float(self.quality_),  # type: ignore[arg-type]
             target,
-            estimate(margin, binary=False),
+            estimate(margin, binary=False, confidence=confidence),
+            rule,
+            confidence,
+            self.split,
         )
 
     def collapse_margin(self, target: float = 0.99) -> float:

@@ -21,6 +21,13 @@
   measured input sparsity plus ``alpha``. For GELU/Swish models the measured sparsity is
   ``1 - pseudo-density``. An alpha sweep traces quality against MAC reduction.
 
+Every search accepts a configuration as its score function says: a score that is a
+number meets the target when ``score >= target * original`` (the point rule); a score that
+is a :class:`~sparsim.tasder.quality.Gate` (``evaluator.gate(model, target)``, what
+:class:`~sparsim.tasder.Tasder` passes) by its own rule, by default the lower end of the
+paired margin's interval at or above zero, and its margin is kept in the trace and the
+result.
+
 MACs are counted per layer call on the model's workloads (:mod:`sparsim.workload`): a
 layer whose weights or inputs follow a series executes ``series.density`` of its dense
 MACs on a TASD tensor core. Candidate measurement uses one histogram (TASD-W) or one
@@ -44,8 +51,9 @@ from tqdm import tqdm
 from sparsim.errors import SparsimError
 from sparsim.tasd import Series, get_hardware
 from sparsim.tasder.apply import ActivationTasd, WeightTasd, check_keep, output_impact_scale
-from sparsim.tasder.config import LayerConfig, SearchResult, TasderConfig
+from sparsim.tasder.config import LayerConfig, SearchResult, SplitReport, TasderConfig
 from sparsim.tasder.costing import OBJECTIVES, LayerCosts
+from sparsim.tasder.quality import Gate
 from sparsim.tasder.structured import (
     _blocks,
     block_axis,
@@ -63,7 +71,40 @@ from sparsim.workload.probe import find_layers, inference, run_model
 from sparsim.workload.table import LayerTable
 
 DEFAULT_TARGET = 0.99
-Score = Callable[[nn.Module], float]
+Score = Callable[[nn.Module], "float | Gate"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One configuration against the target: its quality, the decision, and the gate it
+    came from (None for a score that is a number)."""
+
+    quality: float
+    passes: bool
+    gate: Gate | None = None
+
+    def columns(self) -> dict[str, float | None]:
+        """The margin's figures for a trace row (None without a gate: a score that is a
+        number, or a configuration taken unevaluated because it changes nothing)."""
+        if self.gate is None:
+            return dict.fromkeys(("margin", "margin_low", "margin_high"))
+        margin = self.gate.margin
+        return {"margin": margin.value, "margin_low": margin.low, "margin_high": margin.high}
+
+
+def split_report(gate: Gate) -> SplitReport:
+    """A gate as the result records it."""
+    return SplitReport(
+        split=gate.split or "selection",
+        n=gate.estimate.n,
+        original_quality=gate.original,
+        quality=gate.estimate.value,
+        target=gate.target,
+        margin=gate.margin.value,
+        margin_low=gate.margin.low,
+        margin_high=gate.margin.high,
+        confidence=gate.confidence,
+    )
 
 
 def hardware_series(hardware: str) -> list[Series]:
@@ -219,26 +260,49 @@ class Outcome:
 
 
 class _TimedScore:
-    """A score function that adds up the time spent in it (the quality evaluations)."""
+    """A score function as verdicts, adding up the time spent in it (the quality
+    evaluations)."""
 
-    def __init__(self, score: Score):
+    def __init__(self, score: Score, original: float, target: float):
         self.score = score
+        self.original = original
+        self.target = target
         self.seconds = 0.0
+        self.rule = "point"
 
-    def __call__(self, model: nn.Module) -> float:
+    def __call__(self, model: nn.Module) -> Verdict:
         started = time.perf_counter()
         try:
-            return self.score(model)
+            value = self.score(model)
         finally:
             self.seconds += time.perf_counter() - started
+        if isinstance(value, Gate):
+            self.rule = value.rule
+            return Verdict(value.estimate.value, value.passes, value)
+        quality = float(value)
+        return Verdict(quality, quality >= self.target * self.original)
+
+    @property
+    def dense(self) -> Verdict:
+        """The original model: at the target by definition."""
+        return Verdict(self.original, True)
 
 
 def _outcome(
-    config: TasderConfig, result: SearchResult, trace: Trace, started: float, score: _TimedScore
+    config: TasderConfig,
+    result: SearchResult,
+    trace: Trace,
+    started: float,
+    score: _TimedScore,
+    verdict: Verdict,
 ) -> Outcome:
-    """The configuration with its result, timed with and without the quality evaluations."""
+    """The configuration with its result (the decision rule and, for a gate, the margin on
+    the selection split), timed with and without the quality evaluations."""
     seconds = time.perf_counter() - started
-    result = result.model_copy(update={"seconds": seconds, "evaluation_seconds": score.seconds})
+    update = {"seconds": seconds, "evaluation_seconds": score.seconds, "rule": score.rule}
+    if verdict.gate is not None:
+        update["selection"] = split_report(verdict.gate)
+    result = result.model_copy(update=update)
     return Outcome(config.model_copy(update={"result": result}), trace, seconds, score.seconds)
 
 
@@ -334,13 +398,13 @@ def search_weights_network(
     :func:`~sparsim.tasder.apply.input_channel_norms`)."""
     _check_target(target)
     _check_objective(objective, costs)
-    started, score = time.perf_counter(), _TimedScore(score)
+    started, score = time.perf_counter(), _TimedScore(score, original, target)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
     weights = WeightTasd(keep=keep, input_norms=input_norms).prepare(
         model, sorted({c.layer for c in candidates})
     )
     trace = Trace()
-    best: tuple[TasderConfig, float, float] | None = None
+    best: tuple[TasderConfig, Verdict, float] | None = None
     try:
         for series in tqdm(hardware_series(hardware), desc="network-wise", disable=not progress):
             # Every layer the series saves MACs on; the others stay dense.
@@ -348,7 +412,7 @@ def search_weights_network(
             weights.restore()
             for name in names:
                 weights.set(name, series)
-            quality = score(model)
+            verdict = score(model)
             chosen = dict.fromkeys(names, series)
             config = TasderConfig(
                 hardware=hardware,
@@ -357,29 +421,29 @@ def search_weights_network(
             )
             macs = _macs(table, chosen)
             value = _objective_value(objective, table, costs, chosen)
-            passed = quality >= target * original
             trace.add(
                 series=str(series),
                 layers=len(names),
-                quality=quality,
+                quality=verdict.quality,
+                **verdict.columns(),
                 macs=macs,
                 mac_reduction=1 - macs / table.macs,
                 **_cost_columns(costs, chosen),
-                accepted=passed,
+                accepted=verdict.passes,
             )
-            if passed and (best is None or value < best[2]):
-                best = (config, quality, value)
+            if verdict.passes and (best is None or value < best[2]):
+                best = (config, verdict, value)
     finally:
         weights.restore()
     evaluations = len(trace.rows)
-    config, quality = (
-        best[:2] if best is not None else (TasderConfig(hardware=hardware, keep=keep), original)
+    config, verdict = (
+        best[:2] if best is not None else (TasderConfig(hardware=hardware, keep=keep), score.dense)
     )
     result = _result(
-        "TASD-W network-wise", metric, target, original, quality, table, config, evaluations,
-        objective=objective,
+        "TASD-W network-wise", metric, target, original, verdict.quality, table, config,
+        evaluations, objective=objective,
     )  # fmt: skip
-    return _outcome(config, result, trace, started, score)
+    return _outcome(config, result, trace, started, score, verdict)
 
 
 @dataclass
@@ -390,21 +454,20 @@ class _Greedy:
     order over the same candidates re-evaluates nothing it has seen."""
 
     apply: Callable[[str, Series | None], None]
-    score: Callable[[], float]
-    original: float
-    target: float
+    score: Callable[[], Verdict]
+    dense: Verdict
     patience: int | None
     # TASD-W: a candidate dropping no nonzero leaves the weights as they are, so it needs
     # no evaluation; TASD-A's drops are measured on calibration data, not the evaluation's.
     free_when_nothing_dropped: bool
     table: LayerTable
     costs: LayerCosts | None
-    seen: dict[frozenset[tuple[str, str]], float] = field(default_factory=dict)
+    seen: dict[frozenset[tuple[str, str]], Verdict] = field(default_factory=dict)
     evaluations: int = 0
 
     def run(self, order: Sequence[Candidate], progress: bool, desc: str) -> _GreedyState:
         """Candidates in the fixed ``order``."""
-        state = _GreedyState(self.original)
+        state = _GreedyState(self.dense)
         for candidate in tqdm(order, desc=desc, disable=not progress):
             current = state.chosen.get(candidate.layer)
             if current is not None and current.density <= candidate.series.density:
@@ -428,9 +491,9 @@ class _Greedy:
         than the dense layer is not needed as a stepping stone: quality depends only on the
         configuration, not on the path to it. ``start``: go on from where another walk
         ended (its configuration, with a fresh patience)."""
-        state = _GreedyState(self.original)
+        state = _GreedyState(self.dense)
         if start is not None:
-            state = _GreedyState(start.quality, dict(start.chosen))
+            state = _GreedyState(start.verdict, dict(start.chosen))
             for name, series in state.chosen.items():
                 self.apply(name, series)
         dropped = {(c.layer, str(c.series)): c.dropped_fraction for c in candidates}
@@ -467,28 +530,29 @@ class _Greedy:
         key = frozenset((name, str(series)) for name, series in trying.items())
         self.apply(candidate.layer, candidate.series)
         if candidate.dropped == 0 and self.free_when_nothing_dropped:
-            new_quality = state.quality
+            verdict = state.verdict
         elif key in self.seen:
-            new_quality = self.seen[key]
+            verdict = self.seen[key]
         else:
-            new_quality = self.seen[key] = self.score()
+            verdict = self.seen[key] = self.score()
             self.evaluations += 1
-        accepted = new_quality >= self.target * self.original
+        accepted = verdict.passes
         macs = _macs(self.table, trying)
         state.trace.add(
             layer=candidate.layer,
             series=str(candidate.series),
             dropped_fraction=loss,
             saving=saving,
-            quality=new_quality,
+            quality=verdict.quality,
+            **verdict.columns(),
             macs=macs,
             mac_reduction=1 - macs / self.table.macs,
             **_cost_columns(self.costs, trying),
             accepted=accepted,
         )
         if accepted:
-            state.chosen, state.quality = trying, new_quality
-            state.passed.append((trying, new_quality))
+            state.chosen, state.verdict = trying, verdict
+            state.passed.append((trying, verdict))
             return True
         self.apply(candidate.layer, current)
         state.failures += 1
@@ -505,11 +569,11 @@ class _Greedy:
 class _GreedyState:
     """One order's walk: the configuration accepted so far and every one that passed."""
 
-    quality: float
+    verdict: Verdict
     chosen: dict[str, Series] = field(default_factory=dict)
     trace: Trace = field(default_factory=Trace)
     failures: int = 0
-    passed: list[tuple[dict[str, Series], float]] = field(default_factory=list)
+    passed: list[tuple[dict[str, Series], Verdict]] = field(default_factory=list)
 
 
 def _rank_key(candidate: Candidate, saving: float, loss: float) -> tuple[bool, float, str, str]:
@@ -540,7 +604,7 @@ def _greedy_search(
     mac_order = rank_candidates(candidates)
     if objective == "macs":
         state = greedy.run(mac_order, progress, desc)
-        return state.chosen, state.quality, state.trace, greedy.evaluations
+        return state.chosen, state.verdict, state.trace, greedy.evaluations
     costs = greedy.costs
     assert costs is not None
 
@@ -555,12 +619,12 @@ def _greedy_search(
         candidates, value, progress, f"{desc} (MAC, then {objective} order)", walks["macs"]
     )
     trace = Trace()
-    passed: list[tuple[dict[str, Series], float]] = [({}, greedy.original)]
+    passed: list[tuple[dict[str, Series], Verdict]] = [({}, greedy.dense)]
     for order, state in walks.items():
         trace.rows += [{**row, "order": order} for row in state.trace.rows]
         passed += state.passed
-    chosen, quality = min(passed, key=lambda item: (value(item[0]), -item[1]))
-    return chosen, quality, trace, greedy.evaluations
+    chosen, verdict = min(passed, key=lambda item: (value(item[0]), -item[1].quality))
+    return chosen, verdict, trace, greedy.evaluations
 
 
 def _check_patience(patience: int | None) -> None:
@@ -590,14 +654,12 @@ def search_weights_layerwise(
     _check_target(target)
     _check_patience(patience)
     _check_objective(objective, costs)
-    started, score = time.perf_counter(), _TimedScore(score)
+    started, score = time.perf_counter(), _TimedScore(score, original, target)
     candidates = weight_candidates(model, table, hardware_series(hardware), layers)
     weights = WeightTasd(keep=keep, input_norms=input_norms).prepare(
         model, sorted({c.layer for c in candidates})
     )
-    greedy = _Greedy(
-        weights.set, lambda: score(model), original, target, patience, True, table, costs
-    )
+    greedy = _Greedy(weights.set, lambda: score(model), score.dense, patience, True, table, costs)
     try:
         found = _greedy_search(greedy, candidates, objective, progress, "layer-wise")
     finally:
@@ -610,7 +672,7 @@ def search_weights_layerwise(
 
 def _layerwise_outcome(
     operand: str,
-    found: tuple[dict[str, Series], float, Trace, int],
+    found: tuple[dict[str, Series], Verdict, Trace, int],
     started: float,
     score: _TimedScore,
     *,
@@ -622,7 +684,7 @@ def _layerwise_outcome(
     objective: str,
     keep: str = "magnitude",
 ) -> Outcome:
-    chosen, quality, trace, evaluations = found
+    chosen, verdict, trace, evaluations = found
     config = TasderConfig(
         hardware=hardware,
         layers={n: LayerConfig(**{operand: str(s)}) for n, s in chosen.items()},
@@ -630,10 +692,10 @@ def _layerwise_outcome(
     )
     method = "TASD-W layer-wise" if operand == "weights" else "TASD-A layer-wise"
     result = _result(
-        method, metric, target, original, quality, table, config, evaluations,
+        method, metric, target, original, verdict.quality, table, config, evaluations,
         objective=objective,
     )  # fmt: skip
-    return _outcome(config, result, trace, started, score)
+    return _outcome(config, result, trace, started, score, verdict)
 
 
 def activation_layers(model: nn.Module) -> list[str]:
@@ -709,43 +771,43 @@ def search_activations(
     check_keep(keep)
     if not alphas:
         raise SparsimError("give at least one alpha", "alphas")
-    started, score = time.perf_counter(), _TimedScore(score)
+    started, score = time.perf_counter(), _TimedScore(score, original, target)
     for name, module in find_layers(model, layers).items():
         check_activation_layer(name, module)
     sparsity = activation_sparsity(table, layers, pseudo)
     trace = Trace()
-    best: tuple[TasderConfig, float, float, float] | None = None
+    best: tuple[TasderConfig, Verdict, float, float] | None = None
     for alpha in tqdm(sorted(alphas), desc="alpha sweep", disable=not progress):
         config = activation_config(sparsity, table, hardware, alpha)
         chosen = {name: entry.series for name, entry in config.layers.items()}
         hooks = ActivationTasd(config.activation_series, keep=keep).prepare(model)
         try:
-            quality = score(model)
+            verdict = score(model)
         finally:
             hooks.remove()
         macs = count_macs(table, config)
         value = _objective_value(objective, table, costs, chosen)
-        passed = quality >= target * original
         trace.add(
             alpha=alpha,
-            quality=quality,
+            quality=verdict.quality,
+            **verdict.columns(),
             macs=macs,
             mac_reduction=1 - macs / table.macs,
             **_cost_columns(costs, chosen),
             layers=len(config.layers),
-            accepted=passed,
+            accepted=verdict.passes,
         )
-        if passed and (best is None or value < best[3]):
-            best = (config, quality, alpha, value)
-    config, quality, alpha = (
-        best[:3] if best is not None else (TasderConfig(hardware=hardware), original, None)
+        if verdict.passes and (best is None or value < best[3]):
+            best = (config, verdict, alpha, value)
+    config, verdict, alpha = (
+        best[:3] if best is not None else (TasderConfig(hardware=hardware), score.dense, None)
     )
     config = config.model_copy(update={"keep": keep})
     result = _result(
-        "TASD-A", metric, target, original, quality, table, config, len(trace.rows), alpha,
-        objective,
+        "TASD-A", metric, target, original, verdict.quality, table, config, len(trace.rows),
+        alpha, objective,
     )  # fmt: skip
-    return _outcome(config, result, trace, started, score)
+    return _outcome(config, result, trace, started, score, verdict)
 
 
 @dataclass(frozen=True)
@@ -856,7 +918,7 @@ def search_activations_layerwise(
     _check_patience(patience)
     _check_objective(objective, costs)
     check_keep(keep)
-    started, score = time.perf_counter(), _TimedScore(score)
+    started, score = time.perf_counter(), _TimedScore(score, original, target)
     for name, module in find_layers(model, layers).items():
         check_activation_layer(name, module)
     options = hardware_series(hardware)
@@ -866,9 +928,7 @@ def search_activations_layerwise(
     )  # fmt: skip
     candidates = activation_candidates(table, options, statistics)
     hooks = ActivationTasd(keep=keep).prepare(model, layers)
-    greedy = _Greedy(
-        hooks.set, lambda: score(model), original, target, patience, False, table, costs
-    )
+    greedy = _Greedy(hooks.set, lambda: score(model), score.dense, patience, False, table, costs)
     try:
         found = _greedy_search(greedy, candidates, objective, progress, "layer-wise TASD-A")
     finally:
