@@ -6,6 +6,7 @@ import pytest
 
 from sparsim.designs.mapper import map_spec
 from sparsim.errors import NoValidMappingError, SpecError, UnknownNameError
+from sparsim.evaluate import evaluate as sparsim_evaluate
 from sparsim.spec.constraints import parse_constraints
 
 from .conftest import tiny_problem
@@ -40,7 +41,6 @@ def test_factor_forms_parse_as_timeloop_writes_them():
     ("entry", "error", "words"),
     [
         ({"target": "X", "type": "sideways"}, UnknownNameError, "sideways"),
-        ({"target": "X", "type": "temporal", "factors": "Q=2"}, UnknownNameError, "'Q'"),
         ({"target": "X", "type": "temporal", "factors": "M=2 M=4"}, SpecError, "twice"),
         ({"target": "X", "type": "temporal", "factors": "M~2"}, SpecError, "cannot read"),
         ({"target": "X", "type": "bypass", "keep": ["A"], "bypass": ["A"]}, SpecError, "both"),
@@ -51,6 +51,78 @@ def test_bad_constraints_name_the_entry(entry, error, words):
     with pytest.raises(error, match=words) as caught:
         _constraints(entry)
     assert "architecture_constraints.targets[0]" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("entry", "words", "key"),
+    [
+        ({"target": "Scratchpad", "type": "temporal", "factors": "Q=2"}, "'Q'", "].factors"),
+        ({"target": "Scratchpad", "type": "temporal", "permutation": "MQ"}, "'Q'", "permutation"),
+        ({"target": "PEBuffer", "type": "bypass", "keep": ["Weights"]}, "'Weights'", "keep"),
+        (
+            {"target": "Scratchpad", "type": "spatial", "no_multicast_no_reduction": ["W"]},
+            "'W'",
+            "no_multicast_no_reduction",
+        ),
+    ],
+)
+def test_names_are_the_problems_own_checked_when_applied(entry, words, key):
+    c = _constraints({"target": "Backing", "type": "temporal", "factors": "K=1"}, entry)
+    with pytest.raises(UnknownNameError, match=words) as caught:
+        map_spec(tiny_problem(), c)
+    assert "c.yaml: architecture_constraints.targets[1]" in str(caught.value)
+    assert key in str(caught.value)
+
+
+def test_entries_of_one_level_merge_and_conflicts_are_errors():
+    merged = parse_constraints(
+        {
+            "architecture_constraints": [
+                {"target": "Scratchpad", "type": "temporal", "factors": "M=2"},
+            ],
+            "mapspace_constraints": [
+                {"target": "Scratchpad", "type": "temporal", "permutation": "K N M"},
+            ],
+        },
+        "c.yaml",
+    ).for_level("Scratchpad")
+    assert merged.temporal.exact == {"M": 2}
+    assert (merged.temporal_permutation.inner, merged.temporal_permutation.outer) == ("KNM", "")
+    with pytest.raises(SpecError, match="M= of level 'Scratchpad' given twice"):
+        _constraints(
+            {"target": "Scratchpad", "type": "temporal", "factors": "M=2"},
+            {"target": "Scratchpad", "type": "temporal", "factors": "M=4"},
+        )
+    with pytest.raises(SpecError, match="no_temporal_reuse applies to temporal"):
+        _constraints({"target": "Scratchpad", "type": "spatial", "no_temporal_reuse": ["A"]})
+
+
+def test_reuse_switches_and_default_max_factor_reach_the_mapping():
+    c = _constraints(
+        {
+            "target": "Scratchpad",
+            "type": "spatial",
+            "no_link_transfer": ["B"],
+            "no_multicast_no_reduction": ["A"],
+        },
+        {
+            "target": "Scratchpad",
+            "type": "temporal",
+            "no_temporal_reuse": ["Z"],
+            "default_max_factor": 2,
+            "factors": "K<=1",
+        },
+    )
+    found = map_spec(tiny_problem((4, 4, 2)), c)
+    level = found.spec.mapping.for_level("Scratchpad")
+    assert (level.no_link_transfer, level.no_multicast, level.no_temporal_reuse) == (
+        ["B"],
+        ["A"],
+        ["Z"],
+    )
+    assert all(v <= 2 for v in level.temporal.values()) and "K" not in level.temporal
+    again = sparsim_evaluate(found.spec)
+    assert again.energy_pJ == found.result.energy_pJ
 
 
 def test_unknown_level_is_named():
@@ -102,3 +174,14 @@ def test_exact_factor_larger_than_the_dimension_is_ignored_and_reported():
     c = _constraints({"target": "Scratchpad", "type": "spatial", "factors": "K=16"})
     found = map_spec(tiny_problem((4, 4, 2)), c)
     assert any("K=16 exceeds K=2" in note for note in found.notes)
+
+
+def test_an_exact_factor_is_not_bound_by_default_max_factor():
+    c = _constraints(
+        {"target": "Backing", "type": "temporal", "factors": "M=4", "default_max_factor": 2}
+    )
+    found = map_spec(tiny_problem((4, 4, 2)), c)
+    backing = found.spec.mapping.for_level("Backing")
+    assert backing.temporal["M"] == 4 and all(
+        v <= 2 for d, v in backing.temporal.items() if d != "M"
+    )

@@ -19,7 +19,14 @@ USER_SPEC = {
     "architecture": TINY_ARCHITECTURE,
     "densities": {"A": {"distribution": "fixed-structured", "density": 0.5}},
     "sparse_optimizations": [
-        {"level": "Scratchpad", "formats": {"A": [{"format": "CP", "metadata_word_bits": 2}]}},
+        {
+            "level": "Backing",
+            "formats": {"A": [{"format": "UOP"}] * 3 + [{"format": "CP", "metadata_word_bits": 2}]},
+        },
+        {
+            "level": "Scratchpad",
+            "formats": {"A": [{"format": "UOP"}, {"format": "CP", "metadata_word_bits": 2}]},
+        },
         {
             "level": "PEBuffer",
             "actions": [{"type": "skipping", "target": "B", "condition_on": ["A"]}],

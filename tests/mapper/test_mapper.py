@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from sparsim.designs import build
+from sparsim.designs import mapper as mapper_module
 from sparsim.designs.mapper import load_problem, map_spec, parse_objective
 from sparsim.errors import UnknownNameError
 from sparsim.evaluate import evaluate, load
 from sparsim.spec.constraints import load_constraints
+from sparsim.spec.workload import Conv
 
 from .conftest import CONSTRAINTS, tiny_problem
 
@@ -65,3 +68,37 @@ def test_evaluation_budget_is_respected():
     assert found.considered >= found.evaluated + sum(found.pruned.values()) - found.pruned.get(
         "sampled out", 0
     )
+
+
+def test_a_design_given_an_objective_runs_a_convolution_as_its_gemm():
+    """The built-in designs' constraints and densities name the GEMM's dimensions and
+    tensors: the mapper maps a convolution's im2col GEMM on them."""
+    conv = Conv(name="conv", C=16, out_channels=16, P=8, Q=8, R=3, S=3)
+    spec = build("tc", conv, {"A": "2:4"}, objective="edp")
+    assert spec.workload == conv.as_gemm()
+    same = build("tc", conv.as_gemm(), {"A": "2:4"}, objective="edp")
+    assert evaluate(spec).energy_pJ == evaluate(same).energy_pJ
+
+
+def test_many_keep_combinations_are_searched(monkeypatch):
+    """Beyond MAX_KEEP_COMBINATIONS, keep/bypass choices are found by coordinate descent:
+    the result is a valid mapping within a few percent of the exhaustive search's."""
+    problem = tiny_problem((4, 4, 2))
+    exhaustive = map_spec(problem, max_evaluations=200)
+    monkeypatch.setattr(mapper_module, "MAX_KEEP_COMBINATIONS", 1)
+    monkeypatch.setattr(mapper_module, "_CACHE", type(mapper_module._CACHE)())
+    searched = map_spec(problem, max_evaluations=200)
+    assert any("keep/bypass combinations" in note for note in searched.notes)
+    assert searched.result.edp <= exhaustive.result.edp * 1.05
+    assert evaluate(searched.spec).energy_pJ == searched.result.energy_pJ
+
+
+def test_a_level_without_storage_energies_keeps_nothing():
+    """A level whose energy table prices no reads or fills (a pure fan-out point, as the
+    Eyeriss-like DummyBuffer) is left to bypass, not chosen and then refused by the model."""
+    problem = tiny_problem((4, 4, 2))
+    levels = list(problem.architecture.levels)
+    levels[2] = levels[2].model_copy(update={"energy": type(levels[2].energy)()})
+    architecture = problem.architecture.model_copy(update={"levels": levels})
+    found = map_spec(problem.model_copy(update={"architecture": architecture}))
+    assert found.spec.mapping.for_level("PEBuffer").keep == []

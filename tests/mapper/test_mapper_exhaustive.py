@@ -1,11 +1,13 @@
 """The mapper against an independent brute force: on a tiny accelerator every mapping
 (factorisations, every loop order, keep/bypass) is evaluated with the engine; the mapper,
 allowed to score everything it keeps, must find the same optimum, so its pruning and its
-collapsing of loop orders lose nothing."""
+choice of loop orders lose nothing: on the GEMM, and on a 1-D convolution whose input
+window slides (another problem shape, tensors of other names)."""
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
@@ -15,10 +17,10 @@ from sparsim.errors import CapacityError, MappingError
 from sparsim.evaluate import evaluate
 from sparsim.spec.constraints import parse_constraints
 from sparsim.spec.mapping import LevelMapping, Mapping
+from sparsim.spec.problem import Problem as ProblemInstance
 
 from .conftest import tiny_problem
 
-DIMS = ("M", "N", "K")
 LEVELS = ("Backing", "Scratchpad", "PEBuffer")
 FANOUT = {"Scratchpad": 2, "PEBuffer": 2}  # spatial below each level
 PE_KEEP = ("A", "Z")  # fixed by a constraint, to keep the brute force small
@@ -42,22 +44,24 @@ def _splits(size: int, parts: int):
                 yield (first, *rest)
 
 
-def _all_mappings(problem):
+def _all_mappings(problem, pe_keep=PE_KEEP):
     """Every mapping: slots per dim = temporal at 3 levels + spatial at 2 levels."""
-    dims = problem.workload.as_gemm().dims
-    per_dim = [list(_splits(dims[d], 5)) for d in DIMS]
-    orders = ["".join(p) for p in itertools.permutations(DIMS)]
+    instance = problem.workload.problem()
+    dims = tuple(instance.instance)
+    per_dim = [list(_splits(instance.instance[d], 5)) for d in dims]
+    orders = ["".join(p) for p in itertools.permutations(dims)]
+    tensors = instance.shape.tensor_names
     keeps = [
-        [t for t, on in zip("ABZ", bits, strict=True) if on]
-        for bits in itertools.product((True, False), repeat=3)
+        [t for t, on in zip(tensors, bits, strict=True) if on]
+        for bits in itertools.product((True, False), repeat=len(tensors))
     ]
-    pe_keep = list(PE_KEEP)
+    pe_keep = list(pe_keep)
     for factors in itertools.product(*per_dim):
         # slot order: Backing t, Scratchpad t, Scratchpad s, PEBuffer t, PEBuffer s
-        temporal = [{d: f[slot] for d, f in zip(DIMS, factors, strict=True)} for slot in (0, 1, 3)]
-        spatial = [{d: f[slot] for d, f in zip(DIMS, factors, strict=True)} for slot in (2, 4)]
+        temporal = [{d: f[slot] for d, f in zip(dims, factors, strict=True)} for slot in (0, 1, 3)]
+        spatial = [{d: f[slot] for d, f in zip(dims, factors, strict=True)} for slot in (2, 4)]
         if any(
-            s["M"] * s["N"] * s["K"] > FANOUT[name]
+            math.prod(s.values()) > FANOUT[name]
             for s, name in zip(spatial, LEVELS[1:], strict=True)
         ):
             continue
@@ -79,10 +83,10 @@ def _all_mappings(problem):
             )
 
 
-def _brute_force_edp(problem) -> float:
+def _brute_force_edp(problem, pe_keep=PE_KEEP) -> float:
     best = float("inf")
     seen = set()
-    for mapping in _all_mappings(problem):
+    for mapping in _all_mappings(problem, pe_keep):
         spec = problem.with_mapping(mapping)
         # Mappings that differ only in the order of bound-1 loops are the same loop nest.
         key = (build_nest(spec).loops, tuple(tuple(lm.keep or ()) for lm in mapping.levels))
@@ -127,3 +131,41 @@ def test_mapper_finds_the_brute_force_optimum(case):
     assert found.result.energy_pJ * found.result.cycles == pytest.approx(
         _brute_force_edp(problem), rel=1e-9
     )
+
+
+CONV1D = {
+    "kind": "problem",
+    "name": "conv1d",
+    "shape": {
+        "name": "conv1d",
+        "dimensions": ["R", "P"],
+        "coefficients": [{"name": "Wstride", "default": 1}],
+        "data-spaces": [
+            {"name": "Filter", "projection": [[["R"]]]},
+            {"name": "Signal", "projection": [[["R"], ["P", "Wstride"]]]},
+            {"name": "Result", "projection": [[["P"]]], "read-write": True},
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize(("size", "stride"), [((3, 4), 1), ((3, 4), 2), ((2, 6), 3)])
+def test_mapper_finds_the_brute_force_optimum_on_a_sliding_window(size, stride):
+    conv1d = {**CONV1D, "instance": {"R": size[0], "P": size[1], "Wstride": stride}}
+    problem = tiny_problem().model_copy(update={"workload": ProblemInstance(**conv1d)})
+    constraints = parse_constraints(
+        {
+            "mapspace_constraints": [
+                {
+                    "target": "PEBuffer",
+                    "type": "bypass",
+                    "keep": ["Filter", "Result"],
+                    "bypass": ["Signal"],
+                }
+            ]
+        },
+        "test",
+    )
+    found = map_spec(problem, constraints, max_evaluations=100_000)
+    best = _brute_force_edp(problem, pe_keep=("Filter", "Result"))
+    assert found.result.energy_pJ * found.result.cycles == pytest.approx(best, rel=1e-9)

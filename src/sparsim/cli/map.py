@@ -24,15 +24,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "map",
         help="find the best mapping of a workload on an accelerator (sparse-aware mapper)",
         description=(
-            "Map each input anew and evaluate the best mapping with the full sparse model. "
-            "An input is a Sparseloop/Timeloop v0.3 case directory (a map.yaml in it is "
+            "Map each input anew and evaluate the best mapping with the full sparse model, "
+            "for any problem shape (a GEMM, a 7-D convolution with strides, a depthwise "
+            "layer, ...). An input is a Sparseloop/Timeloop v0.3 case directory (its files "
+            "in any layout, e.g. arch/, prob/, constraints/ subfolders; a mapping in it is "
             "ignored) or a sparsim spec YAML file (workload, architecture, densities, "
             "sparse_optimizations; a mapping in it is ignored; Timeloop "
-            "architecture_constraints / mapspace_constraints sections in it are used)."
+            "architecture_constraints / mapspace_constraints sections in it are used). "
+            "Constraints name the problem's own dimensions and tensors."
         ),
         epilog=(
             "examples:\n"
             "  sparsim map case_dir/ --constraints dataflow-constraints.yaml\n"
+            "  sparsim map conv_case/ --constraints arch_constraints.yaml map_constraints.yaml\n"
             "  sparsim map my_accelerator.yaml --objective energy --top-k 5\n"
             "  sparsim map my_accelerator.yaml --save-spec mapped.yaml && "
             "sparsim evaluate mapped.yaml"
@@ -44,9 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--constraints",
+        nargs="+",
         metavar="FILE.yaml",
-        help="Timeloop v0.3 mapspace constraints (architecture_constraints: targets: [...]); "
-        "they replace any constraints the inputs carry",
+        help="Timeloop v0.3 mapspace constraints (architecture_constraints: targets: [...]), "
+        "one file or several (an architecture's and a mapspace's); they replace any "
+        "constraints the inputs carry",
     )
     parser.add_argument(
         "--objective",
@@ -113,8 +119,11 @@ def _search_summary(found: MapResult) -> dict:
 
 
 def _text(label: str, found: MapResult) -> str:
+    problem = found.spec.problem
+    sizes = " ".join(f"{dim}={size}" for dim, size in problem.instance.items())
     lines = [
-        result_table(found.result).replace(found.result.name, f"{label} ({found.result.name})", 1)
+        result_table(found.result).replace(found.result.name, f"{label} ({found.result.name})", 1),
+        f"problem: {problem.shape.name}, {sizes}",
     ]
     rows = []
     for level in found.spec.mapping.levels:
@@ -144,7 +153,7 @@ def _text(label: str, found: MapResult) -> str:
 
 def run(args: argparse.Namespace) -> int:
     _check_options(args)
-    constraints = load_constraints(args.constraints) if args.constraints else None
+    constraints = load_constraints(*args.constraints) if args.constraints else None
     problems = [(path, *load_problem(path)) for path in args.inputs]
     # Map everything first: nothing is printed or written for a run that fails.
     found = [

@@ -103,8 +103,9 @@ def _nodes(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, .
             yield from _nodes(value, (*path, i))
 
 
-# The few yes/no fields of a spec (a level's (de)compression support).
-YES_NO_FIELDS = frozenset({"decompression", "compression"})
+# The few yes/no fields of a spec (a level's (de)compression support, a data space being
+# read-write in a problem shape written out).
+YES_NO_FIELDS = frozenset({"decompression", "compression", "read_write"})
 
 
 def _check_values(data: Any) -> None:
