@@ -108,7 +108,7 @@ def _located(unit: Unit, densities: dict[str, str], work: Callable[[], T]) -> T:
     try:
         return work()
     except SparsimError as exc:
-        point = f"A={densities['A']} B={densities['B']}"
+        point = f"{WEIGHTS}={densities[WEIGHTS]} {INPUTS}={densities[INPUTS]}"
         raise exc.located(f"{unit.design.label} on {unit.layer.name} at {point}") from None
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.designs.ttc import evaluate_pass, evaluate_series, structured_gemm, ttc_hardware
 from sparsim.errors import SparsimError
 from sparsim.spec.sparsity import TensorDensity
@@ -124,7 +125,7 @@ def other_operand(row: LayerWorkload, operand: str) -> dict[str, float]:
     density = row.weight_density if operand == "activations" else row.input_density
     if density is None or density >= 1.0:
         return {}
-    return {"A" if operand == "activations" else "B": density}
+    return {WEIGHTS if operand == "activations" else INPUTS: density}
 
 
 def _layer_cost(
