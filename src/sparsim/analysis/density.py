@@ -90,6 +90,8 @@ def _log_factorials() -> np.ndarray:
 
 def _log_factorial(n: np.ndarray) -> np.ndarray:
     n = np.asarray(n, dtype=float)
+    if n.size and n.max() < _TABLE:
+        return _log_factorials()[n.astype(np.int64)]
     small = n < _TABLE
     table = _log_factorials()[np.where(small, n, 0).astype(np.int64)]
     big = np.maximum(n, _TABLE)  # Stirling's series: exact to ~1e-13 this far out
@@ -106,7 +108,7 @@ def _log_factorial(n: np.ndarray) -> np.ndarray:
 def _log_choose(n: float, k: np.ndarray | float) -> np.ndarray:
     """log C(n, k), elementwise over ``k`` (whole numbers)."""
     k = np.asarray(k, dtype=float)
-    return _log_factorial(n) - _log_factorial(k) - _log_factorial(n - k)
+    return math.lgamma(n + 1) - _log_factorial(k) - _log_factorial(n - k)
 
 
 EXACT_EMPTY_SIZE = 64
