@@ -261,11 +261,15 @@ def design_problem(
 ) -> Problem:
     """A built-in design on ``workload`` as a problem for :func:`sparsim.designs.mapper.map_spec`
     (with ``design.constraints``): the densities it exploits and its sparse features; a
-    convolution as its im2col GEMM unless the design runs convolutions natively."""
+    convolution as its im2col GEMM unless the design runs convolutions natively, in which
+    case a GEMM runs as its 1x1 convolution (the design's constraints name the
+    convolution's dimensions)."""
     design = get_design(design)
     scheme = scheme_for(design, densities)
     if design.convolutions == "im2col":
         workload = workload.as_gemm()
+    elif isinstance(workload, Gemm):
+        workload = workload.as_conv()
     shape = workload.problem().shape
     return Problem(
         workload=workload,

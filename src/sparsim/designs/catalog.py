@@ -24,7 +24,7 @@ from sparsim.io import load_yaml, parse_shipped_yaml
 from sparsim.spec.architecture import Architecture
 from sparsim.spec.constraints import MapspaceConstraints, parse_constraints
 from sparsim.spec.problem import ROLES as ROLES_OF_TENSORS
-from sparsim.spec.problem import ProblemShape, Role, builtin_shape
+from sparsim.spec.problem import Problem, ProblemShape, Role, builtin_shape
 from sparsim.spec.sparse_optimizations import (
     ActionOptimization,
     LevelSparseOptimization,
@@ -33,6 +33,7 @@ from sparsim.spec.sparse_optimizations import (
     RankOrder,
 )
 from sparsim.spec.validation import validate
+from sparsim.spec.workload import Conv, Gemm, Workload
 
 # Dataflows with a mapping heuristic (sparsim.designs.heuristic) that reproduces the
 # artifact's mapping choices; a design with another dataflow is mapped by the mapper.
@@ -187,6 +188,10 @@ class DesignFile(BaseModel):
         "design (Timeloop's rank-application-order)",
     )
     sparse_optimizations: list[OptimizationTemplate] = []
+    workload: Workload | None = Field(
+        None,
+        description="the layer `sparsim map FILE` maps (build() and compare are given theirs)",
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> DesignFile:
@@ -240,6 +245,7 @@ class Design:
     ranks: dict[str, RankTemplate] = field(default_factory=dict, compare=False, repr=False)
     rank_order: RankOrder = "outer-to-inner"
     convolutions: Literal["im2col", "native"] = "im2col"
+    workload: Gemm | Conv | Problem | None = field(default=None, compare=False, repr=False)
 
     def level_name(self, role: str) -> str:
         """The name of the level playing ``role`` in this design."""
@@ -438,6 +444,7 @@ def design_from_data(name: str, data: Any, where: str) -> Design:
         ranks=dict(spec.ranks),
         rank_order=spec.rank_order,
         convolutions=spec.convolutions,
+        workload=spec.workload,
     )
 
 

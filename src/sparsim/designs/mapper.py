@@ -243,6 +243,8 @@ def load_problem(path: str | Path) -> tuple[Problem, MapspaceConstraints | None]
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise SpecError("expected a mapping with workload, architecture", str(path))
+    if "title" in data:
+        return _design_file_problem(path, data)
     constraints = parse_constraints(data, str(path)) if has_constraints(data) else None
     fields = {
         k: v
@@ -250,6 +252,23 @@ def load_problem(path: str | Path) -> tuple[Problem, MapspaceConstraints | None]
         if k not in ("mapping", "architecture_constraints", "mapspace_constraints")
     }
     return _checked(validate(Problem, fields, str(path)), str(path)), constraints
+
+
+def _design_file_problem(path: Path, data: dict) -> tuple[Problem, MapspaceConstraints | None]:
+    """A design file (docs/designs.md) on the layer its ``workload`` names, dense, with its
+    own constraints."""
+    from sparsim.designs.build import design_problem
+    from sparsim.designs.catalog import design_from_data
+
+    design = design_from_data(path.stem, data, str(path))
+    if design.workload is None:
+        raise SpecError(
+            "a design file maps the layer its workload names: add one "
+            "(workload: {kind: conv, C: 64, out_channels: 64, P: 56, Q: 56, R: 3, S: 3}), "
+            "or give the layer to sparsim.build()",
+            f"{path}: workload",
+        )
+    return _checked(design_problem(design, design.workload), str(path)), design.constraints
 
 
 def _checked(problem: Problem, where: str) -> Problem:

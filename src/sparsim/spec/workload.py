@@ -58,6 +58,19 @@ class Gemm(Checked):
     def as_gemm(self) -> Gemm:
         return self
 
+    def as_conv(self) -> Conv:
+        """The GEMM as a 1x1 convolution, how a design that runs convolutions natively runs
+        it: ``K`` input channels, ``M`` output channels, ``N`` output positions in one row
+        (``Q``); ``count`` groups. Its :meth:`Conv.as_gemm` is this GEMM again."""
+        return Conv(
+            name=self.name,
+            C=self.K * self.count,
+            out_channels=self.M * self.count,
+            P=1,
+            Q=self.N,
+            groups=self.count,
+        )
+
     def problem(self) -> Problem:
         return _gemm_problem(self.name, self.M, self.N, self.K, self.count)
 
