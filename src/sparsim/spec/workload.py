@@ -125,6 +125,22 @@ class Conv(Checked):
             count=self.groups,
         )
 
+    def im2col(self) -> Conv:
+        """The im2col lowering on the same output grid: a 1x1 convolution over the input
+        expanded to ``C*R*S`` channels (each activation copied once per filter position it
+        meets), stride 1. Its :meth:`as_gemm` is this convolution's; as a convolution it
+        keeps the output rows and columns, so a CNN accelerator's constraints on them
+        still apply to the lowered layer."""
+        return Conv(
+            name=self.name,
+            batch=self.batch,
+            C=self.C * self.R * self.S,
+            out_channels=self.out_channels,
+            P=self.P,
+            Q=self.Q,
+            groups=self.groups,
+        )
+
     @property
     def macs(self) -> int:
         return self.as_gemm().macs
