@@ -3,9 +3,9 @@
 layers).
 
 1. Speed: ResNet-50 layers as 7-D convolutions (strides included) on the library design
-   ``src/sparsim/designs/library/eyeriss-like.yaml`` under the Timeloop exercises'
-   eyeriss_like constraints (tests/mapper/eyeriss_like/constraints), cold cache, median
-   of ``--runs`` runs per layer.
+   ``src/sparsim/designs/library/eyeriss-like.yaml`` under its own constraints (the
+   Timeloop exercises' eyeriss_like constraints), cold cache, median of ``--runs`` runs
+   per layer.
 2. Quality: five layers on the exercises' eyeriss_like itself (its architecture,
    constraints and Accelergy energy table, tests/mapper/eyeriss_like), sparsim's mapper
    (objective EDP) against timeloop-mapper (random-pruned, victory condition 500, the
@@ -127,13 +127,10 @@ def run_timeloop_mapper(case: Path, work: Path) -> dict:
 
 
 def speed(runs: int) -> list[tuple[str, float, float]]:
-    problem, _ = load_problem(LIBRARY)
+    problem, constraints = load_problem(LIBRARY)
     rows = []
     for name in SPEED_LAYERS:
-        conv = resnet_layer(name)
-        with tempfile.TemporaryDirectory() as scratch:
-            _, constraints = load_problem(write_case(conv, Path(scratch) / "case"))
-        layer = problem.model_copy(update={"workload": conv})
+        layer = problem.model_copy(update={"workload": resnet_layer(name)})
         times, result = [], None
         for _ in range(runs):
             _CACHE.clear()
