@@ -15,7 +15,7 @@ layers).
    results are a committed fixture (benchmarks/fixtures/timeloop_mapper_conv.json);
    ``--run-timeloop`` recomputes them.
 
-    python benchmarks/bench_mapper_conv.py [--run-timeloop] [--runs N]
+    python benchmarks/bench_mapper_conv.py [--run-timeloop] [--runs N] [--all-layers]
 """
 
 from __future__ import annotations
@@ -126,10 +126,19 @@ def run_timeloop_mapper(case: Path, work: Path) -> dict:
     }
 
 
-def speed(runs: int) -> list[tuple[str, float, float]]:
+def distinct_layers() -> list[str]:
+    """The first layer of each distinct ResNet-50 convolution."""
+    first: dict[Conv, str] = {}
+    for row in resnet50():
+        if isinstance(row.workload, Conv):
+            first.setdefault(row.workload.model_copy(update={"name": ""}), row.name)
+    return list(first.values())
+
+
+def speed(runs: int, layers: tuple[str, ...] | list[str]) -> list[tuple[str, float, float]]:
     problem, constraints = load_problem(LIBRARY)
     rows = []
-    for name in SPEED_LAYERS:
+    for name in layers:
         layer = problem.model_copy(update={"workload": resnet_layer(name)})
         times, result = [], None
         for _ in range(runs):
@@ -188,11 +197,22 @@ def main() -> None:
     parser.add_argument("--run-timeloop", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip", nargs="*", default=[], choices=["speed", "quality"])
+    parser.add_argument(
+        "--all-layers",
+        action="store_true",
+        help="time every distinct ResNet-50 convolution (23), not three",
+    )
     args = parser.parse_args()
     if "speed" not in args.skip:
         print(f"speed: ResNet-50 layers (7-D) on {LIBRARY.name}, median of {args.runs} cold runs")
-        for name, seconds, edp in speed(args.runs):
+        rows = speed(args.runs, distinct_layers() if args.all_layers else SPEED_LAYERS)
+        for name, seconds, edp in rows:
             print(f"  {name:28s} {seconds:6.3f} s   EDP {edp:.4g} uJ x cycles")
+        times = [seconds for _, seconds, _ in rows]
+        print(
+            f"  {len(rows)} layers: median {statistics.median(times):.3f} s, "
+            f"max {max(times):.3f} s per layer"
+        )
     if "quality" not in args.skip:
         print(
             f"\nquality: sparsim's mapper (EDP) vs timeloop-mapper (random-pruned, victory "
