@@ -5,11 +5,13 @@ its 1x1 convolution; dense and with zero-gating on input activations."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from sparsim.cli import main
 from sparsim.designs import build
 from sparsim.designs.build import design_problem
 from sparsim.designs.catalog import get_design, tensor_of
@@ -146,11 +148,21 @@ def test_resnet50_layers_as_7d_convolutions(name, layer):
     assert result.utilization == pytest.approx(1.0)  # both arrays fully used on these
 
 
-def test_a_design_file_without_a_workload_is_not_a_mapping_problem(tmp_path):
+def test_sparsim_map_on_a_design_file_maps_its_layer(tmp_path, capsys):
+    path = tmp_path / "small-eyeriss.yaml"
     data = yaml.safe_load((LIBRARY / "eyeriss-like.yaml").read_text())
+    data["workload"] = STRIDED.model_dump()
+    path.write_text(yaml.safe_dump(data))
+    assert main(["map", str(path), "--json"]) == 0
+    mapped = json.loads(capsys.readouterr().out)
+    assert mapped["computes"]["algorithmic"] == STRIDED.macs
+    levels = {level["level"]: level for level in mapped["mapping"]["levels"]}
+    assert levels["weights_spad"]["temporal"]["R"] == STRIDED.R  # a whole filter row
+    # Without a workload, a design file is no mapping problem: one line, exit 2.
     del data["workload"]
-    path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(SpecError, match="workload"):
         load_problem(path)
+    assert main(["map", str(path)]) == 2
+    assert "workload" in capsys.readouterr().err
     assert build(str(path), CONV3X3).workload == CONV3X3  # build() is given its layer

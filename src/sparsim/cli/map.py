@@ -28,9 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "for any problem shape (a GEMM, a 7-D convolution with strides, a depthwise "
             "layer, ...). An input is a Sparseloop/Timeloop v0.3 case directory (its files "
             "in any layout, e.g. arch/, prob/, constraints/ subfolders; a mapping in it is "
-            "ignored) or a sparsim spec YAML file (workload, architecture, densities, "
+            "ignored), a sparsim spec YAML file (workload, architecture, densities, "
             "sparse_optimizations; a mapping in it is ignored; Timeloop "
-            "architecture_constraints / mapspace_constraints sections in it are used). "
+            "architecture_constraints / mapspace_constraints sections in it are used), or a "
+            "design file (title, architecture, constraints, ...) on the layer its workload "
+            "names, such as src/sparsim/designs/library/eyeriss-like.yaml. "
             "Constraints name the problem's own dimensions and tensors."
         ),
         epilog=(
@@ -44,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "inputs", nargs="+", metavar="CASE_DIR_OR_SPEC", help="case directory or spec .yaml"
+        "inputs",
+        nargs="+",
+        metavar="CASE_DIR_OR_SPEC",
+        help="case directory, spec .yaml or design file",
     )
     parser.add_argument(
         "--constraints",
