@@ -20,13 +20,6 @@ FIG15_CASE = FIG15 / "WD-0.5" / "M512-K256-N1024-IAD0.82-WD0.5" / "STC-RF2x-24-b
 DEADLINE_S = 20  # far beyond any case of the corpus (they fail in well under a second)
 
 
-@pytest.fixture(autouse=True)
-def _long_runs_on_request(request: pytest.FixtureRequest) -> None:
-    """The ``slow`` tests run only when asked for (``-m slow``)."""
-    if request.node.get_closest_marker("slow") and "slow" not in request.config.option.markexpr:
-        pytest.skip("a long run: select it with -m slow")
-
-
 class Hang(Exception):
     """The code under test ran past its deadline."""
 
