@@ -3,7 +3,7 @@ excluded).
 
 The model has the 53 convolutions and the FC of ResNet-50 v1.5 (25.5 M weights, shapes
 from sparsim's built-in table) with 95% of the weights removed by magnitude, like the
-seed paper's sparse ResNet-50. The score function answers at once from a fixed budget
+TASD paper's sparse ResNet-50. The score function answers at once from a fixed budget
 (the first ``--accept`` evaluations pass, the rest fail), so what is timed is the search:
 measuring the dropped nonzeros of every (layer, series), sorting, applying each candidate
 to the weights and undoing it. Time spent inside the score function is subtracted.

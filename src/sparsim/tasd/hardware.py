@@ -1,5 +1,5 @@
 """Which N:M patterns a structured-sparse tensor core runs natively, and which series of
-native patterns realise the others (tables of the TASD seed paper).
+native patterns realise the others (tables of the TASD paper).
 
 A series realises ``N:M`` when its terms share the block size M and their Ns add up to
 N: then every N:M-sparse tensor decomposes into it without loss, and the effective

@@ -1,4 +1,4 @@
-"""The synthetic TASD study of the seed paper (Section 3.2), reproduced.
+"""The synthetic TASD study of the TASD paper (Section 3.2), reproduced.
 
 Part 1: random ``size x size`` matrices with a Bernoulli(d) nonzero mask and values from
 N(0, 1/3) (variance 1/3, i.e. the variance of U(-1, 1)) or U(0, 1); for each series, the
@@ -35,7 +35,7 @@ DISTRIBUTIONS: dict[str, Callable[[np.random.Generator, tuple[int, int]], np.nda
 }
 DISTRIBUTION_LABELS = {"normal": "N(0, 1/3)", "uniform": "U(0, 1)"}
 
-# The seed paper's figures: 128x128, N(0, 1/3), Bernoulli(d), mean of 20 seeds:
+# The TASD paper's figures: 128x128, N(0, 1/3), Bernoulli(d), mean of 20 seeds:
 # (density, series) -> (dropped nonzeros %, kept magnitude %).
 REFERENCE_FIGURES: dict[tuple[float, str], tuple[float, float]] = {
     (0.1, "2:4"): (0.96, 99.62),
@@ -71,7 +71,7 @@ class StudyConfig:
 class StudyResult:
     dropped: pd.DataFrame  # part 1, one row per (distribution, density, series)
     matmul: pd.DataFrame  # part 2, one row per (A sparsity, pattern)
-    reference: pd.DataFrame  # part 1 next to the seed paper's figures
+    reference: pd.DataFrame  # part 1 next to the TASD paper's figures
 
 
 def _random_matrix(

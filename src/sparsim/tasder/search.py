@@ -723,7 +723,7 @@ def activation_sparsity(table: LayerTable, layers: Iterable[str], pseudo: bool) 
 
 
 def choose_series(sparsity: float, options: Sequence[Series], alpha: float) -> Series | None:
-    """Listing 1 of the seed paper: the most aggressive option whose sparsity is at most
+    """Listing 1 of the TASD paper: the most aggressive option whose sparsity is at most
     ``sparsity + alpha`` (None: keep the layer dense)."""
     fitting = [s for s in options if 1.0 - s.density <= sparsity + alpha + 1e-12]
     return min(fitting, key=lambda s: (s.density, s.n_terms)) if fitting else None
