@@ -131,3 +131,9 @@ def test_result_from_an_older_json_has_no_area():
     old = Result.from_dict(document)
     assert old.area_um2 is None
     assert replace(old, design="x").energy_pJ == result.energy_pJ
+
+
+def test_the_architectures_area_is_the_results():
+    spec = _with_areas(tiny_spec(1, 1, 4), 300.0, 0.0, 5.0)
+    assert spec.architecture.area_um2 == evaluate(spec).area_um2 == 305.0
+    assert _with_areas(tiny_spec(1, 1, 4), 300.0, None, 5.0).architecture.area_um2 is None

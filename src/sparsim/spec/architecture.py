@@ -208,6 +208,11 @@ class Architecture(BaseModel):
     name: str = "accelerator"
     levels: Annotated[list[StorageLevel], Field(min_length=1)]
     compute: ComputeLevel
+    technology: str | None = Field(
+        None,
+        description="process the energy and area tables were estimated for (e.g. 45nm): "
+        "areas and energies of designs from different processes do not compare directly",
+    )
 
     @model_validator(mode="after")
     def _consistent_fanouts(self) -> Architecture:
@@ -226,6 +231,15 @@ class Architecture(BaseModel):
                     f"{name} has {inner} instances, not a multiple of the {outer} of the level above"
                 )
         return self
+
+    @property
+    def area_um2(self) -> float | None:
+        """Every storage level's and the compute's area over their instances (Timeloop's
+        total); None when one is not given."""
+        parts = [self.compute, *self.levels]
+        if any(part.area is None for part in parts):
+            return None
+        return sum(part.area * part.instances for part in parts)
 
     def level(self, name: str) -> StorageLevel:
         for level in self.levels:
