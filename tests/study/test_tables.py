@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -230,6 +231,24 @@ def test_area_panel_and_its_finding_follow_from_the_totals(quick_study):
     assert finding in markdown and "Lowest EDP x area per sparse point" in markdown
     table = area_table(tables).set_index("design")
     assert table.loc["dstc", "area (mm^2)"] == pytest.approx(3.0515, abs=1e-4)
+
+
+def test_a_design_without_area_is_named_not_compared(quick_study):
+    tables = quick_study[0]
+    name = contenders(tables)[1]
+    strategy = tables.strategy(name)
+    architecture = strategy.design.architecture
+    unknown = architecture.model_copy(
+        update={"compute": architecture.compute.model_copy(update={"area": None})}
+    )
+    changed = replace(strategy, design=replace(strategy.design, architecture=unknown))
+    definition = replace(
+        tables.definition,
+        strategies=tuple(changed if s.name == name else s for s in tables.definition.strategies),
+    )
+    finding = area_findings(replace(tables, definition=definition))
+    assert finding.startswith(f"No area for {tables.title(name)}")
+    assert "not compared" in finding
 
 
 def test_drilldown_cells_are_the_layers_table(quick_study):

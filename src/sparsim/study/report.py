@@ -217,10 +217,25 @@ def area_table(tables: StudyTables) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _without_area(tables: StudyTables) -> list[str]:
+    """The contenders whose design gives no area (some level has none)."""
+    return [
+        name
+        for name in contenders(tables)
+        if tables.strategy(name).design.architecture.area_um2 is None
+    ]
+
+
 def area_findings(tables: StudyTables) -> str:
     """What area changes, from the run: the lowest EDP x area per sparse point of the
     widest layer set against the lowest EDP, and the two areas behind the contenders."""
     main = _main_set(tables)
+    unknown = _without_area(tables)
+    if unknown:
+        return (
+            f"No area for {listing(tables.title(name) for name in unknown)}: a level of "
+            "their design's hardware gives none, so EDP x area is not compared."
+        )
     both = _best(tables, main, (METRICS[2], EDAP))
     edp = both[both["metric"] == METRICS[2][1]].set_index(["weights", "activations"])
     edap = both[both["metric"] == EDAP[1]].set_index(["weights", "activations"])
@@ -241,7 +256,7 @@ def area_findings(tables: StudyTables) -> str:
         f"On {tables.set_title(main)}, over its {len(edp)} sparse (weights, activations) "
         f"points, the lowest EDP x area goes to {winners}; counting area changes the winner "
         f"at {changed} of {len(edp)} points against the lowest EDP. The contenders' areas "
-        f"(the MICRO'22 artifact's tables) range from {areas[smallest] * 1e-6:.3f} mm^2 "
+        f"(their designs' area tables) range from {areas[smallest] * 1e-6:.3f} mm^2 "
         f"({tables.title(smallest)}) to {areas[largest] * 1e-6:.3f} mm^2 "
         f"({tables.title(largest)}), {areas[largest] / areas[smallest]:.2f}x; the tables hold "
         "storage and MACs only (no distribution or reduction networks)"
@@ -1181,9 +1196,15 @@ def report(
             (area_findings(tables),),
             (
                 Table("Area per design", area_table(tables)),
-                Table(
-                    f"Lowest EDP x area per sparse point ({tables.set_title(main)})",
-                    _winners(tables, main, (EDAP,)),
+                *(
+                    ()
+                    if _without_area(tables)
+                    else (
+                        Table(
+                            f"Lowest EDP x area per sparse point ({tables.set_title(main)})",
+                            _winners(tables, main, (EDAP,)),
+                        ),
+                    )
                 ),
             ),
         ),
