@@ -125,7 +125,7 @@ LAYER_WISE_CHANGES = {"energy": -0.47, "cycles": -0.61}  # section 5.3 (EDP: Fig
 FIG19_SAVING = -0.55  # section 5.5
 AREA_SHARE = 0.02  # section 5.6
 UNSTRUCTURED_AREA = {"SIGMA": 0.377, "SCNN": 0.34, "Griffin": 0.32}  # section 2.3, Table 1
-PE_LEVELS = ("pe-register",)  # with the MACs: what a PE of the tensor cores holds
+PE_REGISTER = "pe-register"  # the role of the level that, with the MACs, makes a PE
 
 SECTION_EDP = "1. EDP of every design (Fig. 14)"
 SECTION_FIG15 = "2. Latency and energy (Fig. 15)"
@@ -619,9 +619,16 @@ def pe_area_um2(design: str) -> float:
     the ``pe-register`` role), from its area table."""
     found = get_design(design)
     architecture = found.architecture
-    names = {found.level_name(role) for role in PE_LEVELS}
-    registers = sum(lv.area * lv.instances for lv in architecture.levels if lv.name in names)
-    return registers + architecture.compute.area * architecture.compute.instances
+    registers = architecture.level(found.level_name(PE_REGISTER))
+    compute = architecture.compute
+    return registers.area * registers.instances + compute.area * compute.instances
+
+
+def _registers(design: str) -> str:
+    """``1024 PE registers of 95.68 um^2``: a design's PE-register level in words."""
+    found = get_design(design)
+    level = found.architecture.level(found.level_name(PE_REGISTER))
+    return f"{level.instances} PE registers of {level.area:,.2f} um^2"
 
 
 def tasd_unit_area(tables: TasdHardwareTables) -> Conclusion:
@@ -650,6 +657,7 @@ def tasd_unit_area(tables: TasdHardwareTables) -> Conclusion:
 def unstructured_area(tables: TasdHardwareTables) -> Conclusion:
     """Table 1's area column: unstructured support (DSTC among its examples) costs much
     area, structured support little; here DSTC against the structured core's tables."""
+    structured_design = ttc_design_name(VEGETA_TTC)
     dstc = float(_row(tables.totals, DSTC, "resnet50", "sparse")["area_um2"])
     structured = float(_row(tables.totals, VEGETA_TTC, "resnet50", "sparse")["area_um2"])
     smallest = min(UNSTRUCTURED_AREA.values())
@@ -665,8 +673,10 @@ def unstructured_area(tables: TasdHardwareTables) -> Conclusion:
         f"mm^2 in the MICRO'22 artifact's tables: {change_text(ours)}",
         change(smallest, ours),
         "The artifact's area tables hold storage and MACs only: no distribution or "
-        "reduction network and no index matching, where the cited overheads are; DSTC's "
-        "four shared PE registers take less area than the STC's 1,024.",
+        "reduction network and no index matching, where the cited overheads are; "
+        f"DSTC's PEs take {pe_area_um2('dstc') * 1e-6:.3f} mm^2 ({_registers('dstc')}), "
+        f"the structured core's {pe_area_um2(structured_design) * 1e-6:.3f} mm^2 "
+        f"({_registers(structured_design)}).",
         SECTION_AREA,
     )
 
@@ -1132,9 +1142,7 @@ def report(
                 "Each design's area from its area table (the MICRO'22 artifact's ART: "
                 "storage levels and MACs; the TTCs and VEGETA on the structured core's "
                 "hardware, their TASD units in no table), and EDP x area (EDAP) relative to "
-                "the TC. The TC's tables are the artifact's 65 nm ones, the others' 45 nm: "
-                "set a design's area against the TC's with that in mind, against DSTC's "
-                "directly.",
+                f"the TC. {_processes_text()}",
             ),
             (Table("Area per design", _area_table(tables)),),
             (
@@ -1214,6 +1222,22 @@ def _totals_table(totals: pd.DataFrame) -> pd.DataFrame:
             "area (mm^2)": (totals["area_um2"] * 1e-6).round(3),
             "EDAP vs TC": totals["edap_vs_tc"].round(3),
         }
+    )
+
+
+def _processes_text() -> str:
+    """Which process each design's tables are for, and what that means for comparing."""
+    by_process: dict[str, list[str]] = {}
+    for design in MAIN_DESIGNS:
+        key = DESIGN_KEYS.get(design) or ttc_design_name(design)
+        process = get_design(key).architecture.technology or "not stated"
+        by_process.setdefault(process, []).append(design)
+    if len(by_process) == 1:
+        return f"All the tables are for {next(iter(by_process))}."
+    return (
+        "The tables come from different processes ("
+        + "; ".join(f"{p}: {', '.join(names)}" for p, names in by_process.items())
+        + "): compare areas across them with that in mind, within one directly."
     )
 
 
