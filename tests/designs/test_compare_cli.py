@@ -32,8 +32,31 @@ def test_default_table_lists_every_design_against_tc(capsys):
         "ttc-vegeta-m4",
         "ttc-vegeta-m8",
     }
-    assert rows["tc"][-2:] == ["1.00x", "1.000"]
-    assert rows["stc"][-2] == "2.00x"
+    assert rows["tc"][-3:] == ["1.00x", "1.000", "1.000"]
+    assert rows["stc"][-3] == "2.00x"
+    for column in ("area mm2", "MAC/cyc/mm2", "EDAP", "area/TC"):
+        assert column in header
+    assert "do not compare directly" in out  # TC's tables are 65 nm, the others' 45 nm
+
+
+def test_every_design_reports_area_and_throughput_per_mm2(capsys):
+    """Area from the design's tables; throughput per mm^2 = the layer's MACs per cycle per
+    mm^2; EDAP = EDP x mm^2; area/TC the ratio of the two areas."""
+    assert main(["compare", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    tc = next(row for row in rows if row["design"] == "tc")
+    for row in rows:
+        area_mm2 = row["area_um2"] * 1e-6
+        assert area_mm2 > 0.5, row["design"]
+        per_level = sum(level["area_total_um2"] for level in row["levels"])
+        assert per_level == pytest.approx(row["area_um2"])
+        assert row["throughput_per_mm2"] == pytest.approx(
+            row["computes"]["algorithmic"] / row["cycles"] / area_mm2
+        )
+        assert row["edap_J_cycles_mm2"] == pytest.approx(row["edp_J_cycles"] * area_mm2)
+        assert row["area_vs_tc"] == pytest.approx(row["area_um2"] / tc["area_um2"])
+    technologies = {row["design"]: row["technology"] for row in rows}
+    assert technologies["tc"] == "65nm" and technologies["stc"] == "45nm"
 
 
 def test_json_options(capsys):

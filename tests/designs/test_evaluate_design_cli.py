@@ -24,6 +24,11 @@ def test_stc_skips_half_of_the_computes_of_2_4_weights(capsys):
     assert row["computes"]["actual"] == 64 * 128 * 32 / 2
     # 1024 MACs with half of the work skipped: at least algorithmic / 2048 cycles.
     assert row["cycles"] >= 64 * 128 * 32 / 2 / 1024
+    # The STC's area tables (the MICRO'22 artifact's ART): SMEM + 4 RF + 1024 (LRF + MAC).
+    assert row["area_um2"] == pytest.approx(2604256.0 + 4 * 23384.0 + 1024 * (95.68 + 332.25))
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "area: 3.1360 mm^2" in text and "4 x 23,384.00 = 93,536" in text
 
 
 def test_saved_spec_evaluates_to_the_same_numbers(tmp_path, capsys):

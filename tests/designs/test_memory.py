@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,13 @@ from hypothesis import strategies as st
 
 from sparsim.designs import build, get_design, resize
 from sparsim.designs.heuristic import smem_tile_limit
-from sparsim.designs.memory import ARTIFACT_ANCHORS, data_shape, metadata_shape
+from sparsim.designs.memory import (
+    AREA_CAPACITY_EXPONENT,
+    ARTIFACT_ANCHORS,
+    data_shape,
+    metadata_shape,
+    storage_bits,
+)
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.spec.workload import Gemm
@@ -150,11 +157,8 @@ def test_resize_touches_nothing_else_and_round_trips(where, scale, width):
         lv for lv in arch.levels if lv.name != where[1]
     ]
     changed = resized.level(where[1])
-    assert changed.model_dump(
-        exclude={"energy", "data_capacity", "metadata_capacity_bits", "metadata_word_bits"}
-    ) == level.model_dump(
-        exclude={"energy", "data_capacity", "metadata_capacity_bits", "metadata_word_bits"}
-    )
+    sized = {"energy", "area", "data_capacity", "metadata_capacity_bits", "metadata_word_bits"}
+    assert changed.model_dump(exclude=sized) == level.model_dump(exclude=sized)
     back = resize(
         resized,
         where[1],
@@ -162,6 +166,7 @@ def test_resize_touches_nothing_else_and_round_trips(where, scale, width):
         metadata_capacity_bits=level.metadata_capacity_bits or None,
         metadata_word_bits=level.metadata_word_bits or None,
     ).level(where[1])
+    assert back.area == pytest.approx(level.area, rel=1e-12)
     for action, value in level.energy.model_dump().items():
         if value is None:  # an optional energy (update defaults to write) stays unset
             assert getattr(back.energy, action) is None
@@ -256,3 +261,44 @@ def test_a_mapping_that_fits_still_fits_in_a_bigger_smem(design, m, n, k):
     assert smem_after.metadata_energy_pJ == pytest.approx(smem_before.metadata_energy_pJ)
     remapped = build(design, Gemm(M=m, N=n, K=k), densities, architecture=bigger)
     assert remapped.architecture == bigger
+
+
+def _art_areas(design: str) -> dict[str, float]:
+    path = ERT / ARTIFACT_DESIGNS[design] / "ART_summary.yaml"
+    if not path.is_file():
+        pytest.skip(f"reference data absent: {path} (../shared not checked out)")
+    tables = yaml.safe_load(path.read_text())["ART_summary"]["table_summary"]
+    return {re.sub(r"\[\d+\.\.\d+\]", "", t["name"]).rsplit(".", 1)[-1]: t["area"] for t in tables}
+
+
+@pytest.mark.parametrize("design", ARTIFACT_DESIGNS)
+def test_area_anchors_are_the_artifact_area_tables_and_come_back_unchanged(design):
+    """The built-in designs' areas are the artifact's ART, and resizing a level to its own
+    size (or there and back) returns them exactly."""
+    arch = get_design(design).architecture
+    art = _art_areas(design)
+    assert {lv.name: lv.area for lv in arch.levels} | {"MAC": arch.compute.area} == art
+    for level in arch.levels:
+        if level.data_capacity is None:
+            continue
+        same = resize(arch, level.name, data_capacity=level.data_capacity)
+        assert same.level(level.name).area == level.area
+        there = resize(arch, level.name, data_capacity=3 * level.data_capacity)
+        back = resize(there, level.name, data_capacity=level.data_capacity)
+        assert back.level(level.name).area == pytest.approx(level.area, rel=1e-12)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_area_follows_the_stored_bits(design):
+    """A(bits) = A_anchor x (bits / bits_anchor) ** 0.93: 4x the SMEM's data is
+    (4 x data + metadata) / (data + metadata) more bits; DRAM keeps its area."""
+    arch = get_design(design).architecture
+    smem = arch.level("SMEM")
+    bigger = resize(arch, "SMEM", data_capacity=4 * SMEM_WORDS)
+    ratio = storage_bits(bigger.level("SMEM")) / storage_bits(smem)
+    metadata = smem.metadata_capacity_bits or 0
+    assert ratio == (4 * SMEM_WORDS * 8 + metadata) / (SMEM_WORDS * 8 + metadata)
+    assert bigger.level("SMEM").area == pytest.approx(smem.area * ratio**AREA_CAPACITY_EXPONENT)
+    assert bigger.area_um2 - arch.area_um2 == pytest.approx(bigger.level("SMEM").area - smem.area)
+    dram = resize(arch, "DRAM", data_capacity=1 << 30)
+    assert dram.level("DRAM").area == arch.level("DRAM").area

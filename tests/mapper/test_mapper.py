@@ -45,6 +45,10 @@ def test_objectives_rank_what_they_say():
         r.energy_pJ * r.cycles for r in by.values()
     )
     assert parse_objective("energy=1,cycles=2") == (1.0, 2.0)
+    # The area is the hardware's, the same for every mapping: edap picks edp's mapping.
+    edap = map_spec(problem, objective="edap")
+    assert edap.spec.mapping == map_spec(problem, objective="edp").spec.mapping
+    assert edap.objective == "edap"
     with pytest.raises(UnknownNameError, match="power"):
         parse_objective("power")
 

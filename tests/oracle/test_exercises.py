@@ -21,6 +21,7 @@ from tests.oracle.exercises.corpus import (
     RESULT_FILE,
     TOLERANCE,
     accepted_cases,
+    area_errors,
     artifact_cases,
     case_name,
     inputs,
@@ -42,6 +43,8 @@ DIVERGENCES = {
     # their expectation: +0.15% on an 8x8x8 spMspM with hypergeometric A.
     "isca-02.2.1-spmspm-hypergeometric": 0.002,
 }
+# Area (per level and in total) within this of Timeloop's on every case (issue 20).
+AREA_AGREEMENT = 0.001
 
 
 def _script(name: str):
@@ -68,6 +71,8 @@ def _agrees(case: Path) -> None:
         result.cycles,
         oracle["cycles"],
     )
+    worst = max(area_errors(result, oracle).items(), key=lambda item: item[1])
+    assert worst[1] <= AREA_AGREEMENT, worst
 
 
 @pytest.mark.parametrize("case", ACCEPTED, ids=_ids(ACCEPTED))
@@ -101,6 +106,7 @@ def test_the_artifacts_real_data_layers_agree_with_its_published_figures(case):
     assert relative_error(result.energy_pJ, published["energy_pJ"]) <= AGREEMENT
     assert relative_error(result.cycles, published["cycles"]) <= AGREEMENT
     assert abs(result.computes.actual - published["computes"]["actual"]) <= 1
+    assert max(area_errors(result, published).values()) <= AREA_AGREEMENT
 
 
 @pytest.mark.parametrize("case", RUN_BY_TIMELOOP, ids=_ids(RUN_BY_TIMELOOP))

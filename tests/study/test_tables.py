@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,8 @@ from sparsim.study.report import (
     _breakdown,
     _computes,
     _memory_frame,
+    area_findings,
+    area_table,
     contenders,
     crossing_marks,
     layer_drilldown,
@@ -200,6 +203,52 @@ def test_report_renders_in_chromium_with_every_chart(quick_study):
         "memory",
     }
     assert all(drawn == panels and panels >= 1 for panels, drawn in charts.values())
+    assert "8. Area and EDP x area" in page.dom and "Area per design" in page.dom
+
+
+def test_area_panel_and_its_finding_follow_from_the_totals(quick_study):
+    """Totals carry each strategy's design area and EDP x area; the area section's sentence
+    counts what the totals say."""
+    tables, _, _, out = quick_study
+    totals = tables.totals
+    for strategy in STRATEGIES:
+        rows = totals[totals["strategy"] == strategy.name]
+        assert (rows["area_um2"] == strategy.design.architecture.area_um2).all()
+    assert np.allclose(
+        totals["edap_J_cycles_mm2"], totals["edp_J_cycles"] * totals["area_um2"] * 1e-6
+    )
+    main = tables.sets[-1]
+    grid = totals[(totals["layer_set"] == main) & totals["strategy"].isin(contenders(tables))]
+    sparse = grid[(grid["weight_sparsity"] > 0) | (grid["activation_sparsity"] > 0)]
+    points = sparse.groupby(["weight_sparsity", "activation_sparsity"])
+    edap = points.apply(lambda g: g.loc[g["edap_J_cycles_mm2"].idxmin(), "strategy"])
+    edp = points.apply(lambda g: g.loc[g["edp_J_cycles"].idxmin(), "strategy"])
+    finding = area_findings(tables)
+    assert f"changes the winner at {(edap != edp).sum()} of {len(edp)} points" in finding
+    for name, count in edap.value_counts().items():
+        assert f"{tables.title(name)} at {count}" in finding
+    markdown = (out / "report.md").read_text()
+    assert finding in markdown and "Lowest EDP x area per sparse point" in markdown
+    table = area_table(tables).set_index("design")
+    assert table.loc["dstc", "area (mm^2)"] == pytest.approx(3.0515, abs=1e-4)
+
+
+def test_a_design_without_area_is_named_not_compared(quick_study):
+    tables = quick_study[0]
+    name = contenders(tables)[1]
+    strategy = tables.strategy(name)
+    architecture = strategy.design.architecture
+    unknown = architecture.model_copy(
+        update={"compute": architecture.compute.model_copy(update={"area": None})}
+    )
+    changed = replace(strategy, design=replace(strategy.design, architecture=unknown))
+    definition = replace(
+        tables.definition,
+        strategies=tuple(changed if s.name == name else s for s in tables.definition.strategies),
+    )
+    finding = area_findings(replace(tables, definition=definition))
+    assert finding.startswith(f"No area for {tables.title(name)}")
+    assert "not compared" in finding
 
 
 def test_drilldown_cells_are_the_layers_table(quick_study):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sparsim.designs.catalog import get_design
 from sparsim.designs.ttc import evaluate_series
 from sparsim.report.browser import find_browser, open_page, rendered_charts
 from sparsim.study.tasd_hardware import (
@@ -22,6 +23,7 @@ from sparsim.study.tasd_hardware import (
     VEGETA_ONE_TERM,
     VEGETA_PLAIN,
     VEGETA_TTC,
+    design_area_um2,
     series_level_energy,
 )
 from sparsim.study.tasd_hardware_report import CHECKS, FIG14, TABLE_NAMES, claims_chart_frame
@@ -163,6 +165,29 @@ def test_fig15_claims_count_their_workloads(study):
     assert by_key.loc["only-slower-there", "held"] == (others <= 1).sum()
 
 
+def test_area_and_its_claims_follow_from_the_designs_tables(study):
+    """Every row's area is its design's (the TTC hardware's for the TTC and VEGETA rows),
+    EDAP its EDP times it; the area claims' numbers come from those columns."""
+    out, tables, _ = study
+    by_key, totals = tables["claims"].set_index("key"), tables["totals"]
+    for row in totals.itertuples():
+        assert row.area_um2 == design_area_um2(row.design)
+        assert row.edap_J_cycles_mm2 == pytest.approx(row.edp_J_cycles * row.area_um2 * 1e-6)
+    assert design_area_um2(TC) == get_design("tc").architecture.area_um2
+    assert design_area_um2(VEGETA_TTC) == get_design("stc").architecture.area_um2
+    ratio = design_area_um2("DSTC") / design_area_um2(VEGETA_TTC)
+    assert by_key.loc["unstructured-area", "sparsim_value"] == pytest.approx(ratio - 1)
+    assert by_key.loc["unstructured-area", "verdict"] == ("disagree" if ratio < 1 else "partly")
+    edap = totals.pivot_table(
+        index=["model", "variant"], columns="design", values="edap_J_cycles_mm2"
+    )
+    held = (edap[VEGETA_TTC] < edap["DSTC"]).sum()
+    assert by_key.loc["better-tradeoff-with-area", "held"] == held
+    assert by_key.loc["tasd-unit-area", "verdict"] == "not modelled"
+    markdown = (out / "report.md").read_text()
+    assert "Area per design" in markdown and "0.4382" in markdown  # the TTC's PEs, mm^2
+
+
 def test_vegeta_with_tasder_decomposes_weights_only(study):
     _, tables, _ = study
     configs, totals = tables["configs"], tables["totals"]
@@ -280,7 +305,17 @@ def test_study_report_renders_in_chromium(study):
     page = open_page(out / "report.html")
     assert page.console == ()
     charts = rendered_charts(page.dom)
-    assert set(charts) == {"claims", "edp", "cycles", "energy", "ablation", "breakdown", "work"}
+    assert set(charts) == {
+        "claims",
+        "edp",
+        "cycles",
+        "energy",
+        "ablation",
+        "breakdown",
+        "work",
+        "edap",
+    }
+    assert "Area per design" in page.dom and "EDP x area relative to the TC" in page.dom
     assert "sparsim disagrees with" not in page.dom or 'class="against"' in page.dom
     assert all(drawn == panels and panels >= 1 for panels, drawn in charts.values())
 

@@ -144,6 +144,26 @@ def test_memories_and_user_hardware(tmp_path):
     assert by[("stc", "SMEM.data_capacity=65536")] == pytest.approx(expected.energy_uJ, rel=0)
 
 
+def test_a_sweep_over_smem_sizes_reports_area_as_the_model_says(tmp_path):
+    """Rows carry the design's area and the SMEM's; the artifact's size gives the
+    artifact's area exactly, other sizes the memory model's (sparsim.designs.resize)."""
+    sizes = [65536, 262144, 1048576]
+    config = {
+        "designs": ["stc"],
+        "memories": [{"SMEM": {"data_capacity": words}} for words in sizes],
+        "workloads": [{"gemm": "M=64,K=256,N=256"}],
+        "densities": {"A": ["2:4"]},
+    }
+    frame = sparsim.sweep(_write(tmp_path, config), tmp_path / "out", workers=1, progress=False)
+    frame = frame.set_index("memory").loc[[f"SMEM.data_capacity={w}" for w in sizes]]
+    arch = get_design("stc").architecture
+    expected = [resize(arch, "SMEM", data_capacity=w) for w in sizes]
+    assert frame["SMEM.area_um2"].tolist() == [a.level("SMEM").area for a in expected]
+    assert frame["area_um2"].tolist() == pytest.approx([a.area_um2 for a in expected])
+    assert frame["SMEM.area_um2"].iloc[1] == 2604256.0  # the artifact's ART
+    assert frame["area_um2"].is_monotonic_increasing
+
+
 def test_memories_with_bandwidth_and_energy_per_access_kept(tmp_path):
     config = {
         "designs": ["stc-flexible"],

@@ -90,6 +90,17 @@ def test_rows_are_the_layers_on_three_designs_and_sum_to_the_totals(table, confi
     assert summary.edp_reduction("plain") == pytest.approx(
         1 - summary.energy_uJ * summary.cycles / (summary.plain_energy_uJ * summary.plain_cycles)
     )
+    # Areas: the TTC's hardware (the STC family's tables) and the TC's, as a result reports.
+    assert summary.area_um2 == evaluate(build("ttc-vegeta-m8", FC1)).area_um2
+    assert summary.tc_area_um2 == evaluate(build("tc", FC1)).area_um2
+    assert summary.edap_reduction("tc") == pytest.approx(
+        1
+        - summary.energy_uJ
+        * summary.cycles
+        * summary.area_um2
+        / (summary.tc_energy_uJ * summary.tc_cycles * summary.tc_area_um2)
+    )
+    assert cost.to_dict()["edap_reduction_vs_tc"] == summary.edap_reduction("tc")
 
 
 def test_mac_columns_follow_tasders_count(table, config):

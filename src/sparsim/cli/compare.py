@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 
 from sparsim.cli.options import add_density_option, parse_density_items
+from sparsim.cost.result import Result
 from sparsim.designs import build, design_names, get_design, scheme_for
 from sparsim.errors import SpecError
 from sparsim.evaluate import density_label, evaluate
@@ -25,8 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Evaluate the built-in designs (dense tensor core TC, 2:4 sparse tensor core STC, "
             "flexible N:M STCs, TASD tensor cores TTC, dual-side sparse tensor core DSTC) on "
-            "one GEMM and print cycles, energy, EDP (energy-delay product) and computes, with "
-            "speedup and energy relative to the dense tensor core. Default: the ResNet50 layer "
+            "one GEMM and print cycles, energy, EDP (energy-delay product), computes, area (um^2 "
+            "from the designs' area tables), throughput per mm^2 (the layer's MACs per cycle "
+            "per mm^2, dense-equivalent; MAC: multiply-accumulate) and EDAP (energy x delay x area), with speedup, "
+            "energy and area relative to the dense tensor core. Default: the ResNet50 layer "
             "M=512,K=256,N=1024 with 2:4 weights (A) and input activations (B) of density 0.82."
         ),
         epilog=(
@@ -53,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--json",
         action="store_true",
         help="print one JSON object per design: the results schema (as evaluate --json) plus "
-        "what the design ran the tensors as and the ratios against TC",
+        "what the design ran the tensors as, throughput per mm^2 and the ratios against TC",
     )
     parser.set_defaults(func=run)
 
@@ -85,6 +88,8 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
                 "workload": spec.workload.name,
                 "weights_as": density_label(scheme.weights),
                 "activations_as": density_label(scheme.activations),
+                "throughput_per_mm2": throughput_per_mm2(result),
+                "technology": spec.architecture.technology,
             }
         )
     baseline = next((r for r in rows if r["design"] == BASELINE), None)
@@ -92,14 +97,32 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
         if baseline:
             row["speedup_vs_tc"] = baseline["cycles"] / row["cycles"]
             row["energy_vs_tc"] = row["energy_uJ"] / baseline["energy_uJ"]
+            row["area_vs_tc"] = _ratio(row["area_um2"], baseline["area_um2"])
     return rows
+
+
+def throughput_per_mm2(result: Result) -> float | None:
+    """The layer's MACs (algorithmic: dense-equivalent work) per cycle per mm^2."""
+    area = result.area_mm2
+    if not area or not result.cycles:
+        return None
+    return result.computes.algorithmic / result.cycles / area
+
+
+def _ratio(value: float | None, baseline: float | None) -> float | None:
+    return None if value is None or not baseline else value / baseline
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def _table(rows: list[dict]) -> str:
     headers = ["design", "A as", "B as", "cycles", "energy uJ", "EDP (J*cyc)", "actual MACs"]
+    headers += ["area mm2", "MAC/cyc/mm2", "EDAP"]
     with_ratios = "speedup_vs_tc" in rows[0]
     if with_ratios:
-        headers += ["speedup", "energy/TC"]
+        headers += ["speedup", "energy/TC", "area/TC"]
     lines = []
     for row in rows:
         cells = [
@@ -110,9 +133,16 @@ def _table(rows: list[dict]) -> str:
             f"{row['energy_uJ']:.2f}",
             f"{row['edp_J_cycles']:.3e}",
             f"{row['computes']['actual']:,.0f}",
+            _number(row["area_um2"] and row["area_um2"] * 1e-6, ".3f"),
+            _number(row["throughput_per_mm2"], ",.1f"),
+            _number(row["edap_J_cycles_mm2"], ".3e"),
         ]
         if with_ratios:
-            cells += [f"{row['speedup_vs_tc']:.2f}x", f"{row['energy_vs_tc']:.3f}"]
+            cells += [
+                f"{row['speedup_vs_tc']:.2f}x",
+                f"{row['energy_vs_tc']:.3f}",
+                _number(row["area_vs_tc"], ".3f"),
+            ]
         lines.append(cells)
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
 
@@ -140,4 +170,13 @@ def run(args: argparse.Namespace) -> int:
     padded = {r["design"]: r["workload"] for r in rows if "padded" in r["workload"]}
     for name, workload in padded.items():
         print(f"note: {name} runs {workload}")
+    processes: dict[str, list[str]] = {}
+    for row in rows:
+        processes.setdefault(row["technology"] or "not stated", []).append(row["design"])
+    if len(processes) > 1:
+        print(
+            "note: the designs' area and energy tables come from different processes ("
+            + "; ".join(f"{p}: {', '.join(names)}" for p, names in processes.items())
+            + "): their areas do not compare directly"
+        )
     return 0

@@ -62,9 +62,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--objective",
         default="edp",
-        metavar="edp|energy|cycles",
-        help="what to minimise: edp (default), energy, cycles, or weights such as "
-        "energy=1,cycles=2 (energy^1 x cycles^2)",
+        metavar="edp|edap|energy|cycles",
+        help="what to minimise: edp (default), edap (energy x delay x area: the same "
+        "mapping as edp, as the area is the hardware's; reported to compare designs), "
+        "energy, cycles, or weights such as energy=1,cycles=2 (energy^1 x cycles^2)",
     )
     parser.add_argument(
         "--top-k", type=int, default=3, metavar="K", help="runners-up to report (default 3)"

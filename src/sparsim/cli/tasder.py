@@ -565,6 +565,15 @@ def _cost_rows(cost: Any) -> list[list[str]]:
                 f"{100 * cost.edp_reduction(baseline):.1f}%",
             ]
         )
+    if cost.area_um2 is not None and cost.tc_area_um2 is not None:
+        rows.append(
+            [
+                "area TTC / TC",
+                f"{cost.area_um2 * 1e-6:.3f} / {cost.tc_area_um2 * 1e-6:.3f} mm^2 (area tables "
+                f"without TASD units); EDAP reduction vs TC "
+                f"{100 * cost.edap_reduction('tc'):.1f}%",
+            ]
+        )
     return rows
 
 

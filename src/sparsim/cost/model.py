@@ -324,7 +324,15 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
                 end = position + width
                 by_tensor[tensor] = _tensor_result(tensor, values[position:end], format)
                 position = end
-            level_results.append(LevelResult(level.name, values[7 + index], by_tensor))
+            level_results.append(
+                LevelResult(
+                    level.name,
+                    values[7 + index],
+                    by_tensor,
+                    instances=level.instances,
+                    area_um2=level.area,
+                )
+            )
         # The mapping covers one of the workload's `count` identical GEMMs (a conv's groups).
         results.append(
             Result(
@@ -337,6 +345,7 @@ def cost(spec: Spec, analysis: SparseAnalysis) -> list[Result | CapacityError | 
                     utilized_instances=values[4],
                     cycles=values[5],
                     energy_pJ=values[6],
+                    area_um2=compute.area,
                 ),
                 levels=tuple(level_results),
             ).times(count)

@@ -1,5 +1,10 @@
 """What an evaluation returns: totals, computes, and per level and tensor the action counts
-and energy split into data and metadata, plus what it was evaluated on.
+and energy split into data and metadata, per level its area, plus what it was evaluated on.
+
+Area is Timeloop's: a level's area is its area per instance (Accelergy's ART) times its
+instances, the design's the sum over the storage levels and the compute; it depends on the
+hardware only (not the layer or the mapping). A level without a given area makes the total
+unknown (``None``), never a silent 0.
 
 One results schema for every command: ``Result.to_row`` is the tidy row (one per design,
 layer, densities, memory configuration and mapping objective) that ``evaluate --json``,
@@ -17,12 +22,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # The identity columns of a row, then its totals; per-level columns follow
-# (``<level>.data_uJ``, ``<level>.metadata_uJ``, ``<level>.cycles``, innermost first).
+# (``<level>.data_uJ``, ``<level>.metadata_uJ``, ``<level>.cycles``, ``<level>.area_um2``
+# over its instances, innermost first).
 KEY_COLUMNS = ("design", "layer", "density_A", "density_B", "memory", "objective")
 TOTAL_COLUMNS = (
     "energy_uJ",
     "cycles",
     "edp_J_cycles",
+    "area_um2",
+    "edap_J_cycles_mm2",
     "utilization",
     "computes_algorithmic",
     "computes_actual",
@@ -89,11 +97,21 @@ class TensorLevelResult:
         )
 
 
+def total_area(per_instance: float | None, instances: float) -> float | None:
+    return None if per_instance is None else per_instance * instances
+
+
 @dataclass(frozen=True)
 class LevelResult:
     name: str
     cycles: float  # bandwidth-limited cycles of this level
     tensors: dict[str, TensorLevelResult] = field(default_factory=dict)
+    instances: int = 1
+    area_um2: float | None = None  # per instance
+
+    @property
+    def area_total_um2(self) -> float | None:
+        return total_area(self.area_um2, self.instances)
 
     @property
     def data_energy_pJ(self) -> float:
@@ -108,10 +126,10 @@ class LevelResult:
         return self.data_energy_pJ + self.metadata_energy_pJ
 
     def times(self, count: int) -> LevelResult:
-        return LevelResult(
-            self.name,
-            self.cycles * count,
-            {name: tensor.times(count) for name, tensor in self.tensors.items()},
+        return replace(
+            self,
+            cycles=self.cycles * count,
+            tensors={name: tensor.times(count) for name, tensor in self.tensors.items()},
         )
 
 
@@ -133,6 +151,11 @@ class ComputeResult:
     utilized_instances: float
     cycles: float
     energy_pJ: float
+    area_um2: float | None = None  # per instance
+
+    @property
+    def area_total_um2(self) -> float | None:
+        return total_area(self.area_um2, self.instances)
 
 
 @dataclass(frozen=True)
@@ -163,6 +186,24 @@ class Result:
     def edp(self) -> float:
         """Energy-delay product in J x cycles."""
         return self.energy_pJ * 1e-12 * self.cycles
+
+    @property
+    def area_um2(self) -> float | None:
+        """Area of the design (every storage level and the compute, over their instances);
+        None when a level's area is not given."""
+        areas = [self.compute.area_total_um2, *(level.area_total_um2 for level in self.levels)]
+        return None if None in areas else sum(areas)
+
+    @property
+    def area_mm2(self) -> float | None:
+        area = self.area_um2
+        return None if area is None else area * 1e-6
+
+    @property
+    def edap(self) -> float | None:
+        """Energy x delay x area in J x cycles x mm^2 (None without an area)."""
+        area = self.area_mm2
+        return None if area is None else self.edp * area
 
     @property
     def utilization(self) -> float:
@@ -211,6 +252,8 @@ class Result:
             "energy_uJ": self.energy_uJ,
             "cycles": self.cycles,
             "edp_J_cycles": self.edp,
+            "area_um2": self.area_um2,
+            "edap_J_cycles_mm2": self.edap,
             "utilization": self.utilization,
             **{f"computes_{key}": value for key, value in asdict(self.computes).items()},
             "bounding_level": self.bounding_level,
@@ -218,10 +261,12 @@ class Result:
         row[f"{self.compute.name}.data_uJ"] = self.compute.energy_pJ * 1e-6
         row[f"{self.compute.name}.metadata_uJ"] = 0.0
         row[f"{self.compute.name}.cycles"] = self.compute.cycles
+        row[f"{self.compute.name}.area_um2"] = self.compute.area_total_um2
         for level in reversed(self.levels):
             row[f"{level.name}.data_uJ"] = level.data_energy_pJ * 1e-6
             row[f"{level.name}.metadata_uJ"] = level.metadata_energy_pJ * 1e-6
             row[f"{level.name}.cycles"] = level.cycles
+            row[f"{level.name}.area_um2"] = level.area_total_um2
         return row
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,6 +281,8 @@ class Result:
                 "cycles": self.compute.cycles,
                 "instances": self.compute.instances,
                 "utilized_instances": self.compute.utilized_instances,
+                "area_um2": self.compute.area_um2,
+                "area_total_um2": self.compute.area_total_um2,
             }
         ]
         for level in reversed(self.levels):
@@ -246,6 +293,9 @@ class Result:
                     "data_energy_pJ": level.data_energy_pJ,
                     "metadata_energy_pJ": level.metadata_energy_pJ,
                     "cycles": level.cycles,
+                    "instances": level.instances,
+                    "area_um2": level.area_um2,
+                    "area_total_um2": level.area_total_um2,
                     "tensors": {
                         name: {**asdict(t), "energy_pJ": t.energy_pJ}
                         for name, t in level.tensors.items()
@@ -275,12 +325,15 @@ class Result:
                 utilized_instances=compute["utilized_instances"],
                 cycles=compute["cycles"],
                 energy_pJ=compute["energy_pJ"],
+                area_um2=compute.get("area_um2"),
             ),
             levels=tuple(
                 LevelResult(
                     level["name"],
                     level["cycles"],
                     {name: _tensor_from_dict(t) for name, t in level["tensors"].items()},
+                    instances=level.get("instances", 1),
+                    area_um2=level.get("area_um2"),
                 )
                 for level in reversed(inner_first)
             ),

@@ -14,6 +14,17 @@ Anchored at the artifact's own sizes, the model reproduces its energy tables exa
 
 Gated (idle) energies scale with their parent action. DRAM (a level of unbounded capacity)
 is not modelled: its energy per access is set by the device interface, not its size.
+
+Area: a level's area per instance follows its storage bits (data and metadata together,
+as the artifact's area tables give one area per level),
+
+    A(bits) = A_anchor x (bits / bits_anchor) ** AREA_CAPACITY_EXPONENT
+
+relative to its own area, so the artifact's tables come back exactly at their sizes. The
+exponent, 0.93, is the log-log slope through the artifact's three CACTI-estimated buffers
+(the STC's 16 Kb RF, 23,384 um^2; the DSTC's 18 Kb RF with metadata, 25,439.68 um^2; the
+2.5 Mb SMEM with metadata, 2,604,256 um^2): area nearly proportional to capacity, a little
+less for the periphery a bigger array shares. DRAM (unbounded) keeps its area.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from sparsim.spec.architecture import Architecture, StorageEnergy, StorageLevel
 from sparsim.spec.validation import validate
 
 CAPACITY_EXPONENT = 0.5
+AREA_CAPACITY_EXPONENT = 0.93
 
 # Every ERT action name a storage level can carry, split by the array it accesses.
 METADATA_ACTIONS = tuple(name for name in StorageEnergy.model_fields if "metadata" in name)
@@ -91,6 +103,21 @@ def metadata_shape(level: StorageLevel) -> tuple[float, int] | None:
     return level.metadata_capacity_bits / level.metadata_word_bits, level.metadata_word_bits
 
 
+def storage_bits(level: StorageLevel) -> float | None:
+    """Bits one instance stores, data and metadata; ``None`` when unbounded (DRAM)."""
+    if level.data_capacity is None:
+        return None
+    return level.data_capacity * level.word_bits + (level.metadata_capacity_bits or 0)
+
+
+def resized_area(level: StorageLevel, new: StorageLevel) -> float | None:
+    """Area per instance of ``new``, ``level`` resized, from ``level``'s own area."""
+    old_bits, new_bits = storage_bits(level), storage_bits(new)
+    if level.area is None or not old_bits or new_bits is None:
+        return level.area  # nothing to scale: no area, unbounded, or holding nothing
+    return level.area * (new_bits / old_bits) ** AREA_CAPACITY_EXPONENT
+
+
 def _positive(name: str, value: int | None, where: str) -> None:
     if value is None:
         return
@@ -137,7 +164,8 @@ def resize(
     metadata_capacity_bits: int | None = None,
     metadata_word_bits: int | None = None,
 ) -> Architecture:
-    """``architecture`` with one level's buffers resized and their energies rescaled.
+    """``architecture`` with one level's buffers resized and their energies and area
+    rescaled.
 
     ``data_capacity`` (words per instance) keeps the access width (``block_size`` words),
     so the data SRAM gets deeper or shallower. ``metadata_word_bits`` alone keeps the
@@ -167,7 +195,7 @@ def resize(
     energy = _scaled(old.energy, DATA_ACTIONS, _size_factor(data_shape(old), data_shape(new)))
     metadata_factor = _size_factor(metadata_shape(old), metadata_shape(new))
     energy = _scaled(energy, METADATA_ACTIONS, metadata_factor)
-    resized = {**new.model_dump(), "energy": energy.model_dump()}
+    resized = {**new.model_dump(), "energy": energy.model_dump(), "area": resized_area(old, new)}
 
     levels = [
         resized if candidate.name == level else candidate.model_dump()

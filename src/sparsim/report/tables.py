@@ -11,6 +11,18 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def area_text(area_um2: float | None) -> str:
+    """An area in mm^2, or why there is none."""
+    return "not given" if area_um2 is None else f"{area_um2 * 1e-6:,.4f} mm^2"
+
+
+def _instances_area(instances: int, per_instance: float | None) -> str:
+    """A level's area over its instances, as ``instances x per instance``."""
+    if per_instance is None:
+        return "not given"
+    return f"{instances} x {per_instance:,.2f} = {instances * per_instance:,.0f}"
+
+
 def result_table(result: Result) -> str:
     """Totals, then one row per level with its energy split into data and metadata."""
     computes = result.computes
@@ -19,6 +31,9 @@ def result_table(result: Result) -> str:
         f"EDP {result.edp:.3e} J*cycle, utilisation {result.utilization:.1%}\n"
         f"computes: algorithmic {computes.algorithmic:,.0f}, actual {computes.actual:,.0f}, "
         f"gated {computes.gated:,.0f}, skipped {computes.skipped:,.0f}\n"
+        f"area: {area_text(result.area_um2)}"
+        + (f", EDAP {result.edap:.3e} J*cycle*mm^2" if result.edap is not None else "")
+        + "\n"
     )
     total = result.energy_pJ or 1.0
     rows = [
@@ -29,6 +44,7 @@ def result_table(result: Result) -> str:
             "0.000",
             f"{result.compute.energy_pJ / total:.1%}",
             f"{result.compute.cycles:,.0f}",
+            _instances_area(result.compute.instances, result.compute.area_um2),
         ]
     ]
     for level in reversed(result.levels):
@@ -40,7 +56,8 @@ def result_table(result: Result) -> str:
                 f"{level.metadata_energy_pJ * 1e-6:,.3f}",
                 f"{level.energy_pJ / total:.1%}",
                 f"{level.cycles:,.0f}" if level.cycles else "-",
+                _instances_area(level.instances, level.area_um2),
             ]
         )
-    header = ["level", "energy uJ", "data uJ", "metadata uJ", "share", "cycles"]
+    header = ["level", "energy uJ", "data uJ", "metadata uJ", "share", "cycles", "area um^2"]
     return summary + format_table(rows, header)

@@ -4,7 +4,8 @@ Energies are per *vector* access as in Accelergy's ERT (a vector is ``block_size
 the cost model divides by ``block_size`` to charge scalar accesses. Actions without their own
 energy take it through Timeloop's fallback chains; none is ever assumed to cost 0 pJ. Bandwidths are in words
 per cycle per instance; ``None`` means unlimited. Capacities are in words (data) and bits
-(metadata); ``None`` means unbounded (e.g. DRAM).
+(metadata); ``None`` means unbounded (e.g. DRAM). Areas are um^2 per instance as in
+Accelergy's area table (ART); ``None`` means not given (the result then has no total area).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from sparsim.errors import MissingEnergyError
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0)]
 Energy = NonNegative | None
+Area = Annotated[
+    NonNegative | None,
+    Field(description="um^2 per instance (Accelergy's ART); None: not given"),
+]
 
 # Each storage action sparsim counts, and the ERT action names whose energy it takes, first
 # given first: Timeloop's own fallback chains (include/model/topology.hpp).
@@ -169,6 +174,7 @@ class StorageLevel(BaseModel):
         "compression_supported)",
     )
     energy: StorageEnergy = StorageEnergy()
+    area: Area = None
 
     @model_validator(mode="after")
     def _mesh_divides_instances(self) -> StorageLevel:
@@ -191,6 +197,7 @@ class ComputeLevel(BaseModel):
     mesh_x: PositiveInt | None = None
     word_bits: PositiveInt = 8
     energy: ComputeEnergy
+    area: Area = None
 
 
 class Architecture(BaseModel):
@@ -201,6 +208,11 @@ class Architecture(BaseModel):
     name: str = "accelerator"
     levels: Annotated[list[StorageLevel], Field(min_length=1)]
     compute: ComputeLevel
+    technology: str | None = Field(
+        None,
+        description="process the energy and area tables were estimated for (e.g. 45nm): "
+        "areas and energies of designs from different processes do not compare directly",
+    )
 
     @model_validator(mode="after")
     def _consistent_fanouts(self) -> Architecture:
@@ -219,6 +231,15 @@ class Architecture(BaseModel):
                     f"{name} has {inner} instances, not a multiple of the {outer} of the level above"
                 )
         return self
+
+    @property
+    def area_um2(self) -> float | None:
+        """Every storage level's and the compute's area over their instances (Timeloop's
+        total); None when one is not given."""
+        parts = [self.compute, *self.levels]
+        if any(part.area is None for part in parts):
+            return None
+        return sum(part.area * part.instances for part in parts)
 
     def level(self, name: str) -> StorageLevel:
         for level in self.levels:

@@ -18,6 +18,10 @@ its numeric check in ``docs/sparseloop-semantics-*.md``:
   ``word-bits``, ``word_width`` or ``datawidth`` (16 when none); capacities from
   ``entries``, ``depth``/``memory_depth``/``data_storage_depth`` (x block size) or
   ``sizeKB``; the deprecated ``bandwidth`` is split half to reads, half to writes;
+* area (ART, optional): a component's ``area`` (um^2 per instance) from the ART table of its
+  leaf name (the last of two tables for one name wins); without one, a storage level's
+  ``cluster-area`` / ``cluster-size`` and the compute's ``area`` attribute, else 0 um^2: what
+  Timeloop's built-in area models give (they return 0 in the public build);
 * energy (ERT): a component's action listed with several argument sets costs the most
   expensive; a read, fill, update or MAC with no ERT name on Timeloop's fallback chain
   (an ERT whose registers give only ``access``) keeps Timeloop's own estimate of the
@@ -60,6 +64,7 @@ from sparsim.spec.sparse_optimizations import (
     RankFormat,
 )
 from sparsim.spec.sparseloop_shapes import (
+    ART_SCHEMA,
     ERT_SCHEMA,
     INPUTS_SCHEMA,
     MAPPING_SCHEMA,
@@ -75,7 +80,7 @@ _FACTOR = re.compile(r"([A-Za-z]+)\s*=*\s*(\d+)(?:,(\d+))?")
 
 MODEL_KEYS = ("architecture", "problem", "sparse_optimizations", "mapping")
 CONSTRAINT_KEYS = ("architecture_constraints", "mapspace_constraints")
-TABLE_KEYS = ("ERT",)
+TABLE_KEYS = ("ERT", "ART")
 SECTION_KEYS = (*MODEL_KEYS, *TABLE_KEYS, *CONSTRAINT_KEYS)
 DEFAULT_WORD_BITS = 16  # Timeloop's BufferLevel::Specs::kDefaultWordBits
 STORAGE_CLASSES = ("DRAM", "SRAM", "regfile", "smartbuffer", "storage")
@@ -149,7 +154,9 @@ def gather_sections(case: str | Path | Iterable[str | Path]) -> dict[str, _Sourc
             str(case),
         )
     for key, source in sections.items():
-        schema = {"ERT": ERT_SCHEMA, "mapping": MAPPING_SCHEMA}.get(key, INPUTS_SCHEMA)
+        schema = {"ERT": ERT_SCHEMA, "ART": ART_SCHEMA, "mapping": MAPPING_SCHEMA}.get(
+            key, INPUTS_SCHEMA
+        )
         if key in schema:
             check_shape(source.data, {key: schema[key]}, source.path)
     return sections
@@ -191,6 +198,24 @@ def _walk_tree(src: _Source, node: dict, path: str, multiplier: int, out: list) 
         _walk_tree(src, child, f"{path}.subtree[{i}]", multiplier, out)
 
 
+def _leaf(full_name: str) -> str:
+    """The component a table entry is for: its hierarchical name's last part, ranges cut
+    (``system.SM.Subpartition[0..3].RF`` -> ``RF``), as Timeloop matches levels."""
+    return _RANGE_SUFFIX.sub("", full_name).split(".")[-1]
+
+
+def _art_areas(art_src: _Source | None) -> dict[str, float]:
+    """Per component (leaf name) its area in um^2 per instance (Timeloop's
+    ``ParseAccelergyART``: a later table for the same component replaces an earlier one)."""
+    if art_src is None:
+        return {}
+    tables = art_src.get(art_src.get(art_src.data, "ART", ""), "tables", "ART")
+    return {
+        _leaf(str(table["name"])): float(table["area"])
+        for table in tables  # names and areas checked by ART_SCHEMA
+    }
+
+
 def _ert_tables(ert_src: _Source) -> dict[str, dict[str, float]]:
     """Per component (leaf name) the energy of each action; an action listed with several
     argument sets costs the most expensive (Timeloop's ``ParseAccelergyERT``)."""
@@ -198,7 +223,7 @@ def _ert_tables(ert_src: _Source) -> dict[str, dict[str, float]]:
     energies: dict[str, dict[str, float]] = {}
     for i, table in enumerate(tables):
         full_name = str(ert_src.get(table, "name", f"ERT.tables[{i}]"))
-        leaf = _RANGE_SUFFIX.sub("", full_name).split(".")[-1]
+        leaf = _leaf(full_name)
         actions: dict[str, float] = {}
         for j, action in enumerate(ert_src.get(table, "actions", f"ERT.tables[{i}]")):
             key = f"ERT.tables[{i}].actions[{j}]"
@@ -260,6 +285,7 @@ def _storage_level(
     attrs: dict,
     path: str,
     energy: dict[str, float],
+    area: float | None,
 ) -> StorageLevel:
     where = f"{src.path}: {path}.attributes"
     word_bits = int(_attribute(attrs, ("word-bits", "word_width", "datawidth"), DEFAULT_WORD_BITS))
@@ -290,6 +316,9 @@ def _storage_level(
     mesh_x = attrs.get("meshX")
     if mesh_x is None and attrs.get("meshY") is not None:
         mesh_x = instances // int(attrs["meshY"])
+    if area is None:
+        cluster_area = float(attrs.get("cluster-area", 0) or 0)
+        area = cluster_area / cluster if cluster_area > 0 else 0.0
     return validate(
         StorageLevel,
         {
@@ -314,6 +343,7 @@ def _storage_level(
                 energy,
                 builtin_storage_energy(klass, attrs, word_bits, block_size, cluster, capacity),
             ),
+            "area": area,
         },
         where,
     )
@@ -326,7 +356,13 @@ def _yes(value: Any, where: str) -> bool:
 
 
 def _compute_level(
-    src: _Source, name: str, instances: int, attrs: dict, path: str, energy: dict[str, float]
+    src: _Source,
+    name: str,
+    instances: int,
+    attrs: dict,
+    path: str,
+    energy: dict[str, float],
+    area: float | None,
 ) -> ComputeLevel:
     """The MACs; a compute action the ERT names under none of its names keeps Timeloop's
     own energy (the ``energy`` attribute, else its built-in multiplier estimate,
@@ -346,6 +382,7 @@ def _compute_level(
             "mesh_x": int(mesh_x) if mesh_x else instances,
             "word_bits": word_bits,
             "energy": {k: v if v is not None else 0.0 for k, v in chains.items()},
+            "area": area if area is not None else float(attrs.get("area", 0) or 0),
         },
         f"{src.path}: {path}",
     )
@@ -356,7 +393,9 @@ def _metadata_bits(attrs: dict) -> int:
     return int(_attribute(attrs, ("metadata_datawidth", "metadata_word_bits"), 0) or 0)
 
 
-def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> tuple[Architecture, dict]:
+def _architecture(
+    src: _Source, ert: dict[str, dict[str, float]], art: dict[str, float]
+) -> tuple[Architecture, dict]:
     """The architecture, and per storage level its attributes (formats read defaults)."""
     arch = src.get(src.data, "architecture", "")
     locals_: list = []
@@ -379,9 +418,11 @@ def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> tuple[Archi
         if is_compute:
             if compute is not None:
                 raise src.error(path, f"a second compute level {name!r} ({compute.name} first)")
-            compute = _compute_level(src, name, instances, attrs, path, energy)
+            compute = _compute_level(src, name, instances, attrs, path, energy, art.get(name))
         else:
-            storage.append(_storage_level(src, name, klass, instances, attrs, path, energy))
+            storage.append(
+                _storage_level(src, name, klass, instances, attrs, path, energy, art.get(name))
+            )
             attributes[name] = attrs
     if compute is None:
         raise src.error("architecture", "no compute level (class: intmac, mac or compute)")
@@ -391,6 +432,12 @@ def _architecture(src: _Source, ert: dict[str, dict[str, float]]) -> tuple[Archi
         Architecture, {"levels": storage, "compute": compute}, f"{src.path}: architecture"
     )
     return architecture, attributes
+
+
+def _tables_architecture(sections: dict[str, _Source]) -> tuple[Architecture, dict]:
+    return _architecture(
+        sections["architecture"], _ert_tables(sections["ERT"]), _art_areas(sections.get("ART"))
+    )
 
 
 # -- problem ---------------------------------------------------------------------------------
@@ -730,7 +777,7 @@ def load_sparseloop_problem(case_dir: str | Path):
     densities, sparse optimisations, the constraint sections or None)."""
     sections = gather_sections(case_dir)
     workload, densities = _problem(sections["problem"])
-    architecture, attributes = _architecture(sections["architecture"], _ert_tables(sections["ERT"]))
+    architecture, attributes = _tables_architecture(sections)
     constraints = {k: sections[k].data[k] for k in CONSTRAINT_KEYS if k in sections} or None
     optimizations, compute = _sparse_optimizations(
         sections.get("sparse_optimizations"), attributes, architecture.compute.name
@@ -746,7 +793,7 @@ def load_sparseloop_case(case: str | Path | Iterable[str | Path]) -> Spec:
     if "mapping" not in sections:
         raise SpecError("no YAML file holds the section 'mapping'", str(where))
     workload, densities = _problem(sections["problem"])
-    architecture, attributes = _architecture(sections["architecture"], _ert_tables(sections["ERT"]))
+    architecture, attributes = _tables_architecture(sections)
     optimizations, compute = _sparse_optimizations(
         sections.get("sparse_optimizations"), attributes, architecture.compute.name
     )

@@ -122,6 +122,7 @@ MAPPING_SCHEMA: dict[str, Any] = {
 ERT_SCHEMA: dict[str, Any] = {
     "ERT": {"tables": ({"name": NAME, "actions": ({"name": NAME, "energy": ENERGY},)},)}
 }
+ART_SCHEMA: dict[str, Any] = {"ART": {"tables": ({"name": NAME, "area": ENERGY},)}}
 
 
 def check_shape(data: Any, schema: Any, where: Path, path: str = "") -> None:

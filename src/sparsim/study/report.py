@@ -154,7 +154,11 @@ METRICS = (
 )
 
 
-def _best(tables: StudyTables, layer_set: str) -> pd.DataFrame:
+EDAP = ("edap_J_cycles_mm2", "lowest EDP x area", "edap_vs_dense", "x the dense EDP x area")
+SECTION_AREA = "8. Area and EDP x area"
+
+
+def _best(tables: StudyTables, layer_set: str, metrics: tuple = METRICS) -> pd.DataFrame:
     """Per sparse grid point and metric: the contender with the lowest value."""
     totals = tables.totals
     totals = totals[(totals[SET] == layer_set) & totals["strategy"].isin(contenders(tables))]
@@ -167,7 +171,7 @@ def _best(tables: StudyTables, layer_set: str) -> pd.DataFrame:
                 np.isclose(totals["weight_sparsity"], ws)
                 & np.isclose(totals["activation_sparsity"], sa)
             ]
-            for metric, label, ratio, unit in METRICS:
+            for metric, label, ratio, unit in metrics:
                 best = at.loc[at[metric].idxmin()]
                 rows.append(
                     {
@@ -181,17 +185,83 @@ def _best(tables: StudyTables, layer_set: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _winners(tables: StudyTables, layer_set: str) -> pd.DataFrame:
+def _winners(tables: StudyTables, layer_set: str, metrics: tuple = METRICS) -> pd.DataFrame:
     """The best contender per sparse (weights, activations) point, one column per metric."""
-    best = _best(tables, layer_set)
+    best = _best(tables, layer_set, metrics)
     table = best.pivot_table(
         index=["weights", "activations"], columns="metric", values="text", aggfunc="first"
     )
-    table = table[[label for _, label, _, _ in METRICS]].reset_index()
+    table = table[[label for _, label, _, _ in metrics]].reset_index()
     return table.assign(
         weights=table["weights"].map(sparsity_text),
         activations=table["activations"].map(sparsity_text),
     ).rename(columns={"weights": "weights sparse", "activations": "activations sparse"})
+
+
+def area_table(tables: StudyTables) -> pd.DataFrame:
+    """Each strategy's design: its tables' process and its area, against the dense one."""
+    dense = tables.strategy(DENSE).design.architecture.area_um2
+    rows = []
+    for strategy in tables.definition.strategies:
+        architecture = strategy.design.architecture
+        area = architecture.area_um2
+        rows.append(
+            {
+                "strategy": strategy.title,
+                "design": strategy.design.name,
+                "tables' process": architecture.technology or "not stated",
+                "area (mm^2)": round(area * 1e-6, 4) if area is not None else None,
+                "vs dense": round(area / dense, 3) if area is not None and dense else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _without_area(tables: StudyTables) -> list[str]:
+    """The contenders whose design gives no area (some level has none)."""
+    return [
+        name
+        for name in contenders(tables)
+        if tables.strategy(name).design.architecture.area_um2 is None
+    ]
+
+
+def area_findings(tables: StudyTables) -> str:
+    """What area changes, from the run: the lowest EDP x area per sparse point of the
+    widest layer set against the lowest EDP, and the two areas behind the contenders."""
+    main = _main_set(tables)
+    unknown = _without_area(tables)
+    if unknown:
+        return (
+            f"No area for {listing(tables.title(name) for name in unknown)}: a level of "
+            "their design's hardware gives none, so EDP x area is not compared."
+        )
+    both = _best(tables, main, (METRICS[2], EDAP))
+    edp = both[both["metric"] == METRICS[2][1]].set_index(["weights", "activations"])
+    edap = both[both["metric"] == EDAP[1]].set_index(["weights", "activations"])
+    changed = (edp["strategy"] != edap["strategy"].reindex(edp.index)).sum()
+    counts = edap["strategy"].value_counts()
+    winners = listing(f"{tables.title(name)} at {n}" for name, n in counts.items())
+    areas = {
+        name: tables.strategy(name).design.architecture.area_um2 for name in contenders(tables)
+    }
+    by_process: dict[str, list[str]] = {}
+    for name in contenders(tables):
+        technology = tables.strategy(name).design.architecture.technology or "not stated"
+        by_process.setdefault(technology, []).append(tables.title(name))
+    processes = "; ".join(f"{p}: {listing(titles)}" for p, titles in by_process.items())
+    largest = max(areas, key=areas.get)
+    smallest = min(areas, key=areas.get)
+    return (
+        f"On {tables.set_title(main)}, over its {len(edp)} sparse (weights, activations) "
+        f"points, the lowest EDP x area goes to {winners}; counting area changes the winner "
+        f"at {changed} of {len(edp)} points against the lowest EDP. The contenders' areas "
+        f"(their designs' area tables) range from {areas[smallest] * 1e-6:.3f} mm^2 "
+        f"({tables.title(smallest)}) to {areas[largest] * 1e-6:.3f} mm^2 "
+        f"({tables.title(largest)}), {areas[largest] / areas[smallest]:.2f}x; the tables hold "
+        "storage and MACs only (no distribution or reduction networks)"
+        + (f", and come from different processes ({processes})." if len(by_process) > 1 else ".")
+    )
 
 
 def bottom_line(tables: StudyTables, checks: dict[str, Conclusion]) -> str:
@@ -1120,6 +1190,23 @@ def report(
             if len(exponent_band(tables))
             else (),
             charts_memory,
+        ),
+        Section(
+            SECTION_AREA,
+            (area_findings(tables),),
+            (
+                Table("Area per design", area_table(tables)),
+                *(
+                    ()
+                    if _without_area(tables)
+                    else (
+                        Table(
+                            f"Lowest EDP x area per sparse point ({tables.set_title(main)})",
+                            _winners(tables, main, (EDAP,)),
+                        ),
+                    )
+                ),
+            ),
         ),
         Section(
             "Effectual and ineffectual work",

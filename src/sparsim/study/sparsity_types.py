@@ -71,6 +71,7 @@ DESCRIPTIVE = (
     "rescale_energy",
     "unit",
     "value",
+    "area_um2",  # the design's (and memory size's) area: the same for every layer
 )
 
 
@@ -329,17 +330,24 @@ def _totals(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Aggregate, keeping the descriptive columns that are constant within each group."""
     constant = [c for c in DESCRIPTIVE if c in frame.columns and c not in keys]
     first = frame.groupby(keys, sort=False, as_index=False)[constant].first()
-    return aggregate(frame, keys).merge(first, on=keys)
+    totals = aggregate(frame, keys).merge(first, on=keys)
+    if "area_um2" in totals:
+        totals["edap_J_cycles_mm2"] = totals["edp_J_cycles"] * totals["area_um2"] * 1e-6
+    return totals
 
 
 def _relative_to_dense(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     dense = frame[frame["strategy"] == DENSE].drop_duplicates(by)
-    reference = dense.set_index(by)[["energy_uJ", "cycles", "edp_J_cycles"]]
-    reference.columns = ["dense_energy_uJ", "dense_cycles", "dense_edp_J_cycles"]
+    metrics = ["energy_uJ", "cycles", "edp_J_cycles", "edap_J_cycles_mm2"]
+    metrics = [m for m in metrics if m in frame]
+    reference = dense.set_index(by)[metrics]
+    reference.columns = [f"dense_{m}" for m in metrics]
     frame = frame.join(reference, on=by)
     frame["energy_vs_dense"] = frame["energy_uJ"] / frame["dense_energy_uJ"]
     frame["speedup_vs_dense"] = frame["dense_cycles"] / frame["cycles"]
     frame["edp_vs_dense"] = frame["edp_J_cycles"] / frame["dense_edp_J_cycles"]
+    if "edap_J_cycles_mm2" in frame:
+        frame["edap_vs_dense"] = frame["edap_J_cycles_mm2"] / frame["dense_edap_J_cycles_mm2"]
     return frame
 
 

@@ -10,7 +10,8 @@ dense models stay dense), one native pattern per layer. Section 5.3's network-wi
 puts every layer of sparse ResNet-50 at 4:8+1:8 on TTC-VEGETA-M8. The energy breakdown
 (Fig. 19) runs Table 4's representative ResNet-50 layers, sparse, at 4:8+1:8 on
 TTC-VEGETA-M8 against the TC, level by level. A model's energy and cycles are the sums over
-its layers (they run one after another), its EDP their product.
+its layers (they run one after another), its EDP their product; its EDAP that times the
+design's area (the area tables' storage and MACs: :func:`design_area_um2`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from tqdm import tqdm
 
 from sparsim.cost.result import Result
 from sparsim.designs import build
-from sparsim.designs.catalog import INPUTS, WEIGHTS
-from sparsim.designs.ttc import SeriesResult, evaluate_series, structured_gemm
+from sparsim.designs.catalog import INPUTS, WEIGHTS, get_design
+from sparsim.designs.ttc import SeriesResult, evaluate_series, structured_gemm, ttc_hardware
 from sparsim.errors import SparsimError
 from sparsim.evaluate import evaluate
 from sparsim.processes import pool_of
@@ -187,13 +188,30 @@ def _layer_rows(model: str, variant: str, run: Run) -> Iterator[dict]:
         }
 
 
+def design_area_um2(design: str) -> float:
+    """A row's design's area from its area table: the TC's or DSTC's, else its TTC
+    hardware's (VEGETA-M8's for the ablation and network-wise rows); the TASD units are in
+    no table (the TASD paper, section 5.6: up to 2% of the PEs' area)."""
+    if design in DESIGN_KEYS:
+        area = get_design(DESIGN_KEYS[design]).architecture.area_um2
+    else:
+        hardware = design if design in TTCS else BREAKDOWN_HARDWARE
+        area = ttc_hardware(hardware).design.architecture.area_um2
+    if area is None:
+        raise SparsimError("its design file gives no area for some level", design)
+    return area
+
+
 def _totals(layers: pd.DataFrame) -> pd.DataFrame:
     keys = ["model", "variant", "design"]
     sums = ["algorithmic", "effectual", "performed", "energy_uJ", "cycles"]
     totals = layers.groupby(keys, sort=False)[sums].sum().reset_index()
     totals["edp_J_cycles"] = totals["energy_uJ"] * 1e-6 * totals["cycles"]
+    totals["area_um2"] = totals["design"].map(design_area_um2)
+    totals["edap_J_cycles_mm2"] = totals["edp_J_cycles"] * totals["area_um2"] * 1e-6
     tc = totals[totals["design"] == TC].set_index(["model", "variant"])
-    for metric, name in (("edp_J_cycles", "edp"), ("energy_uJ", "energy"), ("cycles", "cycles")):
+    metrics = (("edp_J_cycles", "edp"), ("energy_uJ", "energy"), ("cycles", "cycles"))
+    for metric, name in (*metrics, ("edap_J_cycles_mm2", "edap")):
         base = totals.set_index(["model", "variant"]).index.map(tc[metric])
         totals[f"{name}_vs_tc"] = totals[metric].to_numpy() / base.to_numpy(dtype=float)
     totals["layers_tasd"] = (

@@ -33,9 +33,9 @@ from sparsim.spec.validation import validate
 
 AXES = ("design", "memory", "workload", "density_A", "density_B", "objective")
 # delay: a design's mapping heuristic (fewest cycles, then least energy; the mapper on
-# cycles for a design without one); edp, energy, cycles: the mapper under the design's
-# constraints (sparsim.designs.mapper).
-OBJECTIVES = ("delay", "edp", "energy", "cycles")
+# cycles for a design without one); edp, edap, energy, cycles: the mapper under the design's
+# constraints (sparsim.designs.mapper; edap maps as edp, the area being the hardware's).
+OBJECTIVES = ("delay", "edp", "edap", "energy", "cycles")
 RESIZE_KEYS = ("data_capacity", "metadata_capacity_bits", "metadata_word_bits")
 LEVEL_KEYS = (*RESIZE_KEYS, "rescale_energy", "read_bandwidth")
 DESIGN_FILE_SUFFIXES = (".yaml", ".yml")

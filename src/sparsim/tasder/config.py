@@ -83,6 +83,10 @@ class CostSummary(BaseModel):
     tc_cycles: float
     plain_energy_uJ: float
     plain_cycles: float
+    # um^2 of the TTC's hardware (the plain design's too: TASD adds no table of its own) and
+    # of the TC, from their area tables; None when a table gives none (or an older file).
+    area_um2: float | None = None
+    tc_area_um2: float | None = None
 
     def energy_reduction(self, baseline: str = "tc") -> float:
         """Fraction of the baseline's energy saved (``tc`` or ``plain``)."""
@@ -94,6 +98,14 @@ class CostSummary(BaseModel):
     def edp_reduction(self, baseline: str = "tc") -> float:
         energy, cycles = self._baseline(baseline)
         return 1 - self.energy_uJ * self.cycles / (energy * cycles)
+
+    def edap_reduction(self, baseline: str = "tc") -> float | None:
+        """Energy x delay x area saved against the baseline; None without both areas."""
+        area = self.tc_area_um2 if baseline == "tc" else self.area_um2
+        if self.area_um2 is None or not area:
+            return None
+        energy, cycles = self._baseline(baseline)
+        return 1 - self.energy_uJ * self.cycles * self.area_um2 / (energy * cycles * area)
 
     def _baseline(self, name: str) -> tuple[float, float]:
         if name == "tc":

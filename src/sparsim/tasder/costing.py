@@ -17,7 +17,9 @@ three times by the engine:
   without TASD).
 
 The model's energy and cycles are the sums over its layer calls (they run one after
-another), its EDP their product. Shapes repeat in real networks, and the passes are
+another), its EDP their product; the areas are the TTC's hardware's and the TC's, from
+their area tables (the TASD paper puts its TASD units at up to 2% of the PE area, Sec. 5.6;
+no area table has them, so they are not added). Shapes repeat in real networks, and the passes are
 cached (:func:`sparsim.designs.ttc.evaluate_pass`), so a ResNet-50 costs well under 2 s.
 """
 
@@ -30,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from sparsim.designs.catalog import INPUTS, WEIGHTS
+from sparsim.designs.catalog import INPUTS, WEIGHTS, get_design
 from sparsim.designs.ttc import evaluate_pass, evaluate_series, structured_gemm, ttc_hardware
 from sparsim.errors import SparsimError
 from sparsim.spec.sparsity import TensorDensity
@@ -76,6 +78,8 @@ class ConfigCost:
 
     hardware: str
     layers: tuple[LayerCost, ...]
+    area_um2: float | None = None  # the TTC's hardware
+    tc_area_um2: float | None = None
 
     def total(self, column: str) -> float:
         if column not in COLUMNS:
@@ -91,6 +95,8 @@ class ConfigCost:
             tc_cycles=self.total("tc_cycles"),
             plain_energy_uJ=self.total("plain_energy_uJ"),
             plain_cycles=self.total("plain_cycles"),
+            area_um2=self.area_um2,
+            tc_area_um2=self.tc_area_um2,
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -106,6 +112,7 @@ class ConfigCost:
             "energy_reduction_vs_plain": summary.energy_reduction("plain"),
             "cycle_reduction_vs_plain": summary.cycle_reduction("plain"),
             "edp_reduction_vs_plain": summary.edp_reduction("plain"),
+            "edap_reduction_vs_tc": summary.edap_reduction("tc"),
             "layers": [asdict(layer) for layer in self.layers],
         }
 
@@ -202,7 +209,12 @@ def cost_config(
             layers.append(_layer_cost(row, config.layers.get(module), ttc, schedule))
         except SparsimError as exc:
             raise exc.located(f"layers.{module}") from None
-    return ConfigCost(ttc.ttc_name, tuple(layers))
+    return ConfigCost(
+        ttc.ttc_name,
+        tuple(layers),
+        area_um2=ttc.design.architecture.area_um2,
+        tc_area_um2=get_design("tc").architecture.area_um2,
+    )
 
 
 OBJECTIVES = ("macs", "energy", "edp")

@@ -5,7 +5,8 @@
 Prints the corpus (cases by architecture, problem shape and feature), then per case whether
 sparsim loaded it or refused it (with its error), its energy and cycles beside the
 reference (public Timeloop for the exercises; the artifact's published stats for the
-artifact's workspaces), and how many agree within 0.1% and 1%; for the cases Timeloop
+artifact's workspaces) and its worst area error over the levels, and how many agree within
+0.1% and 1%; for the cases Timeloop
 refuses, whether sparsim refuses them too.
 """
 
@@ -56,7 +57,8 @@ def corpus_table() -> None:
 
 
 def _compare(outcomes: list[Outcome], verbose: bool) -> None:
-    within = {(figure, tol): 0 for figure in ("energy", "cycles") for tol in WITHIN}
+    within = {(figure, tol): 0 for figure in ("energy", "cycles", "area") for tol in WITHIN}
+    worst_area = 0.0
     loaded = refused = crashed = 0
     for outcome in outcomes:
         label, ref = reference(outcome.case) or ("none", None)
@@ -78,16 +80,21 @@ def _compare(outcomes: list[Outcome], verbose: bool) -> None:
         for tol in WITHIN:
             within[("energy", tol)] += energy <= tol
             within[("cycles", tol)] += cycles <= tol
+        area = max(outcome.area_errors.values())
+        worst_area = max(worst_area, area)
+        for tol in WITHIN:
+            within[("area", tol)] += area <= tol
         if verbose:
             print(
                 f"  loaded   {name}: energy {outcome.energy_pJ:.6g} pJ vs {label} "
                 f"{ref['energy_pJ']:.6g} ({energy:+.2%}), cycles {outcome.cycles:.6g} vs "
-                f"{ref['cycles']:.6g} ({cycles:+.2%})"
+                f"{ref['cycles']:.6g} ({cycles:+.2%}), area (every level) within {area:.2%}"
             )
     total = len(outcomes)
     print(f"  {loaded}/{total} loaded, {refused} refused, {crashed} crashed")
     for (figure, tol), count in within.items():
         print(f"  {figure} within {tol:.1%}: {count}/{total}")
+    print(f"  area: largest relative error over every level and total {worst_area:.2e}")
 
 
 def main() -> None:

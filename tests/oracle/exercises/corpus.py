@@ -77,6 +77,7 @@ class Outcome:
     case: Path
     energy_pJ: float | None = None
     cycles: float | None = None
+    area_errors: dict[str, float] | None = None
     error: str | None = None
     crashed: bool = False
 
@@ -95,11 +96,38 @@ def run_sparsim(case: Path) -> Outcome:
         return Outcome(case, error=f"{type(error).__name__}: {error}")
     except Exception as error:  # the report counts crashes apart from refusals
         return Outcome(case, error=f"{type(error).__name__}: {error}", crashed=True)
-    return Outcome(case, energy_pJ=result.energy_pJ, cycles=result.cycles)
+    found = reference(case)
+    return Outcome(
+        case,
+        energy_pJ=result.energy_pJ,
+        cycles=result.cycles,
+        area_errors=area_errors(result, found[1]) if found else None,
+    )
 
 
 def relative_error(mine: float, theirs: float) -> float:
     return abs(mine - theirs) / max(abs(theirs), 1e-12)
+
+
+def area_errors(result, oracle: dict) -> dict[str, float]:
+    """Relative error of each area Timeloop reports (a ``timeloop.json`` document): per
+    storage level per instance (``<level>``) and over its instances (``<level> total``), the
+    compute's total and the design's (``total``). A level either side lacks is infinite."""
+    errors: dict[str, float] = {}
+    mine = {level.name: level for level in result.levels}
+    for name in set(mine) | set(oracle["levels"]):
+        if name not in mine or name not in oracle["levels"]:
+            errors[name] = float("inf")
+            continue
+        theirs = oracle["levels"][name]
+        errors[name] = relative_error(mine[name].area_um2, theirs["area_um2"])
+        errors[f"{name} total"] = relative_error(
+            mine[name].area_total_um2, theirs["area_total_um2"]
+        )
+    compute = oracle["compute"]["area_total_um2"]
+    errors[f"{result.compute.name} total"] = relative_error(result.compute.area_total_um2, compute)
+    errors["total"] = relative_error(result.area_um2, oracle["area_um2"])
+    return errors
 
 
 def describe_counts(cases: list[Path], key: Callable[[dict], list[str]]) -> dict[str, int]:
