@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
-
-import yaml
+from typing import TYPE_CHECKING
 
 from sparsim.cli.options import (
     add_density_option,
@@ -17,11 +17,9 @@ from sparsim.cli.options import (
     parse_density_items,
 )
 from sparsim.errors import SpecError
-from sparsim.evaluate import evaluate, load
-from sparsim.io import atomic_write_text
-from sparsim.report.tables import result_table
-from sparsim.spec.model import Spec
-from sparsim.spec.workload import parse_gemm_shape
+
+if TYPE_CHECKING:
+    from sparsim.spec.model import Spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,11 +75,14 @@ def _design_spec(args: argparse.Namespace) -> Spec:
     if not args.gemm:
         raise SpecError("--design needs a GEMM shape such as M=512,K=256,N=1024", "--gemm")
     from sparsim.designs import build  # only here: a spec or case needs no design catalog
+    from sparsim.spec.workload import parse_gemm_shape
 
     return build(args.design, parse_gemm_shape(args.gemm), parse_density_items(args.density))
 
 
 def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
+    from sparsim.evaluate import load
+
     if args.design is None:
         only_with(
             "--design NAME",
@@ -103,6 +104,12 @@ def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The model does no linear algebra: numpy's OpenBLAS need not start a thread per core
+    # (~30 ms of CPU in a one-case process). Set before numpy loads; a user's value stays.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from sparsim.evaluate import evaluate
+    from sparsim.report.tables import result_table
+
     # Validate and evaluate everything first: nothing is printed for a run that fails.
     specs = _specs(args)
     results = [(label, evaluate(spec)) for label, spec in specs]
@@ -113,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
 
         results[-1] = (label, replace(result, design=get_design(args.design).name, densities=given))
     if args.save_spec is not None:
+        import yaml
+
+        from sparsim.io import atomic_write_text
+
         text = yaml.safe_dump(
             specs[-1][1].model_dump(mode="json", exclude_none=True), sort_keys=False
         )
