@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=(
             "examples:\n"
             "  sparsim evaluate case_dir/ other_case/ --json\n"
+            "  find cases/ -name map.yaml -printf '%h\\n' | sparsim evaluate - --json\n"
             "  sparsim evaluate --design stc --gemm M=512,K=256,N=1024 "
             "--density A=2:4 --density B=0.82\n"
             "  sparsim evaluate --design dstc --gemm M=128,K=1152,N=1024 "
@@ -47,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "inputs",
         nargs="*",
         metavar="CASE_DIR_OR_SPEC",
-        help="Sparseloop case directory or sparsim spec .yaml",
+        help="Sparseloop case directory or sparsim spec .yaml; - reads them from standard "
+        "input, one per line (many cases in one process: start-up is paid once)",
     )
     parser.add_argument(
         "--design",
@@ -92,7 +94,7 @@ def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
             raise SpecError(
                 "give case directories or spec files, or --design with --gemm", "evaluate"
             )
-        return [(path, load(path)) for path in args.inputs]
+        return [(path, load(path)) for path in _input_names(args.inputs)]
     if args.inputs:
         raise SpecError(
             f"evaluates a built-in design or design file on --gemm; give either it or spec "
@@ -101,6 +103,19 @@ def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
         )
     check_output(args.save_spec, "--save-spec")
     return [(args.design, _design_spec(args))]
+
+
+def _input_names(inputs: list[str]) -> list[str]:
+    """The inputs, ``-`` replaced by the names on standard input (one per line)."""
+    names = []
+    for name in inputs:
+        if name == "-":
+            names += [line.strip() for line in sys.stdin if line.strip()]
+        else:
+            names.append(name)
+    if not names:
+        raise SpecError("no case directories or spec files on standard input", "-")
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
