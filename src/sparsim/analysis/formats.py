@@ -334,17 +334,47 @@ def rank_units(
     return units
 
 
+# Units of tiles already asked for: a mapping search and a sweep ask for the same tile of
+# the same tensor and format many times (candidate mappings share their inner tiles; the
+# points of a sweep share their densities). Cleared when full.
+_UNITS_MEMO: dict[tuple, tuple] = {}
+_UNITS_MEMO_SIZE = 1 << 15
+
+
 def _model_units(layout: RankLayout, model: DensityModel, tile):
+    """Per rank, (expected metadata, expected payload, fullest metadata, fullest payload)
+    units; remembered for the density models that are fixed by their spec and shape (not
+    a measured tensor's, whose mask the key would have to hold)."""
+    if model.mask is not None:
+        return _computed_units(layout, model, tile)
+    key = (
+        tuple(rank.format for rank in layout.formats),
+        layout.fiber_shapes,
+        layout.subtiles,
+        layout.inner_to_outer,
+        model.spec,
+        model.shape,
+        tuple(tile),
+    )
+    units = _UNITS_MEMO.get(key)
+    if units is None:
+        if len(_UNITS_MEMO) >= _UNITS_MEMO_SIZE:
+            _UNITS_MEMO.clear()
+        units = _UNITS_MEMO[key] = _computed_units(layout, model, tile)
+    return units
+
+
+def _computed_units(layout: RankLayout, model: DensityModel, tile) -> tuple:
     occupancy = model.occupancy(tile)
     values, probabilities = occupancy.values, occupancy.probabilities
     metadata, payload = _units_given(layout, model, tile, values)
     fullest = np.array([float(occupancy.max)])
     metadata_max, payload_max = _units_given(layout, model, tile, fullest)
     return (
-        (metadata @ probabilities).tolist(),
-        (payload @ probabilities).tolist(),
-        metadata_max[:, 0].tolist(),
-        payload_max[:, 0].tolist(),
+        tuple((metadata @ probabilities).tolist()),
+        tuple((payload @ probabilities).tolist()),
+        tuple(metadata_max[:, 0].tolist()),
+        tuple(payload_max[:, 0].tolist()),
     )
 
 
