@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -292,26 +293,28 @@ def _signature(offsets: np.ndarray) -> dict[int, int]:
     return dict(zip(factors.tolist(), groups.tolist(), strict=True))
 
 
+@lru_cache(maxsize=8192)
 def _feed(
     tensor: TensorShape,
-    loops: list[Loop],
-    child_visits: list[Visit],
+    loops: tuple[Loop, ...],
+    child_visits: tuple[Visit, ...],
     mesh: tuple[int, int],
-    level_map,
+    separate: bool,
+    link_transfers: bool,
 ) -> Feed:
     """A level's spatial fan-out serving its children's visits (Timeloop's
     ``ComputeSpatialWorkingSet``): children whose tiles sit at the same coordinates share one
-    read (unless the mapping says ``no_multicast``); a child whose delta equals what a
-    neighbour fetched at the visit before (the same kind of fetch, the neighbour's tile as
-    far along the tensor as the tile moved) takes it from the neighbour when that saves
-    reads (``ComputeNetworkLinkTransfers``; off for the tensors under ``no_link_transfer``)."""
+    read (unless ``separate``: the mapping's ``no_multicast``); a child whose delta equals
+    what a neighbour fetched at the visit before (the same kind of fetch, the neighbour's
+    tile as far along the tensor as the tile moved) takes it from the neighbour when that
+    saves reads (Timeloop's ``ComputeNetworkLinkTransfers``; off for the tensors under
+    ``no_link_transfer``). Remembered: candidate mappings that share their inner levels ask
+    for the same fan-outs (the Feed is never changed by its users)."""
     fanout = math.prod(loop.bound for loop in loops)
-    name = tensor.name
     shifting = [loop for loop in loops if any(tensor.shift({loop.dim: loop.stride}))]
-    separate = name in level_map.no_multicast
     candidates = (
         []
-        if not loops or separate or name in level_map.no_link_transfer
+        if not loops or separate or not link_transfers
         else [
             v
             for v in child_visits
@@ -382,8 +385,14 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
                 child_visits = fetched[child]
             feeder_loops = [loop for loop in nest.loops if loop.spatial and loop.level == feeder]
             mesh = tuple(spec.architecture.mesh_fanout(feeder, axis) or 1 for axis in ("X", "Y"))
+            feeder_map = spec.mapping.for_level(names[feeder])
             feed = _feed(
-                shape_of, feeder_loops, child_visits, mesh, spec.mapping.for_level(names[feeder])
+                shape_of,
+                tuple(feeder_loops),
+                tuple(child_visits),
+                mesh,
+                shape_of.name in feeder_map.no_multicast,
+                shape_of.name not in feeder_map.no_link_transfer,
             )
             delivered = feed.reads * (
                 scatter // feed_distinct(shape_of, feeder_loops, spec, names[feeder])
