@@ -112,7 +112,7 @@ class Visit:
 
 def visits(
     tensor: TensorShape, extents: tuple[int, ...], outer: list[Loop], subtract: bool = True
-) -> list[Visit]:
+) -> tuple[Visit, ...]:
     """The visits of a tile of ``extents`` over the run, as Timeloop's nest analysis makes
     them (``ComputeDeltas``, ``SaveAndSubtractIfSameStride``) with its default
     extrapolation: of each temporal loop above (``outer``, outermost first) only iterations
@@ -126,11 +126,19 @@ def visits(
     from iteration 1 of every inner loop to iteration 0, a move of ``dj - d1 - ... -
     d(j-1)``: an overlap fetch when that equals ``d1``, else the whole tile. Without
     ``subtract`` (the MACs, which keep nothing) every visit fetches the whole tile."""
+    return _visits(tensor, extents, tuple(outer), subtract)
+
+
+@lru_cache(maxsize=8192)
+def _visits(
+    tensor: TensorShape, extents: tuple[int, ...], outer: tuple[Loop, ...], subtract: bool
+) -> tuple[Visit, ...]:
+    """:func:`visits`, remembered: candidate mappings share their levels' tiles and loops."""
     tile = math.prod(extents)
     first = Delta(tile, True, tuple(0 for _ in extents))
     inner_first = outer[::-1]
     if not inner_first:
-        return [Visit(1, first, None)]
+        return (Visit(1, first, None),)
     steps = [tensor.shift({loop.dim: loop.stride}) for loop in inner_first]
 
     def fetched(move: tuple[int, ...], overlap: bool) -> Delta:
@@ -150,7 +158,7 @@ def visits(
         result.append(Visit(weight, now, innermost))
         result.append(Visit(weight * (inner_first[0].bound - 1), innermost, now))
         walked = tuple(w + s for w, s in zip(walked, step, strict=True))
-    return result
+    return tuple(result)
 
 
 def tile_fills(tensor: TensorShape, tile_box: dict[str, int], outer: list[Loop]) -> int:
@@ -364,7 +372,7 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
     for tensor, shape_of in problem.tensors.items():
         levels = keeps[tensor]
         partitions = _partition(nest, levels, shape_of)
-        fetched: dict[int, list[Visit]] = {}  # per keeper, its visits (fills before peers)
+        fetched: dict[int, tuple[Visit, ...]] = {}  # per keeper, its visits (fills before peers)
         # Innermost first, so each level can use its child's fills.
         for position in reversed(range(len(levels))):
             level = levels[position]
@@ -389,7 +397,7 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
             feed = _feed(
                 shape_of,
                 tuple(feeder_loops),
-                tuple(child_visits),
+                child_visits,
                 mesh,
                 shape_of.name in feeder_map.no_multicast,
                 shape_of.name not in feeder_map.no_link_transfer,
