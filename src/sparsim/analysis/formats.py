@@ -118,13 +118,15 @@ def tensor_layouts(
         child = keepers[position + 1] if position + 1 < len(keepers) else None
         ranks = list(reversed(formats.get(level, [])))
         child_layout = layouts.get(child) if child is not None else None
-        # What the layout depends on: the loops from this level inward, the ranks, the
-        # child's layout. Candidate mappings that share inner levels share these.
+        # What the layout depends on: the complete loops from this level inward, the loops
+        # inside the child (its tile), the ranks, the child's layout. Candidate mappings
+        # that share inner levels share these.
         key = (
             shape,
             level,
             child,
             nest.complete[level:],
+            nest.loops_inside(nest.n_levels if child is None else child),
             tuple(_rank_key(rank) for rank in ranks),
             None if child_layout is None else _layout_key(child_layout),
             inner_to_outer.get(level, False),
