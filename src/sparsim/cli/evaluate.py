@@ -120,8 +120,10 @@ def _input_names(inputs: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     # The model does no linear algebra: numpy's OpenBLAS need not start a thread per core
-    # (~30 ms of CPU in a one-case process). Set before numpy loads; a user's value stays.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # (~30 ms of CPU in a one-case process). Only before numpy loads (a caller that has
+    # numpy keeps its setting, as its child processes do); a user's value stays.
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from sparsim.evaluate import evaluate
     from sparsim.report.tables import result_table
 
