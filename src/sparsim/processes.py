@@ -2,8 +2,8 @@
 outlives a lost worker.
 
 A run killed by a signal its Python code never sees (SIGKILL, or SIGTERM before
-:func:`exit_on_terminate` is installed) would otherwise leave its pool's workers blocked on
-their task queue, holding its pipes open. Each worker asks the Linux kernel to kill it when
+:func:`sparsim.cli.exit_on_terminate` is installed) would otherwise leave its pool's workers
+blocked on their task queue, holding its pipes open. Each worker asks the Linux kernel to kill it when
 its parent dies (``PR_SET_PDEATHSIG``; elsewhere it checks its parent at start only), and
 takes back the default SIGTERM (forked workers inherit the parent's handler, which would
 turn the pool's own terminate into an exception the worker survives).
@@ -161,14 +161,3 @@ def run_pool(
     finally:
         for future in pending:
             future.cancel()
-
-
-def exit_on_terminate() -> None:
-    """Turn SIGTERM into ``SystemExit`` so that ``finally`` blocks and context managers
-    (worker pools, scratch folders) clean up, as they do on Ctrl-C."""
-
-    def terminate(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    if threading.current_thread() is threading.main_thread():  # only it may set handlers
-        signal.signal(signal.SIGTERM, terminate)

@@ -134,7 +134,7 @@ def test_terminated_run_cleans_up(tmp_path: Path) -> None:
         f"""
         import time
         from sparsim.io import atomic_output_dir
-        from sparsim.processes import exit_on_terminate
+        from sparsim.cli import exit_on_terminate
         exit_on_terminate()
         with atomic_output_dir({str(tmp_path / "out")!r}) as scratch:
             print(scratch, flush=True)

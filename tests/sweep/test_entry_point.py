@@ -5,10 +5,36 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from sparsim.cli import SUBCOMMANDS, build_parser
 
-HEAVY = ("numpy", "pydantic", "pandas", "pyarrow", "yaml")
+HEAVY = ("numpy", "pydantic", "pandas", "pyarrow", "yaml", "multiprocessing", "concurrent")
+# What evaluating one case directory needs none of: data frames, plots, progress bars,
+# compilers, torch, the design catalog and mapper, sweeps, studies, TASD and TASDER.
+NOT_FOR_ONE_CASE = (
+    "pandas",
+    "pyarrow",
+    "matplotlib",
+    "plotly",
+    "tqdm",
+    "numba",
+    "scipy",
+    "torch",
+    "dask",
+    "multiprocessing",
+    "sparsim.designs",
+    "sparsim.sweep",
+    "sparsim.study",
+    "sparsim.tasd",
+    "sparsim.tasder",
+    "sparsim.workload",
+    "sparsim.report.charts",
+    "sparsim.report.render",
+)
+CASE = Path(__file__).resolve().parents[1] / "engine" / "timeloop_cases" / "stc-k-at-smem"
 
 
 def _imported_after(code: str) -> set[str]:
@@ -26,6 +52,22 @@ def test_import_and_help_import_nothing_heavy():
     ):
         modules = _imported_after(code)
         assert not [m for m in HEAVY if m in modules], code
+
+
+def _run_main(argv: list[str]) -> str:
+    return f"from sparsim.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass"
+
+
+@pytest.mark.parametrize("argv", [["evaluate", str(CASE)], ["evaluate", str(CASE), "--json"]])
+def test_evaluating_a_case_imports_only_what_it_needs(argv: list[str]) -> None:
+    modules = _imported_after(_run_main(argv))
+    assert "sparsim.evaluate" in modules  # the case was evaluated
+    assert not [m for m in NOT_FOR_ONE_CASE if m in modules]
+
+
+def test_evaluate_help_imports_nothing_heavy() -> None:
+    modules = _imported_after(_run_main(["evaluate", "--help"]))
+    assert not [m for m in ("numpy", "pydantic", "pandas", "sparsim.spec") if m in modules]
 
 
 def test_public_names_resolve_to_the_functions_even_after_submodule_imports():

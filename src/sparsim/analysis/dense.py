@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -111,7 +112,7 @@ class Visit:
 
 def visits(
     tensor: TensorShape, extents: tuple[int, ...], outer: list[Loop], subtract: bool = True
-) -> list[Visit]:
+) -> tuple[Visit, ...]:
     """The visits of a tile of ``extents`` over the run, as Timeloop's nest analysis makes
     them (``ComputeDeltas``, ``SaveAndSubtractIfSameStride``) with its default
     extrapolation: of each temporal loop above (``outer``, outermost first) only iterations
@@ -125,11 +126,19 @@ def visits(
     from iteration 1 of every inner loop to iteration 0, a move of ``dj - d1 - ... -
     d(j-1)``: an overlap fetch when that equals ``d1``, else the whole tile. Without
     ``subtract`` (the MACs, which keep nothing) every visit fetches the whole tile."""
+    return _visits(tensor, extents, tuple(outer), subtract)
+
+
+@lru_cache(maxsize=8192)
+def _visits(
+    tensor: TensorShape, extents: tuple[int, ...], outer: tuple[Loop, ...], subtract: bool
+) -> tuple[Visit, ...]:
+    """:func:`visits`, remembered: candidate mappings share their levels' tiles and loops."""
     tile = math.prod(extents)
     first = Delta(tile, True, tuple(0 for _ in extents))
     inner_first = outer[::-1]
     if not inner_first:
-        return [Visit(1, first, None)]
+        return (Visit(1, first, None),)
     steps = [tensor.shift({loop.dim: loop.stride}) for loop in inner_first]
 
     def fetched(move: tuple[int, ...], overlap: bool) -> Delta:
@@ -149,7 +158,7 @@ def visits(
         result.append(Visit(weight, now, innermost))
         result.append(Visit(weight * (inner_first[0].bound - 1), innermost, now))
         walked = tuple(w + s for w, s in zip(walked, step, strict=True))
-    return result
+    return tuple(result)
 
 
 def tile_fills(tensor: TensorShape, tile_box: dict[str, int], outer: list[Loop]) -> int:
@@ -292,26 +301,28 @@ def _signature(offsets: np.ndarray) -> dict[int, int]:
     return dict(zip(factors.tolist(), groups.tolist(), strict=True))
 
 
+@lru_cache(maxsize=8192)
 def _feed(
     tensor: TensorShape,
-    loops: list[Loop],
-    child_visits: list[Visit],
+    loops: tuple[Loop, ...],
+    child_visits: tuple[Visit, ...],
     mesh: tuple[int, int],
-    level_map,
+    separate: bool,
+    link_transfers: bool,
 ) -> Feed:
     """A level's spatial fan-out serving its children's visits (Timeloop's
     ``ComputeSpatialWorkingSet``): children whose tiles sit at the same coordinates share one
-    read (unless the mapping says ``no_multicast``); a child whose delta equals what a
-    neighbour fetched at the visit before (the same kind of fetch, the neighbour's tile as
-    far along the tensor as the tile moved) takes it from the neighbour when that saves
-    reads (``ComputeNetworkLinkTransfers``; off for the tensors under ``no_link_transfer``)."""
+    read (unless ``separate``: the mapping's ``no_multicast``); a child whose delta equals
+    what a neighbour fetched at the visit before (the same kind of fetch, the neighbour's
+    tile as far along the tensor as the tile moved) takes it from the neighbour when that
+    saves reads (Timeloop's ``ComputeNetworkLinkTransfers``; off for the tensors under
+    ``no_link_transfer``). Remembered: candidate mappings that share their inner levels ask
+    for the same fan-outs (the Feed is never changed by its users)."""
     fanout = math.prod(loop.bound for loop in loops)
-    name = tensor.name
     shifting = [loop for loop in loops if any(tensor.shift({loop.dim: loop.stride}))]
-    separate = name in level_map.no_multicast
     candidates = (
         []
-        if not loops or separate or name in level_map.no_link_transfer
+        if not loops or separate or not link_transfers
         else [
             v
             for v in child_visits
@@ -361,7 +372,7 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
     for tensor, shape_of in problem.tensors.items():
         levels = keeps[tensor]
         partitions = _partition(nest, levels, shape_of)
-        fetched: dict[int, list[Visit]] = {}  # per keeper, its visits (fills before peers)
+        fetched: dict[int, tuple[Visit, ...]] = {}  # per keeper, its visits (fills before peers)
         # Innermost first, so each level can use its child's fills.
         for position in reversed(range(len(levels))):
             level = levels[position]
@@ -382,8 +393,14 @@ def analyse_dense(spec: Spec, nest: Nest) -> DenseAnalysis:
                 child_visits = fetched[child]
             feeder_loops = [loop for loop in nest.loops if loop.spatial and loop.level == feeder]
             mesh = tuple(spec.architecture.mesh_fanout(feeder, axis) or 1 for axis in ("X", "Y"))
+            feeder_map = spec.mapping.for_level(names[feeder])
             feed = _feed(
-                shape_of, feeder_loops, child_visits, mesh, spec.mapping.for_level(names[feeder])
+                shape_of,
+                tuple(feeder_loops),
+                child_visits,
+                mesh,
+                shape_of.name in feeder_map.no_multicast,
+                shape_of.name not in feeder_map.no_link_transfer,
             )
             delivered = feed.reads * (
                 scatter // feed_distinct(shape_of, feeder_loops, spec, names[feeder])

@@ -111,23 +111,69 @@ def tensor_layouts(
     """The layout of ``tensor``'s tile at each level in ``keepers`` (outermost first);
     ``formats`` lists each level's ranks outermost first (none: uncompressed)."""
     shape = nest.problem.tensors[tensor]
-    molds = _molds(nest, shape)
+    molds = None
     layouts: dict[int, RankLayout] = {}
     for position in reversed(range(len(keepers))):
         level = keepers[position]
         child = keepers[position + 1] if position + 1 < len(keepers) else None
-        layouts[level] = _layout(
-            nest,
+        ranks = list(reversed(formats.get(level, [])))
+        child_layout = layouts.get(child) if child is not None else None
+        # What the layout depends on: the complete loops from this level inward, the loops
+        # inside the child (its tile), the ranks, the child's layout. Candidate mappings
+        # that share inner levels share these.
+        key = (
             shape,
-            molds,
             level,
             child,
-            list(reversed(formats.get(level, []))),
-            layouts.get(child) if child is not None else None,
+            nest.complete[level:],
+            nest.loops_inside(nest.n_levels if child is None else child),
+            tuple(_rank_key(rank) for rank in ranks),
+            None if child_layout is None else _layout_key(child_layout),
             inner_to_outer.get(level, False),
-            where[level],
         )
+        layout = _LAYOUT_MEMO.get(key)
+        if layout is None:  # a layout that fails is never remembered: it raises each time
+            molds = molds or _molds(nest, shape)
+            layout = _layout(
+                nest,
+                shape,
+                molds,
+                level,
+                child,
+                ranks,
+                child_layout,
+                inner_to_outer.get(level, False),
+                where[level],
+            )
+            if len(_LAYOUT_MEMO) >= _MEMO_SIZE:
+                _LAYOUT_MEMO.clear()
+            _LAYOUT_MEMO[key] = layout
+        layouts[level] = layout
     return layouts
+
+
+_LAYOUT_MEMO: dict[tuple, RankLayout] = {}
+_MEMO_SIZE = 1 << 15
+
+
+def _rank_key(rank: RankFormat) -> tuple:
+    flattened = rank.flattened_ranks
+    return (
+        rank.format,
+        rank.metadata_word_bits,
+        rank.payload_word_bits,
+        None if flattened is None else tuple(map(tuple, flattened)),
+    )
+
+
+def _layout_key(layout: RankLayout) -> tuple:
+    return (
+        tuple(_rank_key(rank) for rank in layout.formats),
+        layout.loops,
+        layout.fiber_shapes,
+        layout.subtiles,
+        layout.inner_to_outer,
+    )
 
 
 def _molds(nest: Nest, shape: TensorShape) -> dict[tuple[int, int], tuple[int, ...]]:
@@ -334,17 +380,46 @@ def rank_units(
     return units
 
 
+# Units of tiles already asked for: a mapping search and a sweep ask for the same tile of
+# the same tensor and format many times (candidate mappings share their inner tiles; the
+# points of a sweep share their densities). Cleared when full.
+_UNITS_MEMO: dict[tuple, tuple] = {}
+
+
 def _model_units(layout: RankLayout, model: DensityModel, tile):
+    """Per rank, (expected metadata, expected payload, fullest metadata, fullest payload)
+    units; remembered for the density models that are fixed by their spec and shape (not
+    a measured tensor's, whose mask the key would have to hold)."""
+    if model.mask is not None:
+        return _computed_units(layout, model, tile)
+    key = (
+        tuple(rank.format for rank in layout.formats),
+        layout.fiber_shapes,
+        layout.subtiles,
+        layout.inner_to_outer,
+        model.spec,
+        model.shape,
+        tuple(tile),
+    )
+    units = _UNITS_MEMO.get(key)
+    if units is None:
+        if len(_UNITS_MEMO) >= _MEMO_SIZE:
+            _UNITS_MEMO.clear()
+        units = _UNITS_MEMO[key] = _computed_units(layout, model, tile)
+    return units
+
+
+def _computed_units(layout: RankLayout, model: DensityModel, tile) -> tuple:
     occupancy = model.occupancy(tile)
     values, probabilities = occupancy.values, occupancy.probabilities
     metadata, payload = _units_given(layout, model, tile, values)
     fullest = np.array([float(occupancy.max)])
     metadata_max, payload_max = _units_given(layout, model, tile, fullest)
     return (
-        (metadata @ probabilities).tolist(),
-        (payload @ probabilities).tolist(),
-        metadata_max[:, 0].tolist(),
-        payload_max[:, 0].tolist(),
+        tuple((metadata @ probabilities).tolist()),
+        tuple((payload @ probabilities).tolist()),
+        tuple(metadata_max[:, 0].tolist()),
+        tuple(payload_max[:, 0].tolist()),
     )
 
 

@@ -17,12 +17,13 @@ import gc
 import importlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 from typing import NoReturn
 
 from sparsim import __version__
 from sparsim.errors import FULL_DISK_ERRNOS, SparsimError
-from sparsim.processes import exit_on_terminate
 
 # Subcommand modules and their --help summaries (each module registers the same summary;
 # a test checks they agree), in the order they appear in --help. A module that is not
@@ -120,6 +121,17 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             continue
         module.register(subparsers)
     return parser
+
+
+def exit_on_terminate() -> None:
+    """Turn SIGTERM into ``SystemExit`` so that ``finally`` blocks and context managers
+    (worker pools, scratch folders) clean up, as they do on Ctrl-C."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():  # only it may set handlers
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
-
-import yaml
+from typing import TYPE_CHECKING
 
 from sparsim.cli.options import (
     add_density_option,
@@ -17,11 +17,9 @@ from sparsim.cli.options import (
     parse_density_items,
 )
 from sparsim.errors import SpecError
-from sparsim.evaluate import evaluate, load
-from sparsim.io import atomic_write_text
-from sparsim.report.tables import result_table
-from sparsim.spec.model import Spec
-from sparsim.spec.workload import parse_gemm_shape
+
+if TYPE_CHECKING:
+    from sparsim.spec.model import Spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=(
             "examples:\n"
             "  sparsim evaluate case_dir/ other_case/ --json\n"
+            "  find cases/ -name map.yaml -printf '%h\\n' | sparsim evaluate - --json\n"
             "  sparsim evaluate --design stc --gemm M=512,K=256,N=1024 "
             "--density A=2:4 --density B=0.82\n"
             "  sparsim evaluate --design dstc --gemm M=128,K=1152,N=1024 "
@@ -49,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "inputs",
         nargs="*",
         metavar="CASE_DIR_OR_SPEC",
-        help="Sparseloop case directory or sparsim spec .yaml",
+        help="Sparseloop case directory or sparsim spec .yaml; - reads them from standard "
+        "input, one per line (many cases in one process: start-up is paid once)",
     )
     parser.add_argument(
         "--design",
@@ -77,11 +77,14 @@ def _design_spec(args: argparse.Namespace) -> Spec:
     if not args.gemm:
         raise SpecError("--design needs a GEMM shape such as M=512,K=256,N=1024", "--gemm")
     from sparsim.designs import build  # only here: a spec or case needs no design catalog
+    from sparsim.spec.workload import parse_gemm_shape
 
     return build(args.design, parse_gemm_shape(args.gemm), parse_density_items(args.density))
 
 
 def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
+    from sparsim.evaluate import load
+
     if args.design is None:
         only_with(
             "--design NAME",
@@ -91,7 +94,7 @@ def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
             raise SpecError(
                 "give case directories or spec files, or --design with --gemm", "evaluate"
             )
-        return [(path, load(path)) for path in args.inputs]
+        return [(path, load(path)) for path in _input_names(args.inputs)]
     if args.inputs:
         raise SpecError(
             f"evaluates a built-in design or design file on --gemm; give either it or spec "
@@ -102,7 +105,28 @@ def _specs(args: argparse.Namespace) -> list[tuple[str, Spec]]:
     return [(args.design, _design_spec(args))]
 
 
+def _input_names(inputs: list[str]) -> list[str]:
+    """The inputs, ``-`` replaced by the names on standard input (one per line)."""
+    names = []
+    for name in inputs:
+        if name == "-":
+            names += [line.strip() for line in sys.stdin if line.strip()]
+        else:
+            names.append(name)
+    if not names:
+        raise SpecError("no case directories or spec files on standard input", "-")
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
+    # The model does no linear algebra: numpy's OpenBLAS need not start a thread per core
+    # (~30 ms of CPU in a one-case process). Only before numpy loads (a caller that has
+    # numpy keeps its setting, as its child processes do); a user's value stays.
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from sparsim.evaluate import evaluate
+    from sparsim.report.tables import result_table
+
     # Validate and evaluate everything first: nothing is printed for a run that fails.
     specs = _specs(args)
     results = [(label, evaluate(spec)) for label, spec in specs]
@@ -113,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
 
         results[-1] = (label, replace(result, design=get_design(args.design).name, densities=given))
     if args.save_spec is not None:
+        import yaml
+
+        from sparsim.io import atomic_write_text
+
         text = yaml.safe_dump(
             specs[-1][1].model_dump(mode="json", exclude_none=True), sort_keys=False
         )

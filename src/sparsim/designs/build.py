@@ -62,6 +62,9 @@ def _spec(
         architecture=arch,
         densities=scheme.densities,
         sparse_optimizations=optimizations,
+        # Given, not defaulted: pydantic inspects a default factory's signature on every
+        # model_construct (~1 ms a candidate).
+        compute_optimizations=[],
         mapping=mapping,
     )
 

@@ -303,6 +303,10 @@ def render_html(report: Report) -> str:
     )
 
 
+def _texts(report: Report) -> tuple[tuple[str, str], ...]:
+    return (("report.md", render_markdown(report)), ("report.html", render_html(report)))
+
+
 def write_report(report: Report, out_dir: Path, jobs: int = 1) -> list[Path]:
     """``report.md``, ``report.html`` and ``figures/NAME.png|.svg`` into ``out_dir``
     (the caller's scratch directory of :func:`sparsim.io.atomic_output_dir`); the static
@@ -312,15 +316,15 @@ def write_report(report: Report, out_dir: Path, jobs: int = 1) -> list[Path]:
     paths = []
     if jobs > 1 and len(report.charts) > 1:
         with pool_of(min(jobs, len(report.charts))) as pool:
-            for drawn in pool.map(draw_static, report.charts, repeat(figures)):
+            drawing = pool.map(draw_static, report.charts, repeat(figures))  # all submitted
+            texts = _texts(report)  # rendered while the workers draw
+            for drawn in drawing:
                 paths += drawn
     else:
         for chart in report.charts:
             paths += draw_static(chart, figures)
-    for name, text in (
-        ("report.md", render_markdown(report)),
-        ("report.html", render_html(report)),
-    ):
+        texts = _texts(report)
+    for name, text in texts:
         path = out_dir / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)

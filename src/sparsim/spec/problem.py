@@ -313,7 +313,7 @@ def builtin_shape(name: str, where: str = "shape") -> ProblemShape:
             "or write the shape out as Timeloop does)",
             where,
         )
-    import yaml
+    from sparsim.io import parse_shipped_yaml
 
     text = resources.files("sparsim.spec").joinpath("shapes", f"{name}.yaml").read_text()
-    return parse_timeloop_shape(yaml.safe_load(text)["shape"], f"shapes/{name}.yaml: shape")
+    return parse_timeloop_shape(parse_shipped_yaml(text)["shape"], f"shapes/{name}.yaml: shape")
