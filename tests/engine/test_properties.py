@@ -135,6 +135,23 @@ def test_occupancy_distributions_match_scipy(total, data):
     np.testing.assert_allclose(probabilities, stats.binom(size, density).pmf(values), atol=1e-9)
 
 
+@pytest.mark.parametrize(("total", "nonzeros", "size"), [(581, 2, 2), (10**6, 3, 1000)])
+def test_skewed_occupancy_keeps_its_tail(total, nonzeros, size):
+    """A mean near zero: the occupancies past twelve deviations still count (2 of 581 in a
+    tile of 2 holds both with probability 5.9e-6, a sixth of a percent of the mean)."""
+    from scipy import stats
+
+    from sparsim.analysis.density import _binomial, _hypergeometric
+
+    values, probabilities = _hypergeometric(total, nonzeros, size)._pmf
+    assert values @ probabilities == pytest.approx(size * nonzeros / total, rel=1e-7)
+    assert probabilities[-1] == pytest.approx(
+        stats.hypergeom(total, nonzeros, size).pmf(values[-1])
+    )
+    values, probabilities = _binomial(size, nonzeros / total)._pmf
+    assert values @ probabilities == pytest.approx(size * nonzeros / total, rel=1e-7)
+
+
 def test_emptiness_given_the_tile_follows_the_density_model():
     """In a tile of 4 holding 2 nonzeros: drawn at random (hypergeometric), one element is
     empty with probability 2/4 and a pair with 1/6 (C(2,2)/C(4,2)); spread evenly

@@ -112,9 +112,13 @@ def _log_choose(n: float, k: np.ndarray | float) -> np.ndarray:
 
 
 EXACT_EMPTY_SIZE = 64
-# Occupancies further than this many standard deviations from the mean are left out of a
-# distribution: their probability is below 1e-30.
+# Occupancies further than _WIDTH standard deviations plus _SKEW values from the mean are
+# left out of a distribution. Twelve deviations bound a near-normal law's tail below 1e-30;
+# a law with a mean near 0 (2 nonzeros of 581 in a tile of 2: mean 0.007, deviation 0.08)
+# is skewed like a Poisson law, whose tail beyond 40 values past a mean under 1 is below
+# 1e-48 (12 deviations alone left out occupancy 2, probability 5.9e-6).
 _WIDTH = 12.0
+_SKEW = 40
 
 
 @lru_cache(maxsize=4096)
@@ -132,7 +136,8 @@ def _hypergeometric(total: int, nonzeros: int, size: int) -> Occupancy:
     def distribution() -> tuple[np.ndarray, np.ndarray]:
         # Log-space pmf: scipy.stats' frozen distributions cost ~5 ms per call here.
         mean = size * nonzeros / total
-        spread = _WIDTH * math.sqrt(mean * (zeros / total) * (total - size) / max(total - 1, 1))
+        deviation = math.sqrt(mean * (zeros / total) * (total - size) / max(total - 1, 1))
+        spread = _WIDTH * deviation + _SKEW
         values = np.arange(
             max(0, size - zeros, math.floor(mean - spread)),
             min(size, nonzeros, math.ceil(mean + spread)) + 1,
@@ -171,7 +176,7 @@ def _empty_in_draw(size: int, sub: int, nonzeros: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=4096)
 def _binomial(size: int, density: float) -> Occupancy:
     def distribution() -> tuple[np.ndarray, np.ndarray]:
-        spread = _WIDTH * math.sqrt(size * density * (1.0 - density))
+        spread = _WIDTH * math.sqrt(size * density * (1.0 - density)) + _SKEW
         values = np.arange(
             max(0, math.floor(size * density - spread)),
             min(size, math.ceil(size * density + spread)) + 1,
