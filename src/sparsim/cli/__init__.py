@@ -25,6 +25,11 @@ from typing import NoReturn
 from sparsim import __version__
 from sparsim.errors import FULL_DISK_ERRNOS, SparsimError
 
+# sparsim's command line runs no pydantic plugin, and looking for them (importlib.metadata
+# over every installed package) is a tenth of a one-case run's CPU. Set the variable to
+# an empty string to have pydantic load them anyway.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 # Subcommand modules and their --help summaries (each module registers the same summary;
 # a test checks they agree), in the order they appear in --help. A module that is not
 # there yet (work in progress on another issue) is skipped.
