@@ -696,7 +696,7 @@ def better_tradeoff_with_area(tables: TasdHardwareTables) -> Conclusion:
         f"{VEGETA_TTC} is a better trade-off than the unstructured DSTC once area counts",
         "§5.2",
         "a better overall trade-off than unstructured sparse accelerators, especially "
-        "considering their area (no number)",
+        "considering their high area overheads (no number)",
         f"{VEGETA_TTC}'s EDP x area against DSTC's: " + "; ".join(lines),
         Holds(held, len(WORKLOADS), "workloads"),
         "Area from the artifact's tables, which give DSTC no area overhead (see the "
