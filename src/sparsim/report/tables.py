@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sparsim.cost.result import Result
+from sparsim.cost.result import ComputeResult, LevelResult, Result
 
 
 def format_table(rows: list[list[str]], header: list[str]) -> str:
@@ -16,11 +16,11 @@ def area_text(area_um2: float | None) -> str:
     return "not given" if area_um2 is None else f"{area_um2 * 1e-6:,.4f} mm^2"
 
 
-def _instances_area(instances: int, per_instance: float | None) -> str:
-    """A level's area over its instances, as ``instances x per instance``."""
-    if per_instance is None:
+def _instances_area(part: ComputeResult | LevelResult) -> str:
+    """A level's area over its instances, as ``instances x per instance = total``."""
+    if part.area_um2 is None:
         return "not given"
-    return f"{instances} x {per_instance:,.2f} = {instances * per_instance:,.0f}"
+    return f"{part.instances} x {part.area_um2:,.2f} = {part.area_total_um2:,.0f}"
 
 
 def result_table(result: Result) -> str:
@@ -44,7 +44,7 @@ def result_table(result: Result) -> str:
             "0.000",
             f"{result.compute.energy_pJ / total:.1%}",
             f"{result.compute.cycles:,.0f}",
-            _instances_area(result.compute.instances, result.compute.area_um2),
+            _instances_area(result.compute),
         ]
     ]
     for level in reversed(result.levels):
@@ -56,7 +56,7 @@ def result_table(result: Result) -> str:
                 f"{level.metadata_energy_pJ * 1e-6:,.3f}",
                 f"{level.energy_pJ / total:.1%}",
                 f"{level.cycles:,.0f}" if level.cycles else "-",
-                _instances_area(level.instances, level.area_um2),
+                _instances_area(level),
             ]
         )
     header = ["level", "energy uJ", "data uJ", "metadata uJ", "share", "cycles", "area um^2"]
