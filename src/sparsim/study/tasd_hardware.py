@@ -210,8 +210,12 @@ def _totals(layers: pd.DataFrame) -> pd.DataFrame:
     totals["area_um2"] = totals["design"].map(design_area_um2)
     totals["edap_J_cycles_mm2"] = totals["edp_J_cycles"] * totals["area_um2"] * 1e-6
     tc = totals[totals["design"] == TC].set_index(["model", "variant"])
-    metrics = (("edp_J_cycles", "edp"), ("energy_uJ", "energy"), ("cycles", "cycles"))
-    for metric, name in (*metrics, ("edap_J_cycles_mm2", "edap")):
+    for metric, name in (
+        ("edp_J_cycles", "edp"),
+        ("energy_uJ", "energy"),
+        ("cycles", "cycles"),
+        ("edap_J_cycles_mm2", "edap"),
+    ):
         base = totals.set_index(["model", "variant"]).index.map(tc[metric])
         totals[f"{name}_vs_tc"] = totals[metric].to_numpy() / base.to_numpy(dtype=float)
     totals["layers_tasd"] = (
