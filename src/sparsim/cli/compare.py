@@ -11,6 +11,7 @@ from sparsim.cost.result import Result
 from sparsim.designs import build, design_names, get_design, scheme_for
 from sparsim.errors import SpecError
 from sparsim.evaluate import density_label, evaluate
+from sparsim.report.tables import by_process, process_text
 from sparsim.spec.workload import parse_gemm_shape
 
 # ResNet50 layer of the fig15 study (conv as GEMM) with 2:4 weights and 82% dense inputs.
@@ -170,13 +171,10 @@ def run(args: argparse.Namespace) -> int:
     padded = {r["design"]: r["workload"] for r in rows if "padded" in r["workload"]}
     for name, workload in padded.items():
         print(f"note: {name} runs {workload}")
-    processes: dict[str, list[str]] = {}
-    for row in rows:
-        processes.setdefault(row["technology"] or "not stated", []).append(row["design"])
+    processes = by_process((row["design"], row["technology"]) for row in rows)
     if len(processes) > 1:
         print(
-            "note: the designs' area and energy tables come from different processes ("
-            + "; ".join(f"{p}: {', '.join(names)}" for p, names in processes.items())
-            + "): their areas do not compare directly"
+            "note: the designs' area and energy tables come from different processes "
+            f"({process_text(processes)}): their areas do not compare directly"
         )
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from sparsim.cost.result import ComputeResult, LevelResult, Result
 
 
@@ -9,6 +11,20 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
     line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def by_process(named: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]:
+    """Names grouped by the process their area and energy tables are for (an
+    architecture's ``technology``; "not stated" when it gives none), in first-seen order."""
+    groups: dict[str, list[str]] = {}
+    for name, technology in named:
+        groups.setdefault(technology or "not stated", []).append(name)
+    return groups
+
+
+def process_text(groups: dict[str, list[str]], join: Callable[[list[str]], str] = ", ".join) -> str:
+    """``65nm: tc; 45nm: stc, dstc``: each process with its names."""
+    return "; ".join(f"{process}: {join(names)}" for process, names in groups.items())
 
 
 def area_text(area_um2: float | None) -> str:

@@ -24,6 +24,7 @@ from sparsim.report.publish import (
     section_claims,
     work_table,
 )
+from sparsim.report.tables import by_process, process_text
 from sparsim.study.checks import (
     PAPER_BREAKEVEN,
     PAPER_CYCLE_CROSSOVER,
@@ -245,11 +246,10 @@ def area_findings(tables: StudyTables) -> str:
     areas = {
         name: tables.strategy(name).design.architecture.area_um2 for name in contenders(tables)
     }
-    by_process: dict[str, list[str]] = {}
-    for name in contenders(tables):
-        technology = tables.strategy(name).design.architecture.technology or "not stated"
-        by_process.setdefault(technology, []).append(tables.title(name))
-    processes = "; ".join(f"{p}: {listing(titles)}" for p, titles in by_process.items())
+    processes = by_process(
+        (tables.title(name), tables.strategy(name).design.architecture.technology)
+        for name in contenders(tables)
+    )
     largest = max(areas, key=areas.get)
     smallest = min(areas, key=areas.get)
     return (
@@ -260,7 +260,11 @@ def area_findings(tables: StudyTables) -> str:
         f"({tables.title(smallest)}) to {areas[largest] * 1e-6:.3f} mm^2 "
         f"({tables.title(largest)}), {areas[largest] / areas[smallest]:.2f}x; the tables hold "
         "storage and MACs only (no distribution or reduction networks)"
-        + (f", and come from different processes ({processes})." if len(by_process) > 1 else ".")
+        + (
+            f", and come from different processes ({process_text(processes, listing)})."
+            if len(processes) > 1
+            else "."
+        )
     )
 
 

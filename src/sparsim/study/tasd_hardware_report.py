@@ -30,6 +30,7 @@ from sparsim.report.publish import (
     section_claims,
     work_table,
 )
+from sparsim.report.tables import by_process, process_text
 from sparsim.report.verdicts import (
     AGREE_WITHIN,
     Close,
@@ -1227,17 +1228,18 @@ def _totals_table(totals: pd.DataFrame) -> pd.DataFrame:
 
 def _processes_text() -> str:
     """Which process each design's tables are for, and what that means for comparing."""
-    by_process: dict[str, list[str]] = {}
-    for design in MAIN_DESIGNS:
-        key = DESIGN_KEYS.get(design) or ttc_design_name(design)
-        process = get_design(key).architecture.technology or "not stated"
-        by_process.setdefault(process, []).append(design)
-    if len(by_process) == 1:
-        return f"All the tables are for {next(iter(by_process))}."
+    processes = by_process(
+        (
+            design,
+            get_design(DESIGN_KEYS.get(design) or ttc_design_name(design)).architecture.technology,
+        )
+        for design in MAIN_DESIGNS
+    )
+    if len(processes) == 1:
+        return f"All the tables are for {next(iter(processes))}."
     return (
-        "The tables come from different processes ("
-        + "; ".join(f"{p}: {', '.join(names)}" for p, names in by_process.items())
-        + "): compare areas across them with that in mind, within one directly."
+        f"The tables come from different processes ({process_text(processes)}): compare "
+        "areas across them with that in mind, within one directly."
     )
 
 
