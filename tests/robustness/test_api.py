@@ -84,6 +84,16 @@ def test_a_copy_with_changes_is_checked_again(spec: Spec) -> None:
     assert check_references(spec) == spec
 
 
+def test_a_part_copied_with_a_bad_value_is_checked_again(spec: Spec) -> None:
+    """A part edited with its own model_copy (a negative area of the MACs) is checked too,
+    not taken as the model it already is."""
+    compute = spec.architecture.compute.model_copy(update={"area": -1.0})
+    architecture = spec.architecture.model_copy(update={"compute": compute})
+    with pytest.raises(SpecError) as info:
+        evaluate(spec.model_copy(update={"architecture": architecture}))
+    assert info.value.where == "spec: architecture.compute.area"
+
+
 def test_infinite_energy_in_code(spec: Spec) -> None:
     level = spec.architecture.levels[0]
     energy = level.energy.model_copy(update={"read": math.inf})

@@ -261,8 +261,10 @@ def tensor_extents(problem: Problem, tensor: str) -> tuple[int, ...]:
 
 def check_references(spec: Spec, where: str | None = None) -> Spec:
     """Run every check on ``spec`` again, errors located at ``where: key.path``: for a Spec
-    changed with ``model_copy(update=...)``, which skips pydantic's validators."""
-    return validate(Spec, {name: getattr(spec, name) for name in type(spec).model_fields}, where)
+    changed with ``model_copy(update=...)``, which skips pydantic's validators. From its
+    values, not its parts: pydantic takes a part that is already a model as it is, so a part
+    copied with a bad value (a negative area) would pass unchecked."""
+    return validate(Spec, spec.model_dump(exclude_none=True), where)
 
 
 def load_spec(path: str | Path) -> Spec:
