@@ -46,6 +46,7 @@ def skip_plugin_loader() -> None:
     loader.get_plugins = tuple  # type: ignore[attr-defined]  # no plugins: ()
     sys.modules[PYDANTIC_PLUGIN_LOADER] = loader
 
+
 # Subcommand modules and their --help summaries (each module registers the same summary;
 # a test checks they agree), in the order they appear in --help. A module that is not
 # there yet (work in progress on another issue) is skipped.
