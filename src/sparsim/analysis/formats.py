@@ -45,6 +45,7 @@ import numpy as np
 
 from sparsim.analysis import points as pts
 from sparsim.analysis.density import DensityModel, DensityPoints
+from sparsim.analysis.memo import Memo
 from sparsim.analysis.nest import Nest, TensorShape
 from sparsim.errors import MappingError
 from sparsim.spec.sparse_optimizations import RankFormat
@@ -131,29 +132,28 @@ def tensor_layouts(
             None if child_layout is None else _layout_key(child_layout),
             inner_to_outer.get(level, False),
         )
-        layout = _LAYOUT_MEMO.get(key)
+        layout = _LAYOUTS.get(key)
         if layout is None:  # a layout that fails is never remembered: it raises each time
             molds = molds or _molds(nest, shape)
-            layout = _layout(
-                nest,
-                shape,
-                molds,
-                level,
-                child,
-                ranks,
-                child_layout,
-                inner_to_outer.get(level, False),
-                where[level],
+            layout = _LAYOUTS.put(
+                key,
+                _layout(
+                    nest,
+                    shape,
+                    molds,
+                    level,
+                    child,
+                    ranks,
+                    child_layout,
+                    inner_to_outer.get(level, False),
+                    where[level],
+                ),
             )
-            if len(_LAYOUT_MEMO) >= _MEMO_SIZE:
-                _LAYOUT_MEMO.clear()
-            _LAYOUT_MEMO[key] = layout
         layouts[level] = layout
     return layouts
 
 
-_LAYOUT_MEMO: dict[tuple, RankLayout] = {}
-_MEMO_SIZE = 1 << 15
+_LAYOUTS: Memo[tuple, RankLayout] = Memo(1 << 15)
 
 
 def _rank_key(rank: RankFormat) -> tuple:
@@ -382,8 +382,8 @@ def rank_units(
 
 # Units of tiles already asked for: a mapping search and a sweep ask for the same tile of
 # the same tensor and format many times (candidate mappings share their inner tiles; the
-# points of a sweep share their densities). Cleared when full.
-_UNITS_MEMO: dict[tuple, tuple] = {}
+# points of a sweep share their densities).
+_UNITS: Memo[tuple, tuple] = Memo(1 << 15)
 
 
 def _model_units(layout: RankLayout, model: DensityModel, tile):
@@ -401,11 +401,9 @@ def _model_units(layout: RankLayout, model: DensityModel, tile):
         model.shape,
         tuple(tile),
     )
-    units = _UNITS_MEMO.get(key)
+    units = _UNITS.get(key)
     if units is None:
-        if len(_UNITS_MEMO) >= _MEMO_SIZE:
-            _UNITS_MEMO.clear()
-        units = _UNITS_MEMO[key] = _computed_units(layout, model, tile)
+        units = _UNITS.put(key, _computed_units(layout, model, tile))
     return units
 
 
