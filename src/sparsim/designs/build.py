@@ -180,15 +180,17 @@ def _heuristic(
     best: tuple[float, float, Spec] | None = None
     fitting = 0
     tiles_seen: set[str] = set()
+    scans_tiles = design.dataflow == "output-stationary"
     for candidate in _candidates(design, arch, gemm, scheme):
         # Past the first few, only a new PE-array tile can change the cycles much: under
         # position skipping the array's utilisation follows the LRF tile, which the
         # traffic estimate that ranks the candidates does not see.
         tile = candidate.tile
-        if fitting >= CANDIDATES_EVALUATED and (
-            design.dataflow != "output-stationary" or tile in tiles_seen
-        ):
-            continue
+        if fitting >= CANDIDATES_EVALUATED:
+            if not scans_tiles:
+                break  # only an output-stationary array looks further, for new tiles
+            if tile in tiles_seen:
+                continue
         if id(candidate.inner) in inners_over or over_shared_buffer(candidate):
             continue  # the engine would raise CapacityError
         spec = _spec(design, arch, workload, scheme, optimizations, candidate)

@@ -42,6 +42,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
+from typing import NamedTuple
 
 from sparsim.errors import SparsimError
 from sparsim.spec.mapping import LevelMapping, Mapping
@@ -144,10 +145,10 @@ class _Inner:
         return repr(self.levels[-1])
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A mapping choice, ranked by its traffic estimate; its mapping is only built for the
-    few candidates that get evaluated."""
+    few candidates that get evaluated. (A tuple: a layer has hundreds of candidates, made
+    at every build.)"""
 
     dims: dict[str, int]  # padded GEMM
     estimate: float  # pJ of DRAM + shared memory traffic, for ranking only
@@ -342,15 +343,14 @@ def ranked_candidates(
     smem_limit: int | None,
 ) -> list[Candidate]:
     """All candidates, cheapest first by estimated traffic plus (padded) compute energy."""
-    candidates = [
-        candidate
-        for inner in inners
+    candidates, costs = [], []
+    for inner in inners:
+        compute = math.prod(inner.dims.values()) * word_pj["MAC"]  # the same for its outers
         for candidate in _outer_candidates(
             inner, density_a, density_b, word_pj, smem_capacity, smem_limit
-        )
-    ]
+        ):
+            candidates.append(candidate)
+            costs.append(candidate.estimate + compute)
     if not candidates:
         raise SparsimError("no mapping of this GEMM fits the design's buffers", "mapping")
-    return sorted(
-        candidates, key=lambda c: c.estimate + math.prod(c.dims.values()) * word_pj["MAC"]
-    )
+    return [candidates[i] for i in sorted(range(len(costs)), key=costs.__getitem__)]
