@@ -2,7 +2,9 @@
 report), full and --quick, as a user runs it; print wall and CPU seconds (the process and
 its workers: on a loaded machine wall time says little) and what each run did.
 
-Goal (issue 11): the full run under 20 s wall on 2 idle cores. ``--mapping fixed`` times
+Goal (issue 11): the full run under 20 s wall on 2 idle cores. To compare machines it
+first prints the fig15 engine benchmark's line (``bench_engine.py``: 96 cases in one
+process) when the MICRO'22 artifact's cases are beside the repository. ``--mapping fixed`` times
 the study with one mapping per design, layer, hardware change and N:M pattern (the default
 config with ``mapping: fixed``) instead of every point mapped at its own densities.
 Usage: python benchmarks/bench_study.py [--jobs N] [--mapping remap|fixed]
@@ -44,6 +46,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--mapping", choices=("remap", "fixed"), default="remap")
     args = parser.parse_args()
+    engine = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("bench_engine.py"))],
+        capture_output=True,
+        text=True,
+    )
+    totals = [line for line in engine.stdout.splitlines() if " cases: total " in line]
+    if engine.returncode == 0 and totals:
+        print(f"this machine, fig15 engine benchmark: {totals[0]}")
     with tempfile.TemporaryDirectory() as scratch:
         config = None
         if args.mapping != "remap":
