@@ -30,6 +30,3 @@ class Memo(Generic[K, V]):
 
     def clear(self) -> None:
         self._values.clear()
-
-    def __len__(self) -> int:
-        return len(self._values)
