@@ -1,6 +1,7 @@
 """The heuristic skips candidates without evaluating them only where the engine would
-reject them anyway: shared-buffer tiles over capacity at their fullest, and every candidate
-whose inner choice already overflowed a level inside the shared buffer."""
+reject them anyway: shared-buffer tiles over capacity at their fullest, every candidate
+whose inner choice already overflowed a level inside the shared buffer, and every candidate
+whose shared-buffer tiles already overflowed it under another order of the DRAM loops."""
 
 from __future__ import annotations
 
@@ -90,3 +91,22 @@ def test_an_inner_choice_that_overflows_inside_overflows_with_every_outer_choice
             assert isinstance(outcome, CapacityError)
             checked += 1
     assert checked > 0
+
+
+@pytest.mark.parametrize(("name", "gemm", "densities"), [c for c in CASES if c[0] == "dstc"])
+def test_shared_buffer_tiles_that_overflow_do_so_whatever_the_dram_loop_order(
+    name, gemm, densities
+):
+    design, arch, scheme, optimizations, candidates = _setting(name, gemm, densities)
+    shared = design.level_name("shared-buffer")
+    orders: dict[tuple, list] = {}
+    for candidate in candidates:
+        key = (id(candidate.inner), candidate.smem_tiles, candidate.smem_keep)
+        orders.setdefault(key, []).append(candidate)
+    checked = 0
+    for same_tiles in list(orders.values())[:300]:
+        outcomes = [_outcome(design, arch, gemm, scheme, optimizations, c) for c in same_tiles[:2]]
+        over = [isinstance(o, CapacityError) and o.level == shared for o in outcomes]
+        assert len(set(over)) == 1, [c.dram_permutation for c in same_tiles[:2]]
+        checked += over[0] and len(outcomes) == 2
+    assert checked > 0  # some tiles overflow the shared buffer

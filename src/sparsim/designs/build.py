@@ -177,6 +177,9 @@ def _heuristic(
     # once one of them overflows, every candidate with that inner choice does.
     outer_levels = {design.level_name(BACKING_STORE), design.level_name(SHARED_BUFFER)}
     inners_over: set[int] = set()
+    # The shared buffer's tiles are fixed by the inner choice, its own tile and what it
+    # keeps, whatever the order of the DRAM loops: once they overflow it, they always do.
+    shared_over: set[tuple] = set()
     best: tuple[float, float, Spec] | None = None
     fitting = 0
     tiles_seen: set[str] = set()
@@ -191,7 +194,12 @@ def _heuristic(
                 break  # only an output-stationary array looks further, for new tiles
             if tile in tiles_seen:
                 continue
-        if id(candidate.inner) in inners_over or over_shared_buffer(candidate):
+        shared_tiles = (id(candidate.inner), candidate.smem_tiles, candidate.smem_keep)
+        if (
+            id(candidate.inner) in inners_over
+            or shared_tiles in shared_over
+            or over_shared_buffer(candidate)
+        ):
             continue  # the engine would raise CapacityError
         spec = _spec(design, arch, workload, scheme, optimizations, candidate)
         try:
@@ -199,6 +207,8 @@ def _heuristic(
         except CapacityError as error:  # over capacity once compressed sizes are known
             if error.level not in outer_levels:
                 inners_over.add(id(candidate.inner))
+            elif error.level == design.level_name(SHARED_BUFFER):
+                shared_over.add(shared_tiles)
             continue
         tiles_seen.add(tile)
         if best is None or _better(result.cycles, result.energy_pJ, best):
