@@ -8,9 +8,10 @@ from dataclasses import replace
 
 from sparsim.cli.options import add_density_option, parse_density_items
 from sparsim.cost.result import Result
-from sparsim.designs import build, design_names, get_design, scheme_for
+from sparsim.designs import design_names, get_design, scheme_for
+from sparsim.designs.build import build_with_result
 from sparsim.errors import SpecError
-from sparsim.evaluate import density_label, evaluate
+from sparsim.evaluate import density_label
 from sparsim.report.tables import by_process, process_text
 from sparsim.spec.workload import parse_gemm_shape
 
@@ -79,8 +80,8 @@ def compare(gemm_text: str, density_items: list[str], design_text: str) -> list[
         raise SpecError(f"{twice[0]} is listed twice", "--designs")
     rows = []
     for design in chosen:
-        spec = build(design, gemm, densities)
-        result = replace(evaluate(spec), design=design.name, densities=densities)
+        spec, result = build_with_result(design, gemm, densities)
+        result = replace(result, design=design.name, densities=densities)
         scheme = scheme_for(design, densities)
         rows.append(
             {

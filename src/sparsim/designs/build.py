@@ -7,6 +7,7 @@ import math
 
 from sparsim.analysis.density import density_model
 from sparsim.analysis.formats import is_compressed
+from sparsim.cost.result import Result
 from sparsim.designs.catalog import Design, get_design
 from sparsim.designs.heuristic import (
     ACCUMULATOR,
@@ -144,6 +145,22 @@ def build(
     its shorthand (``"2:4"``, ``0.82``, ``"uniform:0.3"``, a ``.npy`` path); see
     :mod:`sparsim.designs.schemes` for what each design makes of them.
     """
+    return build_with_result(
+        design, workload, densities, architecture=architecture, objective=objective
+    )[0]
+
+
+def build_with_result(
+    design: str | Design,
+    workload: Gemm | Conv,
+    densities: dict | None = None,
+    *,
+    architecture: Architecture | None = None,
+    objective: str | None = None,
+) -> tuple[Spec, Result]:
+    """:func:`build`, and the built spec's result, which mapping computed anyway (what
+    :func:`sparsim.evaluate` gives for the spec): callers that evaluate what they build
+    save an evaluation."""
     if not isinstance(workload, Gemm | Conv):
         raise SpecError(
             f"expected a Gemm or Conv (sparsim.Gemm(M=512, K=256, N=1024)), got "
@@ -162,13 +179,14 @@ def build(
     if objective is not None or not design.has_heuristic:
         problem = design_problem(design, workload, densities, architecture=architecture)
         problem = padded_problem(problem, design.constraints)
-        return map_spec(problem, design.constraints, objective=objective or "edp").spec
+        mapped = map_spec(problem, design.constraints, objective=objective or "edp")
+        return mapped.spec, mapped.result
     return _heuristic(design, _hardware(design, architecture), workload, densities)
 
 
 def _heuristic(
     design: Design, arch: Architecture, workload: Gemm | Conv, densities: dict | None
-) -> Spec:
+) -> tuple[Spec, Result]:
     gemm = workload.as_gemm()
     scheme = scheme_for(design, densities)
     optimizations = sparse_optimizations(design, scheme)
@@ -180,7 +198,7 @@ def _heuristic(
     # The shared buffer's tiles are fixed by the inner choice, its own tile and what it
     # keeps, whatever the order of the DRAM loops: once they overflow it, they always do.
     shared_over: set[tuple] = set()
-    best: tuple[float, float, Spec] | None = None
+    best: tuple[float, float, Spec, Result] | None = None
     fitting = 0
     tiles_seen: set[str] = set()
     scans_tiles = design.dataflow == "output-stationary"
@@ -212,13 +230,13 @@ def _heuristic(
             continue
         tiles_seen.add(tile)
         if best is None or _better(result.cycles, result.energy_pJ, best):
-            best = (result.cycles, result.energy_pJ, spec)
+            best = (result.cycles, result.energy_pJ, spec, result)
         fitting += 1
     if best is None:
         raise NoValidMappingError(
             f"no mapping of {gemm.name} fits the buffers of {design.name}", "mapping"
         )
-    return _validated(best[2], design)
+    return _validated(best[2], design), best[3]
 
 
 def _shared_buffer_check(design: Design, arch: Architecture, scheme: Scheme, optimizations):
@@ -307,9 +325,9 @@ def _hardware(design: Design, architecture: Architecture | None) -> Architecture
     return architecture
 
 
-def _better(cycles: float, energy: float, best: tuple[float, float, Spec]) -> bool:
+def _better(cycles: float, energy: float, best: tuple[float, float, Spec, Result]) -> bool:
     """Fewer cycles first (as Timeloop's delay-then-energy), energy among near-equal ones."""
-    best_cycles, best_energy, _ = best
+    best_cycles, best_energy, *_ = best
     if not math.isclose(cycles, best_cycles, rel_tol=CYCLE_TOLERANCE):
         return cycles < best_cycles
     return energy < best_energy

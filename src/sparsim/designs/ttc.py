@@ -44,11 +44,10 @@ from pathlib import Path
 
 from sparsim.cost.model import bandwidth_cycles
 from sparsim.cost.result import Computes, LevelResult, Result
-from sparsim.designs.build import build
+from sparsim.designs.build import build_with_result
 from sparsim.designs.catalog import Design
 from sparsim.designs.schemes import parse_densities
 from sparsim.errors import SparsimError
-from sparsim.evaluate import evaluate
 from sparsim.spec.model import Spec
 from sparsim.spec.sparsity import TensorDensity
 from sparsim.spec.workload import Conv, Gemm, shape_name
@@ -218,8 +217,7 @@ def evaluate_pass(
     densities: dict = {"B": other}
     if pattern is not None:
         densities["A"] = str(pattern)
-    spec = build(design, gemm, densities)
-    return spec, evaluate(spec)
+    return build_with_result(design, gemm, densities)
 
 
 def level_words(

@@ -25,11 +25,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from sparsim.cost.result import Result
-from sparsim.designs import build
+from sparsim.designs.build import build_with_result
 from sparsim.designs.catalog import INPUTS, WEIGHTS, get_design
 from sparsim.designs.ttc import SeriesResult, evaluate_series, structured_gemm, ttc_hardware
 from sparsim.errors import SparsimError
-from sparsim.evaluate import evaluate
 from sparsim.processes import pool_of
 from sparsim.spec.workload import Conv, Gemm
 from sparsim.study.tasd_workloads import (
@@ -121,7 +120,7 @@ def _gemm(workload: Gemm | Conv) -> Gemm:
 def _evaluate(design: str, gemm: Gemm, weights: float, inputs: float) -> Result:
     """TC or DSTC on a GEMM at uniform densities; cached (shapes repeat)."""
     densities = {WEIGHTS: weights, INPUTS: inputs} if design == "dstc" else None
-    return evaluate(build(design, gemm, densities))
+    return build_with_result(design, gemm, densities)[1]
 
 
 def runs(model: str, variant: str) -> list[Run]:

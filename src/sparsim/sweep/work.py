@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from sparsim.cost.result import KEY_COLUMNS, Result
 from sparsim.designs import Design, build, scheme_for
+from sparsim.designs.build import build_with_result
 from sparsim.designs.catalog import INPUTS, WEIGHTS
 from sparsim.designs.schemes import sparse_optimizations
 from sparsim.errors import CapacityError, MappingError, SparsimError
@@ -79,16 +80,42 @@ def mapped_spec(
 ) -> Spec:
     """The design mapped on ``layer`` at ``densities`` for ``objective`` (what ``remap``
     evaluates)."""
+    return _mapped(ref, memory, layer, densities, objective, evaluated=False)[0]
+
+
+def mapped_result(
+    ref: DesignRef,
+    memory: dict[str, Any],
+    layer: Gemm | Conv,
+    densities: dict,
+    objective: str = "delay",
+) -> Result:
+    """The result of :func:`mapped_spec`'s spec, from the mapping's own evaluation where
+    the spec is the one it built."""
+    return _mapped(ref, memory, layer, densities, objective, evaluated=True)[1]
+
+
+def _mapped(
+    ref: DesignRef,
+    memory: dict[str, Any],
+    layer: Gemm | Conv,
+    densities: dict,
+    objective: str,
+    evaluated: bool,
+) -> tuple[Spec, Result | None]:
     design = ref.resolve()
     architecture = hardware(ref, canonical(memory))
-    spec = build(
+    spec, result = build_with_result(
         design,
         layer,
         densities,
         architecture=architecture,
         objective=mapper_objective(design, objective),
     )
-    return with_activation_skipping(spec, design) if ref.skip_activations else spec
+    if ref.skip_activations:
+        spec = with_activation_skipping(spec, design)
+        result = evaluate(spec) if evaluated else None
+    return spec, result
 
 
 def _metrics(result: Result, remapped: bool) -> dict[str, Any]:
@@ -177,8 +204,10 @@ def unit_results(unit: Unit) -> list[Outcome]:
     def remapped(densities: dict[str, str]) -> Outcome:
         def work() -> Outcome:
             try:
-                spec = mapped_spec(unit.design, unit.memory, unit.layer, densities, unit.objective)
-                return evaluate(spec), True
+                return (
+                    mapped_result(unit.design, unit.memory, unit.layer, densities, unit.objective),
+                    True,
+                )
             except MappingError as exc:
                 return exc, True
 
