@@ -593,6 +593,9 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
             ax.set_title(str(facet), fontsize=10)
     figure.suptitle(chart.title, fontsize=11)
     figure.tight_layout()
+    # tight_layout leaves a placeholder layout engine behind, for which every savefig
+    # draws the whole figure once more before drawing it into the file: none is needed.
+    figure.set_layout_engine(None)
     if chart.color is not None and chart.kind != "heatmap":
         handles, labels = axes[0][0].get_legend_handles_labels()
         figure.legend(
@@ -610,8 +613,10 @@ def draw_static(chart: Chart, out_dir: Path) -> list[Path]:
     box = figure.get_tightbbox(renderer).padded(TIGHT_PAD_IN)
     for suffix in (".png", ".svg"):
         path = out_dir / f"{chart.name}{suffix}"
-        # SVG text stays text (editable in a paper, half the size of glyph outlines)
-        with plt.rc_context({"svg.fonttype": "none"}):
+        # SVG text stays text (editable in a paper, half the size of glyph outlines); a
+        # fixed salt gives the SVG's element ids from its content, so a rerun writes the
+        # same file
+        with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sparsim"}):
             figure.savefig(
                 path,
                 dpi=150,
