@@ -80,7 +80,8 @@ def mapped_spec(
 ) -> Spec:
     """The design mapped on ``layer`` at ``densities`` for ``objective`` (what ``remap``
     evaluates)."""
-    return _mapped(ref, memory, layer, densities, objective, evaluated=False)[0]
+    design, spec, _ = _built(ref, memory, layer, densities, objective)
+    return with_activation_skipping(spec, design) if ref.skip_activations else spec
 
 
 def mapped_result(
@@ -90,32 +91,26 @@ def mapped_result(
     densities: dict,
     objective: str = "delay",
 ) -> Result:
-    """The result of :func:`mapped_spec`'s spec, from the mapping's own evaluation where
-    the spec is the one it built."""
-    return _mapped(ref, memory, layer, densities, objective, evaluated=True)[1]
+    """The result of :func:`mapped_spec`'s spec: the mapping's own, unless activation
+    skipping makes the spec evaluated another than the one mapped."""
+    design, spec, result = _built(ref, memory, layer, densities, objective)
+    if ref.skip_activations:
+        return evaluate(with_activation_skipping(spec, design))
+    return result
 
 
-def _mapped(
-    ref: DesignRef,
-    memory: dict[str, Any],
-    layer: Gemm | Conv,
-    densities: dict,
-    objective: str,
-    evaluated: bool,
-) -> tuple[Spec, Result | None]:
+def _built(
+    ref: DesignRef, memory: dict[str, Any], layer: Gemm | Conv, densities: dict, objective: str
+) -> tuple[Design, Spec, Result]:
     design = ref.resolve()
-    architecture = hardware(ref, canonical(memory))
     spec, result = build_with_result(
         design,
         layer,
         densities,
-        architecture=architecture,
+        architecture=hardware(ref, canonical(memory)),
         objective=mapper_objective(design, objective),
     )
-    if ref.skip_activations:
-        spec = with_activation_skipping(spec, design)
-        result = evaluate(spec) if evaluated else None
-    return spec, result
+    return design, spec, result
 
 
 def _metrics(result: Result, remapped: bool) -> dict[str, Any]:
