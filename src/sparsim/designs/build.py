@@ -193,12 +193,13 @@ def _heuristic(
     over_shared_buffer = _shared_buffer_check(design, arch, scheme, optimizations)
     # Levels inside the shared buffer hold tiles the candidate's inner choice alone fixes:
     # once one of them overflows, every candidate with that inner choice does.
-    outer_levels = {design.level_name(BACKING_STORE), design.level_name(SHARED_BUFFER)}
+    shared_buffer = design.level_name(SHARED_BUFFER)
+    outer_levels = {design.level_name(BACKING_STORE), shared_buffer}
     inners_over: set[int] = set()
     # The shared buffer's tiles are fixed by the inner choice, its own tile and what it
     # keeps, whatever the order of the DRAM loops: once they overflow it, they always do.
     shared_over: set[tuple] = set()
-    best: tuple[float, float, Spec, Result] | None = None
+    best: tuple[Spec, Result] | None = None
     fitting = 0
     tiles_seen: set[str] = set()
     scans_tiles = design.dataflow == "output-stationary"
@@ -225,18 +226,18 @@ def _heuristic(
         except CapacityError as error:  # over capacity once compressed sizes are known
             if error.level not in outer_levels:
                 inners_over.add(id(candidate.inner))
-            elif error.level == design.level_name(SHARED_BUFFER):
+            elif error.level == shared_buffer:
                 shared_over.add(shared_tiles)
             continue
         tiles_seen.add(tile)
-        if best is None or _better(result.cycles, result.energy_pJ, best):
-            best = (result.cycles, result.energy_pJ, spec, result)
+        if best is None or _better(result, best[1]):
+            best = (spec, result)
         fitting += 1
     if best is None:
         raise NoValidMappingError(
             f"no mapping of {gemm.name} fits the buffers of {design.name}", "mapping"
         )
-    return _validated(best[2], design), best[3]
+    return _validated(best[0], design), best[1]
 
 
 def _shared_buffer_check(design: Design, arch: Architecture, scheme: Scheme, optimizations):
@@ -325,9 +326,8 @@ def _hardware(design: Design, architecture: Architecture | None) -> Architecture
     return architecture
 
 
-def _better(cycles: float, energy: float, best: tuple[float, float, Spec, Result]) -> bool:
+def _better(result: Result, best: Result) -> bool:
     """Fewer cycles first (as Timeloop's delay-then-energy), energy among near-equal ones."""
-    best_cycles, best_energy, *_ = best
-    if not math.isclose(cycles, best_cycles, rel_tol=CYCLE_TOLERANCE):
-        return cycles < best_cycles
-    return energy < best_energy
+    if not math.isclose(result.cycles, best.cycles, rel_tol=CYCLE_TOLERANCE):
+        return result.cycles < best.cycles
+    return result.energy_pJ < best.energy_pJ
